@@ -1,0 +1,4 @@
+DROP TABLE idempotency_keys;
+DROP TABLE bookings;
+DROP TABLE slots;
+DROP TABLE providers;

@@ -1,0 +1,191 @@
+//! Booking operations, each one write transaction: claim a slot for a patient, cancel, and
+//! reschedule. The slot's conditional update decides who wins; the partial unique index on
+//! active bookings backs it up.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use serde_json::json;
+
+use crate::db::bookings::{self, Booking, NewBooking};
+use crate::db::providers::Provider;
+use crate::db::slots::{self, Slot};
+use crate::db::{is_unique_violation, DbConnection};
+use crate::domain::booking::{BookingReference, BookingSource, BookingStatus};
+use crate::domain::patient::Patient;
+use crate::domain::slot::SlotStatus;
+use crate::error::ApiError;
+
+/// A validated request to book one slot.
+#[derive(Debug, Clone)]
+pub struct BookingRequest {
+    pub slot_id: i32,
+    pub patient: Patient,
+    pub reason: Option<String>,
+    pub source: BookingSource,
+}
+
+/// A booking with the slot and provider it is for.
+#[derive(Debug, Clone)]
+pub struct BookingDetails {
+    pub booking: Booking,
+    pub slot: Slot,
+    pub provider: Provider,
+}
+
+impl BookingDetails {
+    pub fn status(&self) -> BookingStatus {
+        BookingStatus::parse(&self.booking.status).unwrap_or(BookingStatus::Booked)
+    }
+}
+
+fn slot_unavailable(slot: &Slot, now: NaiveDateTime) -> ApiError {
+    let detail = if slot.starts_at <= now {
+        "this slot has already started; choose a later time"
+    } else if slot.status == SlotStatus::Blocked.as_str() {
+        "this slot is not open for booking; choose another time"
+    } else {
+        "this slot has just been booked by someone else; choose another time"
+    };
+    ApiError::Conflict {
+        detail: detail.into(),
+        extra: BTreeMap::from([("slot_id".to_string(), json!(slot.id))]),
+    }
+}
+
+fn invalid_transition(current: BookingStatus, wanted: &str) -> ApiError {
+    let allowed: Vec<&str> = current.next_states().iter().map(|s| s.as_str()).collect();
+    ApiError::Conflict {
+        detail: format!("a {current} booking cannot be {wanted}"),
+        extra: BTreeMap::from([
+            ("current_status".to_string(), json!(current.as_str())),
+            ("allowed_next_states".to_string(), json!(allowed)),
+        ]),
+    }
+}
+
+/// Claims the slot and records the booking. Call inside a write transaction.
+pub fn book(
+    conn: &mut DbConnection,
+    request: &BookingRequest,
+    now: NaiveDateTime,
+) -> Result<BookingDetails, ApiError> {
+    let (slot, provider) = slots::find_with_provider(conn, request.slot_id)?
+        .ok_or_else(|| ApiError::not_found("slot"))?;
+    if !provider.active || !slots::claim(conn, slot.id, now)? {
+        return Err(slot_unavailable(&slot, now));
+    }
+    let reference = BookingReference::generate();
+    let patient = &request.patient;
+    let inserted = NewBooking {
+        reference: reference.as_str(),
+        slot_id: slot.id,
+        patient_name: patient.name.as_str(),
+        patient_email: patient.email.as_str(),
+        patient_phone: patient.phone.as_ref().map(|p| p.as_str()),
+        patient_date_of_birth: patient.date_of_birth.map(|d| d.date()),
+        reason: request.reason.as_deref(),
+        source: request.source.as_str(),
+        status: BookingStatus::Booked.as_str(),
+        created_at: now,
+        updated_at: now,
+    }
+    .insert(conn);
+    let booking = match inserted {
+        Ok(booking) => booking,
+        // The index on active bookings refused a second one: the slot was not really free.
+        Err(e) if is_unique_violation(&e) => return Err(slot_unavailable(&slot, now)),
+        Err(e) => return Err(e.into()),
+    };
+    let slot = Slot {
+        status: SlotStatus::Busy.as_str().to_owned(),
+        ..slot
+    };
+    Ok(BookingDetails {
+        booking,
+        slot,
+        provider,
+    })
+}
+
+/// Loads a booking by reference, with its slot and provider.
+pub fn load(
+    conn: &mut DbConnection,
+    reference: &BookingReference,
+) -> Result<BookingDetails, ApiError> {
+    let booking = bookings::find_by_reference(conn, reference.as_str())?
+        .ok_or_else(|| ApiError::not_found("booking"))?;
+    let (slot, provider) = slots::find_with_provider(conn, booking.slot_id)?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("booking without its slot")))?;
+    Ok(BookingDetails {
+        booking,
+        slot,
+        provider,
+    })
+}
+
+/// Cancels a booked visit that has not started yet and frees its slot for the next patient.
+pub fn cancel(
+    conn: &mut DbConnection,
+    reference: &BookingReference,
+    now: NaiveDateTime,
+) -> Result<BookingDetails, ApiError> {
+    let details = load(conn, reference)?;
+    let current = details.status();
+    if !current.can_become(BookingStatus::Cancelled) {
+        return Err(invalid_transition(current, "cancelled"));
+    }
+    if details.slot.starts_at <= now {
+        return Err(ApiError::conflict(
+            "this visit has already started and can no longer be cancelled online; please call the clinic",
+        ));
+    }
+    if !bookings::transition(
+        conn,
+        details.booking.id,
+        current,
+        BookingStatus::Cancelled,
+        now,
+    )? {
+        return Err(ApiError::conflict(
+            "the booking changed meanwhile; reload and try again",
+        ));
+    }
+    slots::release(conn, details.slot.id)?;
+    load(conn, reference)
+}
+
+/// Moves a booked visit to another free slot. Either everything changes or nothing does: the new
+/// slot is claimed first, and if that fails the transaction rolls back untouched.
+pub fn reschedule(
+    conn: &mut DbConnection,
+    reference: &BookingReference,
+    new_slot_id: i32,
+    now: NaiveDateTime,
+) -> Result<BookingDetails, ApiError> {
+    let details = load(conn, reference)?;
+    let current = details.status();
+    if current != BookingStatus::Booked {
+        return Err(invalid_transition(current, "rescheduled"));
+    }
+    if details.slot.id == new_slot_id {
+        return Ok(details);
+    }
+    if details.slot.starts_at <= now {
+        return Err(ApiError::conflict(
+            "this visit has already started and can no longer be moved online; please call the clinic",
+        ));
+    }
+    let (new_slot, provider) =
+        slots::find_with_provider(conn, new_slot_id)?.ok_or_else(|| ApiError::not_found("slot"))?;
+    if !provider.active || !slots::claim(conn, new_slot.id, now)? {
+        return Err(slot_unavailable(&new_slot, now));
+    }
+    if !bookings::move_to_slot(conn, details.booking.id, details.slot.id, new_slot.id, now)? {
+        return Err(ApiError::conflict(
+            "the booking changed meanwhile; reload and try again",
+        ));
+    }
+    slots::release(conn, details.slot.id)?;
+    load(conn, reference)
+}

@@ -1,0 +1,101 @@
+//! The `bookings` table. Status changes are conditional updates (`WHERE status = expected`), so
+//! two concurrent changes of one booking cannot both succeed.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::bookings;
+use super::DbConnection;
+use crate::domain::booking::BookingStatus;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = bookings)]
+pub struct Booking {
+    pub id: i32,
+    pub reference: String,
+    pub slot_id: i32,
+    pub patient_name: String,
+    pub patient_email: String,
+    pub patient_phone: Option<String>,
+    pub patient_date_of_birth: Option<NaiveDate>,
+    pub reason: Option<String>,
+    pub source: String,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = bookings)]
+pub struct NewBooking<'a> {
+    pub reference: &'a str,
+    pub slot_id: i32,
+    pub patient_name: &'a str,
+    pub patient_email: &'a str,
+    pub patient_phone: Option<&'a str>,
+    pub patient_date_of_birth: Option<NaiveDate>,
+    pub reason: Option<&'a str>,
+    pub source: &'a str,
+    pub status: &'static str,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl NewBooking<'_> {
+    pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<Booking> {
+        diesel::insert_into(bookings::table)
+            .values(self)
+            .get_result::<Booking>(conn)
+    }
+}
+
+pub fn find_by_reference(conn: &mut DbConnection, reference: &str) -> QueryResult<Option<Booking>> {
+    bookings::table
+        .filter(bookings::reference.eq(reference))
+        .select(Booking::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Moves a booking from `from` to `to`; false if its status was no longer `from`.
+pub fn transition(
+    conn: &mut DbConnection,
+    id: i32,
+    from: BookingStatus,
+    to: BookingStatus,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let updated = diesel::update(
+        bookings::table
+            .filter(bookings::id.eq(id))
+            .filter(bookings::status.eq(from.as_str())),
+    )
+    .set((
+        bookings::status.eq(to.as_str()),
+        bookings::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Points a `booked` booking at another slot; false if it changed meanwhile.
+pub fn move_to_slot(
+    conn: &mut DbConnection,
+    id: i32,
+    old_slot_id: i32,
+    new_slot_id: i32,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let updated = diesel::update(
+        bookings::table
+            .filter(bookings::id.eq(id))
+            .filter(bookings::slot_id.eq(old_slot_id))
+            .filter(bookings::status.eq(BookingStatus::Booked.as_str())),
+    )
+    .set((
+        bookings::slot_id.eq(new_slot_id),
+        bookings::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
+}

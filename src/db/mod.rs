@@ -1,0 +1,199 @@
+//! The database: one connection type over SQLite and PostgreSQL, its pool, migrations, and the
+//! write-transaction rule both backends follow.
+//!
+//! Error policy: functions in `db::*` return `QueryResult`; handlers turn those into
+//! `ApiError` (see `crate::error`).
+
+pub mod bookings;
+pub mod idempotency;
+pub mod providers;
+pub mod schema;
+pub mod slots;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// How long a SQLite connection waits for another writer before giving up.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+
+/// Which backend a database URL selects. `MultiConnection::establish` tries every variant in turn
+/// and hides the real error, so the scheme is read here instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Postgres(String),
+    /// A file path, or `:memory:`.
+    Sqlite(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres(url.to_owned()))
+        } else if let Some(path) = url.strip_prefix("sqlite://") {
+            Ok(Self::Sqlite(path.to_owned()))
+        } else if let Some(path) = url.strip_prefix("sqlite:") {
+            Ok(Self::Sqlite(path.to_owned()))
+        } else {
+            Err(format!(
+                "unsupported database URL scheme (expected sqlite://PATH or postgres://...): {}",
+                url.split(':').next().unwrap_or_default()
+            ))
+        }
+    }
+}
+
+/// Opens connections of the backend the URL names, and prepares each SQLite connection.
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl ConnectionManager {
+    pub fn new(url: DatabaseUrl) -> Self {
+        Self { url }
+    }
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match &self.url {
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
+                .map(DbConnection::Postgres)
+                .map_err(r2d2::Error::ConnectionError),
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn =
+                    SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
+                // WAL lets readers run beside the one writer; the busy timeout makes a second
+                // writer wait instead of failing; NORMAL sync is durable in WAL mode up to the
+                // last checkpointed commit on power loss, and fully durable against process kills.
+                conn.batch_execute(&format!(
+                    "PRAGMA journal_mode = WAL;
+                     PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
+                     PRAGMA synchronous = NORMAL;
+                     PRAGMA foreign_keys = ON;"
+                ))
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// Builds the pool. Connections are opened lazily except the first, so a bad URL fails here.
+pub fn build_pool(url: &str, max_size: u32) -> anyhow::Result<Pool> {
+    let url = DatabaseUrl::parse(url).map_err(anyhow::Error::msg)?;
+    if let DatabaseUrl::Sqlite(path) = &url {
+        if let Some(dir) = std::path::Path::new(path).parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir)?;
+            }
+        }
+    }
+    let pool = r2d2::Pool::builder()
+        .max_size(max_size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(5))
+        .build(ConnectionManager::new(url))?;
+    Ok(pool)
+}
+
+/// Applies pending migrations of the connection's backend; returns how many ran.
+pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<usize> {
+    let applied = match conn {
+        DbConnection::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+    Ok(applied.len())
+}
+
+/// True when every embedded migration has been applied.
+pub fn migrations_current(conn: &mut DbConnection) -> anyhow::Result<bool> {
+    let pending = match conn {
+        DbConnection::Postgres(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
+        DbConnection::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| anyhow::anyhow!("cannot read migrations: {e}"))?;
+    Ok(!pending)
+}
+
+/// Runs `f` in a write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, taking the write
+/// lock up front: a deferred transaction that reads and then writes can fail with "database is
+/// locked" when another writer got there first, while an immediate one waits its turn (the busy
+/// timeout). On PostgreSQL it is an ordinary transaction; its row locks and conditional updates
+/// do the rest.
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Postgres(_) => conn.transaction(f),
+        DbConnection::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+            match f(conn) {
+                Ok(value) => {
+                    if let Err(commit_error) =
+                        <DbConnection as Connection>::TransactionManager::commit_transaction(conn)
+                    {
+                        // The commit itself failed (e.g. busy): leave the connection clean.
+                        let _ =
+                            <DbConnection as Connection>::TransactionManager::rollback_transaction(
+                                conn,
+                            );
+                        return Err(commit_error.into());
+                    }
+                    Ok(value)
+                }
+                Err(e) => {
+                    <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)?;
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+/// Whether a diesel error is a unique-constraint violation (the database refusing a second
+/// active booking for a slot, a duplicate idempotency key, ...).
+pub fn is_unique_violation(error: &diesel::result::Error) -> bool {
+    matches!(
+        error,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+/// The current instant as stored: UTC, whole seconds (so stored text sorts correctly on SQLite).
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::{SubsecRound, Utc};
+    Utc::now().naive_utc().trunc_subsecs(0)
+}

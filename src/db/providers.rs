@@ -1,0 +1,68 @@
+//! The `providers` table: the clinic's clinicians.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::providers;
+use super::DbConnection;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = providers)]
+pub struct Provider {
+    pub id: i32,
+    pub name: String,
+    pub title: String,
+    pub specialty: String,
+    pub bio: String,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = providers)]
+pub struct NewProvider<'a> {
+    pub name: &'a str,
+    pub title: &'a str,
+    pub specialty: &'a str,
+    pub bio: &'a str,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl NewProvider<'_> {
+    pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<Provider> {
+        diesel::insert_into(providers::table)
+            .values(self)
+            .get_result::<Provider>(conn)
+    }
+}
+
+pub fn list_active(conn: &mut DbConnection) -> QueryResult<Vec<Provider>> {
+    providers::table
+        .filter(providers::active.eq(true))
+        .order((providers::name.asc(), providers::id.asc()))
+        .select(Provider::as_select())
+        .load(conn)
+}
+
+pub fn find(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Provider>> {
+    providers::table
+        .find(id)
+        .select(Provider::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_name(conn: &mut DbConnection, name: &str) -> QueryResult<Option<Provider>> {
+    providers::table
+        .filter(providers::name.eq(name))
+        .select(Provider::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
+    providers::table.count().get_result(conn)
+}

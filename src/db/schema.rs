@@ -1,0 +1,59 @@
+// The schema both backends share. Written by hand: the two migration folders create the same
+// tables, and only portable column types appear here.
+
+diesel::table! {
+    providers (id) {
+        id -> Integer,
+        name -> Text,
+        title -> Text,
+        specialty -> Text,
+        bio -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    slots (id) {
+        id -> Integer,
+        provider_id -> Integer,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        status -> Text,
+        visit_type -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    bookings (id) {
+        id -> Integer,
+        reference -> Text,
+        slot_id -> Integer,
+        patient_name -> Text,
+        patient_email -> Text,
+        patient_phone -> Nullable<Text>,
+        patient_date_of_birth -> Nullable<Date>,
+        reason -> Nullable<Text>,
+        source -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (idempotency_key) {
+        idempotency_key -> Text,
+        request_hash -> Text,
+        response_status -> Integer,
+        response_body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(slots -> providers (provider_id));
+diesel::joinable!(bookings -> slots (slot_id));
+
+diesel::allow_tables_to_appear_in_same_query!(providers, slots, bookings, idempotency_keys);

@@ -1,0 +1,138 @@
+//! The `slots` table: bookable intervals of a provider's time, and the one conditional write
+//! that claims a slot.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::providers::Provider;
+use super::schema::{providers, slots};
+use super::DbConnection;
+use crate::domain::slot::SlotStatus;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = slots)]
+pub struct Slot {
+    pub id: i32,
+    pub provider_id: i32,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+    pub status: String,
+    pub visit_type: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = slots)]
+pub struct NewSlot {
+    pub provider_id: i32,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+    pub status: &'static str,
+    pub visit_type: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+/// A free slot with its provider, as patients browse them.
+pub type OpenSlot = (Slot, Provider);
+
+pub fn find(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Slot>> {
+    slots::table
+        .find(id)
+        .select(Slot::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_with_provider(conn: &mut DbConnection, id: i32) -> QueryResult<Option<OpenSlot>> {
+    slots::table
+        .inner_join(providers::table)
+        .filter(slots::id.eq(id))
+        .select((Slot::as_select(), Provider::as_select()))
+        .first(conn)
+        .optional()
+}
+
+/// Free slots of active providers starting in `[from, to)`, ordered by start, at most `limit`.
+pub fn free_between(
+    conn: &mut DbConnection,
+    provider_id: Option<i32>,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<OpenSlot>> {
+    let mut query = slots::table
+        .inner_join(providers::table)
+        .filter(slots::status.eq(SlotStatus::Free.as_str()))
+        .filter(slots::starts_at.ge(from))
+        .filter(slots::starts_at.lt(to))
+        .filter(providers::active.eq(true))
+        .select((Slot::as_select(), Provider::as_select()))
+        .order((slots::starts_at.asc(), slots::provider_id.asc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some(provider_id) = provider_id {
+        query = query.filter(slots::provider_id.eq(provider_id));
+    }
+    query.load(conn)
+}
+
+/// Marks a free, future slot busy. Returns false when someone else got it first (or it is blocked
+/// or past): the `WHERE status = 'free'` makes this the single point where a slot is won.
+pub fn claim(conn: &mut DbConnection, id: i32, now: NaiveDateTime) -> QueryResult<bool> {
+    let updated = diesel::update(
+        slots::table
+            .filter(slots::id.eq(id))
+            .filter(slots::status.eq(SlotStatus::Free.as_str()))
+            .filter(slots::starts_at.gt(now)),
+    )
+    .set(slots::status.eq(SlotStatus::Busy.as_str()))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Frees a busy slot again (its booking was cancelled or moved).
+pub fn release(conn: &mut DbConnection, id: i32) -> QueryResult<bool> {
+    let updated = diesel::update(
+        slots::table
+            .filter(slots::id.eq(id))
+            .filter(slots::status.eq(SlotStatus::Busy.as_str())),
+    )
+    .set(slots::status.eq(SlotStatus::Free.as_str()))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Whether the provider already has a slot overlapping `[start, end)`.
+pub fn overlaps(
+    conn: &mut DbConnection,
+    provider_id: i32,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        slots::table
+            .filter(slots::provider_id.eq(provider_id))
+            .filter(slots::starts_at.lt(end))
+            .filter(slots::ends_at.gt(start)),
+    ))
+    .get_result(conn)
+}
+
+/// Inserts the slots that overlap nothing the provider already has; returns how many were
+/// created. Callers run it inside a write transaction.
+pub fn insert_non_overlapping(
+    conn: &mut DbConnection,
+    new_slots: &[NewSlot],
+) -> QueryResult<usize> {
+    let mut created = 0;
+    for slot in new_slots {
+        if overlaps(conn, slot.provider_id, slot.starts_at, slot.ends_at)? {
+            continue;
+        }
+        diesel::insert_into(slots::table)
+            .values(slot)
+            .execute(conn)?;
+        created += 1;
+    }
+    Ok(created)
+}

@@ -1,0 +1,190 @@
+//! The one error type of the HTTP layer, rendered as RFC 9457 `application/problem+json`.
+//!
+//! Policy: persistence returns `QueryResult`; handlers use `?` and land here. `NotFound` from
+//! diesel becomes 404, a unique violation 409, pool exhaustion 503, anything else a logged 500
+//! whose detail never reaches the client.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::domain::FieldErrors;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("authentication required")]
+    Unauthorized(String),
+    #[error("forbidden")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{detail}")]
+    Conflict {
+        detail: String,
+        /// Extra members for the problem document (e.g. the allowed next states).
+        extra: BTreeMap<String, Value>,
+    },
+    #[error("payload too large")]
+    PayloadTooLarge(String),
+    #[error("invalid fields")]
+    Validation(BTreeMap<String, String>),
+    #[error("unprocessable: {0}")]
+    Unprocessable(String),
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::Conflict {
+            detail: detail.into(),
+            extra: BTreeMap::new(),
+        }
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::NotFound(what.into())
+    }
+
+    /// A 422 for a single field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        let mut errors = BTreeMap::new();
+        errors.insert(field.to_owned(), message.into());
+        Self::Validation(errors)
+    }
+
+    fn kind(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::BadRequest(_) => ("bad-request", "Bad request"),
+            Self::Unauthorized(_) => ("unauthorized", "Authentication required"),
+            Self::Forbidden(_) => ("forbidden", "Forbidden"),
+            Self::NotFound(_) => ("not-found", "Not found"),
+            Self::Conflict { .. } => ("conflict", "Conflict"),
+            Self::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
+            Self::Validation(_) => ("validation", "Invalid fields"),
+            Self::Unprocessable(_) => ("unprocessable", "Unprocessable request"),
+            Self::Unavailable(_) => ("unavailable", "Service unavailable"),
+            Self::Internal(_) => ("internal", "Internal server error"),
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            Self::BadRequest(d)
+            | Self::Unauthorized(d)
+            | Self::Forbidden(d)
+            | Self::PayloadTooLarge(d)
+            | Self::Unprocessable(d) => d.clone(),
+            Self::NotFound(what) => format!("{what} not found"),
+            Self::Conflict { detail, .. } => detail.clone(),
+            Self::Validation(_) => "one or more fields are invalid; see `errors`".into(),
+            Self::Unavailable(_) => {
+                "the service is temporarily unavailable; try again shortly".into()
+            }
+            Self::Internal(_) => "an unexpected error occurred; it has been logged".into(),
+        }
+    }
+}
+
+impl From<FieldErrors> for ApiError {
+    fn from(errors: FieldErrors) -> Self {
+        Self::Validation(errors.into_map())
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(error: diesel::result::Error) -> Self {
+        match error {
+            diesel::result::Error::NotFound => Self::not_found("resource"),
+            e if crate::db::is_unique_violation(&e) => {
+                Self::conflict("the request conflicts with the current state; reload and try again")
+            }
+            e => Self::Internal(anyhow::Error::new(e).context("database query failed")),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for ApiError {
+    fn from(error: diesel::r2d2::PoolError) -> Self {
+        Self::Unavailable(format!("no database connection: {error}"))
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(error: actix_web::error::BlockingError) -> Self {
+        Self::Unavailable(format!("blocking pool: {error}"))
+    }
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a BTreeMap<String, String>>,
+    #[serde(flatten)]
+    extra: BTreeMap<String, Value>,
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Validation(_) | Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            // Internal details go to the log (they never hold patient data: diesel errors name
+            // constraints, not values) and not to the client.
+            Self::Internal(e) => tracing::error!(error = format!("{e:#}"), "request failed"),
+            Self::Unavailable(e) => tracing::warn!(error = %e, "service unavailable"),
+            _ => {}
+        }
+        let (slug, title) = self.kind();
+        let extra = match self {
+            Self::Conflict { extra, .. } => extra.clone(),
+            _ => BTreeMap::new(),
+        };
+        let problem = Problem {
+            kind: format!("https://clinic-booking.dev/problems/{slug}"),
+            title,
+            status: self.status_code().as_u16(),
+            detail: self.detail(),
+            errors: match self {
+                Self::Validation(errors) => Some(errors),
+                _ => None,
+            },
+            extra,
+        };
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
+        if let Self::Unauthorized(_) = self {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if let Self::Unavailable(_) = self {
+            response.insert_header((header::RETRY_AFTER, "1"));
+        }
+        response.body(serde_json::to_string(&problem).unwrap_or_default())
+    }
+}

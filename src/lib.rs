@@ -1,0 +1,16 @@
+//! clinic-booking: an appointment-booking backend for clinics.
+//!
+//! `startup` builds the HTTP application over `routes` (handlers), `appointments` (booking
+//! operations), `domain` (valid-by-construction types) and `db` (diesel over SQLite or
+//! PostgreSQL).
+
+pub mod appointments;
+pub mod auth;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod routes;
+pub mod settings;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,279 @@
+//! Patient bookings: create (with `Idempotency-Key`), and read / cancel / reschedule with the
+//! booking's manage token.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{rfc3339, ProviderSummary, SlotView};
+use crate::appointments::{self, BookingDetails, BookingRequest};
+use crate::auth::ManageAccess;
+use crate::db::{self, idempotency, idempotency::KeyState};
+use crate::domain::booking::{parse_reason, BookingReference, BookingSource};
+use crate::domain::patient::{Patient, PatientInput};
+use crate::domain::FieldErrors;
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatientBody {
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    date_of_birth: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBookingBody {
+    slot_id: Option<i64>,
+    patient: Option<PatientBody>,
+    reason: Option<String>,
+    source: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RescheduleBody {
+    slot_id: i64,
+}
+
+#[derive(Serialize)]
+struct PatientView {
+    name: String,
+    email: String,
+    phone: Option<String>,
+    date_of_birth: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct BookingView {
+    reference: String,
+    status: String,
+    slot: SlotView,
+    provider: ProviderSummary,
+    patient: PatientView,
+    reason: Option<String>,
+    source: String,
+    created_at: String,
+    updated_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    manage_token: Option<String>,
+}
+
+impl BookingView {
+    fn new(details: &BookingDetails, state: &AppState) -> Self {
+        let b = &details.booking;
+        Self {
+            reference: b.reference.clone(),
+            status: b.status.clone(),
+            slot: SlotView::new(&details.slot, state.settings.clinic.timezone),
+            provider: (&details.provider).into(),
+            patient: PatientView {
+                name: b.patient_name.clone(),
+                email: b.patient_email.clone(),
+                phone: b.patient_phone.clone(),
+                date_of_birth: b.patient_date_of_birth.map(|d| d.to_string()),
+            },
+            reason: b.reason.clone(),
+            source: b.source.clone(),
+            created_at: rfc3339(b.created_at.and_utc()),
+            updated_at: rfc3339(b.updated_at.and_utc()),
+            manage_token: None,
+        }
+    }
+}
+
+impl CreateBookingBody {
+    /// Turns the body into a valid request, or a 422 naming every bad field.
+    fn parse(&self) -> Result<BookingRequest, ApiError> {
+        let mut errors = FieldErrors::default();
+        let today = Utc::now().date_naive();
+        let slot_id = match self.slot_id {
+            None => {
+                errors.add("slot_id", "slot_id is required");
+                None
+            }
+            // Ids beyond the column's range exist nowhere.
+            Some(id) => Some(i32::try_from(id).unwrap_or(-1)),
+        };
+        let patient = match &self.patient {
+            None => {
+                errors.add("patient", "patient is required");
+                None
+            }
+            Some(p) => {
+                if p.name.is_none() {
+                    errors.add("patient.name", "name is required");
+                }
+                if p.email.is_none() {
+                    errors.add("patient.email", "email is required");
+                }
+                let input = PatientInput {
+                    name: p.name.as_deref().unwrap_or_default(),
+                    email: p.email.as_deref().unwrap_or_default(),
+                    phone: p.phone.as_deref(),
+                    date_of_birth: p.date_of_birth.as_deref(),
+                };
+                Patient::parse(input, today, &mut errors)
+            }
+        };
+        let reason = match self.reason.as_deref() {
+            Some(r) => errors.check("reason", parse_reason(r)).flatten(),
+            None => None,
+        };
+        let source = match self.source.as_deref() {
+            Some(s) => errors.check("source", BookingSource::parse_public(s)),
+            None => Some(BookingSource::named(BookingSource::WEBSITE)),
+        };
+        match (slot_id, patient, source) {
+            (Some(slot_id), Some(patient), Some(source)) if errors.is_empty() => {
+                Ok(BookingRequest {
+                    slot_id,
+                    patient,
+                    reason,
+                    source,
+                })
+            }
+            _ => Err(errors.into()),
+        }
+    }
+}
+
+/// The `Idempotency-Key` header, if sent: 1 to 255 visible ASCII characters.
+fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get(IDEMPOTENCY_HEADER) else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "{IDEMPOTENCY_HEADER} must be 1 to 255 visible ASCII characters"
+            ))
+        })?;
+    Ok(Some(key.to_owned()))
+}
+
+fn json_response(status: StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("application/json")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(body)
+}
+
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<CreateBookingBody>,
+) -> Result<HttpResponse, ApiError> {
+    let key = idempotency_key(&req)?;
+    let request = body.parse()?;
+    let request_hash = hex::encode(Sha256::digest(
+        serde_json::to_vec(&body.0).unwrap_or_default(),
+    ));
+    let state2 = state.clone();
+    let (status, body) = state
+        .with_connection(move |conn| {
+            db::write_transaction(conn, |conn| {
+                let now = db::now();
+                if let Some(key) = &key {
+                    match idempotency::reserve(conn, key, &request_hash, now)? {
+                        KeyState::Reserved => {}
+                        KeyState::Replay { status, body } => return Ok((status, body)),
+                        KeyState::Mismatch => {
+                            return Err(ApiError::Unprocessable(format!(
+                                "this {IDEMPOTENCY_HEADER} was already used for a different request"
+                            )))
+                        }
+                    }
+                }
+                let details = appointments::book(conn, &request, now)?;
+                let mut view = BookingView::new(&details, &state2);
+                let reference =
+                    BookingReference::parse(&details.booking.reference).ok_or_else(|| {
+                        ApiError::Internal(anyhow::anyhow!("stored reference is malformed"))
+                    })?;
+                view.manage_token = Some(
+                    state2
+                        .tokens
+                        .issue_manage_token(&reference, details.slot.ends_at.and_utc())?,
+                );
+                let body = serde_json::to_string(&view).map_err(anyhow::Error::from)?;
+                if let Some(key) = &key {
+                    idempotency::save(conn, key, StatusCode::CREATED.as_u16(), &body)?;
+                }
+                Ok((StatusCode::CREATED.as_u16(), body))
+            })
+        })
+        .await?;
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED);
+    Ok(json_response(status, body))
+}
+
+fn reference_from_path(path: &str) -> Result<BookingReference, ApiError> {
+    BookingReference::parse(path).ok_or_else(|| ApiError::not_found("booking"))
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    access: ManageAccess,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let reference = reference_from_path(&path)?;
+    access.require(&reference)?;
+    let details = state
+        .with_connection(move |conn| appointments::load(conn, &reference))
+        .await?;
+    let body =
+        serde_json::to_string(&BookingView::new(&details, &state)).map_err(anyhow::Error::from)?;
+    Ok(json_response(StatusCode::OK, body))
+}
+
+pub async fn cancel(
+    state: web::Data<AppState>,
+    access: ManageAccess,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let reference = reference_from_path(&path)?;
+    access.require(&reference)?;
+    let details = state
+        .with_connection(move |conn| {
+            db::write_transaction(conn, |conn| {
+                appointments::cancel(conn, &reference, db::now())
+            })
+        })
+        .await?;
+    let body =
+        serde_json::to_string(&BookingView::new(&details, &state)).map_err(anyhow::Error::from)?;
+    Ok(json_response(StatusCode::OK, body))
+}
+
+pub async fn reschedule(
+    state: web::Data<AppState>,
+    access: ManageAccess,
+    path: web::Path<String>,
+    body: web::Json<RescheduleBody>,
+) -> Result<HttpResponse, ApiError> {
+    let reference = reference_from_path(&path)?;
+    access.require(&reference)?;
+    let new_slot_id = i32::try_from(body.slot_id).map_err(|_| ApiError::not_found("slot"))?;
+    let details = state
+        .with_connection(move |conn| {
+            db::write_transaction(conn, |conn| {
+                appointments::reschedule(conn, &reference, new_slot_id, db::now())
+            })
+        })
+        .await?;
+    let body =
+        serde_json::to_string(&BookingView::new(&details, &state)).map_err(anyhow::Error::from)?;
+    Ok(json_response(StatusCode::OK, body))
+}

@@ -1,0 +1,128 @@
+//! HTTP handlers: parse the request, call the domain, shape the response. One `configure`
+//! registers every route.
+
+mod bookings;
+mod health;
+mod providers;
+mod schedule_appointment;
+mod slots;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use crate::db::providers::Provider;
+use crate::db::slots::Slot;
+use crate::error::ApiError;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(health::health)).service(
+        web::scope("/api/v1")
+            .route("/providers", web::get().to(providers::list))
+            .route("/providers/{id}", web::get().to(providers::show))
+            .route("/slots", web::get().to(slots::list_free))
+            .route("/bookings", web::post().to(bookings::create))
+            .route("/bookings/{reference}", web::get().to(bookings::show))
+            .route(
+                "/bookings/{reference}/cancel",
+                web::post().to(bookings::cancel),
+            )
+            .route(
+                "/bookings/{reference}/reschedule",
+                web::post().to(bookings::reschedule),
+            )
+            .route(
+                "/schedule-appointment",
+                web::get().to(schedule_appointment::show),
+            ),
+    );
+}
+
+/// Every unknown path: a problem document, not an empty 404.
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound(format!(
+        "no route for {} {}",
+        req.method(),
+        req.path()
+    )))
+}
+
+/// An instant as the API writes it: RFC 3339, UTC, whole seconds.
+pub fn rfc3339(instant: DateTime<Utc>) -> String {
+    instant.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// A stored UTC timestamp in the clinic's local time, with its offset.
+pub fn local_rfc3339(stored: NaiveDateTime, tz: Tz) -> String {
+    stored
+        .and_utc()
+        .with_timezone(&tz)
+        .to_rfc3339_opts(SecondsFormat::Secs, false)
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProviderSummary {
+    pub id: i32,
+    pub name: String,
+    pub title: String,
+    pub specialty: String,
+}
+
+impl From<&Provider> for ProviderSummary {
+    fn from(p: &Provider) -> Self {
+        Self {
+            id: p.id,
+            name: p.name.clone(),
+            title: p.title.clone(),
+            specialty: p.specialty.clone(),
+        }
+    }
+}
+
+/// A slot as clients see it: UTC instants plus the clinic's local wall-clock time.
+#[derive(Debug, Serialize)]
+pub struct SlotView {
+    pub id: i32,
+    pub provider_id: i32,
+    pub start: String,
+    pub end: String,
+    pub local_start: String,
+    pub local_end: String,
+    pub timezone: String,
+    pub status: String,
+    pub visit_type: Option<String>,
+}
+
+impl SlotView {
+    pub fn new(slot: &Slot, tz: Tz) -> Self {
+        Self {
+            id: slot.id,
+            provider_id: slot.provider_id,
+            start: rfc3339(slot.starts_at.and_utc()),
+            end: rfc3339(slot.ends_at.and_utc()),
+            local_start: local_rfc3339(slot.starts_at, tz),
+            local_end: local_rfc3339(slot.ends_at, tz),
+            timezone: tz.name().to_owned(),
+            status: slot.status.clone(),
+            visit_type: slot.visit_type.clone(),
+        }
+    }
+}
+
+/// A free slot with the provider it is with, for lists patients choose from.
+#[derive(Debug, Serialize)]
+pub struct OpenSlotView {
+    #[serde(flatten)]
+    pub slot: SlotView,
+    pub provider: ProviderSummary,
+}
+
+impl OpenSlotView {
+    pub fn new((slot, provider): &(Slot, Provider), tz: Tz) -> Self {
+        Self {
+            slot: SlotView::new(slot, tz),
+            provider: provider.into(),
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! Builds the application: pool, migrations, demo seed, routes, and the HTTP server bound to its
+//! listener. Tests build it exactly as `serve` does, on port 0.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{error::InternalError, web, App, HttpServer};
+use tracing_actix_web::TracingLogger;
+
+use crate::telemetry::RequestSpan;
+
+use crate::auth::jwt::TokenKeys;
+use crate::db::{self, DbConnection, Pool};
+use crate::error::ApiError;
+use crate::settings::Settings;
+
+/// The largest JSON body accepted.
+pub const MAX_JSON_BYTES: usize = 64 * 1024;
+
+/// What every handler shares.
+pub struct AppState {
+    pub pool: Pool,
+    pub settings: Arc<Settings>,
+    pub tokens: TokenKeys,
+}
+
+impl AppState {
+    /// Runs blocking database work on the blocking pool with a pooled connection.
+    pub async fn with_connection<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pool: Pool,
+}
+
+impl Application {
+    /// Opens the database, applies migrations, seeds the demo clinic when configured and the
+    /// database is empty, and binds the listener.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let settings = Arc::new(settings);
+        let pool = prepare_database(&settings).await?;
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
+        let address = listener.local_addr()?;
+        tracing::info!(%address, "listening on http://{address}");
+        let state = web::Data::new(AppState {
+            pool: pool.clone(),
+            tokens: TokenKeys::new(
+                &settings.auth.jwt_secret,
+                settings.auth.manage_token_days_after_visit,
+            ),
+            settings: settings.clone(),
+        });
+        let workers = match settings.server.workers {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(TracingLogger::<RequestSpan>::new())
+                .app_data(state.clone())
+                .app_data(json_config())
+                .app_data(query_config())
+                .app_data(path_config())
+                .configure(crate::routes::configure)
+                .default_service(web::to(crate::routes::not_found))
+        })
+        .workers(workers)
+        .listen(listener)?
+        .run();
+        Ok(Self {
+            port: address.port(),
+            server,
+            pool,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn pool(&self) -> Pool {
+        self.pool.clone()
+    }
+
+    /// A handle to stop the server gracefully.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Pool plus pending migrations plus, in the default profile, the demo clinic.
+pub async fn prepare_database(settings: &Settings) -> anyhow::Result<Pool> {
+    let pool = db::build_pool(&settings.database.url, settings.database.pool_size)?;
+    let seed = settings.demo.seed && !settings.is_production();
+    let tz = settings.clinic.timezone;
+    let blocking_pool = pool.clone();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let mut conn = blocking_pool.get()?;
+        let applied = db::run_migrations(&mut conn)?;
+        if applied > 0 {
+            tracing::info!(applied, "applied database migrations");
+        }
+        if seed {
+            crate::demo::seed_if_empty(&mut conn, tz, chrono::Utc::now())?;
+        }
+        Ok(())
+    })
+    .await??;
+    Ok(pool)
+}
+
+fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(MAX_JSON_BYTES)
+        .error_handler(|error, _req| {
+            use actix_web::error::JsonPayloadError;
+            let api_error = match &error {
+                JsonPayloadError::OverflowKnownLength { .. }
+                | JsonPayloadError::Overflow { .. } => ApiError::PayloadTooLarge(format!(
+                    "JSON bodies are limited to {MAX_JSON_BYTES} bytes"
+                )),
+                JsonPayloadError::ContentType => ApiError::BadRequest(
+                    "send the body as JSON with `Content-Type: application/json`".into(),
+                ),
+                JsonPayloadError::Deserialize(e) => {
+                    ApiError::BadRequest(format!("malformed JSON: {e}"))
+                }
+                other => ApiError::BadRequest(format!("unreadable body: {other}")),
+            };
+            InternalError::from_response(
+                error,
+                actix_web::ResponseError::error_response(&api_error),
+            )
+            .into()
+        })
+}
+
+fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|error, _req| {
+        let api_error = ApiError::BadRequest(format!("malformed query: {error}"));
+        InternalError::from_response(error, actix_web::ResponseError::error_response(&api_error))
+            .into()
+    })
+}
+
+fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|error, _req| {
+        let api_error = ApiError::NotFound("resource".into());
+        InternalError::from_response(error, actix_web::ResponseError::error_response(&api_error))
+            .into()
+    })
+}
