@@ -44,7 +44,7 @@ impl TokenKeys {
         visit_ends: DateTime<Utc>,
     ) -> anyhow::Result<String> {
         let now = Utc::now();
-        let expires = visit_ends.max(now) + Duration::days(self.manage_days_after_visit);
+        let expires = visit_ends + Duration::days(self.manage_days_after_visit);
         let claims = ManageClaims {
             sub: reference.as_str().to_owned(),
             aud: MANAGE_AUDIENCE.to_owned(),

@@ -1,1 +1,12 @@
+//! One integration-test binary: each test starts the real application on a random port against
+//! a fresh database and speaks HTTP to it. Data-behaviour tests run on SQLite always and on
+//! PostgreSQL when `TEST_DATABASE_URL` is set (see `helpers.rs`).
 
+mod helpers;
+
+mod bookings;
+mod browse;
+mod durability;
+mod race;
+mod reschedule;
+mod validation;

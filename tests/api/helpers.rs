@@ -1,0 +1,341 @@
+//! Test harness: a fresh database per test (a temp SQLite file, or a new schema in a PostgreSQL
+//! database created once per test run), the app on port 0, and one helper per endpoint.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use actix_web::dev::ServerHandle;
+use chrono::Duration;
+use clinic_booking::db::{self, Pool};
+use clinic_booking::settings::Settings;
+use clinic_booking::startup::Application;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use rand::Rng;
+use reqwest::{Response, StatusCode};
+use serde_json::{json, Value};
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs a test function once per backend, as `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+/// A database that lives as long as the test: a temp SQLite file, or a PostgreSQL schema.
+pub struct TestDatabase {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    /// `None` when PostgreSQL is asked for but not configured (and not required).
+    pub fn create(backend: Backend) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                Some(Self {
+                    url,
+                    _dir: Some(dir),
+                })
+            }
+            Backend::Postgres => {
+                let base = postgres_database()?;
+                let schema = format!("t_{}", random_suffix());
+                let mut conn = PgConnection::establish(base).expect("connect to the test database");
+                conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
+                    .expect("create test schema");
+                let separator = if base.contains('?') { '&' } else { '?' };
+                Some(Self {
+                    url: format!("{base}{separator}options=-csearch_path%3D{schema}"),
+                    _dir: None,
+                })
+            }
+        }
+    }
+}
+
+fn random_suffix() -> String {
+    let n: u64 = rand::rng().random();
+    format!("{n:016x}")
+}
+
+/// The PostgreSQL database of this test run, created on first use from `TEST_DATABASE_URL`
+/// (a server URL with a database to connect to for `CREATE DATABASE`, e.g.
+/// `postgres://postgres@127.0.0.1:5432/postgres`). With `CLINIC_REQUIRE_POSTGRES=1` a missing
+/// URL fails the test instead of skipping it, so CI cannot go green without PostgreSQL.
+fn postgres_database() -> Option<&'static str> {
+    static DATABASE: OnceLock<Option<String>> = OnceLock::new();
+    DATABASE
+        .get_or_init(|| {
+            let required = std::env::var("CLINIC_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
+            let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+                assert!(
+                    !required,
+                    "CLINIC_REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set"
+                );
+                eprintln!("TEST_DATABASE_URL is not set: skipping the PostgreSQL variant");
+                return None;
+            };
+            let name = format!(
+                "clinic_booking_test_{}_{}",
+                std::process::id(),
+                random_suffix()
+            );
+            let mut admin = PgConnection::establish(&admin_url)
+                .unwrap_or_else(|e| panic!("cannot connect to TEST_DATABASE_URL: {e}"));
+            admin
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .expect("create the test run's database");
+            let (server, _) = admin_url
+                .rsplit_once('/')
+                .expect("TEST_DATABASE_URL names a database");
+            Some(format!("{server}/{name}"))
+        })
+        .as_deref()
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub pool: Pool,
+    handle: ServerHandle,
+    pub database: TestDatabase,
+}
+
+pub fn test_settings(database_url: &str) -> Settings {
+    let config_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let mut settings = Settings::load_from(&config_dir, "default").expect("settings");
+    settings.database.url = database_url.to_owned();
+    settings.database.pool_size = 8;
+    settings.server.port = 0;
+    settings.server.workers = 2;
+    settings.demo.seed = true;
+    settings
+}
+
+/// Starts the app on a fresh database with the demo clinic; `None` if the backend is skipped.
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    let database = TestDatabase::create(backend)?;
+    Some(spawn_app_on(database).await)
+}
+
+/// Starts the app on an existing database (as a restart would).
+pub async fn spawn_app_on(database: TestDatabase) -> TestApp {
+    let settings = test_settings(&database.url);
+    let app = Application::build(settings).await.expect("build app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let pool = app.pool();
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        pool,
+        handle,
+        database,
+    }
+}
+
+pub fn patient() -> Value {
+    json!({
+        "name": "Ana Díaz",
+        "email": "ana.diaz@example.com",
+        "phone": "+1 (602) 555-0134",
+        "date_of_birth": "1984-03-09"
+    })
+}
+
+impl TestApp {
+    /// Stops the server gracefully and hands back its database.
+    pub async fn stop(self) -> TestDatabase {
+        self.handle.stop(true).await;
+        self.database
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.json().await.expect("json")
+    }
+
+    /// The free slots of the next two weeks, across providers.
+    pub async fn free_slots(&self) -> Vec<Value> {
+        let body = self.get_json("/api/v1/slots").await;
+        body["items"].as_array().expect("items").clone()
+    }
+
+    pub async fn free_slot_ids(&self) -> Vec<i64> {
+        self.free_slots()
+            .await
+            .iter()
+            .map(|s| s["id"].as_i64().expect("id"))
+            .collect()
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn book(&self, slot_id: i64) -> Response {
+        self.post_json(
+            "/api/v1/bookings",
+            &json!({"slot_id": slot_id, "patient": patient(), "reason": "Lower-back pain"}),
+        )
+        .await
+    }
+
+    /// Books a slot and returns the 201 body (with its manage token).
+    pub async fn book_ok(&self, slot_id: i64) -> Value {
+        let response = self.book(slot_id).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json().await.expect("json")
+    }
+
+    pub async fn get_booking(&self, reference: &str, token: &str) -> Response {
+        self.client
+            .get(self.url(&format!("/api/v1/bookings/{reference}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn cancel(&self, reference: &str, token: &str) -> Response {
+        self.client
+            .post(self.url(&format!("/api/v1/bookings/{reference}/cancel")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn reschedule(&self, reference: &str, token: &str, slot_id: i64) -> Response {
+        self.client
+            .post(self.url(&format!("/api/v1/bookings/{reference}/reschedule")))
+            .bearer_auth(token)
+            .json(&json!({ "slot_id": slot_id }))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Runs blocking database work against the app's database.
+    pub async fn with_db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut db::DbConnection) -> T + Send + 'static,
+    ) -> T {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || f(&mut pool.get().expect("connection")))
+            .await
+            .expect("blocking task")
+    }
+
+    /// Adds a slot for provider 1 starting `minutes_from_now` (negative: in the past).
+    pub async fn insert_slot(&self, minutes_from_now: i64) -> i64 {
+        use clinic_booking::db::schema::slots;
+        self.with_db(move |conn| {
+            let start = db::now() + Duration::minutes(minutes_from_now);
+            diesel::insert_into(slots::table)
+                .values((
+                    slots::provider_id.eq(1),
+                    slots::starts_at.eq(start),
+                    slots::ends_at.eq(start + Duration::minutes(30)),
+                    slots::status.eq("free"),
+                    slots::created_at.eq(db::now()),
+                ))
+                .execute(conn)
+                .expect("insert slot");
+            slots::table
+                .filter(slots::starts_at.eq(start))
+                .filter(slots::provider_id.eq(1))
+                .select(slots::id)
+                .first::<i32>(conn)
+                .map(i64::from)
+                .expect("slot id")
+        })
+        .await
+    }
+
+    /// How many bookings, of any status, a slot has.
+    pub async fn bookings_for_slot(&self, slot_id: i64) -> i64 {
+        use clinic_booking::db::schema::bookings;
+        self.with_db(move |conn| {
+            bookings::table
+                .filter(bookings::slot_id.eq(slot_id as i32))
+                .count()
+                .get_result(conn)
+                .expect("count")
+        })
+        .await
+    }
+
+    pub async fn slot_status(&self, slot_id: i64) -> String {
+        use clinic_booking::db::schema::slots;
+        self.with_db(move |conn| {
+            slots::table
+                .find(slot_id as i32)
+                .select(slots::status)
+                .first(conn)
+                .expect("slot")
+        })
+        .await
+    }
+}
+
+/// Asserts a problem+json response with `status`, returning its body.
+pub async fn assert_problem(response: Response, status: StatusCode) -> Value {
+    assert_eq!(response.status(), status);
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = response.json().await.expect("problem json");
+    assert_eq!(body["status"], status.as_u16());
+    assert!(body["type"].is_string() && body["title"].is_string() && body["detail"].is_string());
+    body
+}
