@@ -84,30 +84,66 @@ fn random_suffix() -> String {
     format!("{n:016x}")
 }
 
-/// The PostgreSQL database of this test run, created on first use from `TEST_DATABASE_URL`
-/// (a server URL with a database to connect to for `CREATE DATABASE`, e.g.
-/// `postgres://postgres@127.0.0.1:5432/postgres`). With `CLINIC_REQUIRE_POSTGRES=1` a missing
-/// URL fails the test instead of skipping it, so CI cannot go green without PostgreSQL.
+const TEST_DATABASE_PREFIX: &str = "clinic_booking_test_";
+
+/// Drops the databases of earlier test runs whose process is gone (a run cannot drop its own
+/// database while its pools are connected, so each run cleans up after the previous ones).
+fn drop_abandoned_databases(admin: &mut PgConnection) {
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        datname: String,
+    }
+    let names: Vec<Name> = diesel::sql_query(format!(
+        "SELECT datname::text AS datname FROM pg_database WHERE datname LIKE '{TEST_DATABASE_PREFIX}%'"
+    ))
+    .load(admin)
+    .unwrap_or_else(|e| panic!("list test databases: {e}"));
+    for Name { datname } in names {
+        let pid = datname
+            .trim_start_matches(TEST_DATABASE_PREFIX)
+            .split('_')
+            .next()
+            .unwrap_or_default();
+        if !Path::new("/proc").join(pid).exists() {
+            if let Err(e) = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS \"{datname}\" WITH (FORCE)"
+            )) {
+                eprintln!("could not drop {datname}: {e}");
+            }
+        }
+    }
+}
+
+/// The local PostgreSQL of a development machine, tried when `TEST_DATABASE_URL` is not set.
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// The PostgreSQL database of this test run, created on first use on the server of
+/// `TEST_DATABASE_URL` (a URL whose database allows `CREATE DATABASE`; default
+/// `postgres://postgres@127.0.0.1:5432/postgres`). If that server cannot be reached the
+/// PostgreSQL variants are skipped with a message, unless `CLINIC_REQUIRE_POSTGRES=1`, which
+/// makes them fail: CI sets it, so CI cannot go green without PostgreSQL.
 fn postgres_database() -> Option<&'static str> {
     static DATABASE: OnceLock<Option<String>> = OnceLock::new();
     DATABASE
         .get_or_init(|| {
             let required = std::env::var("CLINIC_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
-            let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
-                assert!(
-                    !required,
-                    "CLINIC_REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set"
-                );
-                eprintln!("TEST_DATABASE_URL is not set: skipping the PostgreSQL variant");
-                return None;
+            let admin_url = std::env::var("TEST_DATABASE_URL")
+                .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
+            let mut admin = match PgConnection::establish(&admin_url) {
+                Ok(conn) => conn,
+                Err(e) if !required => {
+                    eprintln!("PostgreSQL not reachable ({e}): skipping the PostgreSQL variants");
+                    return None;
+                }
+                Err(e) => panic!("CLINIC_REQUIRE_POSTGRES=1 but PostgreSQL is not reachable: {e}"),
             };
+            drop_abandoned_databases(&mut admin);
             let name = format!(
-                "clinic_booking_test_{}_{}",
+                "{TEST_DATABASE_PREFIX}{}_{}",
                 std::process::id(),
                 random_suffix()
             );
-            let mut admin = PgConnection::establish(&admin_url)
-                .unwrap_or_else(|e| panic!("cannot connect to TEST_DATABASE_URL: {e}"));
             admin
                 .batch_execute(&format!("CREATE DATABASE {name}"))
                 .expect("create the test run's database");
