@@ -4,10 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDateTime;
+use chrono::{Duration, NaiveDateTime};
 use serde_json::json;
 
 use crate::db::bookings::{self, Booking, NewBooking};
+use crate::db::outbox::{self, MailKind};
 use crate::db::providers::Provider;
 use crate::db::slots::{self, Slot};
 use crate::db::{is_unique_violation, DbConnection};
@@ -64,10 +65,31 @@ fn invalid_transition(current: BookingStatus, wanted: &str) -> ApiError {
     }
 }
 
-/// Claims the slot and records the booking. Call inside a write transaction.
+/// Queues the reminder of a visit: `lead` before it starts, or at once when that moment has
+/// passed (a booking made inside the window still gets exactly one reminder).
+fn queue_reminder(
+    conn: &mut DbConnection,
+    booking_id: i32,
+    starts_at: NaiveDateTime,
+    lead: Duration,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    outbox::enqueue(
+        conn,
+        MailKind::Reminder,
+        booking_id,
+        (starts_at - lead).max(now),
+        now,
+    )?;
+    Ok(())
+}
+
+/// Claims the slot, records the booking and queues its confirmation and reminder, all in the
+/// caller's write transaction.
 pub fn book(
     conn: &mut DbConnection,
     request: &BookingRequest,
+    reminder_lead: Duration,
     now: NaiveDateTime,
 ) -> Result<BookingDetails, ApiError> {
     let (slot, provider) = slots::find_with_provider(conn, request.slot_id)?
@@ -97,6 +119,8 @@ pub fn book(
         Err(e) if is_unique_violation(&e) => return Err(slot_unavailable(&slot, now)),
         Err(e) => return Err(e.into()),
     };
+    outbox::enqueue(conn, MailKind::Confirmation, booking.id, now, now)?;
+    queue_reminder(conn, booking.id, slot.starts_at, reminder_lead, now)?;
     let slot = Slot {
         status: SlotStatus::Busy.as_str().to_owned(),
         ..slot
@@ -124,7 +148,8 @@ pub fn load(
     })
 }
 
-/// Cancels a booked visit that has not started yet and frees its slot for the next patient.
+/// Cancels a booked visit that has not started yet, frees its slot for the next patient, and
+/// queues the cancellation mail in place of the reminder.
 pub fn cancel(
     conn: &mut DbConnection,
     reference: &BookingReference,
@@ -152,15 +177,19 @@ pub fn cancel(
         ));
     }
     slots::release(conn, details.slot.id)?;
+    outbox::drop_pending_reminders(conn, details.booking.id)?;
+    outbox::enqueue(conn, MailKind::Cancellation, details.booking.id, now, now)?;
     load(conn, reference)
 }
 
-/// Moves a booked visit to another free slot. Either everything changes or nothing does: the new
-/// slot is claimed first, and if that fails the transaction rolls back untouched.
+/// Moves a booked visit to another free slot and queues the change mail (and a new reminder).
+/// Either everything changes or nothing does: the new slot is claimed first, and if that fails
+/// the transaction rolls back untouched.
 pub fn reschedule(
     conn: &mut DbConnection,
     reference: &BookingReference,
     new_slot_id: i32,
+    reminder_lead: Duration,
     now: NaiveDateTime,
 ) -> Result<BookingDetails, ApiError> {
     let details = load(conn, reference)?;
@@ -187,5 +216,14 @@ pub fn reschedule(
         ));
     }
     slots::release(conn, details.slot.id)?;
+    outbox::drop_pending_reminders(conn, details.booking.id)?;
+    outbox::enqueue(conn, MailKind::Change, details.booking.id, now, now)?;
+    queue_reminder(
+        conn,
+        details.booking.id,
+        new_slot.starts_at,
+        reminder_lead,
+        now,
+    )?;
     load(conn, reference)
 }

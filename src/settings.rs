@@ -18,6 +18,7 @@ pub struct Settings {
     pub clinic: ClinicSettings,
     pub cta: CtaSettings,
     pub demo: DemoSettings,
+    pub mail: MailSettings,
     /// `default` or `production` (from `APP_ENV`).
     #[serde(default = "default_environment")]
     pub environment: String,
@@ -69,6 +70,41 @@ pub struct DemoSettings {
     pub seed: bool,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailTransportKind {
+    File,
+    Smtp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpTls {
+    None,
+    Starttls,
+    Tls,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MailSettings {
+    pub transport: MailTransportKind,
+    pub file_dir: String,
+    pub from: String,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub smtp_tls: SmtpTls,
+    pub smtp_username: String,
+    pub smtp_password: SecretString,
+    pub smtp_timeout_seconds: u64,
+    pub reminder_hours_before: i64,
+    pub worker_concurrency: usize,
+    pub poll_interval_ms: u64,
+    pub max_attempts: i32,
+    pub retry_base_seconds: f64,
+    pub retry_max_seconds: f64,
+    pub lease_seconds: i64,
+}
+
 impl Settings {
     /// Loads settings for `APP_ENV` from `./config` and the process environment.
     pub fn load() -> anyhow::Result<Self> {
@@ -112,6 +148,23 @@ impl Settings {
                     "production needs APP__AUTH__JWT_SECRET: a secret of at least 32 bytes, not the development default"
                 );
             }
+        }
+        if self.is_production() && self.mail.transport == MailTransportKind::File {
+            anyhow::bail!(
+                "production needs APP__MAIL__TRANSPORT=smtp: the file transport delivers nothing"
+            );
+        }
+        if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
+            anyhow::bail!("mail.from must be a mailbox like `Clinic <appointments@example.com>`");
+        }
+        if self.mail.worker_concurrency == 0
+            || self.mail.max_attempts < 1
+            || self.mail.lease_seconds < 1
+        {
+            anyhow::bail!("mail.worker_concurrency, mail.max_attempts and mail.lease_seconds must be at least 1");
+        }
+        if self.mail.reminder_hours_before < 0 {
+            anyhow::bail!("mail.reminder_hours_before must not be negative");
         }
         if self.database.pool_size == 0 {
             anyhow::bail!("database.pool_size must be at least 1");

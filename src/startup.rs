@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{error::InternalError, web, App, HttpServer};
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
 use tracing_actix_web::TracingLogger;
 
 use crate::telemetry::RequestSpan;
@@ -13,6 +15,9 @@ use crate::telemetry::RequestSpan;
 use crate::auth::jwt::TokenKeys;
 use crate::db::{self, DbConnection, Pool};
 use crate::error::ApiError;
+use crate::mail::render::MailRenderer;
+use crate::mail::worker::MailWorker;
+use crate::mail::Mailer;
 use crate::settings::Settings;
 
 /// The largest JSON body accepted.
@@ -23,9 +28,20 @@ pub struct AppState {
     pub pool: Pool,
     pub settings: Arc<Settings>,
     pub tokens: TokenKeys,
+    /// Wakes this process's mail worker after a change queued mail (other copies poll).
+    pub mail_wakeup: Arc<Notify>,
 }
 
 impl AppState {
+    pub fn wake_mail_worker(&self) {
+        self.mail_wakeup.notify_one();
+    }
+
+    /// How long before a visit its reminder goes out.
+    pub fn reminder_lead(&self) -> chrono::Duration {
+        chrono::Duration::hours(self.settings.mail.reminder_hours_before)
+    }
+
     /// Runs blocking database work on the blocking pool with a pooled connection.
     pub async fn with_connection<T, F>(&self, f: F) -> Result<T, ApiError>
     where
@@ -45,6 +61,8 @@ pub struct Application {
     port: u16,
     server: Server,
     pool: Pool,
+    mail_worker: JoinHandle<()>,
+    stop_mail_worker: watch::Sender<bool>,
 }
 
 impl Application {
@@ -56,13 +74,25 @@ impl Application {
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let address = listener.local_addr()?;
         tracing::info!(%address, "listening on http://{address}");
+        let tokens = TokenKeys::new(
+            &settings.auth.jwt_secret,
+            settings.auth.manage_token_days_after_visit,
+        );
+        let mail_wakeup = Arc::new(Notify::new());
+        let worker = MailWorker::new(
+            pool.clone(),
+            Mailer::from_settings(&settings.mail)?,
+            Arc::new(MailRenderer::new(&settings, tokens.clone())?),
+            settings.mail.clone(),
+            mail_wakeup.clone(),
+        );
+        let (stop_mail_worker, stopped) = watch::channel(false);
+        let mail_worker = tokio::spawn(worker.run(stopped));
         let state = web::Data::new(AppState {
             pool: pool.clone(),
-            tokens: TokenKeys::new(
-                &settings.auth.jwt_secret,
-                settings.auth.manage_token_days_after_visit,
-            ),
+            tokens,
             settings: settings.clone(),
+            mail_wakeup,
         });
         let workers = match settings.server.workers {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -85,6 +115,8 @@ impl Application {
             port: address.port(),
             server,
             pool,
+            mail_worker,
+            stop_mail_worker,
         })
     }
 
@@ -101,8 +133,15 @@ impl Application {
         self.server.handle()
     }
 
+    /// Serves until the server is stopped (a signal or `handle().stop()`), then lets the mail
+    /// worker finish the job in hand.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        let _ = self.stop_mail_worker.send(true);
+        if let Err(e) = self.mail_worker.await {
+            tracing::error!(error = %e, "mail worker ended abnormally");
+        }
+        served
     }
 }
 

@@ -99,3 +99,11 @@ pub fn move_to_slot(
     .execute(conn)?;
     Ok(updated == 1)
 }
+
+pub fn find_by_id(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Booking>> {
+    bookings::table
+        .find(id)
+        .select(Booking::as_select())
+        .first(conn)
+        .optional()
+}

@@ -6,6 +6,7 @@
 
 pub mod bookings;
 pub mod idempotency;
+pub mod outbox;
 pub mod providers;
 pub mod schema;
 pub mod slots;

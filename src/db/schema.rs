@@ -53,7 +53,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outbox (id) {
+        id -> Integer,
+        kind -> Text,
+        booking_id -> Integer,
+        sequence -> Integer,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        claim_token -> Nullable<Text>,
+        sent_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(slots -> providers (provider_id));
+diesel::joinable!(outbox -> bookings (booking_id));
 diesel::joinable!(bookings -> slots (slot_id));
 
-diesel::allow_tables_to_appear_in_same_query!(providers, slots, bookings, idempotency_keys);
+diesel::allow_tables_to_appear_in_same_query!(providers, slots, bookings, idempotency_keys, outbox);

@@ -196,7 +196,7 @@ pub async fn create(
                         }
                     }
                 }
-                let details = appointments::book(conn, &request, now)?;
+                let details = appointments::book(conn, &request, state2.reminder_lead(), now)?;
                 let mut view = BookingView::new(&details, &state2);
                 let reference =
                     BookingReference::parse(&details.booking.reference).ok_or_else(|| {
@@ -215,6 +215,7 @@ pub async fn create(
             })
         })
         .await?;
+    state.wake_mail_worker();
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED);
     Ok(json_response(status, body))
 }
@@ -266,13 +267,15 @@ pub async fn reschedule(
     let reference = reference_from_path(&path)?;
     access.require(&reference)?;
     let new_slot_id = i32::try_from(body.slot_id).map_err(|_| ApiError::not_found("slot"))?;
+    let lead = state.reminder_lead();
     let details = state
         .with_connection(move |conn| {
             db::write_transaction(conn, |conn| {
-                appointments::reschedule(conn, &reference, new_slot_id, db::now())
+                appointments::reschedule(conn, &reference, new_slot_id, lead, db::now())
             })
         })
         .await?;
+    state.wake_mail_worker();
     let body =
         serde_json::to_string(&BookingView::new(&details, &state)).map_err(anyhow::Error::from)?;
     Ok(json_response(StatusCode::OK, body))

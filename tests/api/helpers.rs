@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use actix_web::dev::ServerHandle;
 use chrono::Duration;
 use clinic_booking::db::{self, Pool};
-use clinic_booking::settings::Settings;
+use clinic_booking::settings::{MailTransportKind, Settings};
 use clinic_booking::startup::Application;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -46,9 +46,11 @@ macro_rules! both_backends {
 }
 
 /// A database that lives as long as the test: a temp SQLite file, or a PostgreSQL schema.
+/// Clones share it (several app copies on one database).
+#[derive(Clone)]
 pub struct TestDatabase {
     pub url: String,
-    _dir: Option<tempfile::TempDir>,
+    _dir: Option<std::sync::Arc<tempfile::TempDir>>,
 }
 
 impl TestDatabase {
@@ -60,7 +62,7 @@ impl TestDatabase {
                 let url = format!("sqlite://{}", dir.path().join("test.db").display());
                 Some(Self {
                     url,
-                    _dir: Some(dir),
+                    _dir: Some(std::sync::Arc::new(dir)),
                 })
             }
             Backend::Postgres => {
@@ -161,9 +163,12 @@ pub struct TestApp {
     pub pool: Pool,
     handle: ServerHandle,
     pub database: TestDatabase,
+    _mail_dir: tempfile::TempDir,
 }
 
-pub fn test_settings(database_url: &str) -> Settings {
+/// Settings of a test app: its database, port 0, the demo clinic, and mail written as files
+/// into `mail_dir` (tests of email point it at an SMTP server instead).
+pub fn test_settings(database_url: &str, mail_dir: &Path) -> Settings {
     let config_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
     let mut settings = Settings::load_from(&config_dir, "default").expect("settings");
     settings.database.url = database_url.to_owned();
@@ -171,6 +176,9 @@ pub fn test_settings(database_url: &str) -> Settings {
     settings.server.port = 0;
     settings.server.workers = 2;
     settings.demo.seed = true;
+    settings.mail.transport = MailTransportKind::File;
+    settings.mail.file_dir = mail_dir.display().to_string();
+    settings.mail.poll_interval_ms = 50;
     settings
 }
 
@@ -180,9 +188,27 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     Some(spawn_app_on(database).await)
 }
 
+/// Starts the app on a fresh database, with settings adjusted by `tweak`.
+pub async fn spawn_app_with(
+    backend: Backend,
+    tweak: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
+    let database = TestDatabase::create(backend)?;
+    Some(spawn_app_on_with(database, tweak).await)
+}
+
 /// Starts the app on an existing database (as a restart would).
 pub async fn spawn_app_on(database: TestDatabase) -> TestApp {
-    let settings = test_settings(&database.url);
+    spawn_app_on_with(database, |_| {}).await
+}
+
+pub async fn spawn_app_on_with(
+    database: TestDatabase,
+    tweak: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let mail_dir = tempfile::tempdir().expect("mail dir");
+    let mut settings = test_settings(&database.url, mail_dir.path());
+    tweak(&mut settings);
     let app = Application::build(settings).await.expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
     let pool = app.pool();
@@ -194,6 +220,7 @@ pub async fn spawn_app_on(database: TestDatabase) -> TestApp {
         pool,
         handle,
         database,
+        _mail_dir: mail_dir,
     }
 }
 

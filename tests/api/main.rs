@@ -3,10 +3,12 @@
 //! PostgreSQL when `TEST_DATABASE_URL` is set (see `helpers.rs`).
 
 mod helpers;
+mod smtp;
 
 mod bookings;
 mod browse;
 mod durability;
+mod email;
 mod race;
 mod reschedule;
 mod validation;

@@ -1,0 +1,278 @@
+//! The `outbox` table: email jobs written in the same transaction as the booking change that
+//! causes them, claimed by workers under a lease, and finished conditionally on the claim.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::outbox;
+use super::{write_transaction, DbConnection};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailKind {
+    Confirmation,
+    Change,
+    Cancellation,
+    Reminder,
+}
+
+impl MailKind {
+    pub const ALL: [MailKind; 4] = [
+        Self::Confirmation,
+        Self::Change,
+        Self::Cancellation,
+        Self::Reminder,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Confirmation => "confirmation",
+            Self::Change => "change",
+            Self::Cancellation => "cancellation",
+            Self::Reminder => "reminder",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == value)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStatus {
+    Pending,
+    Sent,
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Pending, Self::Sent, Self::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == value)
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = outbox)]
+pub struct OutboxJob {
+    pub id: i32,
+    pub kind: String,
+    pub booking_id: i32,
+    pub sequence: i32,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub locked_until: Option<NaiveDateTime>,
+    pub claim_token: Option<String>,
+    pub sent_at: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+/// Writes a job; call it inside the transaction of the change that causes the mail.
+pub fn enqueue(
+    conn: &mut DbConnection,
+    kind: MailKind,
+    booking_id: i32,
+    due_at: NaiveDateTime,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let sequence = next_sequence(conn, kind, booking_id)?;
+    diesel::insert_into(outbox::table)
+        .values((
+            outbox::kind.eq(kind.as_str()),
+            outbox::booking_id.eq(booking_id),
+            outbox::sequence.eq(sequence),
+            outbox::status.eq(JobStatus::Pending.as_str()),
+            outbox::next_attempt_at.eq(due_at),
+            outbox::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The iCalendar SEQUENCE a mail of `kind` carries: 0 for the first invitation, one more for
+/// each change or cancellation before it, so calendars apply updates in order.
+fn next_sequence(conn: &mut DbConnection, kind: MailKind, booking_id: i32) -> QueryResult<i32> {
+    if !matches!(kind, MailKind::Change | MailKind::Cancellation) {
+        return Ok(0);
+    }
+    let earlier: i64 = outbox::table
+        .filter(outbox::booking_id.eq(booking_id))
+        .filter(outbox::kind.eq_any([MailKind::Change.as_str(), MailKind::Cancellation.as_str()]))
+        .count()
+        .get_result(conn)?;
+    Ok(i32::try_from(earlier + 1).unwrap_or(i32::MAX))
+}
+
+/// Drops a booking's reminder that has not gone out yet (the visit moved or was cancelled).
+pub fn drop_pending_reminders(conn: &mut DbConnection, booking_id: i32) -> QueryResult<usize> {
+    diesel::delete(
+        outbox::table
+            .filter(outbox::booking_id.eq(booking_id))
+            .filter(outbox::kind.eq(MailKind::Reminder.as_str()))
+            .filter(outbox::status.eq(JobStatus::Pending.as_str()))
+            .filter(outbox::claim_token.is_null()),
+    )
+    .execute(conn)
+}
+
+/// The ids of due, unleased jobs, oldest first. A macro because PostgreSQL adds
+/// `FOR UPDATE SKIP LOCKED`, which diesel offers on its own backend's query type only.
+macro_rules! due_job_ids {
+    ($now:expr, $limit:expr) => {
+        outbox::table
+            .filter(outbox::status.eq(JobStatus::Pending.as_str()))
+            .filter(outbox::next_attempt_at.le($now))
+            .filter(
+                outbox::locked_until
+                    .is_null()
+                    .or(outbox::locked_until.lt($now)),
+            )
+            .order((outbox::next_attempt_at.asc(), outbox::id.asc()))
+            .limit($limit)
+            .select(outbox::id)
+    };
+}
+
+/// Claims up to `limit` due jobs for `lease`, marking them with `token` and counting the
+/// attempt. On PostgreSQL rows another worker is claiming right now are skipped
+/// (`FOR UPDATE SKIP LOCKED`); on SQLite the immediate transaction serializes claimers. A
+/// claimer that dies leaves its lease to expire, and the job is claimed again.
+pub fn claim_due(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    lease: Duration,
+    limit: i64,
+    token: &str,
+) -> QueryResult<Vec<OutboxJob>> {
+    write_transaction(conn, |conn| {
+        let ids: Vec<i32> = match conn {
+            DbConnection::Postgres(pg) => due_job_ids!(now, limit)
+                .for_update()
+                .skip_locked()
+                .load(pg)?,
+            DbConnection::Sqlite(sqlite) => due_job_ids!(now, limit).load(sqlite)?,
+        };
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
+            .set((
+                outbox::locked_until.eq(now + lease),
+                outbox::claim_token.eq(token),
+                outbox::attempts.eq(outbox::attempts + 1),
+            ))
+            .execute(conn)?;
+        outbox::table
+            .filter(outbox::id.eq_any(&ids))
+            .order((outbox::next_attempt_at.asc(), outbox::id.asc()))
+            .select(OutboxJob::as_select())
+            .load(conn)
+    })
+}
+
+/// Marks a claimed job sent; false if the claim was lost (lease expired and re-claimed).
+pub fn mark_sent(
+    conn: &mut DbConnection,
+    id: i32,
+    token: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let updated = diesel::update(
+        outbox::table
+            .filter(outbox::id.eq(id))
+            .filter(outbox::claim_token.eq(token)),
+    )
+    .set((
+        outbox::status.eq(JobStatus::Sent.as_str()),
+        outbox::sent_at.eq(now),
+        outbox::locked_until.eq(None::<NaiveDateTime>),
+        outbox::last_error.eq(None::<String>),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Records a failed attempt: retried at `retry_at`, or parked as failed when that is `None`.
+pub fn mark_attempt_failed(
+    conn: &mut DbConnection,
+    id: i32,
+    token: &str,
+    error: &str,
+    retry_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let status = match retry_at {
+        Some(_) => JobStatus::Pending,
+        None => JobStatus::Failed,
+    };
+    let updated = diesel::update(
+        outbox::table
+            .filter(outbox::id.eq(id))
+            .filter(outbox::claim_token.eq(token)),
+    )
+    .set((
+        outbox::status.eq(status.as_str()),
+        outbox::next_attempt_at.eq(retry_at.unwrap_or(now)),
+        outbox::locked_until.eq(None::<NaiveDateTime>),
+        outbox::claim_token.eq(None::<String>),
+        outbox::last_error.eq(error),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Jobs for the staff view, newest first.
+pub fn list(
+    conn: &mut DbConnection,
+    status: Option<JobStatus>,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<OutboxJob>> {
+    let mut query = outbox::table
+        .select(OutboxJob::as_select())
+        .order(outbox::id.desc())
+        .limit(limit)
+        .offset(offset)
+        .into_boxed();
+    if let Some(status) = status {
+        query = query.filter(outbox::status.eq(status.as_str()));
+    }
+    query.load(conn)
+}
+
+/// Puts a failed job back in the queue, due now, with a fresh attempt budget.
+pub fn retry_failed(conn: &mut DbConnection, id: i32, now: NaiveDateTime) -> QueryResult<bool> {
+    let updated = diesel::update(
+        outbox::table
+            .filter(outbox::id.eq(id))
+            .filter(outbox::status.eq(JobStatus::Failed.as_str())),
+    )
+    .set((
+        outbox::status.eq(JobStatus::Pending.as_str()),
+        outbox::attempts.eq(0),
+        outbox::next_attempt_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// How many jobs wait, and the creation time of the oldest one.
+pub fn pending_summary(conn: &mut DbConnection) -> QueryResult<(i64, Option<NaiveDateTime>)> {
+    outbox::table
+        .filter(outbox::status.eq(JobStatus::Pending.as_str()))
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::min(outbox::created_at),
+        ))
+        .first(conn)
+}

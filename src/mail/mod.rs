@@ -1,0 +1,69 @@
+//! Email: the transports mail leaves through, the templates it is written from, the calendar
+//! invitation it carries, and the outbox worker that delivers it.
+
+pub mod ics;
+pub mod render;
+pub mod worker;
+
+use std::time::Duration;
+
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
+
+use crate::settings::{MailSettings, MailTransportKind, SmtpTls};
+
+/// Where mail goes: an SMTP server, or `.eml` files in a folder (development).
+#[derive(Clone)]
+pub enum Mailer {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    File(AsyncFileTransport<Tokio1Executor>),
+}
+
+impl Mailer {
+    pub fn from_settings(settings: &MailSettings) -> anyhow::Result<Self> {
+        match settings.transport {
+            MailTransportKind::File => {
+                std::fs::create_dir_all(&settings.file_dir)?;
+                Ok(Self::File(AsyncFileTransport::new(&settings.file_dir)))
+            }
+            MailTransportKind::Smtp => {
+                let host = settings.smtp_host.as_str();
+                let builder = match settings.smtp_tls {
+                    SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
+                    SmtpTls::Starttls => {
+                        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)?
+                    }
+                    SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)?,
+                };
+                let mut builder = builder
+                    .port(settings.smtp_port)
+                    .timeout(Some(Duration::from_secs(settings.smtp_timeout_seconds)));
+                if !settings.smtp_username.is_empty() {
+                    builder = builder.credentials(Credentials::new(
+                        settings.smtp_username.clone(),
+                        settings.smtp_password.expose_secret().to_owned(),
+                    ));
+                }
+                Ok(Self::Smtp(builder.build()))
+            }
+        }
+    }
+
+    /// Sends one message. The error text may quote the server (and so an address): it is kept
+    /// with the job for staff, never logged.
+    pub async fn send(&self, message: Message) -> Result<(), String> {
+        match self {
+            Self::Smtp(transport) => transport
+                .send(message)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            Self::File(transport) => transport
+                .send(message)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string()),
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! The outbox worker: claims due mail jobs, renders and sends them, and records the outcome.
+//! Delivery is at-least-once: a job is marked sent only after the transport accepted it, so a
+//! crash between the two sends that one job again, and nothing is ever lost.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{Duration, Utc};
+use futures::StreamExt;
+use rand::Rng;
+use tokio::sync::{watch, Notify};
+
+use super::render::MailRenderer;
+use super::Mailer;
+use crate::appointments;
+use crate::db::outbox::{self, MailKind, OutboxJob};
+use crate::db::{self, Pool};
+use crate::domain::booking::BookingReference;
+use crate::settings::MailSettings;
+
+pub struct MailWorker {
+    pool: Pool,
+    mailer: Mailer,
+    renderer: Arc<MailRenderer>,
+    settings: MailSettings,
+    wakeup: Arc<Notify>,
+    /// Identifies this worker's claims; a random part keeps copies of the app apart.
+    name: String,
+}
+
+enum Outcome {
+    Sent,
+    /// Nothing to send any more (e.g. a reminder for a cancelled visit).
+    Obsolete,
+    Failed(String),
+}
+
+impl MailWorker {
+    pub fn new(
+        pool: Pool,
+        mailer: Mailer,
+        renderer: Arc<MailRenderer>,
+        settings: MailSettings,
+        wakeup: Arc<Notify>,
+    ) -> Self {
+        let id: u64 = rand::rng().random();
+        Self {
+            pool,
+            mailer,
+            renderer,
+            settings,
+            wakeup,
+            name: format!("mail-{id:016x}"),
+        }
+    }
+
+    /// Runs until `shutdown` turns true; the batch in hand is finished first.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let poll = StdDuration::from_millis(self.settings.poll_interval_ms.max(10));
+        while !*shutdown.borrow() {
+            match self.send_due_batch().await {
+                Ok(0) => {
+                    tokio::select! {
+                        _ = self.wakeup.notified() => {}
+                        _ = tokio::time::sleep(poll) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = format!("{e:#}"), "mail worker could not claim jobs");
+                    tokio::select! {
+                        _ = tokio::time::sleep(poll) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                }
+            }
+        }
+        tracing::info!("mail worker stopped");
+    }
+
+    /// Claims one batch of due jobs and delivers it; returns how many jobs it handled.
+    pub async fn send_due_batch(&self) -> anyhow::Result<usize> {
+        let concurrency = self.settings.worker_concurrency;
+        let pool = self.pool.clone();
+        let lease = Duration::seconds(self.settings.lease_seconds);
+        let token = format!("{}-{:08x}", self.name, rand::rng().random::<u32>());
+        let claim_token = token.clone();
+        let jobs = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<OutboxJob>> {
+            let mut conn = pool.get()?;
+            Ok(outbox::claim_due(
+                &mut conn,
+                db::now(),
+                lease,
+                (concurrency * 4) as i64,
+                &claim_token,
+            )?)
+        })
+        .await??;
+        let handled = jobs.len();
+        futures::stream::iter(jobs)
+            .for_each_concurrent(concurrency, |job| self.deliver(job, &token))
+            .await;
+        Ok(handled)
+    }
+
+    async fn deliver(&self, job: OutboxJob, token: &str) {
+        let outcome = match self.prepare(&job).await {
+            Ok(Some(message)) => match self.mailer.send(message).await {
+                Ok(()) => Outcome::Sent,
+                Err(e) => Outcome::Failed(format!("send: {e}")),
+            },
+            Ok(None) => Outcome::Obsolete,
+            Err(e) => Outcome::Failed(format!("render: {e:#}")),
+        };
+        if let Err(e) = self.record(&job, token, outcome).await {
+            // The lease runs out and the job is tried again: sent twice at worst, never lost.
+            tracing::warn!(
+                job_id = job.id,
+                error = format!("{e:#}"),
+                "could not record mail outcome"
+            );
+        }
+    }
+
+    async fn prepare(&self, job: &OutboxJob) -> anyhow::Result<Option<lettre::Message>> {
+        let pool = self.pool.clone();
+        let renderer = self.renderer.clone();
+        let (booking_id, sequence) = (job.booking_id, job.sequence);
+        let kind = MailKind::parse(&job.kind)
+            .ok_or_else(|| anyhow::anyhow!("unknown mail kind {}", job.kind))?;
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            let reference = crate::db::bookings::find_by_id(&mut conn, booking_id)?
+                .and_then(|b| BookingReference::parse(&b.reference))
+                .ok_or_else(|| anyhow::anyhow!("booking {booking_id} not found"))?;
+            let details =
+                appointments::load(&mut conn, &reference).map_err(|e| anyhow::anyhow!("{e}"))?;
+            renderer.render(kind, sequence, &details, Utc::now())
+        })
+        .await?
+    }
+
+    async fn record(&self, job: &OutboxJob, token: &str, outcome: Outcome) -> anyhow::Result<()> {
+        let pool = self.pool.clone();
+        let token = token.to_owned();
+        let (id, attempts, kind) = (job.id, job.attempts, job.kind.clone());
+        let retry_at = self.retry_at(attempts);
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            let mut conn = pool.get()?;
+            let now = db::now();
+            match outcome {
+                Outcome::Sent | Outcome::Obsolete => {
+                    outbox::mark_sent(&mut conn, id, &token, now)?;
+                    tracing::info!(job_id = id, kind, attempts, "mail delivered");
+                }
+                Outcome::Failed(error) => {
+                    let error: String = error.chars().take(1000).collect();
+                    outbox::mark_attempt_failed(&mut conn, id, &token, &error, retry_at, now)?;
+                    // The error text can quote an address; the log gets the job only.
+                    match retry_at {
+                        Some(at) => tracing::warn!(job_id = id, kind, attempts, retry_at = %at, "mail not delivered; will retry"),
+                        None => tracing::error!(job_id = id, kind, attempts, "mail not delivered; parked as failed"),
+                    }
+                }
+            }
+            Ok(())
+        })
+        .await?
+    }
+
+    /// When to try again after `attempts` attempts: exponential from the base, capped, with
+    /// "full jitter" between half and all of it so a crowd of retries spreads out; `None` once
+    /// the attempts are used up.
+    fn retry_at(&self, attempts: i32) -> Option<chrono::NaiveDateTime> {
+        if attempts >= self.settings.max_attempts {
+            return None;
+        }
+        let exponent = attempts.clamp(1, 30) - 1;
+        let backoff = (self.settings.retry_base_seconds * 2f64.powi(exponent))
+            .min(self.settings.retry_max_seconds);
+        let jittered = backoff * rand::rng().random_range(0.5..=1.0);
+        Some(db::now() + Duration::milliseconds((jittered * 1000.0) as i64))
+    }
+}

@@ -1,0 +1,92 @@
+//! A real SMTP server on loopback for the email tests (mailin-embedded), recording every
+//! message it accepts.
+
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mailin_embedded::{response, Handler, Response, Server};
+
+#[derive(Clone, Default)]
+struct Recorder {
+    received: Arc<Mutex<Vec<Vec<u8>>>>,
+    current: Vec<u8>,
+}
+
+impl Handler for Recorder {
+    fn data_start(
+        &mut self,
+        _domain: &str,
+        _from: &str,
+        _is8bit: bool,
+        _to: &[String],
+    ) -> Response {
+        self.current.clear();
+        response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.current.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> Response {
+        let message = std::mem::take(&mut self.current);
+        self.received.lock().expect("recorder lock").push(message);
+        response::OK
+    }
+}
+
+pub struct SmtpSink {
+    pub port: u16,
+    received: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+/// A loopback port that nothing listens on (yet): SMTP "down".
+pub fn unused_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+impl SmtpSink {
+    pub fn start() -> Self {
+        Self::start_on(0)
+    }
+
+    /// Starts the server on `port` (0: any free port). It runs until the test process ends.
+    pub fn start_on(port: u16) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind SMTP port");
+        let port = listener.local_addr().expect("address").port();
+        let recorder = Recorder::default();
+        let received = recorder.received.clone();
+        let mut server = Server::new(recorder);
+        server
+            .with_name("localhost")
+            .with_num_threads(8)
+            .with_tcp_listener(listener);
+        std::thread::spawn(move || {
+            if let Err(e) = server.serve() {
+                eprintln!("test SMTP server stopped: {e}");
+            }
+        });
+        Self { port, received }
+    }
+
+    pub fn messages(&self) -> Vec<Vec<u8>> {
+        self.received.lock().expect("recorder lock").clone()
+    }
+
+    /// Waits (bounded) until at least `count` messages arrived, and returns them all.
+    pub async fn wait_for(&self, count: usize) -> Vec<Vec<u8>> {
+        for _ in 0..600 {
+            let messages = self.messages();
+            if messages.len() >= count {
+                return messages;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("expected {count} messages, got {}", self.messages().len());
+    }
+}
