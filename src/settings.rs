@@ -179,3 +179,38 @@ impl Settings {
         self.environment == "production"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn production() -> Settings {
+        let mut settings = Settings::load_from(Path::new("config"), "default").expect("defaults");
+        settings.environment = "production".into();
+        settings.auth.jwt_secret =
+            SecretString::from("a-production-secret-that-is-long-enough-0123".to_owned());
+        settings.mail.transport = MailTransportKind::Smtp;
+        settings
+    }
+
+    #[test]
+    fn production_accepts_smtp_and_a_real_secret() {
+        assert!(production().validate().is_ok());
+    }
+
+    #[test]
+    fn production_refuses_the_file_transport() {
+        let mut settings = production();
+        settings.mail.transport = MailTransportKind::File;
+        assert!(settings.validate().is_err());
+    }
+
+    #[test]
+    fn production_refuses_weak_or_default_secrets() {
+        for secret in [DEVELOPMENT_JWT_SECRET, "short"] {
+            let mut settings = production();
+            settings.auth.jwt_secret = SecretString::from(secret.to_owned());
+            assert!(settings.validate().is_err(), "{secret} accepted");
+        }
+    }
+}

@@ -12,7 +12,9 @@ use mail_parser::{MessageParser, MimeHeaders};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{spawn_app_on_with, spawn_app_with, Backend, TestApp, TestDatabase};
+use crate::helpers::{
+    spawn_app_on_with, spawn_app_with, Backend, ServerProcess, TestApp, TestDatabase,
+};
 use crate::smtp::{unused_port, SmtpSink};
 
 crate::both_backends!(
@@ -21,6 +23,8 @@ crate::both_backends!(
     bookings_made_while_smtp_is_down_are_delivered_when_it_returns,
     a_restart_or_a_dead_worker_loses_no_mail,
     two_workers_on_one_database_never_send_a_job_twice,
+    a_kill_9_of_the_server_loses_no_mail,
+    mail_that_keeps_failing_is_parked_with_its_error,
 );
 
 fn smtp_to(port: u16) -> impl FnOnce(&mut Settings) {
@@ -408,4 +412,84 @@ async fn two_workers_on_one_database_never_send_a_job_twice(backend: Backend) {
             "{reference}"
         );
     }
+}
+
+async fn a_kill_9_of_the_server_loses_no_mail(backend: Backend) {
+    let Some(database) = TestDatabase::create(backend) else {
+        return;
+    };
+    let mut server = ServerProcess::start(&database, unused_port()).await;
+    let address = server.address.clone();
+    let client = reqwest::Client::new();
+    let slots: Value = client
+        .get(format!("{address}/api/v1/slots"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut references = Vec::new();
+    for slot in &slots["items"].as_array().unwrap()[..5] {
+        let response = client
+            .post(format!("{address}/api/v1/bookings"))
+            .json(&serde_json::json!({"slot_id": slot["id"], "patient": crate::helpers::patient()}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let booking: Value = response.json().await.unwrap();
+        references.push(booking["reference"].as_str().unwrap().to_owned());
+    }
+    server.kill();
+
+    let sink = SmtpSink::start();
+    let app = spawn_app_on_with(database, smtp_to(sink.port)).await;
+    sink.wait_for(5).await;
+    wait_until_outbox_drained(&app).await;
+    let texts: Vec<String> = sink.messages().iter().map(|m| parse(m).text).collect();
+    assert_eq!(texts.len(), 5);
+    for reference in &references {
+        assert_eq!(
+            texts
+                .iter()
+                .filter(|t| t.contains(reference.as_str()))
+                .count(),
+            1,
+            "{reference}"
+        );
+    }
+}
+
+async fn mail_that_keeps_failing_is_parked_with_its_error(backend: Backend) {
+    let port = unused_port();
+    let Some(app) = spawn_app_with(backend, |settings| {
+        smtp_to(port)(settings);
+        settings.mail.max_attempts = 2;
+    })
+    .await
+    else {
+        return;
+    };
+    app.book_ok(app.free_slot_ids().await[0]).await;
+    let failed = || {
+        app.with_db(|conn| {
+            outbox::list(conn, Some(outbox::JobStatus::Failed), 10, 0).expect("outbox")
+        })
+    };
+    for _ in 0..600 {
+        if !failed().await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let jobs = failed().await;
+    assert_eq!(jobs.len(), 1, "the confirmation is parked as failed");
+    assert_eq!(jobs[0].kind, "confirmation");
+    assert_eq!(jobs[0].attempts, 2);
+    assert!(jobs[0]
+        .last_error
+        .as_deref()
+        .unwrap_or_default()
+        .contains("send"));
 }

@@ -402,3 +402,95 @@ pub async fn assert_problem(response: Response, status: StatusCode) -> Value {
     assert!(body["type"].is_string() && body["title"].is_string() && body["detail"].is_string());
     body
 }
+
+/// The real `clinic-booking serve` binary, running on a test database, its log captured.
+pub struct ServerProcess {
+    child: std::process::Child,
+    pub address: String,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl ServerProcess {
+    /// Starts `serve` on `database`, mail going to SMTP on `smtp_port`, and waits for the
+    /// address it logs.
+    pub async fn start(database: &TestDatabase, smtp_port: u16) -> Self {
+        use std::io::{BufRead, BufReader};
+        let workdir = tempfile::tempdir().expect("workdir");
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_clinic-booking"))
+            .arg("serve")
+            .current_dir(workdir.path())
+            .env_remove("APP_ENV")
+            .env("APP__DATABASE__URL", &database.url)
+            .env("APP__SERVER__PORT", "0")
+            .env("APP__MAIL__TRANSPORT", "smtp")
+            .env("APP__MAIL__SMTP_HOST", "127.0.0.1")
+            .env("APP__MAIL__SMTP_PORT", smtp_port.to_string())
+            .env("APP__MAIL__RETRY_BASE_SECONDS", "0.1")
+            .env("APP__MAIL__RETRY_MAX_SECONDS", "0.5")
+            .env("APP__MAIL__MAX_ATTEMPTS", "1000")
+            .env("APP__MAIL__REMINDER_HOURS_BEFORE", "1")
+            // A job in flight at a kill is claimed again once this lease runs out.
+            .env("APP__MAIL__LEASE_SECONDS", "2")
+            .env("RUST_LOG", "debug")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start clinic-booking serve");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let stderr = child.stderr.take().expect("stderr");
+        let stderr_log = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut log = stderr_log.lock().expect("log");
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let stdout = child.stdout.take().expect("stdout");
+        let stdout_log = log.clone();
+        let (found, address) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let mut found = Some(found);
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(start) = line.find("http://127.0.0.1:") {
+                    let rest = &line[start..];
+                    let end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
+                    if let Some(found) = found.take() {
+                        let _ = found.send(rest[..end].to_owned());
+                    }
+                }
+                let mut log = stdout_log.lock().expect("log");
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let address = tokio::time::timeout(std::time::Duration::from_secs(60), address)
+            .await
+            .expect("the server logs the address it bound in time")
+            .expect("the server logs the address it bound");
+        drop(workdir);
+        Self {
+            child,
+            address,
+            log,
+        }
+    }
+
+    /// Everything the server logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().expect("log").clone()
+    }
+
+    /// SIGKILL: no shutdown, no cleanup.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

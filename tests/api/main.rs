@@ -9,6 +9,7 @@ mod bookings;
 mod browse;
 mod durability;
 mod email;
+mod privacy;
 mod race;
 mod reschedule;
 mod validation;
