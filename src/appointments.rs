@@ -13,9 +13,11 @@ use crate::db::providers::Provider;
 use crate::db::slots::{self, Slot};
 use crate::db::{is_unique_violation, DbConnection};
 use crate::domain::booking::{BookingReference, BookingSource, BookingStatus};
+use crate::domain::intake::Concern;
 use crate::domain::patient::Patient;
 use crate::domain::slot::SlotStatus;
 use crate::error::ApiError;
+use diesel::Connection;
 
 /// A validated request to book one slot.
 #[derive(Debug, Clone)]
@@ -24,6 +26,7 @@ pub struct BookingRequest {
     pub patient: Patient,
     pub reason: Option<String>,
     pub source: BookingSource,
+    pub concern: Option<Concern>,
 }
 
 /// A booking with the slot and provider it is for.
@@ -99,6 +102,7 @@ pub fn book(
     }
     let reference = BookingReference::generate();
     let patient = &request.patient;
+    let concern = request.concern.clone().unwrap_or_default();
     let inserted = NewBooking {
         reference: reference.as_str(),
         slot_id: slot.id,
@@ -111,6 +115,10 @@ pub fn book(
         status: BookingStatus::Booked.as_str(),
         created_at: now,
         updated_at: now,
+        concern_area: concern.area.map(|a| a.as_str()),
+        concern_onset: concern.onset.map(|o| o.as_str()),
+        red_flags: concern.red_flags_text(),
+        needs_review: concern.needs_review(),
     }
     .insert(conn);
     let booking = match inserted {
@@ -226,4 +234,57 @@ pub fn reschedule(
         now,
     )?;
     load(conn, reference)
+}
+
+/// How many of the earliest free slots a "book the earliest" request tries before giving up on
+/// a burst of competitors.
+const EARLIEST_CANDIDATES: i64 = 25;
+
+/// Books the earliest free slot in `[from, until)`, for one provider or any. Each candidate is
+/// tried in its own savepoint, so losing a race for one slot moves on to the next.
+pub fn book_earliest(
+    conn: &mut DbConnection,
+    template: &BookingRequest,
+    provider_id: Option<i32>,
+    from: NaiveDateTime,
+    until: NaiveDateTime,
+    reminder_lead: Duration,
+    now: NaiveDateTime,
+) -> Result<Option<BookingDetails>, ApiError> {
+    let candidates =
+        slots::free_between(conn, provider_id, from.max(now), until, EARLIEST_CANDIDATES)?;
+    for (slot, _) in candidates {
+        let request = BookingRequest {
+            slot_id: slot.id,
+            ..template.clone()
+        };
+        match conn.transaction(|conn| book(conn, &request, reminder_lead, now)) {
+            Ok(details) => return Ok(Some(details)),
+            Err(ApiError::Conflict { .. }) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(None)
+}
+
+/// The first local dates, from `from` on, that still have a free slot (for one provider or any).
+pub fn next_dates_with_room(
+    conn: &mut DbConnection,
+    provider_id: Option<i32>,
+    from: NaiveDateTime,
+    tz: chrono_tz::Tz,
+    count: usize,
+) -> Result<Vec<chrono::NaiveDate>, ApiError> {
+    let until = from + Duration::days(366);
+    let mut dates: Vec<chrono::NaiveDate> = Vec::new();
+    for (slot, _) in slots::free_between(conn, provider_id, from, until, 2000)? {
+        let date = slot.starts_at.and_utc().with_timezone(&tz).date_naive();
+        if dates.last() != Some(&date) {
+            dates.push(date);
+            if dates.len() == count {
+                break;
+            }
+        }
+    }
+    Ok(dates)
 }

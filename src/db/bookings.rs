@@ -23,6 +23,10 @@ pub struct Booking {
     pub status: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub concern_area: Option<String>,
+    pub concern_onset: Option<String>,
+    pub red_flags: Option<String>,
+    pub needs_review: bool,
 }
 
 #[derive(Debug, Insertable)]
@@ -39,6 +43,10 @@ pub struct NewBooking<'a> {
     pub status: &'static str,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub concern_area: Option<&'a str>,
+    pub concern_onset: Option<&'a str>,
+    pub red_flags: Option<String>,
+    pub needs_review: bool,
 }
 
 impl NewBooking<'_> {

@@ -40,6 +40,10 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        concern_area -> Nullable<Text>,
+        concern_onset -> Nullable<Text>,
+        red_flags -> Nullable<Text>,
+        needs_review -> Bool,
     }
 }
 

@@ -2,6 +2,7 @@
 //! SQL: handlers parse requests into these, persistence stores them.
 
 pub mod booking;
+pub mod intake;
 pub mod patient;
 pub mod slot;
 

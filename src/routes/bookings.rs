@@ -3,7 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::Utc;
+use chrono::{NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -12,6 +12,7 @@ use crate::appointments::{self, BookingDetails, BookingRequest};
 use crate::auth::ManageAccess;
 use crate::db::{self, idempotency, idempotency::KeyState};
 use crate::domain::booking::{parse_reason, BookingReference, BookingSource};
+use crate::domain::intake::Concern;
 use crate::domain::patient::{Patient, PatientInput};
 use crate::domain::FieldErrors;
 use crate::error::ApiError;
@@ -21,7 +22,7 @@ const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
 
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct PatientBody {
+pub(super) struct PatientBody {
     name: Option<String>,
     email: Option<String>,
     phone: Option<String>,
@@ -35,6 +36,8 @@ pub struct CreateBookingBody {
     patient: Option<PatientBody>,
     reason: Option<String>,
     source: Option<String>,
+    /// The booking form's honeypot (see `reject_bots`).
+    company_website: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,8 +65,13 @@ pub struct BookingView {
     source: String,
     created_at: String,
     updated_at: String,
+    concern: Option<Concern>,
+    /// Red flags in the intake: the front desk reviews this booking before the visit.
+    needs_review: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     manage_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confirmation_email: Option<&'static str>,
 }
 
 impl BookingView {
@@ -84,7 +92,14 @@ impl BookingView {
             source: b.source.clone(),
             created_at: rfc3339(b.created_at.and_utc()),
             updated_at: rfc3339(b.updated_at.and_utc()),
+            concern: Concern::from_stored(
+                b.concern_area.as_deref(),
+                b.concern_onset.as_deref(),
+                b.red_flags.as_deref(),
+            ),
+            needs_review: b.needs_review,
             manage_token: None,
+            confirmation_email: None,
         }
     }
 }
@@ -102,27 +117,7 @@ impl CreateBookingBody {
             // Ids beyond the column's range exist nowhere.
             Some(id) => Some(i32::try_from(id).unwrap_or(-1)),
         };
-        let patient = match &self.patient {
-            None => {
-                errors.add("patient", "patient is required");
-                None
-            }
-            Some(p) => {
-                if p.name.is_none() {
-                    errors.add("patient.name", "name is required");
-                }
-                if p.email.is_none() {
-                    errors.add("patient.email", "email is required");
-                }
-                let input = PatientInput {
-                    name: p.name.as_deref().unwrap_or_default(),
-                    email: p.email.as_deref().unwrap_or_default(),
-                    phone: p.phone.as_deref(),
-                    date_of_birth: p.date_of_birth.as_deref(),
-                };
-                Patient::parse(input, today, &mut errors)
-            }
-        };
+        let patient = parse_patient(self.patient.as_ref(), today, &mut errors);
         let reason = match self.reason.as_deref() {
             Some(r) => errors.check("reason", parse_reason(r)).flatten(),
             None => None,
@@ -138,11 +133,37 @@ impl CreateBookingBody {
                     patient,
                     reason,
                     source,
+                    concern: None,
                 })
             }
             _ => Err(errors.into()),
         }
     }
+}
+
+/// The patient of a request body, each bad or missing field recorded under `patient.<field>`.
+pub(super) fn parse_patient(
+    body: Option<&PatientBody>,
+    today: chrono::NaiveDate,
+    errors: &mut FieldErrors,
+) -> Option<Patient> {
+    let Some(p) = body else {
+        errors.add("patient", "patient is required");
+        return None;
+    };
+    if p.name.is_none() {
+        errors.add("patient.name", "name is required");
+    }
+    if p.email.is_none() {
+        errors.add("patient.email", "email is required");
+    }
+    let input = PatientInput {
+        name: p.name.as_deref().unwrap_or_default(),
+        email: p.email.as_deref().unwrap_or_default(),
+        phone: p.phone.as_deref(),
+        date_of_birth: p.date_of_birth.as_deref(),
+    };
+    Patient::parse(input, today, errors)
 }
 
 /// The `Idempotency-Key` header, if sent: 1 to 255 visible ASCII characters.
@@ -175,11 +196,46 @@ pub async fn create(
     state: web::Data<AppState>,
     body: web::Json<CreateBookingBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = idempotency_key(&req)?;
+    reject_bots(body.company_website.as_deref())?;
     let request = body.parse()?;
-    let request_hash = hex::encode(Sha256::digest(
-        serde_json::to_vec(&body.0).unwrap_or_default(),
-    ));
+    let lead = state.reminder_lead();
+    create_idempotently(&req, state, "bookings", &body.0, move |conn, now| {
+        appointments::book(conn, &request, lead, now)
+    })
+    .await
+}
+
+/// A form's honeypot: a field people never see, so only a naive bot fills it in.
+pub(super) fn reject_bots(honeypot: Option<&str>) -> Result<(), ApiError> {
+    match honeypot {
+        Some(value) if !value.trim().is_empty() => Err(ApiError::BadRequest(
+            "this request was rejected as automated".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Runs a booking-creating write with `Idempotency-Key` semantics: the same key and body
+/// replay the first 201, the same key with another body is a 422, and without a key every
+/// request books anew. `scope` keeps the keys of different endpoints apart.
+pub(super) async fn create_idempotently<B, F>(
+    req: &HttpRequest,
+    state: web::Data<AppState>,
+    scope: &'static str,
+    body: &B,
+    book: F,
+) -> Result<HttpResponse, ApiError>
+where
+    B: Serialize,
+    F: FnOnce(&mut db::DbConnection, NaiveDateTime) -> Result<BookingDetails, ApiError>
+        + Send
+        + 'static,
+{
+    let key = idempotency_key(req)?;
+    let mut hasher = Sha256::new();
+    hasher.update(scope.as_bytes());
+    hasher.update(serde_json::to_vec(body).map_err(anyhow::Error::from)?);
+    let request_hash = hex::encode(hasher.finalize());
     let state2 = state.clone();
     let (status, body) = state
         .with_connection(move |conn| {
@@ -196,7 +252,7 @@ pub async fn create(
                         }
                     }
                 }
-                let details = appointments::book(conn, &request, state2.reminder_lead(), now)?;
+                let details = book(conn, now)?;
                 let mut view = BookingView::new(&details, &state2);
                 let reference =
                     BookingReference::parse(&details.booking.reference).ok_or_else(|| {
@@ -207,6 +263,7 @@ pub async fn create(
                         .tokens
                         .issue_manage_token(&reference, details.slot.ends_at.and_utc())?,
                 );
+                view.confirmation_email = Some("queued");
                 let body = serde_json::to_string(&view).map_err(anyhow::Error::from)?;
                 if let Some(key) = &key {
                     idempotency::save(conn, key, StatusCode::CREATED.as_u16(), &body)?;

@@ -3,6 +3,7 @@
 
 mod bookings;
 mod health;
+mod pages;
 mod providers;
 mod schedule_appointment;
 mod slots;
@@ -17,26 +18,31 @@ use crate::db::slots::Slot;
 use crate::error::ApiError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(health::health)).service(
-        web::scope("/api/v1")
-            .route("/providers", web::get().to(providers::list))
-            .route("/providers/{id}", web::get().to(providers::show))
-            .route("/slots", web::get().to(slots::list_free))
-            .route("/bookings", web::post().to(bookings::create))
-            .route("/bookings/{reference}", web::get().to(bookings::show))
-            .route(
-                "/bookings/{reference}/cancel",
-                web::post().to(bookings::cancel),
-            )
-            .route(
-                "/bookings/{reference}/reschedule",
-                web::post().to(bookings::reschedule),
-            )
-            .route(
-                "/schedule-appointment",
-                web::get().to(schedule_appointment::show),
-            ),
-    );
+    cfg.route("/health", web::get().to(health::health))
+        .route("/book", web::get().to(pages::book_page))
+        .route("/book.js", web::get().to(pages::book_script))
+        .route("/book.css", web::get().to(pages::book_style))
+        .route("/widget.js", web::get().to(pages::widget_script))
+        .service(
+            web::scope("/api/v1")
+                .route("/providers", web::get().to(providers::list))
+                .route("/providers/{id}", web::get().to(providers::show))
+                .route("/slots", web::get().to(slots::list_free))
+                .route("/bookings", web::post().to(bookings::create))
+                .route("/bookings/{reference}", web::get().to(bookings::show))
+                .route(
+                    "/bookings/{reference}/cancel",
+                    web::post().to(bookings::cancel),
+                )
+                .route(
+                    "/bookings/{reference}/reschedule",
+                    web::post().to(bookings::reschedule),
+                )
+                .route(
+                    "/schedule-appointment",
+                    web::get().to(schedule_appointment::show),
+                ),
+        );
 }
 
 /// Every unknown path: a problem document, not an empty 404.

@@ -1,12 +1,21 @@
 //! `GET /api/v1/schedule-appointment`: the article's "Schedule an appointment" button as data:
-//! a headline, a short text, the next free times across providers, and how to book one.
+//! a headline, a short text, the next free times across providers, and how to book one; and
+//! the button itself, which books the earliest time that fits.
 
-use actix_web::{web, HttpResponse};
+use std::collections::BTreeMap;
+
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::bookings::{create_idempotently, parse_patient, reject_bots, PatientBody};
 use super::OpenSlotView;
-use crate::db::slots;
+use crate::appointments::{self, BookingRequest};
+use crate::db::{providers, slots};
+use crate::domain::booking::{parse_reason, BookingSource};
+use crate::domain::intake::Concern;
+use crate::domain::slot::parse_instant;
+use crate::domain::FieldErrors;
 use crate::error::ApiError;
 use crate::startup::AppState;
 
@@ -41,7 +50,10 @@ struct CallToAction<'a> {
     text: &'a str,
     clinic: Clinic<'a>,
     items: Vec<OpenSlotView>,
+    /// Book one of `items`.
     book: HowToBook,
+    /// Or let the clinic pick the earliest time that fits.
+    book_earliest: HowToBook,
 }
 
 pub async fn show(
@@ -94,5 +106,106 @@ pub async fn show(
                 "source": "(optional) e.g. the article's slug"
             }),
         },
+        book_earliest: HowToBook {
+            method: "POST",
+            url: "/api/v1/schedule-appointment",
+            content_type: "application/json",
+            body: serde_json::json!({
+                "patient": {"name": "", "email": "", "phone": "(optional)"},
+                "concern": {"area": "lower_back | upper_back | neck | other", "onset": "gradual | sudden", "red_flags": ["numbness | tingling | weakness | severe_pain"]},
+                "provider_id": "(optional)",
+                "not_before": "(optional) date or instant",
+                "source": "(optional) e.g. the article's slug"
+            }),
+        },
     }))
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleBody {
+    patient: Option<PatientBody>,
+    reason: Option<String>,
+    concern: Option<Concern>,
+    provider_id: Option<i64>,
+    not_before: Option<String>,
+    source: Option<String>,
+    /// The form's honeypot.
+    company_website: Option<String>,
+}
+
+/// `POST /api/v1/schedule-appointment`: books the earliest free slot that fits, or answers 409
+/// with the next dates that still have room.
+pub async fn book(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<ScheduleBody>,
+) -> Result<HttpResponse, ApiError> {
+    reject_bots(body.company_website.as_deref())?;
+    let settings = &state.settings;
+    let tz = settings.clinic.timezone;
+    let today = Utc::now().date_naive();
+    let mut errors = FieldErrors::default();
+    let patient = parse_patient(body.patient.as_ref(), today, &mut errors);
+    let reason = match body.reason.as_deref() {
+        Some(r) => errors.check("reason", parse_reason(r)).flatten(),
+        None => None,
+    };
+    let source = match body.source.as_deref() {
+        Some(s) => errors.check("source", BookingSource::parse_public(s)),
+        None => Some(BookingSource::named(BookingSource::SCHEDULE_CTA)),
+    };
+    let not_before = match body.not_before.as_deref() {
+        Some(v) => errors.check(
+            "not_before",
+            parse_instant(v, tz).map_err(|m| format!("not_before {m}")),
+        ),
+        None => None,
+    };
+    let (Some(patient), Some(source)) = (patient, source) else {
+        return Err(errors.into());
+    };
+    if !errors.is_empty() {
+        return Err(errors.into());
+    }
+    let provider_id = match body.provider_id {
+        Some(id) => Some(i32::try_from(id).map_err(|_| ApiError::not_found("provider"))?),
+        None => None,
+    };
+    let template = BookingRequest {
+        slot_id: 0,
+        patient,
+        reason,
+        source,
+        concern: body.concern.clone().map(Concern::normalized),
+    };
+    let horizon_days = settings.clinic.booking_horizon_days;
+    let lead = state.reminder_lead();
+    let from = not_before.map(|t| t.naive_utc());
+    create_idempotently(&req, state.clone(), "schedule-appointment", &body.0, move |conn, now| {
+        if let Some(id) = provider_id {
+            providers::find(conn, id)?
+                .filter(|p| p.active)
+                .ok_or_else(|| ApiError::not_found("provider"))?;
+        }
+        let from = from.unwrap_or(now).max(now);
+        let until = now + Duration::days(horizon_days);
+        if let Some(details) = appointments::book_earliest(conn, &template, provider_id, from, until, lead, now)? {
+            return Ok(details);
+        }
+        let dates = appointments::next_dates_with_room(conn, provider_id, from, tz, 5)?;
+        let detail = if dates.is_empty() {
+            format!("no free time fits your request within the next {horizon_days} days; please call the clinic")
+        } else {
+            format!("no free time fits your request within the next {horizon_days} days; see `next_available_dates` for days that have room")
+        };
+        Err(ApiError::Conflict {
+            detail,
+            extra: BTreeMap::from([(
+                "next_available_dates".to_string(),
+                serde_json::json!(dates.iter().map(|d| d.to_string()).collect::<Vec<_>>()),
+            )]),
+        })
+    })
+    .await
 }

@@ -1,0 +1,61 @@
+//! The booking page (`/book`) and the embeddable widget (`/widget.js`), compiled into the
+//! binary from `static/`: no build step, no CDN, nothing fetched at run time.
+
+use actix_web::http::header;
+use actix_web::HttpResponse;
+
+/// Only our own scripts, styles and API; nothing inline, nothing framed.
+const BOOK_CSP: &str =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+fn asset(content_type: &'static str, body: &'static str, cache: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .insert_header((header::CACHE_CONTROL, cache))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(body)
+}
+
+pub async fn book_page() -> HttpResponse {
+    let mut response = asset(
+        "text/html; charset=utf-8",
+        include_str!("../../static/book.html"),
+        // The page may carry a manage token in its address: keep it out of caches.
+        "no-store",
+    );
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static(BOOK_CSP),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
+pub async fn book_script() -> HttpResponse {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/book.js"),
+        "public, max-age=300",
+    )
+}
+
+pub async fn book_style() -> HttpResponse {
+    asset(
+        "text/css; charset=utf-8",
+        include_str!("../../static/book.css"),
+        "public, max-age=300",
+    )
+}
+
+pub async fn widget_script() -> HttpResponse {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/widget.js"),
+        "public, max-age=300",
+    )
+}

@@ -1,0 +1,163 @@
+// "Schedule an appointment", embeddable: paste
+//   <div data-clinic-booking data-source="your-article-slug"></div>
+//   <script src="https://booking.your-clinic.example/widget.js" async></script>
+// into an article. It shows the next free times and books in place, through the clinic's API
+// (the clinic lists the article's site in APP__HTTP__ALLOWED_ORIGINS). No third-party code.
+(function () {
+  "use strict";
+
+  var script = document.currentScript;
+  var origin = script ? new URL(script.src, window.location.href).origin : window.location.origin;
+  var STYLE =
+    ".cb-widget{font:16px/1.5 system-ui,sans-serif;border:1px solid #c9d3d9;border-radius:8px;padding:1rem;max-width:32rem;color:#1d2a33;background:#fff}" +
+    ".cb-widget h2{font-size:1.25rem;margin:0 0 .25rem}" +
+    ".cb-widget button{font:inherit;padding:.4rem .8rem;border-radius:4px;border:1px solid #0b5c78;background:#fff;color:#0b5c78;cursor:pointer;margin:.2rem}" +
+    ".cb-widget button[aria-pressed=true],.cb-widget button.cb-primary{background:#0b6e8f;color:#fff}" +
+    ".cb-widget label{display:block;font-weight:600;margin-top:.5rem}" +
+    ".cb-widget input{font:inherit;width:100%;box-sizing:border-box;padding:.4rem;border:1px solid #8a99a3;border-radius:4px}" +
+    ".cb-widget .cb-error{color:#b3261e;margin:.2rem 0 0}" +
+    ".cb-widget .cb-trap{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}";
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function api(path, body, key) {
+    var options = { headers: { "Accept": "application/json" } };
+    if (body !== undefined) {
+      options.method = "POST";
+      options.headers["Content-Type"] = "application/json";
+      options.headers["Idempotency-Key"] = key;
+      options.body = JSON.stringify(body);
+    }
+    return fetch(origin + path, options).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (json) {
+        return { status: response.status, body: json };
+      });
+    });
+  }
+
+  function timeLabel(slot) {
+    var stamp = slot.local_start;
+    var date = new Date(stamp.slice(0, 10) + "T12:00:00");
+    var hours = parseInt(stamp.slice(11, 13), 10);
+    var time = ((hours + 11) % 12 + 1) + ":" + stamp.slice(14, 16) + (hours >= 12 ? " PM" : " AM");
+    return date.toLocaleDateString("en-US", { weekday: "short", month: "short", day: "numeric" }) + ", " + time;
+  }
+
+  function field(form, name, label, type, autocomplete) {
+    var id = "cb-" + name + "-" + Math.random().toString(36).slice(2, 8);
+    form.appendChild(el("label", { "for": id }, label));
+    var input = el("input", { id: id, name: name, type: type, autocomplete: autocomplete });
+    form.appendChild(input);
+    var error = el("p", { "class": "cb-error", id: id + "-error" });
+    input.setAttribute("aria-describedby", id + "-error");
+    form.appendChild(error);
+    return { input: input, error: error };
+  }
+
+  function mount(root) {
+    var source = root.getAttribute("data-source") || "";
+    var providerId = root.getAttribute("data-provider-id");
+    root.textContent = "";
+    var box = el("section", { "class": "cb-widget", "aria-live": "polite" });
+    root.appendChild(box);
+    var path = "/api/v1/schedule-appointment" + (providerId ? "?provider_id=" + encodeURIComponent(providerId) : "");
+    api(path).then(function (result) {
+      if (result.status !== 200) {
+        box.textContent = "Online booking is not available right now. Please call the clinic.";
+        return;
+      }
+      var cta = result.body;
+      box.appendChild(el("h2", {}, cta.headline));
+      box.appendChild(el("p", {}, cta.text));
+      if (!cta.items.length) {
+        box.appendChild(el("p", {}, "No free times right now. Please call us at " + cta.clinic.phone + "."));
+        return;
+      }
+      var times = el("div", { role: "group", "aria-label": "Next free times" });
+      box.appendChild(times);
+      var form = el("form", { novalidate: "" });
+      form.hidden = true;
+      box.appendChild(form);
+      var chosen = null;
+      cta.items.forEach(function (slot) {
+        var button = el("button", { type: "button", "aria-pressed": "false", "data-slot-id": String(slot.id) },
+          timeLabel(slot) + " · " + slot.provider.name);
+        button.addEventListener("click", function () {
+          Array.prototype.forEach.call(times.querySelectorAll("button"), function (b) { b.setAttribute("aria-pressed", "false"); });
+          button.setAttribute("aria-pressed", "true");
+          chosen = slot;
+          form.hidden = false;
+          name.input.focus();
+        });
+        times.appendChild(button);
+      });
+      var name = field(form, "name", "Full name", "text", "name");
+      var email = field(form, "email", "Email", "email", "email");
+      var phone = field(form, "phone", "Phone (optional)", "tel", "tel");
+      var trap = el("div", { "class": "cb-trap", "aria-hidden": "true" });
+      var trapInput = el("input", { name: "company_website", tabindex: "-1", autocomplete: "off" });
+      trap.appendChild(trapInput);
+      form.appendChild(trap);
+      var formError = el("p", { "class": "cb-error", role: "alert" });
+      form.appendChild(formError);
+      var submit = el("button", { type: "submit", "class": "cb-primary" }, "Book this time");
+      form.appendChild(submit);
+      var key = null;
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        [name, email, phone].forEach(function (f) { f.error.textContent = ""; f.input.removeAttribute("aria-invalid"); });
+        formError.textContent = "";
+        key = key || String(Date.now()) + "-" + Math.random().toString(36).slice(2);
+        var body = {
+          slot_id: chosen.id,
+          patient: { name: name.input.value, email: email.input.value, phone: phone.input.value.trim() || undefined },
+          source: source || undefined,
+          company_website: trapInput.value || undefined
+        };
+        submit.disabled = true;
+        api("/api/v1/bookings", body, key).then(function (result) {
+          submit.disabled = false;
+          if (result.status === 201) {
+            box.textContent = "";
+            box.appendChild(el("h2", {}, "You're booked"));
+            box.appendChild(el("p", {}, timeLabel(result.body.slot) + " with " + result.body.provider.name + "."));
+            var ref = el("p", {}, "Your reference: ");
+            ref.appendChild(el("strong", { "class": "cb-reference" }, result.body.reference));
+            box.appendChild(ref);
+            box.appendChild(el("p", {}, "A confirmation is on its way to your email."));
+            return;
+          }
+          key = null;
+          var errors = (result.body && result.body.errors) || {};
+          var map = { "patient.name": name, "patient.email": email, "patient.phone": phone };
+          var shown = false;
+          Object.keys(errors).forEach(function (k) {
+            if (map[k]) { map[k].error.textContent = errors[k]; map[k].input.setAttribute("aria-invalid", "true"); shown = true; }
+          });
+          if (!shown) formError.textContent = (result.body && result.body.detail) || "Something went wrong. Please try again.";
+        }).catch(function () {
+          submit.disabled = false;
+          formError.textContent = "We could not reach the clinic. Please try again.";
+        });
+      });
+    }).catch(function () {
+      box.textContent = "Online booking is not available right now. Please call the clinic.";
+    });
+  }
+
+  function start() {
+    if (!document.getElementById("cb-widget-style")) {
+      var style = el("style", { id: "cb-widget-style" }, STYLE);
+      document.head.appendChild(style);
+    }
+    Array.prototype.forEach.call(document.querySelectorAll("[data-clinic-booking]"), mount);
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
