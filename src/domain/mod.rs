@@ -3,7 +3,10 @@
 
 pub mod booking;
 pub mod patient;
+pub mod provider;
+pub mod schedule;
 pub mod slot;
+pub mod staff;
 
 use std::collections::BTreeMap;
 
