@@ -1,12 +1,14 @@
-//! Booking operations, each one write transaction: claim a slot for a patient, cancel, and
-//! reschedule. The slot's conditional update decides who wins; the partial unique index on
-//! active bookings backs it up.
+//! Booking operations, each one write transaction: claim a slot for a patient, cancel,
+//! reschedule, and the front desk's status changes. The slot's conditional update decides who
+//! wins; the partial unique index on active bookings backs it up. Each change is written to the
+//! audit log in the same transaction, with the actor the caller names.
 
 use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
 use serde_json::json;
 
+use crate::audit::{self, Actor, Entity};
 use crate::db::bookings::{self, Booking, NewBooking};
 use crate::db::providers::Provider;
 use crate::db::slots::{self, Slot};
@@ -68,6 +70,7 @@ fn invalid_transition(current: BookingStatus, wanted: &str) -> ApiError {
 pub fn book(
     conn: &mut DbConnection,
     request: &BookingRequest,
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<BookingDetails, ApiError> {
     let (slot, provider) = slots::find_with_provider(conn, request.slot_id)?
@@ -97,6 +100,19 @@ pub fn book(
         Err(e) if is_unique_violation(&e) => return Err(slot_unavailable(&slot, now)),
         Err(e) => return Err(e.into()),
     };
+    audit::record(
+        conn,
+        actor,
+        "booking.create",
+        Entity::Booking(&booking.reference),
+        None,
+        Some(json!({
+            "status": booking.status,
+            "slot_id": slot.id,
+            "source": booking.source,
+        })),
+        now,
+    )?;
     let slot = Slot {
         status: SlotStatus::Busy.as_str().to_owned(),
         ..slot
@@ -124,10 +140,12 @@ pub fn load(
     })
 }
 
-/// Cancels a booked visit that has not started yet and frees its slot for the next patient.
+/// Cancels a booked visit and frees its slot for the next patient. Patients may cancel only
+/// before the visit starts; staff (who may be on the phone with them) at any time.
 pub fn cancel(
     conn: &mut DbConnection,
     reference: &BookingReference,
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<BookingDetails, ApiError> {
     let details = load(conn, reference)?;
@@ -135,7 +153,7 @@ pub fn cancel(
     if !current.can_become(BookingStatus::Cancelled) {
         return Err(invalid_transition(current, "cancelled"));
     }
-    if details.slot.starts_at <= now {
+    if details.slot.starts_at <= now && !actor.is_staff() {
         return Err(ApiError::conflict(
             "this visit has already started and can no longer be cancelled online; please call the clinic",
         ));
@@ -152,6 +170,60 @@ pub fn cancel(
         ));
     }
     slots::release(conn, details.slot.id)?;
+    record_status_change(
+        conn,
+        actor,
+        reference,
+        current,
+        BookingStatus::Cancelled,
+        now,
+    )?;
+    load(conn, reference)
+}
+
+fn record_status_change(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    reference: &BookingReference,
+    from: BookingStatus,
+    to: BookingStatus,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    audit::record(
+        conn,
+        actor,
+        "booking.status",
+        Entity::Booking(reference.as_str()),
+        Some(json!({"status": from.as_str()})),
+        Some(json!({"status": to.as_str()})),
+        now,
+    )?;
+    Ok(())
+}
+
+/// Moves a booking to `target` if its life cycle allows it (409 naming the allowed next states
+/// otherwise). Cancelling frees the slot, as `cancel` does.
+pub fn set_status(
+    conn: &mut DbConnection,
+    reference: &BookingReference,
+    target: BookingStatus,
+    actor: &Actor,
+    now: NaiveDateTime,
+) -> Result<BookingDetails, ApiError> {
+    if target == BookingStatus::Cancelled {
+        return cancel(conn, reference, actor, now);
+    }
+    let details = load(conn, reference)?;
+    let current = details.status();
+    if !current.can_become(target) {
+        return Err(invalid_transition(current, target.as_str()));
+    }
+    if !bookings::transition(conn, details.booking.id, current, target, now)? {
+        return Err(ApiError::conflict(
+            "the booking changed meanwhile; reload and try again",
+        ));
+    }
+    record_status_change(conn, actor, reference, current, target, now)?;
     load(conn, reference)
 }
 
@@ -161,6 +233,7 @@ pub fn reschedule(
     conn: &mut DbConnection,
     reference: &BookingReference,
     new_slot_id: i32,
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<BookingDetails, ApiError> {
     let details = load(conn, reference)?;
@@ -171,7 +244,7 @@ pub fn reschedule(
     if details.slot.id == new_slot_id {
         return Ok(details);
     }
-    if details.slot.starts_at <= now {
+    if details.slot.starts_at <= now && !actor.is_staff() {
         return Err(ApiError::conflict(
             "this visit has already started and can no longer be moved online; please call the clinic",
         ));
@@ -187,5 +260,14 @@ pub fn reschedule(
         ));
     }
     slots::release(conn, details.slot.id)?;
+    audit::record(
+        conn,
+        actor,
+        "booking.reschedule",
+        Entity::Booking(reference.as_str()),
+        Some(json!({"slot_id": details.slot.id})),
+        Some(json!({"slot_id": new_slot.id})),
+        now,
+    )?;
     load(conn, reference)
 }

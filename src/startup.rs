@@ -61,7 +61,8 @@ impl Application {
             tokens: TokenKeys::new(
                 &settings.auth.jwt_secret,
                 settings.auth.manage_token_days_after_visit,
-            ),
+            )
+            .with_staff_token_minutes(settings.auth.staff_token_minutes),
             settings: settings.clone(),
         });
         let workers = match settings.server.workers {

@@ -4,11 +4,14 @@
 //! Error policy: functions in `db::*` return `QueryResult`; handlers turn those into
 //! `ApiError` (see `crate::error`).
 
+pub mod audit;
 pub mod bookings;
 pub mod idempotency;
+pub mod login_throttle;
 pub mod providers;
 pub mod schema;
 pub mod slots;
+pub mod users;
 
 use std::time::Duration;
 
