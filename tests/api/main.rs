@@ -4,9 +4,14 @@
 
 mod helpers;
 
+mod audit;
+mod auth;
 mod bookings;
 mod browse;
 mod durability;
+mod front_desk;
 mod race;
 mod reschedule;
+mod roles;
+mod schedule;
 mod validation;
