@@ -43,7 +43,7 @@ pub async fn login(
             let seconds = u64::try_from(wait.num_seconds()).unwrap_or(0).max(1);
             return Err(ApiError::TooManyRequests {
                 detail: format!(
-                    "too many failed logins for this account; try again in {} minutes",
+                    "too many failed logins for this address; try again in {} minutes",
                     seconds.div_ceil(60)
                 ),
                 retry_after_secs: seconds,

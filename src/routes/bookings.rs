@@ -93,8 +93,9 @@ impl BookingView {
 }
 
 impl CreateBookingBody {
-    /// Turns the body into a valid request, or a 422 naming every bad field.
-    fn parse(&self) -> Result<BookingRequest, ApiError> {
+    /// Turns the body into a valid request, or a 422 naming every bad field. Staff bookings are
+    /// `front_desk` whatever the body names as source.
+    fn parse(&self, by_staff: bool) -> Result<BookingRequest, ApiError> {
         let mut errors = FieldErrors::default();
         let today = Utc::now().date_naive();
         let slot_id = match self.slot_id {
@@ -131,6 +132,7 @@ impl CreateBookingBody {
             None => None,
         };
         let source = match self.source.as_deref() {
+            _ if by_staff => Some(BookingSource::named(BookingSource::FRONT_DESK)),
             Some(s) => errors.check("source", BookingSource::parse_public(s)),
             None => Some(BookingSource::named(BookingSource::WEBSITE)),
         };
@@ -180,19 +182,17 @@ pub async fn create(
     body: web::Json<CreateBookingBody>,
 ) -> Result<HttpResponse, ApiError> {
     let key = idempotency_key(&req)?;
-    let mut request = body.parse()?;
-    // Staff book for a patient on the phone or at the desk; the source says so, whatever the
-    // body claims.
-    let actor = match staff.0 {
-        Some(identity) => {
-            request.source = BookingSource::named(BookingSource::FRONT_DESK);
-            Actor::Staff(identity)
-        }
-        None => Actor::Public,
-    };
-    let request_hash = hex::encode(Sha256::digest(
-        serde_json::to_vec(&body.0).unwrap_or_default(),
-    ));
+    // Staff book for a patient on the phone or at the desk.
+    let request = body.parse(staff.0.is_some())?;
+    let actor = staff.0.map_or(Actor::Public, Actor::Staff);
+    // A staff request is another request than the same body sent publicly: its key must not
+    // replay the other's answer.
+    let mut hasher = Sha256::new();
+    if actor.is_staff() {
+        hasher.update(b"front_desk:");
+    }
+    hasher.update(serde_json::to_vec(&body.0).unwrap_or_default());
+    let request_hash = hex::encode(hasher.finalize());
     let state2 = state.clone();
     let (status, body) = state
         .with_connection(move |conn| {

@@ -71,14 +71,16 @@ async fn staff_book_for_patients_and_read_the_day_sheet(backend: Backend) {
         by_desk["manage_token"].is_string(),
         "the patient still gets a manage token"
     );
-    app.send_ok(
-        Method::POST,
-        "/api/v1/bookings",
-        &desk,
-        Some(&json!({"slot_id": slots[2], "patient": patient()})),
-        StatusCode::CREATED,
-    )
-    .await;
+    let named = app
+        .send_ok(
+            Method::POST,
+            "/api/v1/bookings",
+            &desk,
+            Some(&json!({"slot_id": slots[2], "patient": patient(), "source": "front_desk"})),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(named["source"], "front_desk");
 
     let sheet = app
         .send_ok(
