@@ -53,6 +53,7 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
         let pool = prepare_database(&settings).await?;
+        tokio::task::spawn_blocking(crate::auth::password::prepare_dummy_hash).await?;
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let address = listener.local_addr()?;
         tracing::info!(%address, "listening on http://{address}");

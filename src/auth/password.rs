@@ -26,16 +26,28 @@ pub fn verify(password: &str, stored_hash: &str) -> bool {
         .is_ok()
 }
 
-/// Does the work of a verification for an account that does not exist, so "no such user" and
-/// "wrong password" take the same time. The dummy hash is made once, with today's parameters.
-pub fn verify_against_dummy(password: &str) {
+/// A hash with today's parameters that no password of anyone's opens, made once per process.
+fn dummy_hash() -> Option<&'static str> {
     static DUMMY: OnceLock<Option<String>> = OnceLock::new();
-    let dummy = DUMMY.get_or_init(|| {
-        NewPassword::parse("dummy-password-nobody-has")
-            .ok()
-            .and_then(|p| hash(&p).ok())
-    });
-    if let Some(dummy) = dummy {
+    DUMMY
+        .get_or_init(|| {
+            NewPassword::parse("dummy-password-nobody-has")
+                .ok()
+                .and_then(|p| hash(&p).ok())
+        })
+        .as_deref()
+}
+
+/// Makes the dummy hash ahead of the first login (startup calls it), so even the first login
+/// for an unknown address costs one verification, not a hash plus a verification.
+pub fn prepare_dummy_hash() {
+    let _ = dummy_hash();
+}
+
+/// Does the work of a verification for an account that does not exist, so "no such user" and
+/// "wrong password" take the same time.
+pub fn verify_against_dummy(password: &str) {
+    if let Some(dummy) = dummy_hash() {
         let _ = verify(password, dummy);
     }
 }

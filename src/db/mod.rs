@@ -139,6 +139,17 @@ pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<usize> {
     Ok(applied.len())
 }
 
+/// Reverts every applied migration of the connection's backend (newest first); returns how many.
+/// For tests that check each migration's `down.sql` really undoes its `up.sql`.
+pub fn revert_all_migrations(conn: &mut DbConnection) -> anyhow::Result<usize> {
+    let reverted = match conn {
+        DbConnection::Postgres(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS),
+        DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| anyhow::anyhow!("migration revert failed: {e}"))?;
+    Ok(reverted.len())
+}
+
 /// True when every embedded migration has been applied.
 pub fn migrations_current(conn: &mut DbConnection) -> anyhow::Result<bool> {
     let pending = match conn {

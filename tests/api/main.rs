@@ -10,6 +10,7 @@ mod bookings;
 mod browse;
 mod durability;
 mod front_desk;
+mod migrations;
 mod race;
 mod reschedule;
 mod roles;
