@@ -83,18 +83,22 @@ pub enum LoginStart {
     Proceed(Option<User>),
 }
 
+/// Counts the attempt against the address's limit and, if still under it, finds the account.
 pub fn start_login(
     conn: &mut DbConnection,
     key: &str,
     now: NaiveDateTime,
 ) -> Result<LoginStart, ApiError> {
-    if let Some(wait) =
-        login_throttle::blocked_for(conn, key, MAX_LOGIN_FAILURES, login_window(), now)?
-    {
-        return Ok(LoginStart::Throttled(wait));
-    }
-    let user = users::find_by_email(conn, key)?.filter(|u| u.active);
-    Ok(LoginStart::Proceed(user))
+    db::write_transaction(conn, |conn| {
+        let (attempts, window_started) =
+            login_throttle::count_attempt(conn, key, login_window(), now)?;
+        if attempts > MAX_LOGIN_FAILURES {
+            let wait = (window_started + login_window()) - now;
+            return Ok(LoginStart::Throttled(wait));
+        }
+        let user = users::find_by_email(conn, key)?.filter(|u| u.active);
+        Ok(LoginStart::Proceed(user))
+    })
 }
 
 /// Checks the password (CPU-bound: run it on the blocking pool without a connection). Without
@@ -119,19 +123,9 @@ pub fn check_password(user: Option<&User>, typed_password: &str) -> Option<Staff
     }
 }
 
-/// Records the outcome: a success forgets earlier failures, a failure counts.
-pub fn finish_login(
-    conn: &mut DbConnection,
-    key: &str,
-    succeeded: bool,
-    now: NaiveDateTime,
-) -> Result<(), ApiError> {
-    db::write_transaction(conn, |conn| {
-        if succeeded {
-            login_throttle::clear(conn, key)
-        } else {
-            login_throttle::record_failure(conn, key, login_window(), now)
-        }
-    })?;
+/// After a successful login: forget the address's failed attempts. (A failure needs nothing
+/// more: `start_login` counted it before the password was checked.)
+pub fn login_succeeded(conn: &mut DbConnection, key: &str) -> Result<(), ApiError> {
+    db::write_transaction(conn, |conn| login_throttle::clear(conn, key))?;
     Ok(())
 }

@@ -53,11 +53,10 @@ pub async fn login(
     };
     // Hashing is slow on purpose: do it on the blocking pool, holding no database connection.
     let identity = web::block(move || accounts::check_password(user.as_ref(), &password)).await?;
-    let succeeded = identity.is_some();
-    state
-        .with_connection(move |conn| accounts::finish_login(conn, &key, succeeded, db::now()))
-        .await?;
     let identity = identity.ok_or_else(bad_credentials)?;
+    state
+        .with_connection(move |conn| accounts::login_succeeded(conn, &key))
+        .await?;
     let issued = state.tokens.issue_staff_token(&identity)?;
     tracing::info!(user_id = identity.user_id, role = %identity.role, "staff login");
     Ok(HttpResponse::Ok()

@@ -14,6 +14,7 @@ crate::both_backends!(
     login_returns_a_short_lived_staff_token,
     unknown_users_and_wrong_passwords_look_the_same,
     repeated_failures_are_throttled,
+    concurrent_guesses_cannot_exceed_the_limit,
     forged_tokens_are_refused,
     create_user_refuses_duplicates,
 );
@@ -153,6 +154,33 @@ async fn repeated_failures_are_throttled(backend: Backend) {
         let response = app.login("other@clinic.example", "not-the-password").await;
         assert_problem(response, StatusCode::UNAUTHORIZED).await;
     }
+}
+
+async fn concurrent_guesses_cannot_exceed_the_limit(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.create_user("admin@clinic.example", "admin", STAFF_PASSWORD)
+        .await;
+    // Attempts are counted before the password is checked, so a burst gets exactly five tries.
+    let guesses = (0..12).map(|i| {
+        let app = &app;
+        async move {
+            app.login("admin@clinic.example", &format!("guess-number-{i}"))
+                .await
+                .status()
+        }
+    });
+    let statuses = futures::future::join_all(guesses).await;
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    let wrong = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert_eq!((wrong, refused), (5, 7), "{statuses:?}");
 }
 
 fn sign(app: &TestApp, claims: &Value) -> String {
