@@ -312,6 +312,36 @@ async fn staff_cancel_and_reschedule_any_booking(backend: Backend) {
     assert_eq!(moved["slot"]["id"], slots[2]);
     assert_eq!(app.slot_status(slots[1]).await, "free");
 
+    // A visit that has started: the patient can no longer cancel online, the desk still can.
+    let started = app.book_ok(slots[3]).await;
+    let (started_ref, started_token) = (
+        started["reference"].as_str().unwrap(),
+        started["manage_token"].as_str().unwrap(),
+    );
+    let slot_id = slots[3] as i32;
+    app.with_db(move |conn| {
+        use clinic_booking::db::schema::slots;
+        use diesel::prelude::*;
+        let start = clinic_booking::db::now() - chrono::Duration::minutes(5);
+        diesel::update(slots::table.find(slot_id))
+            .set((
+                slots::starts_at.eq(start),
+                slots::ends_at.eq(start + chrono::Duration::minutes(30)),
+            ))
+            .execute(conn)
+            .unwrap();
+    })
+    .await;
+    assert_problem(
+        app.cancel(started_ref, started_token).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(
+        app.cancel(started_ref, &desk).await.status(),
+        StatusCode::OK
+    );
+
     // The patient's own manage token still works for their booking, and only theirs.
     let token2 = second["manage_token"].as_str().unwrap();
     assert_eq!(app.get_booking(ref2, token2).await.status(), StatusCode::OK);
