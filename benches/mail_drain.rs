@@ -14,6 +14,7 @@ use std::time::Instant;
 
 use chrono::Utc;
 use clinic_booking::appointments::{self, BookingRequest};
+use clinic_booking::audit::Actor;
 use clinic_booking::db;
 use clinic_booking::domain::booking::BookingSource;
 use clinic_booking::domain::patient::{Patient, PatientInput};
@@ -75,9 +76,16 @@ async fn main() -> anyhow::Result<()> {
                     patient: patient.clone(),
                     reason: None,
                     source: BookingSource::named(BookingSource::WEBSITE),
+                    concern: None,
                 };
                 db::write_transaction(&mut conn, |conn| {
-                    appointments::book(conn, &request, chrono::Duration::zero(), db::now())
+                    appointments::book(
+                        conn,
+                        &request,
+                        &Actor::Public,
+                        chrono::Duration::zero(),
+                        db::now(),
+                    )
                 })
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
                 queued += 1;

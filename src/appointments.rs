@@ -1,12 +1,15 @@
-//! Booking operations, each one write transaction: claim a slot for a patient, cancel, and
-//! reschedule. The slot's conditional update decides who wins; the partial unique index on
-//! active bookings backs it up.
+//! Booking operations, each one write transaction: claim a slot for a patient, cancel,
+//! reschedule, and the front desk's status changes. The slot's conditional update decides who
+//! wins; the partial unique index on active bookings backs it up. Each change is written to the
+//! audit log in the same transaction, with the actor the caller names.
 
 use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveDateTime};
+use diesel::Connection;
 use serde_json::json;
 
+use crate::audit::{self, Actor, Entity};
 use crate::db::bookings::{self, Booking, NewBooking};
 use crate::db::outbox::{self, MailKind};
 use crate::db::providers::Provider;
@@ -17,7 +20,6 @@ use crate::domain::intake::Concern;
 use crate::domain::patient::Patient;
 use crate::domain::slot::SlotStatus;
 use crate::error::ApiError;
-use diesel::Connection;
 
 /// A validated request to book one slot.
 #[derive(Debug, Clone)]
@@ -92,6 +94,7 @@ fn queue_reminder(
 pub fn book(
     conn: &mut DbConnection,
     request: &BookingRequest,
+    actor: &Actor,
     reminder_lead: Duration,
     now: NaiveDateTime,
 ) -> Result<BookingDetails, ApiError> {
@@ -127,6 +130,19 @@ pub fn book(
         Err(e) if is_unique_violation(&e) => return Err(slot_unavailable(&slot, now)),
         Err(e) => return Err(e.into()),
     };
+    audit::record(
+        conn,
+        actor,
+        "booking.create",
+        Entity::Booking(&booking.reference),
+        None,
+        Some(json!({
+            "status": booking.status,
+            "slot_id": slot.id,
+            "source": booking.source,
+        })),
+        now,
+    )?;
     outbox::enqueue(conn, MailKind::Confirmation, booking.id, now, now)?;
     queue_reminder(conn, booking.id, slot.starts_at, reminder_lead, now)?;
     let slot = Slot {
@@ -156,11 +172,13 @@ pub fn load(
     })
 }
 
-/// Cancels a booked visit that has not started yet, frees its slot for the next patient, and
-/// queues the cancellation mail in place of the reminder.
+/// Cancels a booked visit, frees its slot for the next patient, and queues the cancellation mail
+/// in place of the reminder. Patients may cancel only before the visit starts; staff (who may be
+/// on the phone with them) at any time.
 pub fn cancel(
     conn: &mut DbConnection,
     reference: &BookingReference,
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<BookingDetails, ApiError> {
     let details = load(conn, reference)?;
@@ -168,7 +186,7 @@ pub fn cancel(
     if !current.can_become(BookingStatus::Cancelled) {
         return Err(invalid_transition(current, "cancelled"));
     }
-    if details.slot.starts_at <= now {
+    if details.slot.starts_at <= now && !actor.is_staff() {
         return Err(ApiError::conflict(
             "this visit has already started and can no longer be cancelled online; please call the clinic",
         ));
@@ -187,6 +205,67 @@ pub fn cancel(
     slots::release(conn, details.slot.id)?;
     outbox::drop_pending_reminders(conn, details.booking.id)?;
     outbox::enqueue(conn, MailKind::Cancellation, details.booking.id, now, now)?;
+    record_status_change(
+        conn,
+        actor,
+        reference,
+        current,
+        BookingStatus::Cancelled,
+        now,
+    )?;
+    load(conn, reference)
+}
+
+fn record_status_change(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    reference: &BookingReference,
+    from: BookingStatus,
+    to: BookingStatus,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    audit::record(
+        conn,
+        actor,
+        "booking.status",
+        Entity::Booking(reference.as_str()),
+        Some(json!({"status": from.as_str()})),
+        Some(json!({"status": to.as_str()})),
+        now,
+    )?;
+    Ok(())
+}
+
+/// Moves a booking to `target` if its life cycle allows it (409 naming the allowed next states
+/// otherwise). Cancelling frees the slot, as `cancel` does.
+pub fn set_status(
+    conn: &mut DbConnection,
+    reference: &BookingReference,
+    target: BookingStatus,
+    actor: &Actor,
+    now: NaiveDateTime,
+) -> Result<BookingDetails, ApiError> {
+    if target == BookingStatus::Cancelled {
+        if let Actor::Staff(staff) = actor {
+            if !staff.role.may_cancel_bookings() {
+                return Err(ApiError::Forbidden(
+                    "cancelling a booking needs the role admin or front_desk".into(),
+                ));
+            }
+        }
+        return cancel(conn, reference, actor, now);
+    }
+    let details = load(conn, reference)?;
+    let current = details.status();
+    if !current.can_become(target) {
+        return Err(invalid_transition(current, target.as_str()));
+    }
+    if !bookings::transition(conn, details.booking.id, current, target, now)? {
+        return Err(ApiError::conflict(
+            "the booking changed meanwhile; reload and try again",
+        ));
+    }
+    record_status_change(conn, actor, reference, current, target, now)?;
     load(conn, reference)
 }
 
@@ -197,6 +276,7 @@ pub fn reschedule(
     conn: &mut DbConnection,
     reference: &BookingReference,
     new_slot_id: i32,
+    actor: &Actor,
     reminder_lead: Duration,
     now: NaiveDateTime,
 ) -> Result<BookingDetails, ApiError> {
@@ -208,7 +288,7 @@ pub fn reschedule(
     if details.slot.id == new_slot_id {
         return Ok(details);
     }
-    if details.slot.starts_at <= now {
+    if details.slot.starts_at <= now && !actor.is_staff() {
         return Err(ApiError::conflict(
             "this visit has already started and can no longer be moved online; please call the clinic",
         ));
@@ -233,6 +313,15 @@ pub fn reschedule(
         reminder_lead,
         now,
     )?;
+    audit::record(
+        conn,
+        actor,
+        "booking.reschedule",
+        Entity::Booking(reference.as_str()),
+        Some(json!({"slot_id": details.slot.id})),
+        Some(json!({"slot_id": new_slot.id})),
+        now,
+    )?;
     load(conn, reference)
 }
 
@@ -240,25 +329,37 @@ pub fn reschedule(
 /// a burst of competitors.
 const EARLIEST_CANDIDATES: i64 = 25;
 
-/// Books the earliest free slot in `[from, until)`, for one provider or any. Each candidate is
+/// Where "the earliest free slot" is looked for: one provider or any, starting in `[from, until)`.
+#[derive(Debug, Clone, Copy)]
+pub struct SlotSearch {
+    pub provider_id: Option<i32>,
+    pub from: NaiveDateTime,
+    pub until: NaiveDateTime,
+}
+
+/// Books the earliest free slot the search finds; `None` when there is none. Each candidate is
 /// tried in its own savepoint, so losing a race for one slot moves on to the next.
 pub fn book_earliest(
     conn: &mut DbConnection,
     template: &BookingRequest,
-    provider_id: Option<i32>,
-    from: NaiveDateTime,
-    until: NaiveDateTime,
+    search: SlotSearch,
+    actor: &Actor,
     reminder_lead: Duration,
     now: NaiveDateTime,
 ) -> Result<Option<BookingDetails>, ApiError> {
-    let candidates =
-        slots::free_between(conn, provider_id, from.max(now), until, EARLIEST_CANDIDATES)?;
+    let candidates = slots::free_between(
+        conn,
+        search.provider_id,
+        search.from.max(now),
+        search.until,
+        EARLIEST_CANDIDATES,
+    )?;
     for (slot, _) in candidates {
         let request = BookingRequest {
             slot_id: slot.id,
             ..template.clone()
         };
-        match conn.transaction(|conn| book(conn, &request, reminder_lead, now)) {
+        match conn.transaction(|conn| book(conn, &request, actor, reminder_lead, now)) {
             Ok(details) => return Ok(Some(details)),
             Err(ApiError::Conflict { .. }) => continue,
             Err(e) => return Err(e),

@@ -31,6 +31,11 @@ pub enum ApiError {
         /// Extra members for the problem document (e.g. the allowed next states).
         extra: BTreeMap<String, Value>,
     },
+    #[error("too many requests")]
+    TooManyRequests {
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error("payload too large")]
     PayloadTooLarge(String),
     #[error("invalid fields")]
@@ -70,6 +75,7 @@ impl ApiError {
             Self::NotFound(_) => ("not-found", "Not found"),
             Self::Conflict { .. } => ("conflict", "Conflict"),
             Self::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
+            Self::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
             Self::Validation(_) => ("validation", "Invalid fields"),
             Self::Unprocessable(_) => ("unprocessable", "Unprocessable request"),
             Self::Unavailable(_) => ("unavailable", "Service unavailable"),
@@ -85,7 +91,7 @@ impl ApiError {
             | Self::PayloadTooLarge(d)
             | Self::Unprocessable(d) => d.clone(),
             Self::NotFound(what) => format!("{what} not found"),
-            Self::Conflict { detail, .. } => detail.clone(),
+            Self::Conflict { detail, .. } | Self::TooManyRequests { detail, .. } => detail.clone(),
             Self::Validation(_) => "one or more fields are invalid; see `errors`".into(),
             Self::Unavailable(_) => {
                 "the service is temporarily unavailable; try again shortly".into()
@@ -147,6 +153,7 @@ impl ResponseError for ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Validation(_) | Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -184,6 +191,12 @@ impl ResponseError for ApiError {
         }
         if let Self::Unavailable(_) = self {
             response.insert_header((header::RETRY_AFTER, "1"));
+        }
+        if let Self::TooManyRequests {
+            retry_after_secs, ..
+        } = self
+        {
+            response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
         }
         response.body(serde_json::to_string(&problem).unwrap_or_default())
     }

@@ -2,14 +2,18 @@
 //!
 //! `startup` builds the HTTP application over `routes` (handlers), `appointments` (booking
 //! operations), `domain` (valid-by-construction types) and `db` (diesel over SQLite or
-//! PostgreSQL).
+//! PostgreSQL). `accounts` owns staff accounts and logins, `audit` the record of who changed
+//! what.
 
+pub mod accounts;
 pub mod appointments;
+pub mod audit;
 pub mod auth;
 pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod front_desk;
 pub mod mail;
 pub mod routes;
 pub mod settings;

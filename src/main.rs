@@ -1,11 +1,14 @@
 //! The `clinic-booking` command: a thin CLI over the library.
 
+use std::io::BufRead;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use clinic_booking::audit::Actor;
+use clinic_booking::domain::staff::{NewPassword, Role, StaffEmail};
 use clinic_booking::settings::Settings;
 use clinic_booking::startup::{prepare_database, Application};
-use clinic_booking::{db, demo, telemetry};
+use clinic_booking::{accounts, db, demo, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -26,6 +29,14 @@ enum Command {
     Migrate,
     /// Add the demo clinic (providers and two weeks of slots) where it is missing.
     SeedDemo,
+    /// Create a staff account; the password is read from standard input (one line).
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        /// admin, front_desk or provider
+        #[arg(long)]
+        role: String,
+    },
 }
 
 #[tokio::main]
@@ -43,6 +54,7 @@ async fn main() -> ExitCode {
         Command::Serve => serve(settings).await,
         Command::Migrate => migrate(settings).await,
         Command::SeedDemo => seed_demo(settings).await,
+        Command::CreateUser { email, role } => create_user(settings, &email, &role).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -79,5 +91,31 @@ async fn seed_demo(mut settings: Settings) -> anyhow::Result<()> {
         slots = report.slots_created,
         "demo clinic seeded"
     );
+    Ok(())
+}
+
+async fn create_user(settings: Settings, email: &str, role: &str) -> anyhow::Result<()> {
+    let email = StaffEmail::parse(email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
+    let role = Role::parse(role)
+        .ok_or_else(|| anyhow::anyhow!("--role must be admin, front_desk or provider"))?;
+    // One line from standard input, so the password is in neither the shell history nor `ps`.
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let typed = line.strip_suffix('\n').unwrap_or(&line);
+    let typed = typed.strip_suffix('\r').unwrap_or(typed);
+    let password = NewPassword::parse(typed).map_err(anyhow::Error::msg)?;
+    let pool = prepare_database(&Settings {
+        demo: clinic_booking::settings::DemoSettings { seed: false },
+        ..settings
+    })
+    .await?;
+    let user = tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get()?;
+        accounts::create_user(&mut conn, &email, role, &password, &Actor::CommandLine)
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    })
+    .await??;
+    tracing::info!(user_id = user.id, role = %user.role, "user created");
+    println!("created {} user {} (id {})", user.role, user.email, user.id);
     Ok(())
 }

@@ -46,6 +46,13 @@ pub struct DatabaseSettings {
 pub struct AuthSettings {
     pub jwt_secret: SecretString,
     pub manage_token_days_after_visit: i64,
+    /// How long a staff login lasts.
+    #[serde(default = "default_staff_token_minutes")]
+    pub staff_token_minutes: i64,
+}
+
+fn default_staff_token_minutes() -> i64 {
+    crate::auth::jwt::DEFAULT_STAFF_TOKEN_MINUTES
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -168,6 +175,9 @@ impl Settings {
         }
         if self.database.pool_size == 0 {
             anyhow::bail!("database.pool_size must be at least 1");
+        }
+        if !(1..=24 * 60).contains(&self.auth.staff_token_minutes) {
+            anyhow::bail!("auth.staff_token_minutes must be 1 to 1440");
         }
         if self.clinic.booking_horizon_days < 1 {
             anyhow::bail!("clinic.booking_horizon_days must be at least 1");

@@ -71,13 +71,15 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
         let pool = prepare_database(&settings).await?;
+        tokio::task::spawn_blocking(crate::auth::password::prepare_dummy_hash).await?;
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let address = listener.local_addr()?;
         tracing::info!(%address, "listening on http://{address}");
         let tokens = TokenKeys::new(
             &settings.auth.jwt_secret,
             settings.auth.manage_token_days_after_visit,
-        );
+        )
+        .with_staff_token_minutes(settings.auth.staff_token_minutes);
         let mail_wakeup = Arc::new(Notify::new());
         let worker = MailWorker::new(
             pool.clone(),

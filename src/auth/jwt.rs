@@ -1,5 +1,6 @@
 //! JSON Web Tokens, HS256 with the configured secret. Manage tokens carry only the booking
-//! reference (no patient data) and an audience no other token shares.
+//! reference (no patient data) and an audience no other token shares; staff tokens carry the
+//! user's id, address and role under their own audience, so neither kind passes for the other.
 
 use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -7,9 +8,38 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::booking::BookingReference;
+use crate::domain::staff::Role;
 
 pub const ISSUER: &str = "clinic-booking";
 pub const MANAGE_AUDIENCE: &str = "clinic-booking:manage";
+pub const STAFF_AUDIENCE: &str = "clinic-booking:staff";
+/// Staff token lifetime when none is configured.
+pub const DEFAULT_STAFF_TOKEN_MINUTES: i64 = 60;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct StaffClaims {
+    sub: String,
+    aud: String,
+    iss: String,
+    iat: i64,
+    exp: i64,
+    role: String,
+    email: String,
+}
+
+/// The staff member a valid staff token speaks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffIdentity {
+    pub user_id: i32,
+    pub email: String,
+    pub role: Role,
+}
+
+/// A freshly signed staff token and how many seconds it lives.
+pub struct IssuedToken {
+    pub token: String,
+    pub expires_in: i64,
+}
 
 #[derive(Debug, Serialize, Deserialize)]
 struct ManageClaims {
@@ -25,6 +55,7 @@ pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     manage_days_after_visit: i64,
+    staff_token_lifetime: Duration,
 }
 
 impl TokenKeys {
@@ -34,7 +65,51 @@ impl TokenKeys {
             encoding: EncodingKey::from_secret(bytes),
             decoding: DecodingKey::from_secret(bytes),
             manage_days_after_visit,
+            staff_token_lifetime: Duration::minutes(DEFAULT_STAFF_TOKEN_MINUTES),
         }
+    }
+
+    /// Sets how long staff tokens live (`auth.staff_token_minutes`).
+    pub fn with_staff_token_minutes(mut self, minutes: i64) -> Self {
+        self.staff_token_lifetime = Duration::minutes(minutes);
+        self
+    }
+
+    /// A short-lived token for a logged-in staff member.
+    pub fn issue_staff_token(&self, staff: &StaffIdentity) -> anyhow::Result<IssuedToken> {
+        let now = Utc::now();
+        let claims = StaffClaims {
+            sub: staff.user_id.to_string(),
+            aud: STAFF_AUDIENCE.to_owned(),
+            iss: ISSUER.to_owned(),
+            iat: now.timestamp(),
+            exp: (now + self.staff_token_lifetime).timestamp(),
+            role: staff.role.as_str().to_owned(),
+            email: staff.email.clone(),
+        };
+        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
+        Ok(IssuedToken {
+            token,
+            expires_in: self.staff_token_lifetime.num_seconds(),
+        })
+    }
+
+    /// Who a valid staff token speaks for; `None` for anything else (bad signature, `alg: none`
+    /// or any other algorithm, expired, a manage token or another audience, unknown role).
+    pub fn verify_staff_token(&self, token: &str) -> Option<StaffIdentity> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_audience(&[STAFF_AUDIENCE]);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
+        validation.leeway = 0;
+        let claims = decode::<StaffClaims>(token, &self.decoding, &validation)
+            .ok()?
+            .claims;
+        Some(StaffIdentity {
+            user_id: claims.sub.parse().ok()?,
+            email: claims.email,
+            role: Role::parse(&claims.role)?,
+        })
     }
 
     /// A token that opens `reference` until some days after the visit ends.
@@ -113,5 +188,34 @@ mod tests {
             reference.as_str()
         ));
         assert_eq!(k.verify_manage_token(&format!("{header}.{claims}.")), None);
+    }
+
+    #[test]
+    fn staff_and_manage_tokens_do_not_pass_for_each_other() {
+        let k = keys("a-secret-of-sufficient-length-000000");
+        let staff = StaffIdentity {
+            user_id: 7,
+            email: "desk@clinic.example".into(),
+            role: Role::FrontDesk,
+        };
+        let issued = k.issue_staff_token(&staff).unwrap();
+        assert_eq!(issued.expires_in, 3600);
+        assert_eq!(k.verify_staff_token(&issued.token), Some(staff));
+        assert_eq!(k.verify_manage_token(&issued.token), None);
+        let manage = k
+            .issue_manage_token(&BookingReference::generate(), Utc::now())
+            .unwrap();
+        assert_eq!(k.verify_staff_token(&manage), None);
+        let other = keys("another-secret-of-sufficient-length-1");
+        assert_eq!(other.verify_staff_token(&issued.token), None);
+        let expired = k.with_staff_token_minutes(-5);
+        let old = expired
+            .issue_staff_token(&StaffIdentity {
+                user_id: 7,
+                email: "desk@clinic.example".into(),
+                role: Role::Admin,
+            })
+            .unwrap();
+        assert_eq!(expired.verify_staff_token(&old.token), None);
     }
 }

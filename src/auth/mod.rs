@@ -1,6 +1,9 @@
-//! Who may touch what: the manage token that opens one booking for the patient who made it.
+//! Who may touch what: the manage token that opens one booking for the patient who made it,
+//! and staff logins with roles (`extractor`, `password`).
 
+pub mod extractor;
 pub mod jwt;
+pub mod password;
 
 use std::future::{ready, Ready};
 

@@ -4,7 +4,9 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::schema::bookings;
+use super::providers::Provider;
+use super::schema::{bookings, providers, slots};
+use super::slots::Slot;
 use super::DbConnection;
 use crate::domain::booking::BookingStatus;
 
@@ -114,4 +116,37 @@ pub fn find_by_id(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Bookin
         .select(Booking::as_select())
         .first(conn)
         .optional()
+}
+
+/// The day sheet: bookings whose slot starts in `[from, to)`, with slot and provider, ordered by
+/// start, then provider, then when they were made.
+pub fn starting_between(
+    conn: &mut DbConnection,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    provider_id: Option<i32>,
+    status: Option<BookingStatus>,
+) -> QueryResult<Vec<(Booking, Slot, Provider)>> {
+    let mut query = bookings::table
+        .inner_join(slots::table.inner_join(providers::table))
+        .filter(slots::starts_at.ge(from))
+        .filter(slots::starts_at.lt(to))
+        .select((
+            Booking::as_select(),
+            Slot::as_select(),
+            Provider::as_select(),
+        ))
+        .order((
+            slots::starts_at.asc(),
+            slots::provider_id.asc(),
+            bookings::id.asc(),
+        ))
+        .into_boxed();
+    if let Some(provider_id) = provider_id {
+        query = query.filter(slots::provider_id.eq(provider_id));
+    }
+    if let Some(status) = status {
+        query = query.filter(bookings::status.eq(status.as_str()));
+    }
+    query.load(conn)
 }

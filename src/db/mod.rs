@@ -4,12 +4,15 @@
 //! Error policy: functions in `db::*` return `QueryResult`; handlers turn those into
 //! `ApiError` (see `crate::error`).
 
+pub mod audit;
 pub mod bookings;
 pub mod idempotency;
+pub mod login_throttle;
 pub mod outbox;
 pub mod providers;
 pub mod schema;
 pub mod slots;
+pub mod users;
 
 use std::time::Duration;
 
@@ -135,6 +138,17 @@ pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<usize> {
     }
     .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
     Ok(applied.len())
+}
+
+/// Reverts every applied migration of the connection's backend (newest first); returns how many.
+/// For tests that check each migration's `down.sql` really undoes its `up.sql`.
+pub fn revert_all_migrations(conn: &mut DbConnection) -> anyhow::Result<usize> {
+    let reverted = match conn {
+        DbConnection::Postgres(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS),
+        DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| anyhow::anyhow!("migration revert failed: {e}"))?;
+    Ok(reverted.len())
 }
 
 /// True when every embedded migration has been applied.

@@ -66,3 +66,30 @@ pub fn find_by_name(conn: &mut DbConnection, name: &str) -> QueryResult<Option<P
 pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
     providers::table.count().get_result(conn)
 }
+
+/// The columns an admin may change; `None` leaves a column as it is.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = providers)]
+pub struct ProviderChanges {
+    pub name: Option<String>,
+    pub title: Option<String>,
+    pub specialty: Option<String>,
+    pub bio: Option<String>,
+    pub active: Option<bool>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+/// Applies `changes` (with `updated_at` set) and returns the provider as it now is.
+pub fn update(
+    conn: &mut DbConnection,
+    id: i32,
+    changes: &ProviderChanges,
+) -> QueryResult<Provider> {
+    diesel::update(providers::table.find(id))
+        .set(changes)
+        .execute(conn)?;
+    providers::table
+        .find(id)
+        .select(Provider::as_select())
+        .first(conn)
+}

@@ -58,6 +58,41 @@ diesel::table! {
 }
 
 diesel::table! {
+    users (id) {
+        id -> Integer,
+        email -> Text,
+        password_hash -> Text,
+        role -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    login_throttle (email) {
+        email -> Text,
+        failures -> Integer,
+        window_started_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Integer,
+        at -> Timestamp,
+        actor_kind -> Text,
+        actor_user_id -> Nullable<Integer>,
+        actor -> Text,
+        action -> Text,
+        entity_type -> Text,
+        entity_id -> Text,
+        booking_reference -> Nullable<Text>,
+        from_state -> Nullable<Text>,
+        to_state -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     outbox (id) {
         id -> Integer,
         kind -> Text,
@@ -78,4 +113,15 @@ diesel::joinable!(slots -> providers (provider_id));
 diesel::joinable!(outbox -> bookings (booking_id));
 diesel::joinable!(bookings -> slots (slot_id));
 
-diesel::allow_tables_to_appear_in_same_query!(providers, slots, bookings, idempotency_keys, outbox);
+diesel::joinable!(audit_log -> users (actor_user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    providers,
+    slots,
+    bookings,
+    idempotency_keys,
+    outbox,
+    users,
+    login_throttle,
+    audit_log,
+);

@@ -136,3 +136,28 @@ pub fn insert_non_overlapping(
     }
     Ok(created)
 }
+
+impl NewSlot {
+    pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<Slot> {
+        diesel::insert_into(slots::table)
+            .values(self)
+            .get_result::<Slot>(conn)
+    }
+}
+
+/// Moves a slot from `from` to `to`; false if its status was no longer `from`.
+pub fn set_status(
+    conn: &mut DbConnection,
+    id: i32,
+    from: SlotStatus,
+    to: SlotStatus,
+) -> QueryResult<bool> {
+    let updated = diesel::update(
+        slots::table
+            .filter(slots::id.eq(id))
+            .filter(slots::status.eq(from.as_str())),
+    )
+    .set(slots::status.eq(to.as_str()))
+    .execute(conn)?;
+    Ok(updated == 1)
+}

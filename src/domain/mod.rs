@@ -4,7 +4,10 @@
 pub mod booking;
 pub mod intake;
 pub mod patient;
+pub mod provider;
+pub mod schedule;
 pub mod slot;
+pub mod staff;
 
 use std::collections::BTreeMap;
 

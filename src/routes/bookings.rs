@@ -1,5 +1,6 @@
-//! Patient bookings: create (with `Idempotency-Key`), and read / cancel / reschedule with the
-//! booking's manage token.
+//! Bookings: create (with `Idempotency-Key`; by a patient, or by staff for a patient), read /
+//! cancel / reschedule with the booking's manage token or a staff token, the front desk's day
+//! sheet, and status changes (check-in, completion, no-show).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -9,11 +10,13 @@ use sha2::{Digest, Sha256};
 
 use super::{rfc3339, ProviderSummary, SlotView};
 use crate::appointments::{self, BookingDetails, BookingRequest};
-use crate::auth::ManageAccess;
+use crate::audit::Actor;
+use crate::auth::extractor::{AllRoles, AnyStaff, BookingAccess, DeskRoles, MaybeStaff};
 use crate::db::{self, idempotency, idempotency::KeyState};
-use crate::domain::booking::{parse_reason, BookingReference, BookingSource};
+use crate::domain::booking::{parse_reason, BookingReference, BookingSource, BookingStatus};
 use crate::domain::intake::Concern;
 use crate::domain::patient::{Patient, PatientInput};
+use crate::domain::slot::start_of_local_day;
 use crate::domain::FieldErrors;
 use crate::error::ApiError;
 use crate::startup::AppState;
@@ -105,8 +108,9 @@ impl BookingView {
 }
 
 impl CreateBookingBody {
-    /// Turns the body into a valid request, or a 422 naming every bad field.
-    fn parse(&self) -> Result<BookingRequest, ApiError> {
+    /// Turns the body into a valid request, or a 422 naming every bad field. Staff bookings are
+    /// `front_desk` whatever the body names as source.
+    fn parse(&self, by_staff: bool) -> Result<BookingRequest, ApiError> {
         let mut errors = FieldErrors::default();
         let today = Utc::now().date_naive();
         let slot_id = match self.slot_id {
@@ -123,6 +127,7 @@ impl CreateBookingBody {
             None => None,
         };
         let source = match self.source.as_deref() {
+            _ if by_staff => Some(BookingSource::named(BookingSource::FRONT_DESK)),
             Some(s) => errors.check("source", BookingSource::parse_public(s)),
             None => Some(BookingSource::named(BookingSource::WEBSITE)),
         };
@@ -194,13 +199,23 @@ fn json_response(status: StatusCode, body: String) -> HttpResponse {
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
+    staff: MaybeStaff,
     body: web::Json<CreateBookingBody>,
 ) -> Result<HttpResponse, ApiError> {
     reject_bots(body.company_website.as_deref())?;
-    let request = body.parse()?;
+    // Staff book for a patient on the phone or at the desk.
+    let request = body.parse(staff.0.is_some())?;
+    let actor = staff.0.map_or(Actor::Public, Actor::Staff);
+    // A staff request is another request than the same body sent publicly: its key must not
+    // replay the other's answer.
+    let scope = if actor.is_staff() {
+        "bookings:front_desk"
+    } else {
+        "bookings"
+    };
     let lead = state.reminder_lead();
-    create_idempotently(&req, state, "bookings", &body.0, move |conn, now| {
-        appointments::book(conn, &request, lead, now)
+    create_idempotently(&req, state, scope, &body.0, move |conn, now| {
+        appointments::book(conn, &request, &actor, lead, now)
     })
     .await
 }
@@ -217,7 +232,8 @@ pub(super) fn reject_bots(honeypot: Option<&str>) -> Result<(), ApiError> {
 
 /// Runs a booking-creating write with `Idempotency-Key` semantics: the same key and body
 /// replay the first 201, the same key with another body is a 422, and without a key every
-/// request books anew. `scope` keeps the keys of different endpoints apart.
+/// request books anew. `scope` keeps the keys of different endpoints (and of staff and public
+/// callers) apart.
 pub(super) async fn create_idempotently<B, F>(
     req: &HttpRequest,
     state: web::Data<AppState>,
@@ -283,11 +299,11 @@ fn reference_from_path(path: &str) -> Result<BookingReference, ApiError> {
 
 pub async fn show(
     state: web::Data<AppState>,
-    access: ManageAccess,
+    access: BookingAccess<AllRoles>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let reference = reference_from_path(&path)?;
-    access.require(&reference)?;
+    access.actor_for(&reference)?;
     let details = state
         .with_connection(move |conn| appointments::load(conn, &reference))
         .await?;
@@ -298,15 +314,15 @@ pub async fn show(
 
 pub async fn cancel(
     state: web::Data<AppState>,
-    access: ManageAccess,
+    access: BookingAccess<DeskRoles>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let reference = reference_from_path(&path)?;
-    access.require(&reference)?;
+    let actor = access.actor_for(&reference)?;
     let details = state
         .with_connection(move |conn| {
             db::write_transaction(conn, |conn| {
-                appointments::cancel(conn, &reference, db::now())
+                appointments::cancel(conn, &reference, &actor, db::now())
             })
         })
         .await?;
@@ -317,23 +333,138 @@ pub async fn cancel(
 
 pub async fn reschedule(
     state: web::Data<AppState>,
-    access: ManageAccess,
+    access: BookingAccess<DeskRoles>,
     path: web::Path<String>,
     body: web::Json<RescheduleBody>,
 ) -> Result<HttpResponse, ApiError> {
     let reference = reference_from_path(&path)?;
-    access.require(&reference)?;
+    let actor = access.actor_for(&reference)?;
     let new_slot_id = i32::try_from(body.slot_id).map_err(|_| ApiError::not_found("slot"))?;
     let lead = state.reminder_lead();
     let details = state
         .with_connection(move |conn| {
             db::write_transaction(conn, |conn| {
-                appointments::reschedule(conn, &reference, new_slot_id, lead, db::now())
+                appointments::reschedule(conn, &reference, new_slot_id, &actor, lead, db::now())
             })
         })
         .await?;
     state.wake_mail_worker();
     let body =
         serde_json::to_string(&BookingView::new(&details, &state)).map_err(anyhow::Error::from)?;
+    Ok(json_response(StatusCode::OK, body))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusBody {
+    status: String,
+}
+
+/// `PATCH /api/v1/bookings/{reference}`: check-in (`arrived`), `completed`, `no_show`,
+/// `cancelled`, as the booking's life cycle allows.
+pub async fn update_status(
+    state: web::Data<AppState>,
+    staff: AnyStaff,
+    path: web::Path<String>,
+    body: web::Json<StatusBody>,
+) -> Result<HttpResponse, ApiError> {
+    let reference = reference_from_path(&path)?;
+    let target = BookingStatus::parse(body.status.trim()).ok_or_else(|| {
+        let names: Vec<&str> = BookingStatus::ALL.iter().map(|s| s.as_str()).collect();
+        ApiError::invalid(
+            "status",
+            format!("status must be one of {}", names.join(", ")),
+        )
+    })?;
+    let actor = staff.actor();
+    let details = state
+        .with_connection(move |conn| {
+            db::write_transaction(conn, |conn| {
+                appointments::set_status(conn, &reference, target, &actor, db::now())
+            })
+        })
+        .await?;
+    let body =
+        serde_json::to_string(&BookingView::new(&details, &state)).map_err(anyhow::Error::from)?;
+    Ok(json_response(StatusCode::OK, body))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaySheetQuery {
+    date: Option<String>,
+    provider_id: Option<i64>,
+    status: Option<String>,
+}
+
+#[derive(Serialize)]
+struct DaySheet {
+    date: String,
+    timezone: String,
+    items: Vec<BookingView>,
+}
+
+/// `GET /api/v1/bookings?date=&provider_id=&status=`: one local day's bookings (default today),
+/// ordered by start, with patient details.
+pub async fn day_sheet(
+    state: web::Data<AppState>,
+    _staff: AnyStaff,
+    query: web::Query<DaySheetQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let tz = state.settings.clinic.timezone;
+    let query = query.into_inner();
+    let date = match query.date.as_deref() {
+        Some(d) => chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
+            .map_err(|_| ApiError::BadRequest("`date` must be a date as YYYY-MM-DD".into()))?,
+        None => Utc::now().with_timezone(&tz).date_naive(),
+    };
+    let status = match query.status.as_deref() {
+        Some(s) => Some(BookingStatus::parse(s.trim()).ok_or_else(|| {
+            ApiError::BadRequest(format!("`status` {s:?} is not a booking status"))
+        })?),
+        None => None,
+    };
+    let provider_id = match query.provider_id {
+        Some(id) => Some(i32::try_from(id).map_err(|_| ApiError::not_found("provider"))?),
+        None => None,
+    };
+    let day_start = start_of_local_day(date, tz);
+    let day_end = date
+        .succ_opt()
+        .and_then(|next| start_of_local_day(next, tz));
+    let (Some(from), Some(to)) = (day_start, day_end) else {
+        return Err(ApiError::BadRequest("`date` is out of range".into()));
+    };
+    let (from, to) = (from.naive_utc(), to.naive_utc());
+    let rows = state
+        .with_connection(move |conn| {
+            Ok(db::bookings::starting_between(
+                conn,
+                from,
+                to,
+                provider_id,
+                status,
+            )?)
+        })
+        .await?;
+    let items = rows
+        .into_iter()
+        .map(|(booking, slot, provider)| {
+            BookingView::new(
+                &BookingDetails {
+                    booking,
+                    slot,
+                    provider,
+                },
+                &state,
+            )
+        })
+        .collect();
+    let body = serde_json::to_string(&DaySheet {
+        date: date.to_string(),
+        timezone: tz.name().to_owned(),
+        items,
+    })
+    .map_err(anyhow::Error::from)?;
     Ok(json_response(StatusCode::OK, body))
 }

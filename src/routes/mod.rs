@@ -1,10 +1,13 @@
 //! HTTP handlers: parse the request, call the domain, shape the response. One `configure`
 //! registers every route.
 
+mod audit;
+mod auth;
 mod bookings;
 mod health;
 mod pages;
 mod providers;
+mod schedule;
 mod schedule_appointment;
 mod slots;
 
@@ -18,6 +21,8 @@ use crate::db::slots::Slot;
 use crate::error::ApiError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // One resource per path, with a route per method, so a wrong method is a 405 and not the
+    // next resource's 404.
     cfg.route("/health", web::get().to(health::health))
         .route("/book", web::get().to(pages::book_page))
         .route("/book.js", web::get().to(pages::book_script))
@@ -25,11 +30,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/widget.js", web::get().to(pages::widget_script))
         .service(
             web::scope("/api/v1")
-                .route("/providers", web::get().to(providers::list))
-                .route("/providers/{id}", web::get().to(providers::show))
+                .route("/auth/login", web::post().to(auth::login))
+                .service(
+                    web::resource("/providers")
+                        .route(web::get().to(providers::list))
+                        .route(web::post().to(providers::create)),
+                )
+                .service(
+                    web::resource("/providers/{id}")
+                        .route(web::get().to(providers::show))
+                        .route(web::patch().to(providers::update)),
+                )
+                .route("/providers/{id}/slots", web::post().to(slots::create))
+                .route("/providers/{id}/schedule", web::post().to(schedule::apply))
                 .route("/slots", web::get().to(slots::list_free))
-                .route("/bookings", web::post().to(bookings::create))
-                .route("/bookings/{reference}", web::get().to(bookings::show))
+                .route("/slots/{id}", web::patch().to(slots::update_status))
+                .service(
+                    web::resource("/bookings")
+                        .route(web::post().to(bookings::create))
+                        .route(web::get().to(bookings::day_sheet)),
+                )
+                .service(
+                    web::resource("/bookings/{reference}")
+                        .route(web::get().to(bookings::show))
+                        .route(web::patch().to(bookings::update_status)),
+                )
                 .route(
                     "/bookings/{reference}/cancel",
                     web::post().to(bookings::cancel),
@@ -38,10 +63,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     "/bookings/{reference}/reschedule",
                     web::post().to(bookings::reschedule),
                 )
-                .route(
-                    "/schedule-appointment",
-                    web::get().to(schedule_appointment::show),
-                ),
+                .service(
+                    web::resource("/schedule-appointment")
+                        .route(web::get().to(schedule_appointment::show))
+                        .route(web::post().to(schedule_appointment::book)),
+                )
+                .route("/audit", web::get().to(audit::list)),
         );
 }
 

@@ -1,10 +1,14 @@
-//! Public provider listings.
+//! Provider listings (public) and their upkeep (admin).
 
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use crate::auth::extractor::AdminUser;
 use crate::db::providers::{self, Provider};
+use crate::domain::provider::{ProviderFields, ProviderInput};
+use crate::domain::FieldErrors;
 use crate::error::ApiError;
+use crate::front_desk;
 use crate::startup::AppState;
 
 #[derive(Serialize)]
@@ -48,5 +52,71 @@ pub async fn show(
         .await?
         .filter(|p| p.active)
         .ok_or_else(|| ApiError::not_found("provider"))?;
+    Ok(HttpResponse::Ok().json(ProviderView::from(provider)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderBody {
+    name: Option<String>,
+    title: Option<String>,
+    specialty: Option<String>,
+    bio: Option<String>,
+    active: Option<bool>,
+}
+
+impl ProviderBody {
+    fn parse(&self, creating: bool) -> Result<ProviderFields, ApiError> {
+        let mut errors = FieldErrors::default();
+        let fields = ProviderFields::parse(
+            ProviderInput {
+                name: self.name.as_deref(),
+                title: self.title.as_deref(),
+                specialty: self.specialty.as_deref(),
+                bio: self.bio.as_deref(),
+                active: self.active,
+            },
+            creating,
+            &mut errors,
+        );
+        if !errors.is_empty() {
+            return Err(errors.into());
+        }
+        Ok(fields)
+    }
+}
+
+/// `POST /api/v1/providers` (admin).
+pub async fn create(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    body: web::Json<ProviderBody>,
+) -> Result<HttpResponse, ApiError> {
+    let fields = body.parse(true)?;
+    let actor = admin.actor();
+    let provider = state
+        .with_connection(move |conn| front_desk::create_provider(conn, &fields, &actor))
+        .await?;
+    Ok(HttpResponse::Created().json(ProviderView::from(provider)))
+}
+
+/// `PATCH /api/v1/providers/{id}` (admin): edit, or deactivate with `{"active": false}`.
+pub async fn update(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    path: web::Path<i64>,
+    body: web::Json<ProviderBody>,
+) -> Result<HttpResponse, ApiError> {
+    let id = i32::try_from(path.into_inner()).map_err(|_| ApiError::not_found("provider"))?;
+    let fields = body.parse(false)?;
+    if fields.is_empty() {
+        return Err(ApiError::BadRequest(
+            "send at least one of name, title, specialty, bio, active".into(),
+        ));
+    }
+    let actor = admin.actor();
+    let provider = state
+        .with_connection(move |conn| front_desk::update_provider(conn, id, &fields, &actor))
+        .await?;
     Ok(HttpResponse::Ok().json(ProviderView::from(provider)))
 }

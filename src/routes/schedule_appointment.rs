@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::bookings::{create_idempotently, parse_patient, reject_bots, PatientBody};
 use super::OpenSlotView;
-use crate::appointments::{self, BookingRequest};
+use crate::appointments::{self, BookingRequest, SlotSearch};
+use crate::audit::Actor;
 use crate::db::{providers, slots};
 use crate::domain::booking::{parse_reason, BookingSource};
 use crate::domain::intake::Concern;
@@ -190,7 +191,14 @@ pub async fn book(
         }
         let from = from.unwrap_or(now).max(now);
         let until = now + Duration::days(horizon_days);
-        if let Some(details) = appointments::book_earliest(conn, &template, provider_id, from, until, lead, now)? {
+        if let Some(details) = appointments::book_earliest(
+            conn,
+            &template,
+            SlotSearch { provider_id, from, until },
+            &Actor::Public,
+            lead,
+            now,
+        )? {
             return Ok(details);
         }
         let dates = appointments::next_dates_with_room(conn, provider_id, from, tz, 5)?;

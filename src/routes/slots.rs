@@ -1,13 +1,17 @@
-//! `GET /api/v1/slots`: free slots in a window, ordered by start.
+//! `GET /api/v1/slots`: free slots in a window, ordered by start; and the staff's single slots,
+//! blocking and unblocking.
 
 use actix_web::{web, HttpResponse};
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{rfc3339, OpenSlotView};
+use super::{rfc3339, OpenSlotView, SlotView};
+use crate::auth::extractor::FrontDeskUser;
 use crate::db::slots;
-use crate::domain::slot::{parse_instant, TimeWindow};
+use crate::domain::slot::{parse_instant, SlotStatus, TimeWindow};
+use crate::domain::FieldErrors;
 use crate::error::ApiError;
+use crate::front_desk;
 use crate::startup::AppState;
 
 const DEFAULT_WINDOW_DAYS: i64 = 14;
@@ -92,4 +96,70 @@ pub async fn list_free(
         to: rfc3339(window.end()),
         next_from,
     }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSlotBody {
+    start: Option<String>,
+    end: Option<String>,
+}
+
+/// `POST /api/v1/providers/{id}/slots` (admin, front desk): one free slot; 409 on overlap.
+pub async fn create(
+    state: web::Data<AppState>,
+    staff: FrontDeskUser,
+    path: web::Path<i64>,
+    body: web::Json<NewSlotBody>,
+) -> Result<HttpResponse, ApiError> {
+    let provider_id =
+        i32::try_from(path.into_inner()).map_err(|_| ApiError::not_found("provider"))?;
+    let mut errors = FieldErrors::default();
+    let instant = |value: &Option<String>, field: &str, errors: &mut FieldErrors| match value {
+        None => {
+            errors.add(field, format!("{field} is required"));
+            None
+        }
+        Some(v) => errors.check(
+            field,
+            DateTime::parse_from_rfc3339(v.trim())
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| format!("{field} must be an RFC 3339 instant with offset")),
+        ),
+    };
+    let start = instant(&body.start, "start", &mut errors);
+    let end = instant(&body.end, "end", &mut errors);
+    let (Some(start), Some(end)) = (start, end) else {
+        return Err(errors.into());
+    };
+    let actor = staff.actor();
+    let slot = state
+        .with_connection(move |conn| front_desk::add_slot(conn, provider_id, start, end, &actor))
+        .await?;
+    Ok(HttpResponse::Created().json(SlotView::new(&slot, state.settings.clinic.timezone)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlotStatusBody {
+    status: String,
+}
+
+/// `PATCH /api/v1/slots/{id}` (admin, front desk): `{"status": "blocked" | "free"}`.
+pub async fn update_status(
+    state: web::Data<AppState>,
+    staff: FrontDeskUser,
+    path: web::Path<i64>,
+    body: web::Json<SlotStatusBody>,
+) -> Result<HttpResponse, ApiError> {
+    let slot_id = i32::try_from(path.into_inner()).map_err(|_| ApiError::not_found("slot"))?;
+    let target = SlotStatus::parse(body.status.trim())
+        .ok_or_else(|| ApiError::invalid("status", "status must be blocked or free"))?;
+    let actor = staff.actor();
+    let slot = state
+        .with_connection(move |conn| {
+            front_desk::set_slot_status(conn, slot_id, target, &actor, crate::db::now())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(SlotView::new(&slot, state.settings.clinic.timezone)))
 }

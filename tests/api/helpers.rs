@@ -12,7 +12,8 @@ use clinic_booking::startup::Application;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use rand::Rng;
-use reqwest::{Response, StatusCode};
+use reqwest::{Method, Response, StatusCode};
+use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
 /// Which database a test runs on.
@@ -164,6 +165,8 @@ pub struct TestApp {
     handle: ServerHandle,
     pub database: TestDatabase,
     _mail_dir: tempfile::TempDir,
+    /// The secret the app signs tokens with, for tests that forge tokens.
+    pub jwt_secret: String,
 }
 
 /// Settings of a test app: its database, port 0, the demo clinic, and mail written as files
@@ -188,7 +191,8 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     Some(spawn_app_on(database).await)
 }
 
-/// Starts the app on a fresh database, with settings adjusted by `tweak`.
+/// Starts the app on a fresh database with settings adjusted by `tweak` (e.g. another clinic
+/// time zone); `None` if the backend is skipped.
 pub async fn spawn_app_with(
     backend: Backend,
     tweak: impl FnOnce(&mut Settings),
@@ -209,6 +213,7 @@ pub async fn spawn_app_on_with(
     let mail_dir = tempfile::tempdir().expect("mail dir");
     let mut settings = test_settings(&database.url, mail_dir.path());
     tweak(&mut settings);
+    let jwt_secret = settings.auth.jwt_secret.expose_secret().to_owned();
     let app = Application::build(settings).await.expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
     let pool = app.pool();
@@ -221,8 +226,12 @@ pub async fn spawn_app_on_with(
         handle,
         database,
         _mail_dir: mail_dir,
+        jwt_secret,
     }
 }
+
+/// The password every test account gets.
+pub const STAFF_PASSWORD: &str = "correct-horse-battery-staple";
 
 pub fn patient() -> Value {
     json!({
@@ -372,6 +381,101 @@ impl TestApp {
                 .expect("count")
         })
         .await
+    }
+
+    /// Creates a staff account with the library function `clinic-booking create-user` uses;
+    /// returns its id.
+    pub async fn create_user(&self, email: &str, role: &str, password: &str) -> i64 {
+        use clinic_booking::audit::Actor;
+        use clinic_booking::domain::staff::{NewPassword, Role, StaffEmail};
+        let (email, role, password) = (
+            StaffEmail::parse(email).expect("valid email"),
+            Role::parse(role).expect("valid role"),
+            NewPassword::parse(password).expect("valid password"),
+        );
+        self.with_db(move |conn| {
+            clinic_booking::accounts::create_user(
+                conn,
+                &email,
+                role,
+                &password,
+                &Actor::CommandLine,
+            )
+            .map(|u| i64::from(u.id))
+            .expect("create user")
+        })
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.post_json(
+            "/api/v1/auth/login",
+            &json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    /// A new account of `role` and a token for it: `(user id, access token)`.
+    pub async fn staff(&self, role: &str) -> (i64, String) {
+        let email = format!("{role}-{}@clinic.example", random_suffix());
+        let id = self.create_user(&email, role, STAFF_PASSWORD).await;
+        let response = self.login(&email, STAFF_PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::OK, "login as {role}");
+        let body: Value = response.json().await.expect("json");
+        (id, body["access_token"].as_str().expect("token").to_owned())
+    }
+
+    /// A token for a new account of `role`.
+    pub async fn staff_token(&self, role: &str) -> String {
+        self.staff(role).await.1
+    }
+
+    /// Any request, with an optional bearer token and JSON body.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Response {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await.expect("request")
+    }
+
+    /// Sends a request that must answer `expected`, and returns its JSON body.
+    pub async fn send_ok(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+        expected: StatusCode,
+    ) -> Value {
+        let response = self.send(method.clone(), path, Some(token), body).await;
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        assert_eq!(status, expected, "{method} {path}: {text}");
+        serde_json::from_str(&text).expect("json")
+    }
+
+    /// The audit log as an admin sees it, for `query` (e.g. `reference=BK-…`).
+    pub async fn audit(&self, admin_token: &str, query: &str) -> Vec<Value> {
+        let body = self
+            .send_ok(
+                Method::GET,
+                &format!("/api/v1/audit?{query}"),
+                admin_token,
+                None,
+                StatusCode::OK,
+            )
+            .await;
+        body["items"].as_array().expect("items").clone()
     }
 
     pub async fn slot_status(&self, slot_id: i64) -> String {

@@ -5,11 +5,17 @@
 mod helpers;
 mod smtp;
 
+mod audit;
+mod auth;
 mod bookings;
 mod browse;
 mod durability;
 mod email;
+mod front_desk;
+mod migrations;
 mod privacy;
 mod race;
 mod reschedule;
+mod roles;
+mod schedule;
 mod validation;

@@ -1,0 +1,87 @@
+//! The `audit_log` table: append-only, read newest first.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::audit_log;
+use super::DbConnection;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_log)]
+pub struct AuditEntry {
+    pub id: i32,
+    pub at: NaiveDateTime,
+    pub actor_kind: String,
+    pub actor_user_id: Option<i32>,
+    pub actor: String,
+    pub action: String,
+    pub entity_type: String,
+    pub entity_id: String,
+    pub booking_reference: Option<String>,
+    pub from_state: Option<String>,
+    pub to_state: Option<String>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = audit_log)]
+pub struct NewAuditEntry<'a> {
+    pub at: NaiveDateTime,
+    pub actor_kind: &'a str,
+    pub actor_user_id: Option<i32>,
+    pub actor: String,
+    pub action: &'a str,
+    pub entity_type: &'a str,
+    pub entity_id: String,
+    pub booking_reference: Option<String>,
+    pub from_state: Option<String>,
+    pub to_state: Option<String>,
+}
+
+impl NewAuditEntry<'_> {
+    pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<()> {
+        diesel::insert_into(audit_log::table)
+            .values(self)
+            .execute(conn)?;
+        Ok(())
+    }
+}
+
+/// Which entries to read.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub booking_reference: Option<String>,
+    pub user_id: Option<i32>,
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+    /// Only entries older than this id (the previous page's last).
+    pub before_id: Option<i32>,
+}
+
+/// Entries matching `filter`, newest first, at most `limit`.
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &AuditFilter,
+    limit: i64,
+) -> QueryResult<Vec<AuditEntry>> {
+    let mut query = audit_log::table
+        .select(AuditEntry::as_select())
+        .order(audit_log::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(reference) = &filter.booking_reference {
+        query = query.filter(audit_log::booking_reference.eq(reference.clone()));
+    }
+    if let Some(user_id) = filter.user_id {
+        query = query.filter(audit_log::actor_user_id.eq(user_id));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(audit_log::at.ge(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(audit_log::at.lt(to));
+    }
+    if let Some(before) = filter.before_id {
+        query = query.filter(audit_log::id.lt(before));
+    }
+    query.load(conn)
+}

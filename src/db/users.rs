@@ -1,0 +1,57 @@
+//! The `users` table: staff accounts. The password column only ever holds an argon2 hash.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::users;
+use super::DbConnection;
+
+#[derive(Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: i32,
+    pub email: String,
+    pub password_hash: String,
+    pub role: String,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+}
+
+// By hand, so the hash never reaches a log through `{:?}`.
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("role", &self.role)
+            .field("active", &self.active)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub role: &'a str,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+}
+
+impl NewUser<'_> {
+    pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<User> {
+        diesel::insert_into(users::table)
+            .values(self)
+            .get_result::<User>(conn)
+    }
+}
+
+/// The account with this (lowercased) address.
+pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}

@@ -1,0 +1,273 @@
+//! The clinic's own changes to providers and slots: create and edit providers, build schedules,
+//! add single slots, block and unblock them. Each is one write transaction that records its
+//! audit entry alongside the change.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono_tz::Tz;
+use serde_json::{json, Map, Value};
+
+use crate::audit::{self, Actor, Entity};
+use crate::db::providers::{self, NewProvider, Provider, ProviderChanges};
+use crate::db::slots::{self, NewSlot, Slot};
+use crate::db::{self, DbConnection};
+use crate::domain::provider::ProviderFields;
+use crate::domain::schedule::WeeklySchedule;
+use crate::domain::slot::{SlotStatus, TimeWindow};
+use crate::error::ApiError;
+
+fn provider_state(p: &Provider) -> Value {
+    json!({
+        "name": p.name,
+        "title": p.title,
+        "specialty": p.specialty,
+        "active": p.active,
+    })
+}
+
+pub fn create_provider(
+    conn: &mut DbConnection,
+    fields: &ProviderFields,
+    actor: &Actor,
+) -> Result<Provider, ApiError> {
+    db::write_transaction(conn, |conn| {
+        let now = db::now();
+        let provider = NewProvider {
+            name: fields.name.as_deref().unwrap_or_default(),
+            title: fields.title.as_deref().unwrap_or_default(),
+            specialty: fields.specialty.as_deref().unwrap_or_default(),
+            bio: fields.bio.as_deref().unwrap_or_default(),
+            active: fields.active.unwrap_or(true),
+            created_at: now,
+            updated_at: now,
+        }
+        .insert(conn)?;
+        audit::record(
+            conn,
+            actor,
+            "provider.create",
+            Entity::Provider(provider.id),
+            None,
+            Some(provider_state(&provider)),
+            now,
+        )?;
+        Ok(provider)
+    })
+}
+
+/// Edits a provider (deactivating is `active: false`). The audit entry holds the fields that
+/// changed, before and after; the bio is noted as changed without its text.
+pub fn update_provider(
+    conn: &mut DbConnection,
+    id: i32,
+    fields: &ProviderFields,
+    actor: &Actor,
+) -> Result<Provider, ApiError> {
+    db::write_transaction(conn, |conn| {
+        let before = providers::find(conn, id)?.ok_or_else(|| ApiError::not_found("provider"))?;
+        let now = db::now();
+        let after = providers::update(
+            conn,
+            id,
+            &ProviderChanges {
+                name: fields.name.clone(),
+                title: fields.title.clone(),
+                specialty: fields.specialty.clone(),
+                bio: fields.bio.clone(),
+                active: fields.active,
+                updated_at: Some(now),
+            },
+        )?;
+        let (old, new) = (provider_state(&before), provider_state(&after));
+        let (mut from, mut to) = (Map::new(), Map::new());
+        if let (Value::Object(old), Value::Object(new)) = (old, new) {
+            for (key, value) in new {
+                if old.get(&key) != Some(&value) {
+                    from.insert(key.clone(), old.get(&key).cloned().unwrap_or(Value::Null));
+                    to.insert(key, value);
+                }
+            }
+        }
+        if before.bio != after.bio {
+            from.insert("bio".into(), json!("(previous text)"));
+            to.insert("bio".into(), json!("(new text)"));
+        }
+        if !to.is_empty() {
+            audit::record(
+                conn,
+                actor,
+                "provider.update",
+                Entity::Provider(id),
+                Some(Value::Object(from)),
+                Some(Value::Object(to)),
+                now,
+            )?;
+        }
+        Ok(after)
+    })
+}
+
+/// What building a schedule did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScheduleReport {
+    pub created: usize,
+    /// Slots of the pattern not created: they overlapped an existing slot (e.g. a re-run), or
+    /// their local start does not exist that day (the spring-forward gap).
+    pub skipped: usize,
+}
+
+/// Turns a weekly pattern into the provider's slots in the clinic's zone. Re-running it creates
+/// nothing new: every planned slot then overlaps the one made the first time.
+pub fn apply_schedule(
+    conn: &mut DbConnection,
+    provider_id: i32,
+    schedule: &WeeklySchedule,
+    tz: Tz,
+    actor: &Actor,
+) -> Result<ScheduleReport, ApiError> {
+    let plan = schedule.plan(tz);
+    db::write_transaction(conn, |conn| {
+        providers::find(conn, provider_id)?.ok_or_else(|| ApiError::not_found("provider"))?;
+        let now = db::now();
+        let new_slots: Vec<NewSlot> = plan
+            .slots
+            .iter()
+            .map(|s| NewSlot {
+                provider_id,
+                starts_at: s.start.naive_utc(),
+                ends_at: s.end.naive_utc(),
+                status: SlotStatus::Free.as_str(),
+                visit_type: None,
+                created_at: now,
+            })
+            .collect();
+        let created = slots::insert_non_overlapping(conn, &new_slots)?;
+        let report = ScheduleReport {
+            created,
+            skipped: new_slots.len() - created + plan.nonexistent,
+        };
+        audit::record(
+            conn,
+            actor,
+            "schedule.apply",
+            Entity::Provider(provider_id),
+            None,
+            Some(json!({
+                "from_date": schedule.from_date().to_string(),
+                "to_date": schedule.to_date().to_string(),
+                "created": report.created,
+                "skipped": report.skipped,
+            })),
+            now,
+        )?;
+        Ok(report)
+    })
+}
+
+/// The longest single slot: a working day.
+const MAX_SINGLE_SLOT_HOURS: i64 = 12;
+
+/// Adds one free slot; 409 if it overlaps one the provider has.
+pub fn add_slot(
+    conn: &mut DbConnection,
+    provider_id: i32,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    actor: &Actor,
+) -> Result<Slot, ApiError> {
+    use chrono::SubsecRound;
+    let window = TimeWindow::new(start.trunc_subsecs(0), end.trunc_subsecs(0)).map_err(|m| {
+        ApiError::invalid("end", m.replace("`to`", "end").replace("`from`", "start"))
+    })?;
+    if window.end() - window.start() > chrono::Duration::hours(MAX_SINGLE_SLOT_HOURS) {
+        return Err(ApiError::invalid(
+            "end",
+            format!("a slot may last at most {MAX_SINGLE_SLOT_HOURS} hours"),
+        ));
+    }
+    let (start, end) = (window.start().naive_utc(), window.end().naive_utc());
+    db::write_transaction(conn, |conn| {
+        providers::find(conn, provider_id)?.ok_or_else(|| ApiError::not_found("provider"))?;
+        if slots::overlaps(conn, provider_id, start, end)? {
+            return Err(ApiError::Conflict {
+                detail: "the provider already has a slot overlapping this time".into(),
+                extra: BTreeMap::from([("provider_id".to_string(), json!(provider_id))]),
+            });
+        }
+        let now = db::now();
+        let slot = NewSlot {
+            provider_id,
+            starts_at: start,
+            ends_at: end,
+            status: SlotStatus::Free.as_str(),
+            visit_type: None,
+            created_at: now,
+        }
+        .insert(conn)?;
+        audit::record(
+            conn,
+            actor,
+            "slot.create",
+            Entity::Slot(slot.id),
+            None,
+            Some(json!({
+                "provider_id": provider_id,
+                "start": slot.starts_at.and_utc().to_rfc3339(),
+                "end": slot.ends_at.and_utc().to_rfc3339(),
+                "status": slot.status,
+            })),
+            now,
+        )?;
+        Ok(slot)
+    })
+}
+
+/// Blocks a free slot or frees a blocked one. A booked (busy) slot is a 409: cancel or move its
+/// booking first.
+pub fn set_slot_status(
+    conn: &mut DbConnection,
+    slot_id: i32,
+    target: SlotStatus,
+    actor: &Actor,
+    now: NaiveDateTime,
+) -> Result<Slot, ApiError> {
+    if target == SlotStatus::Busy {
+        return Err(ApiError::invalid(
+            "status",
+            "status must be blocked or free; slots become busy by being booked",
+        ));
+    }
+    db::write_transaction(conn, |conn| {
+        let slot = slots::find(conn, slot_id)?.ok_or_else(|| ApiError::not_found("slot"))?;
+        let current = SlotStatus::parse(&slot.status)
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("slot with an unknown status")))?;
+        if current == SlotStatus::Busy {
+            return Err(ApiError::Conflict {
+                detail: "this slot is booked; cancel or move its booking first".into(),
+                extra: BTreeMap::from([("current_status".to_string(), json!(current.as_str()))]),
+            });
+        }
+        if current == target {
+            return Ok(slot);
+        }
+        if !slots::set_status(conn, slot_id, current, target)? {
+            return Err(ApiError::conflict(
+                "the slot changed meanwhile; reload and try again",
+            ));
+        }
+        audit::record(
+            conn,
+            actor,
+            "slot.status",
+            Entity::Slot(slot_id),
+            Some(json!({"status": current.as_str()})),
+            Some(json!({"status": target.as_str()})),
+            now,
+        )?;
+        Ok(Slot {
+            status: target.as_str().to_owned(),
+            ..slot
+        })
+    })
+}

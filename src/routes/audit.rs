@@ -1,0 +1,140 @@
+//! `GET /api/v1/audit` (admin): who changed what, newest first, a bounded page at a time.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::rfc3339;
+use crate::auth::extractor::AdminUser;
+use crate::db::audit::{self, AuditEntry, AuditFilter};
+use crate::domain::booking::BookingReference;
+use crate::domain::slot::parse_instant;
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+const DEFAULT_LIMIT: i64 = 100;
+const MAX_LIMIT: i64 = 500;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    reference: Option<String>,
+    user_id: Option<i64>,
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<i64>,
+    before_id: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct ActorView {
+    kind: String,
+    user_id: Option<i32>,
+    name: String,
+}
+
+#[derive(Serialize)]
+struct EntryView {
+    id: i32,
+    at: String,
+    actor: ActorView,
+    action: String,
+    entity_type: String,
+    entity_id: String,
+    booking_reference: Option<String>,
+    from: Option<Value>,
+    to: Option<Value>,
+}
+
+fn parse_state(text: Option<String>) -> Option<Value> {
+    text.map(|t| serde_json::from_str(&t).unwrap_or(Value::String(t)))
+}
+
+impl From<AuditEntry> for EntryView {
+    fn from(e: AuditEntry) -> Self {
+        Self {
+            id: e.id,
+            at: rfc3339(e.at.and_utc()),
+            actor: ActorView {
+                kind: e.actor_kind,
+                user_id: e.actor_user_id,
+                name: e.actor,
+            },
+            action: e.action,
+            entity_type: e.entity_type,
+            entity_id: e.entity_id,
+            booking_reference: e.booking_reference,
+            from: parse_state(e.from_state),
+            to: parse_state(e.to_state),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct AuditPage {
+    items: Vec<EntryView>,
+    /// Pass as `before_id` for the next (older) page; absent on the last page.
+    next_before_id: Option<i32>,
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    _admin: AdminUser,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let tz = state.settings.clinic.timezone;
+    let query = query.into_inner();
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "`limit` must be between 1 and {MAX_LIMIT}"
+        )));
+    }
+    let instant = |value: &Option<String>, name: &str| -> Result<_, ApiError> {
+        value
+            .as_deref()
+            .map(|v| {
+                parse_instant(v, tz)
+                    .map(|t| t.naive_utc())
+                    .map_err(|m| ApiError::BadRequest(format!("`{name}` {m}")))
+            })
+            .transpose()
+    };
+    let filter = AuditFilter {
+        booking_reference: match query.reference.as_deref() {
+            Some(r) => Some(
+                BookingReference::parse(r)
+                    .ok_or_else(|| {
+                        ApiError::BadRequest("`reference` is not a booking reference".into())
+                    })?
+                    .as_str()
+                    .to_owned(),
+            ),
+            None => None,
+        },
+        user_id: query
+            .user_id
+            .map(|id| i32::try_from(id).unwrap_or(i32::MAX)),
+        from: instant(&query.from, "from")?,
+        to: instant(&query.to, "to")?,
+        before_id: query
+            .before_id
+            .map(|id| i32::try_from(id).unwrap_or(i32::MAX)),
+    };
+    let mut entries = state
+        .with_connection(move |conn| Ok(audit::list(conn, &filter, limit + 1)?))
+        .await?;
+    let more = entries.len() as i64 > limit;
+    entries.truncate(limit as usize);
+    let next_before_id = if more {
+        entries.last().map(|e| e.id)
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(AuditPage {
+            items: entries.into_iter().map(EntryView::from).collect(),
+            next_before_id,
+        }))
+}

@@ -1,0 +1,69 @@
+//! `POST /api/v1/auth/login`: a staff token for an email and password.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::{self, LoginStart};
+use crate::db;
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    email: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct LoginResponse {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: i64,
+}
+
+/// The one answer for every failed login, so it does not tell unknown addresses from wrong
+/// passwords.
+fn bad_credentials() -> ApiError {
+    ApiError::Unauthorized("the email or password is wrong".into())
+}
+
+pub async fn login(
+    state: web::Data<AppState>,
+    body: web::Json<LoginBody>,
+) -> Result<HttpResponse, ApiError> {
+    let LoginBody { email, password } = body.into_inner();
+    let key = accounts::throttle_key(&email);
+    let lookup_key = key.clone();
+    let start = state
+        .with_connection(move |conn| accounts::start_login(conn, &lookup_key, db::now()))
+        .await?;
+    let user = match start {
+        LoginStart::Throttled(wait) => {
+            let seconds = u64::try_from(wait.num_seconds()).unwrap_or(0).max(1);
+            return Err(ApiError::TooManyRequests {
+                detail: format!(
+                    "too many failed logins for this address; try again in {} minutes",
+                    seconds.div_ceil(60)
+                ),
+                retry_after_secs: seconds,
+            });
+        }
+        LoginStart::Proceed(user) => user,
+    };
+    // Hashing is slow on purpose: do it on the blocking pool, holding no database connection.
+    let identity = web::block(move || accounts::check_password(user.as_ref(), &password)).await?;
+    let identity = identity.ok_or_else(bad_credentials)?;
+    state
+        .with_connection(move |conn| accounts::login_succeeded(conn, &key))
+        .await?;
+    let issued = state.tokens.issue_staff_token(&identity)?;
+    tracing::info!(user_id = identity.user_id, role = %identity.role, "staff login");
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(LoginResponse {
+            access_token: issued.token,
+            token_type: "Bearer",
+            expires_in: issued.expires_in,
+        }))
+}

@@ -1,0 +1,79 @@
+//! `POST /api/v1/providers/{id}/schedule`: a weekly pattern over a date range becomes slots.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::extractor::FrontDeskUser;
+use crate::domain::schedule::{ScheduleInput, WeeklySchedule};
+use crate::domain::FieldErrors;
+use crate::error::ApiError;
+use crate::front_desk;
+use crate::startup::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakBody {
+    start: String,
+    end: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleBody {
+    from_date: Option<String>,
+    to_date: Option<String>,
+    weekdays: Option<Vec<String>>,
+    start_time: Option<String>,
+    end_time: Option<String>,
+    slot_minutes: Option<i64>,
+    #[serde(default)]
+    breaks: Vec<BreakBody>,
+}
+
+#[derive(Serialize)]
+struct ScheduleResult {
+    created: usize,
+    skipped: usize,
+}
+
+pub async fn apply(
+    state: web::Data<AppState>,
+    staff: FrontDeskUser,
+    path: web::Path<i64>,
+    body: web::Json<ScheduleBody>,
+) -> Result<HttpResponse, ApiError> {
+    let provider_id =
+        i32::try_from(path.into_inner()).map_err(|_| ApiError::not_found("provider"))?;
+    let mut errors = FieldErrors::default();
+    let schedule = WeeklySchedule::parse(
+        ScheduleInput {
+            from_date: body.from_date.as_deref(),
+            to_date: body.to_date.as_deref(),
+            weekdays: body
+                .weekdays
+                .as_ref()
+                .map(|days| days.iter().map(String::as_str).collect()),
+            start_time: body.start_time.as_deref(),
+            end_time: body.end_time.as_deref(),
+            slot_minutes: body.slot_minutes,
+            breaks: body
+                .breaks
+                .iter()
+                .map(|b| (b.start.as_str(), b.end.as_str()))
+                .collect(),
+        },
+        &mut errors,
+    )
+    .ok_or_else(|| ApiError::from(errors))?;
+    let tz = state.settings.clinic.timezone;
+    let actor = staff.actor();
+    let report = state
+        .with_connection(move |conn| {
+            front_desk::apply_schedule(conn, provider_id, &schedule, tz, &actor)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(ScheduleResult {
+        created: report.created,
+        skipped: report.skipped,
+    }))
+}
