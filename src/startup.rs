@@ -12,6 +12,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::telemetry::RequestSpan;
 
+use crate::abuse::{self, PublicPostLimit};
 use crate::auth::jwt::TokenKeys;
 use crate::db::{self, DbConnection, Pool};
 use crate::error::ApiError;
@@ -100,14 +101,17 @@ impl Application {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
+        let public_posts = PublicPostLimit::new(&settings.http)?;
+        let http_settings = settings.http.clone();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(abuse::cors(&http_settings))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(state.clone())
                 .app_data(json_config())
                 .app_data(query_config())
                 .app_data(path_config())
-                .configure(crate::routes::configure)
+                .configure(|cfg| crate::routes::configure(cfg, &public_posts))
                 .default_service(web::to(crate::routes::not_found))
         })
         .workers(workers)

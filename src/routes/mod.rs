@@ -1,6 +1,7 @@
 //! HTTP handlers: parse the request, call the domain, shape the response. One `configure`
 //! registers every route.
 
+mod admin;
 mod audit;
 mod auth;
 mod bookings;
@@ -16,11 +17,12 @@ use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
+use crate::abuse::PublicPostLimit;
 use crate::db::providers::Provider;
 use crate::db::slots::Slot;
 use crate::error::ApiError;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut web::ServiceConfig, public_posts: &PublicPostLimit) {
     // One resource per path, with a route per method, so a wrong method is a 405 and not the
     // next resource's 404.
     cfg.route("/health", web::get().to(health::health))
@@ -47,6 +49,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/slots/{id}", web::patch().to(slots::update_status))
                 .service(
                     web::resource("/bookings")
+                        .wrap(public_posts.middleware())
                         .route(web::post().to(bookings::create))
                         .route(web::get().to(bookings::day_sheet)),
                 )
@@ -65,10 +68,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .service(
                     web::resource("/schedule-appointment")
+                        .wrap(public_posts.middleware())
                         .route(web::get().to(schedule_appointment::show))
                         .route(web::post().to(schedule_appointment::book)),
                 )
-                .route("/audit", web::get().to(audit::list)),
+                .route("/audit", web::get().to(audit::list))
+                .route("/admin/outbox", web::get().to(admin::outbox_jobs))
+                .route(
+                    "/admin/outbox/{id}/retry",
+                    web::post().to(admin::retry_outbox_job),
+                )
+                .route(
+                    "/admin/reports/sources",
+                    web::get().to(admin::sources_report),
+                ),
         );
 }
 
