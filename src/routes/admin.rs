@@ -113,7 +113,7 @@ pub async fn retry_outbox_job(
                         job.status
                     )));
                 }
-                Ok(outbox::find(conn, id)?.ok_or_else(|| ApiError::not_found("mail job"))?)
+                outbox::find(conn, id)?.ok_or_else(|| ApiError::not_found("mail job"))
             })
         })
         .await?;
