@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod bookings;
 mod browse;
+mod browser;
 mod call_to_action;
 mod durability;
 mod email;
