@@ -105,6 +105,9 @@ impl Application {
         let http_settings = settings.http.clone();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(
+                    crate::telemetry::response_headers,
+                ))
                 .wrap(abuse::cors(&http_settings))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(state.clone())

@@ -16,7 +16,8 @@ use crate::startup::AppState;
 const MAX_PAGE: i64 = 200;
 const MAX_REPORT_DAYS: i64 = 366;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OutboxQuery {
     status: Option<String>,
@@ -24,7 +25,32 @@ pub struct OutboxQuery {
     offset: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+struct OutboxPage {
+    items: Vec<OutboxJobView>,
+    limit: i64,
+    offset: i64,
+    /// Jobs waiting to be sent (including reminders due later).
+    pending: i64,
+    oldest_pending_created_at: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct RetriedJob {
+    id: i32,
+    status: String,
+    attempts: i32,
+    next_attempt_at: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct SourcesReport {
+    from: String,
+    to: String,
+    items: Vec<SourceCounts>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
 struct OutboxJobView {
     id: i32,
     kind: String,
@@ -55,6 +81,7 @@ impl OutboxJobView {
 }
 
 /// `GET /api/v1/admin/outbox?status=pending|sent|failed&limit=&offset=`
+#[utoipa::path(get, path = "/api/v1/admin/outbox", tag = "staff", security(("staff_jwt" = [])), params(OutboxQuery), responses((status = 200, description = "Mail jobs, newest first", body = OutboxPage), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 403, description = "The token's role may not do this", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
 pub async fn outbox_jobs(
     state: web::Data<AppState>,
     _admin: AdminUser,
@@ -87,16 +114,17 @@ pub async fn outbox_jobs(
         .collect();
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .json(serde_json::json!({
-            "items": items,
-            "limit": limit,
-            "offset": offset,
-            "pending": pending,
-            "oldest_pending_created_at": oldest.map(|t| rfc3339(t.and_utc())),
-        })))
+        .json(OutboxPage {
+            items,
+            limit,
+            offset,
+            pending,
+            oldest_pending_created_at: oldest.map(|t| rfc3339(t.and_utc())),
+        }))
 }
 
 /// `POST /api/v1/admin/outbox/{id}/retry`: puts a failed job back in the queue.
+#[utoipa::path(post, path = "/api/v1/admin/outbox/{id}/retry", tag = "staff", security(("staff_jwt" = [])), params(("id" = i64, Path, description = "The mail job id")), responses((status = 200, description = "Queued again", body = RetriedJob), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 403, description = "The token's role may not do this", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such mail job", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 409, description = "The job has not failed", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
 pub async fn retry_outbox_job(
     state: web::Data<AppState>,
     _admin: AdminUser,
@@ -118,22 +146,23 @@ pub async fn retry_outbox_job(
         })
         .await?;
     state.wake_mail_worker();
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "id": job.id,
-        "status": job.status,
-        "attempts": job.attempts,
-        "next_attempt_at": rfc3339(job.next_attempt_at.and_utc()),
-    })))
+    Ok(HttpResponse::Ok().json(RetriedJob {
+        id: job.id,
+        status: job.status,
+        attempts: job.attempts,
+        next_attempt_at: rfc3339(job.next_attempt_at.and_utc()),
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReportQuery {
     from: Option<String>,
     to: Option<String>,
 }
 
-#[derive(Default, Serialize)]
+#[derive(Default, Serialize, utoipa::ToSchema)]
 struct SourceCounts {
     source: String,
     bookings: i64,
@@ -143,6 +172,7 @@ struct SourceCounts {
 
 /// `GET /api/v1/admin/reports/sources?from=&to=`: bookings made in the period, by source (the
 /// article slug, `website`, `front_desk`, ...), with how many were cancelled or missed.
+#[utoipa::path(get, path = "/api/v1/admin/reports/sources", tag = "staff", security(("staff_jwt" = [])), params(ReportQuery), responses((status = 200, description = "Bookings by source", body = SourcesReport), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 403, description = "The token's role may not do this", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
 pub async fn sources_report(
     state: web::Data<AppState>,
     _admin: AdminUser,
@@ -189,9 +219,9 @@ pub async fn sources_report(
             .cmp(&a.bookings)
             .then_with(|| a.source.cmp(&b.source))
     });
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "from": rfc3339(window.start()),
-        "to": rfc3339(window.end()),
-        "items": items,
-    })))
+    Ok(HttpResponse::Ok().json(SourcesReport {
+        from: rfc3339(window.start()),
+        to: rfc3339(window.end()),
+        items,
+    }))
 }

@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod bookings;
 mod health;
+pub mod openapi;
 mod pages;
 mod providers;
 mod schedule;
@@ -16,6 +17,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
+use utoipa::OpenApi;
 
 use crate::abuse::PublicPostLimit;
 use crate::db::providers::Provider;
@@ -30,6 +32,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, public_posts: &PublicPostLimit) {
         .route("/book.js", web::get().to(pages::book_script))
         .route("/book.css", web::get().to(pages::book_style))
         .route("/widget.js", web::get().to(pages::widget_script))
+        .route("/openapi.json", web::get().to(openapi::openapi_json))
+        .service(
+            utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
+                .url("/docs/openapi.json", openapi::ApiDoc::openapi()),
+        )
         .service(
             web::scope("/api/v1")
                 .route("/auth/login", web::post().to(auth::login))
@@ -107,7 +114,7 @@ pub fn local_rfc3339(stored: NaiveDateTime, tz: Tz) -> String {
         .to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProviderSummary {
     pub id: i32,
     pub name: String,
@@ -127,7 +134,7 @@ impl From<&Provider> for ProviderSummary {
 }
 
 /// A slot as clients see it: UTC instants plus the clinic's local wall-clock time.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SlotView {
     pub id: i32,
     pub provider_id: i32,
@@ -157,7 +164,7 @@ impl SlotView {
 }
 
 /// A free slot with the provider it is with, for lists patients choose from.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OpenSlotView {
     #[serde(flatten)]
     pub slot: SlotView,

@@ -15,6 +15,7 @@ mod durability;
 mod email;
 mod front_desk;
 mod migrations;
+mod openapi;
 mod privacy;
 mod race;
 mod reschedule;
