@@ -4,6 +4,7 @@
 
 mod helpers;
 mod smtp;
+mod threats;
 
 mod audit;
 mod auth;
