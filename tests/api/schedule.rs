@@ -9,6 +9,8 @@ use crate::helpers::{assert_problem, spawn_app, spawn_app_with, Backend, TestApp
 crate::both_backends!(
     schedules_keep_local_times_across_new_york_dst,
     rerunning_a_schedule_creates_nothing_new,
+    concurrent_schedules_for_one_provider_never_overlap,
+    concurrent_single_slots_for_one_provider_never_overlap,
     schedule_requests_are_validated,
     single_slots_never_overlap,
     free_slots_can_be_blocked_and_unblocked,
@@ -238,10 +240,94 @@ async fn rerunning_a_schedule_creates_nothing_new(backend: Backend) {
     .await;
     // 07:15 ends as 08:00 begins; every later start overlaps a slot made the first time.
     assert_eq!((created, skipped), (1, 7));
-    let slots = all_slots(&app, provider).await;
+    assert_no_overlap(&all_slots(&app, provider).await);
+}
+
+fn assert_no_overlap(slots: &[(chrono::NaiveDateTime, chrono::NaiveDateTime)]) {
     for pair in slots.windows(2) {
         assert!(pair[0].1 <= pair[1].0, "overlap: {pair:?}");
     }
+}
+
+/// Two different patterns for one provider at the same moment: each request checks for overlaps
+/// and inserts, so without serializing them per provider both could see no overlap and insert
+/// (PostgreSQL under READ COMMITTED). Both must succeed, and the slots must still never overlap.
+async fn concurrent_schedules_for_one_provider_never_overlap(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let admin = app.staff_token("admin").await;
+    let desk = app.staff_token("front_desk").await;
+    let provider = new_provider(&app, &admin, "Dr. Busy").await;
+    let first = chrono::Utc::now().date_naive() + chrono::Duration::days(100);
+    let last = first + chrono::Duration::days(20);
+    let (from, to) = (first.to_string(), last.to_string());
+    let run = |token: &str, minutes: i64| {
+        let body = pattern(&from, &to, "08:00", "18:00", minutes);
+        let (app, token) = (&app, token.to_owned());
+        async move {
+            app.send(
+                Method::POST,
+                &format!("/api/v1/providers/{provider}/schedule"),
+                Some(&token),
+                Some(&body),
+            )
+            .await
+        }
+    };
+    let (half_hours, three_quarters) = tokio::join!(run(&desk, 30), run(&admin, 45));
+    let mut created = 0;
+    for response in [half_hours, three_quarters] {
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{body}");
+        created += body["created"].as_i64().unwrap();
+    }
+    let slots = all_slots(&app, provider).await;
+    assert_eq!(slots.len() as i64, created);
+    assert_no_overlap(&slots);
+}
+
+/// The same for single slots: of several overlapping slots asked for at once, exactly one is
+/// created and the others are 409.
+async fn concurrent_single_slots_for_one_provider_never_overlap(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let admin = app.staff_token("admin").await;
+    let desk = app.staff_token("front_desk").await;
+    let provider = new_provider(&app, &admin, "Dr. Single").await;
+    let day = chrono::Utc::now() + chrono::Duration::days(90);
+    let requests = (0..6).map(|i| {
+        let start = day + chrono::Duration::minutes(10 * i);
+        let end = start + chrono::Duration::minutes(60);
+        let (app, desk) = (&app, &desk);
+        async move {
+            app.send(
+                Method::POST,
+                &format!("/api/v1/providers/{provider}/slots"),
+                Some(desk),
+                Some(&json!({"start": start.to_rfc3339(), "end": end.to_rfc3339()})),
+            )
+            .await
+            .status()
+        }
+    });
+    let mut statuses = futures::future::join_all(requests).await;
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::CREATED,
+            StatusCode::CONFLICT,
+            StatusCode::CONFLICT,
+            StatusCode::CONFLICT,
+            StatusCode::CONFLICT,
+            StatusCode::CONFLICT,
+        ]
+    );
+    let slots = all_slots(&app, provider).await;
+    assert_eq!(slots.len(), 1);
 }
 
 async fn schedule_requests_are_validated(backend: Backend) {
