@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use super::{rfc3339, ProviderSummary, SlotView};
 use crate::appointments::{self, BookingDetails, BookingRequest};
 use crate::audit::Actor;
-use crate::auth::extractor::{AllRoles, AnyStaff, BookingAccess, DeskRoles, MaybeStaff};
+use crate::auth::extractor::{AllRoles, AnyStaff, BookingAccess, MaybeStaff};
 use crate::db::{self, idempotency, idempotency::KeyState};
 use crate::domain::booking::{parse_reason, BookingReference, BookingSource, BookingStatus};
 use crate::domain::intake::Concern;
@@ -314,7 +314,7 @@ pub async fn show(
 
 pub async fn cancel(
     state: web::Data<AppState>,
-    access: BookingAccess<DeskRoles>,
+    access: BookingAccess<AllRoles>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let reference = reference_from_path(&path)?;
@@ -333,7 +333,7 @@ pub async fn cancel(
 
 pub async fn reschedule(
     state: web::Data<AppState>,
-    access: BookingAccess<DeskRoles>,
+    access: BookingAccess<AllRoles>,
     path: web::Path<String>,
     body: web::Json<RescheduleBody>,
 ) -> Result<HttpResponse, ApiError> {
