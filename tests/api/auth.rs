@@ -17,6 +17,7 @@ crate::both_backends!(
     concurrent_guesses_cannot_exceed_the_limit,
     forged_tokens_are_refused,
     forged_tokens_cannot_open_bookings,
+    tokens_of_deactivated_accounts_are_refused,
     create_user_refuses_duplicates,
 );
 
@@ -407,6 +408,93 @@ async fn forged_tokens_cannot_open_bookings(backend: Backend) {
     // The genuine token still opens it: the forgeries failed for what they got wrong.
     assert_eq!(
         app.cancel(&reference, &manage_token).await.status(),
+        StatusCode::OK
+    );
+}
+
+async fn set_active(app: &TestApp, user_id: i64, active: bool) {
+    app.with_db(move |conn| {
+        use clinic_booking::db::schema::users;
+        use diesel::prelude::*;
+        diesel::update(users::table.find(user_id as i32))
+            .set(users::active.eq(active))
+            .execute(conn)
+            .unwrap()
+    })
+    .await;
+}
+
+/// A staff token stops working once its account is deactivated, though it has not expired:
+/// 401 on every kind of staff route (also where its role would have been a 403), and back when
+/// the account is active again.
+async fn tokens_of_deactivated_accounts_are_refused(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (admin_id, admin) = app.staff("admin").await;
+    let (provider_id, provider) = app.staff("provider").await;
+    let slots = app.free_slot_ids().await;
+    let reference = app.book_ok(slots[0]).await["reference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let booking_path = format!("/api/v1/bookings/{reference}");
+    let requests = [
+        (Method::GET, "/api/v1/audit".to_owned(), None),
+        (Method::GET, "/api/v1/bookings".to_owned(), None),
+        (Method::GET, booking_path.clone(), None),
+        (
+            Method::POST,
+            "/api/v1/bookings".to_owned(),
+            Some(json!({"slot_id": slots[1], "patient": crate::helpers::patient()})),
+        ),
+        (
+            Method::POST,
+            format!("{booking_path}/reschedule"),
+            Some(json!({"slot_id": slots[2]})),
+        ),
+        (Method::POST, format!("{booking_path}/cancel"), None),
+    ];
+    // Active: the admin's read works, the provider is a 403 on the admin's audit log.
+    assert_eq!(
+        app.send(Method::GET, "/api/v1/audit", Some(&admin), None)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_problem(
+        app.send(Method::GET, "/api/v1/audit", Some(&provider), None)
+            .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+
+    set_active(&app, admin_id, false).await;
+    set_active(&app, provider_id, false).await;
+    for token in [&admin, &provider] {
+        for (method, path, body) in &requests {
+            let response = app
+                .send(method.clone(), path, Some(token), body.as_ref())
+                .await;
+            assert_eq!(
+                response.status(),
+                StatusCode::UNAUTHORIZED,
+                "{method} {path} with a deactivated account's token"
+            );
+            assert_problem(response, StatusCode::UNAUTHORIZED).await;
+        }
+    }
+    // Nothing those requests asked for happened.
+    assert_eq!(app.slot_status(slots[0]).await, "busy");
+    assert_eq!(app.slot_status(slots[1]).await, "free");
+    assert_eq!(app.slot_status(slots[2]).await, "free");
+
+    // Reactivated, the same (unexpired) token works again.
+    set_active(&app, admin_id, true).await;
+    assert_eq!(
+        app.send(Method::GET, &booking_path, Some(&admin), None)
+            .await
+            .status(),
         StatusCode::OK
     );
 }
