@@ -14,6 +14,7 @@ use crate::telemetry::RequestSpan;
 
 use crate::abuse::{self, PublicPostLimit};
 use crate::auth::jwt::TokenKeys;
+use crate::auth::password::VerificationLimit;
 use crate::db::{self, DbConnection, Pool};
 use crate::error::ApiError;
 use crate::mail::render::MailRenderer;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub tokens: TokenKeys,
     /// Wakes this process's mail worker after a change queued mail (other copies poll).
     pub mail_wakeup: Arc<Notify>,
+    /// How many login password checks may run at once.
+    pub password_checks: VerificationLimit,
 }
 
 impl AppState {
@@ -96,6 +99,7 @@ impl Application {
             tokens,
             settings: settings.clone(),
             mail_wakeup,
+            password_checks: VerificationLimit::per_core(),
         });
         let workers = match settings.server.workers {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
