@@ -151,7 +151,10 @@ impl Settings {
         // The compiled-in files make the binary work from any directory; files under
         // `config_dir`, when present, override them.
         let settings: Settings = config::Config::builder()
-            .add_source(config::File::from_str(DEFAULT_TOML, config::FileFormat::Toml))
+            .add_source(config::File::from_str(
+                DEFAULT_TOML,
+                config::FileFormat::Toml,
+            ))
             .add_source(config::File::from_str(profile, config::FileFormat::Toml))
             .add_source(config::File::from(config_dir.join("default.toml")).required(false))
             .add_source(
