@@ -3,6 +3,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{error::InternalError, web, App, HttpServer};
@@ -18,6 +19,7 @@ use crate::error::ApiError;
 use crate::mail::render::MailRenderer;
 use crate::mail::worker::MailWorker;
 use crate::mail::Mailer;
+use crate::metrics::Metrics;
 use crate::settings::Settings;
 
 /// The largest JSON body accepted.
@@ -30,6 +32,7 @@ pub struct AppState {
     pub tokens: TokenKeys,
     /// Wakes this process's mail worker after a change queued mail (other copies poll).
     pub mail_wakeup: Arc<Notify>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -62,7 +65,8 @@ pub struct Application {
     server: Server,
     pool: Pool,
     mail_worker: JoinHandle<()>,
-    stop_mail_worker: watch::Sender<bool>,
+    stop_mail_worker: Arc<watch::Sender<bool>>,
+    shutdown_timeout: Duration,
 }
 
 impl Application {
@@ -81,29 +85,39 @@ impl Application {
         )
         .with_staff_token_minutes(settings.auth.staff_token_minutes);
         let mail_wakeup = Arc::new(Notify::new());
+        let metrics = Arc::new(Metrics::new()?);
         let worker = MailWorker::new(
             pool.clone(),
             Mailer::from_settings(&settings.mail)?,
             Arc::new(MailRenderer::new(&settings, tokens.clone())?),
             settings.mail.clone(),
             mail_wakeup.clone(),
-        );
+        )
+        .with_metrics(metrics.clone());
         let (stop_mail_worker, stopped) = watch::channel(false);
+        let stop_mail_worker = Arc::new(stop_mail_worker);
         let mail_worker = tokio::spawn(worker.run(stopped));
+        let metrics_data = web::Data::from(metrics.clone());
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             tokens,
             settings: settings.clone(),
             mail_wakeup,
+            metrics,
         });
         let workers = match settings.server.workers {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
+        let shutdown_timeout = Duration::from_secs(settings.server.shutdown_timeout_seconds);
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(
+                    crate::metrics::track_requests,
+                ))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(state.clone())
+                .app_data(metrics_data.clone())
                 .app_data(json_config())
                 .app_data(query_config())
                 .app_data(path_config())
@@ -111,6 +125,8 @@ impl Application {
                 .default_service(web::to(crate::routes::not_found))
         })
         .workers(workers)
+        .shutdown_timeout(shutdown_timeout.as_secs())
+        .shutdown_signal(stop_on_signal(stop_mail_worker.clone()))
         .listen(listener)?
         .run();
         Ok(Self {
@@ -119,6 +135,7 @@ impl Application {
             pool,
             mail_worker,
             stop_mail_worker,
+            shutdown_timeout,
         })
     }
 
@@ -135,16 +152,49 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until the server is stopped (a signal or `handle().stop()`), then lets the mail
-    /// worker finish the job in hand.
+    /// Serves until the server is stopped (SIGTERM, SIGINT or `handle().stop()`), then lets the
+    /// mail worker finish the job in hand, for at most the shutdown timeout. A job the worker
+    /// could not finish in time stays claimed until its lease runs out, and is sent then by
+    /// another copy or the next start: late, never lost.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         let _ = self.stop_mail_worker.send(true);
-        if let Err(e) = self.mail_worker.await {
-            tracing::error!(error = %e, "mail worker ended abnormally");
+        let mut mail_worker = self.mail_worker;
+        match tokio::time::timeout(self.shutdown_timeout, &mut mail_worker).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "mail worker ended abnormally"),
+            Err(_) => {
+                mail_worker.abort();
+                tracing::warn!("mail worker did not stop within the shutdown timeout");
+            }
         }
+        tracing::info!("stopped");
         served
     }
+}
+
+/// Completes on SIGTERM or SIGINT (both graceful: actix treats SIGINT as a forced stop), and
+/// tells the mail worker to finish up at the same moment the server stops accepting.
+async fn stop_on_signal(stop_mail_worker: Arc<watch::Sender<bool>>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut terminate), Ok(mut interrupt)) => {
+            let name = tokio::select! {
+                _ = terminate.recv() => "SIGTERM",
+                _ = interrupt.recv() => "SIGINT",
+            };
+            tracing::info!(signal = name, "shutting down gracefully");
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            // Without handlers the default action (exit) applies; serve on regardless.
+            tracing::warn!(error = %e, "cannot listen for shutdown signals");
+            std::future::pending::<()>().await;
+        }
+    }
+    let _ = stop_mail_worker.send(true);
 }
 
 /// Pool plus pending migrations plus, in the default profile, the demo clinic.

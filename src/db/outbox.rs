@@ -276,3 +276,11 @@ pub fn pending_summary(conn: &mut DbConnection) -> QueryResult<(i64, Option<Naiv
         ))
         .first(conn)
 }
+
+/// How many jobs are parked as failed.
+pub fn count_failed(conn: &mut DbConnection) -> QueryResult<i64> {
+    outbox::table
+        .filter(outbox::status.eq(JobStatus::Failed.as_str()))
+        .count()
+        .get_result(conn)
+}

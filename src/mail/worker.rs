@@ -16,6 +16,7 @@ use crate::appointments;
 use crate::db::outbox::{self, MailKind, OutboxJob};
 use crate::db::{self, Pool};
 use crate::domain::booking::BookingReference;
+use crate::metrics::Metrics;
 use crate::settings::MailSettings;
 
 pub struct MailWorker {
@@ -26,6 +27,7 @@ pub struct MailWorker {
     wakeup: Arc<Notify>,
     /// Identifies this worker's claims; a random part keeps copies of the app apart.
     name: String,
+    metrics: Option<Arc<Metrics>>,
 }
 
 enum Outcome {
@@ -51,7 +53,14 @@ impl MailWorker {
             settings,
             wakeup,
             name: format!("mail-{id:016x}"),
+            metrics: None,
         }
+    }
+
+    /// Counts deliveries and failures in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Runs until `shutdown` turns true; the batch in hand is finished first.
@@ -146,6 +155,13 @@ impl MailWorker {
         let token = token.to_owned();
         let (id, attempts, kind) = (job.id, job.attempts, job.kind.clone());
         let retry_at = self.retry_at(attempts);
+        if let Some(metrics) = &self.metrics {
+            match &outcome {
+                Outcome::Sent => metrics.mail_sent(),
+                Outcome::Obsolete => {}
+                Outcome::Failed(_) => metrics.mail_attempt_failed(retry_at.is_none()),
+            }
+        }
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
             let mut conn = pool.get()?;
             let now = db::now();

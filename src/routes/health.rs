@@ -1,8 +1,11 @@
-//! `GET /health`: ok when the database answers.
+//! Probes: `GET /health` (the contract: ok when the database answers), `GET /health/live` (the
+//! process serves HTTP) and `GET /health/ready` (the database answers and its schema is the one
+//! this build expects, so a load balancer sends no traffic to a copy that cannot serve it).
 
 use actix_web::{web, HttpResponse};
 use diesel::connection::SimpleConnection;
 
+use crate::db;
 use crate::error::ApiError;
 use crate::startup::AppState;
 
@@ -14,4 +17,22 @@ pub async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         })
         .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ok"})))
+}
+
+/// Never touches the database: a restart cures nothing a database outage causes.
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state
+        .with_connection(|conn| match db::migrations_current(conn) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(ApiError::Unavailable(
+                "database migrations are pending; run `clinic-booking migrate`".into(),
+            )),
+            Err(e) => Err(ApiError::Unavailable(format!("database: {e:#}"))),
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready"})))
 }
