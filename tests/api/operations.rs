@@ -249,3 +249,67 @@ async fn a_backup_taken_while_serving_restores_every_booking() {
         assert_eq!(slot_status, "busy", "{reference}'s slot");
     }
 }
+
+/// One line per request with its id, route pattern, status and latency; never the raw path or
+/// query (a manage link's query carries a token).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_request_logs_one_line_with_route_status_latency_and_id() {
+    let Some(database) = TestDatabase::create(Backend::Sqlite) else {
+        return;
+    };
+    let server = crate::helpers::ServerProcess::start(&database, crate::smtp::unused_port()).await;
+    let response = reqwest::get(format!(
+        "{}/api/v1/bookings/BK-ZZZZZZZZZZ?token=a-secret-in-a-query",
+        server.address
+    ))
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let line = wait_for_log_line(&server, "/api/v1/bookings/{reference}").await;
+    for expected in [
+        "request_id=",
+        "status=401",
+        "latency_ms=",
+        "http.method=GET",
+    ] {
+        assert!(line.contains(expected), "{expected} missing from {line}");
+    }
+    let log = server.log();
+    for secret in ["BK-ZZZZZZZZZZ", "a-secret-in-a-query"] {
+        assert!(!log.contains(secret), "{secret} in the log:\n{log}");
+    }
+}
+
+/// The (colour-stripped) `request finished` line of `route`, waiting (bounded) for it.
+async fn wait_for_log_line(server: &crate::helpers::ServerProcess, route: &str) -> String {
+    for _ in 0..600 {
+        let log = server.log();
+        let plain: String = strip_ansi(&log);
+        if let Some(line) = plain
+            .lines()
+            .find(|l| l.contains("request finished") && l.contains(route))
+        {
+            return line.to_owned();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("no request line for {route}:\n{}", server.log());
+}
+
+fn strip_ansi(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // Skip to the end of the escape sequence (a letter).
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}
