@@ -2,8 +2,8 @@
 //! listener. Tests build it exactly as `serve` does, on port 0.
 
 use std::net::TcpListener;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{error::InternalError, web, App, HttpServer};
@@ -67,6 +67,8 @@ pub struct Application {
     mail_worker: JoinHandle<()>,
     stop_mail_worker: Arc<watch::Sender<bool>>,
     shutdown_timeout: Duration,
+    /// When a signal asked to stop: the shutdown timeout counts from then.
+    signalled_at: Arc<OnceLock<Instant>>,
 }
 
 impl Application {
@@ -110,6 +112,7 @@ impl Application {
             n => n,
         };
         let shutdown_timeout = Duration::from_secs(settings.server.shutdown_timeout_seconds);
+        let signalled_at = Arc::new(OnceLock::new());
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(
@@ -126,7 +129,10 @@ impl Application {
         })
         .workers(workers)
         .shutdown_timeout(shutdown_timeout.as_secs())
-        .shutdown_signal(stop_on_signal(stop_mail_worker.clone()))
+        .shutdown_signal(stop_on_signal(
+            stop_mail_worker.clone(),
+            signalled_at.clone(),
+        ))
         .listen(listener)?
         .run();
         Ok(Self {
@@ -136,6 +142,7 @@ impl Application {
             mail_worker,
             stop_mail_worker,
             shutdown_timeout,
+            signalled_at,
         })
     }
 
@@ -153,14 +160,20 @@ impl Application {
     }
 
     /// Serves until the server is stopped (SIGTERM, SIGINT or `handle().stop()`), then lets the
-    /// mail worker finish the job in hand, for at most the shutdown timeout. A job the worker
-    /// could not finish in time stays claimed until its lease runs out, and is sent then by
-    /// another copy or the next start: late, never lost.
+    /// mail worker finish the job in hand, all within the shutdown timeout counted from the
+    /// signal. A job the worker could not finish in time stays claimed until its lease runs
+    /// out, and is sent then by another copy or the next start: late, never lost.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         let _ = self.stop_mail_worker.send(true);
+        let deadline = self
+            .signalled_at
+            .get()
+            .copied()
+            .unwrap_or_else(Instant::now)
+            + self.shutdown_timeout;
         let mut mail_worker = self.mail_worker;
-        match tokio::time::timeout(self.shutdown_timeout, &mut mail_worker).await {
+        match tokio::time::timeout_at(deadline.into(), &mut mail_worker).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "mail worker ended abnormally"),
             Err(_) => {
@@ -175,7 +188,10 @@ impl Application {
 
 /// Completes on SIGTERM or SIGINT (both graceful: actix treats SIGINT as a forced stop), and
 /// tells the mail worker to finish up at the same moment the server stops accepting.
-async fn stop_on_signal(stop_mail_worker: Arc<watch::Sender<bool>>) {
+async fn stop_on_signal(
+    stop_mail_worker: Arc<watch::Sender<bool>>,
+    signalled_at: Arc<OnceLock<Instant>>,
+) {
     use tokio::signal::unix::{signal, SignalKind};
     match (
         signal(SignalKind::terminate()),
@@ -186,6 +202,7 @@ async fn stop_on_signal(stop_mail_worker: Arc<watch::Sender<bool>>) {
                 _ = terminate.recv() => "SIGTERM",
                 _ = interrupt.recv() => "SIGINT",
             };
+            let _ = signalled_at.set(Instant::now());
             tracing::info!(signal = name, "shutting down gracefully");
         }
         (Err(e), _) | (_, Err(e)) => {
