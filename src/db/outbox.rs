@@ -180,6 +180,23 @@ pub fn claim_due(
     })
 }
 
+/// Hands claimed jobs that were never tried back to the queue, as if never claimed (the
+/// claim counted an attempt). Only this claim's jobs: one re-claimed since is left alone.
+pub fn release(conn: &mut DbConnection, ids: &[i32], token: &str) -> QueryResult<usize> {
+    diesel::update(
+        outbox::table
+            .filter(outbox::id.eq_any(ids))
+            .filter(outbox::claim_token.eq(token))
+            .filter(outbox::status.eq(JobStatus::Pending.as_str())),
+    )
+    .set((
+        outbox::locked_until.eq(None::<NaiveDateTime>),
+        outbox::claim_token.eq(None::<String>),
+        outbox::attempts.eq(outbox::attempts - 1),
+    ))
+    .execute(conn)
+}
+
 /// Marks a claimed job sent; false if the claim was lost (lease expired and re-claimed).
 pub fn mark_sent(
     conn: &mut DbConnection,

@@ -63,11 +63,12 @@ impl MailWorker {
         self
     }
 
-    /// Runs until `shutdown` turns true; the batch in hand is finished first.
+    /// Runs until `shutdown` turns true. The mails being sent then are finished; the rest of
+    /// the batch is handed back to the queue at once, for another copy or the next start.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let poll = StdDuration::from_millis(self.settings.poll_interval_ms.max(10));
         while !*shutdown.borrow() {
-            match self.send_due_batch().await {
+            match self.send_batch(Some(&shutdown)).await {
                 Ok(0) => {
                     tokio::select! {
                         _ = self.wakeup.notified() => {}
@@ -90,6 +91,10 @@ impl MailWorker {
 
     /// Claims one batch of due jobs and delivers it; returns how many jobs it handled.
     pub async fn send_due_batch(&self) -> anyhow::Result<usize> {
+        self.send_batch(None).await
+    }
+
+    async fn send_batch(&self, shutdown: Option<&watch::Receiver<bool>>) -> anyhow::Result<usize> {
         let concurrency = self.settings.worker_concurrency;
         let pool = self.pool.clone();
         let lease = Duration::seconds(self.settings.lease_seconds);
@@ -107,9 +112,42 @@ impl MailWorker {
         })
         .await??;
         let handled = jobs.len();
+        let stopping = || shutdown.is_some_and(|s| *s.borrow());
+        let unstarted = std::sync::Mutex::new(Vec::new());
         futures::stream::iter(jobs)
-            .for_each_concurrent(concurrency, |job| self.deliver(job, &token))
+            .for_each_concurrent(concurrency, |job| {
+                let token = &token;
+                let unstarted = &unstarted;
+                async move {
+                    if stopping() {
+                        if let Ok(mut ids) = unstarted.lock() {
+                            ids.push(job.id);
+                        }
+                    } else {
+                        self.deliver(job, token).await;
+                    }
+                }
+            })
             .await;
+        let unstarted = unstarted.into_inner().unwrap_or_default();
+        if !unstarted.is_empty() {
+            let pool = self.pool.clone();
+            let count = unstarted.len();
+            let released = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+                let mut conn = pool.get()?;
+                Ok(outbox::release(&mut conn, &unstarted, &token)?)
+            })
+            .await?;
+            match released {
+                Ok(released) => tracing::info!(released, "mail worker handed back unsent jobs"),
+                // Their lease runs out and they are claimed again: late, not lost.
+                Err(e) => tracing::warn!(
+                    count,
+                    error = format!("{e:#}"),
+                    "could not hand back unsent jobs"
+                ),
+            }
+        }
         Ok(handled)
     }
 

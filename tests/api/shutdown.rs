@@ -15,10 +15,15 @@ use mail_parser::MessageParser;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{patient, spawn_app_on_with, Backend, ServerProcess, TestDatabase};
+use crate::helpers::{
+    patient, spawn_app_on_with, spawn_app_with, Backend, ServerProcess, TestDatabase,
+};
 use crate::smtp::SmtpSink;
 
-crate::both_backends!(sigterm_under_load_fails_no_request_and_loses_no_mail);
+crate::both_backends!(
+    sigterm_under_load_fails_no_request_and_loses_no_mail,
+    jobs_a_stopping_worker_never_started_are_claimable_at_once,
+);
 
 /// Concurrent patients booking during the shutdown.
 const CLIENTS: usize = 8;
@@ -321,4 +326,50 @@ impl DatabaseLock {
             .await
             .unwrap();
     }
+}
+
+/// What a worker stopping mid-batch does with the jobs it claimed but had not started: they go
+/// back to the queue as they were, instead of waiting out their lease.
+async fn jobs_a_stopping_worker_never_started_are_claimable_at_once(backend: Backend) {
+    let Some(app) =
+        spawn_app_with(backend, crate::email::smtp_to(crate::smtp::unused_port())).await
+    else {
+        return;
+    };
+    for id in &app.free_slot_ids().await[..3] {
+        app.book_ok(*id).await;
+    }
+    let pool = app.pool.clone();
+    app.stop().await;
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get().expect("connection");
+        // Past the retry backoff of the failed attempts (reminders of visits within the hour
+        // may be due too).
+        let later = clinic_booking::db::now() + chrono::Duration::seconds(5);
+        let lease = chrono::Duration::hours(1);
+        let claimed = outbox::claim_due(&mut conn, later, lease, 10, "stopping").expect("claim");
+        assert!(claimed.len() >= 3, "the confirmations are claimed");
+        let ids: Vec<i32> = claimed.iter().map(|j| j.id).collect();
+        // Another claimer's token releases nothing.
+        assert_eq!(outbox::release(&mut conn, &ids, "someone-else").unwrap(), 0);
+        assert_eq!(
+            outbox::release(&mut conn, &ids, "stopping").unwrap(),
+            ids.len()
+        );
+        let again = outbox::claim_due(&mut conn, later, lease, 10, "next").expect("claim");
+        assert_eq!(
+            again.len(),
+            ids.len(),
+            "claimable again before the lease ran out"
+        );
+        for (before, after) in claimed.iter().zip(&again) {
+            assert_eq!(after.id, before.id);
+            assert_eq!(
+                after.attempts, before.attempts,
+                "the handed-back claim is not an attempt"
+            );
+        }
+    })
+    .await
+    .unwrap();
 }
