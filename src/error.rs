@@ -101,6 +101,26 @@ impl ApiError {
     }
 }
 
+/// The error document every 4xx/5xx carries (RFC 9457), for the OpenAPI document. Conflicts
+/// may add members such as `allowed_next_states` or `next_available_dates`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ProblemDetails {
+    /// A URI naming the kind of problem.
+    #[schema(
+        rename = "type",
+        example = "https://clinic-booking.dev/problems/validation"
+    )]
+    kind: String,
+    #[schema(example = "Invalid fields")]
+    title: String,
+    #[schema(example = 422)]
+    status: u16,
+    detail: String,
+    /// Field → message, on validation errors (422).
+    errors: Option<BTreeMap<String, String>>,
+}
+
 impl From<FieldErrors> for ApiError {
     fn from(errors: FieldErrors) -> Self {
         Self::Validation(errors.into_map())

@@ -5,6 +5,7 @@
 //! PostgreSQL). `accounts` owns staff accounts and logins, `audit` the record of who changed
 //! what.
 
+pub mod abuse;
 pub mod accounts;
 pub mod appointments;
 pub mod audit;

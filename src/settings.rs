@@ -19,6 +19,7 @@ pub struct Settings {
     pub cta: CtaSettings,
     pub demo: DemoSettings,
     pub mail: MailSettings,
+    pub http: HttpSettings,
     #[serde(default)]
     pub metrics: MetricsSettings,
     /// `default` or `production` (from `APP_ENV`).
@@ -116,6 +117,24 @@ pub struct DemoSettings {
     pub seed: bool,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+pub struct HttpSettings {
+    /// Comma-separated origins that browsers may call the API from (CORS).
+    pub allowed_origins: String,
+    /// Public POSTs per client address per minute; 0 turns the limit off.
+    pub rate_limit_per_minute: u32,
+}
+
+impl HttpSettings {
+    pub fn origins(&self) -> Vec<String> {
+        self.allowed_origins
+            .split(',')
+            .map(|o| o.trim().trim_end_matches('/').to_owned())
+            .filter(|o| !o.is_empty())
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MailTransportKind {
@@ -211,6 +230,14 @@ impl Settings {
         }
         if self.mail.reminder_hours_before < 0 {
             anyhow::bail!("mail.reminder_hours_before must not be negative");
+        }
+        for origin in self.http.origins() {
+            let valid = (origin.starts_with("https://") || origin.starts_with("http://"))
+                && !origin.contains('*')
+                && origin.matches('/').count() == 2;
+            if !valid {
+                anyhow::bail!("http.allowed_origins: `{origin}` is not an origin like https://www.example.com");
+            }
         }
         if self.database.pool_size == 0 {
             anyhow::bail!("database.pool_size must be at least 1");

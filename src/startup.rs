@@ -13,6 +13,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::telemetry::RequestSpan;
 
+use crate::abuse::{self, PublicPostLimit};
 use crate::auth::jwt::TokenKeys;
 use crate::db::{self, DbConnection, Pool};
 use crate::error::ApiError;
@@ -113,18 +114,24 @@ impl Application {
         };
         let shutdown_timeout = Duration::from_secs(settings.server.shutdown_timeout_seconds);
         let signalled_at = Arc::new(OnceLock::new());
+        let public_posts = PublicPostLimit::new(&settings.http)?;
+        let http_settings = settings.http.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(
                     crate::metrics::track_requests,
                 ))
+                .wrap(actix_web::middleware::from_fn(
+                    crate::telemetry::response_headers,
+                ))
+                .wrap(abuse::cors(&http_settings))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(state.clone())
                 .app_data(metrics_data.clone())
                 .app_data(json_config())
                 .app_data(query_config())
                 .app_data(path_config())
-                .configure(crate::routes::configure)
+                .configure(|cfg| crate::routes::configure(cfg, &public_posts))
                 .default_service(web::to(crate::routes::not_found))
         })
         .workers(workers)

@@ -87,3 +87,49 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
         });
     }
 }
+
+/// Headers every response carries: the request id (the one in the log lines, so a patient's
+/// "it failed" can be found), `nosniff`, no referrer, `no-store` on API answers (they carry
+/// patient data or change often), and a strict content security policy on the docs page.
+pub async fn response_headers(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    use actix_web::http::header::{self, HeaderName, HeaderValue};
+    use actix_web::HttpMessage;
+
+    let request_id = req
+        .extensions()
+        .get::<tracing_actix_web::RequestId>()
+        .and_then(|id| HeaderValue::from_str(&id.to_string()).ok());
+    let api = req.path().starts_with("/api/");
+    let docs = req.path().starts_with("/docs");
+    let mut response = next.call(req).await?;
+    let headers = response.headers_mut();
+    if let Some(id) = request_id {
+        headers.insert(HeaderName::from_static("x-request-id"), id);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if !headers.contains_key(header::REFERRER_POLICY) {
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+    }
+    if api && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if docs {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                 connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+            ),
+        );
+    }
+    Ok(response)
+}

@@ -150,3 +150,21 @@ pub fn starting_between(
     }
     query.load(conn)
 }
+
+/// Bookings made in `[from, to)`, counted by source and current status (for attribution).
+pub fn count_by_source_and_status(
+    conn: &mut DbConnection,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<(String, String, i64)>> {
+    bookings::table
+        .filter(bookings::created_at.ge(from))
+        .filter(bookings::created_at.lt(to))
+        .group_by((bookings::source, bookings::status))
+        .select((
+            bookings::source,
+            bookings::status,
+            diesel::dsl::count_star(),
+        ))
+        .load(conn)
+}

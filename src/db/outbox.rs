@@ -4,7 +4,7 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::schema::outbox;
+use super::schema::{bookings, outbox};
 use super::{write_transaction, DbConnection};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,7 +248,35 @@ pub fn mark_attempt_failed(
     Ok(updated == 1)
 }
 
-/// Jobs for the staff view, newest first.
+/// Jobs for the staff view with their booking's reference, newest first.
+pub fn list_with_reference(
+    conn: &mut DbConnection,
+    status: Option<JobStatus>,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<(OutboxJob, String)>> {
+    let mut query = outbox::table
+        .inner_join(bookings::table)
+        .select((OutboxJob::as_select(), bookings::reference))
+        .order(outbox::id.desc())
+        .limit(limit)
+        .offset(offset)
+        .into_boxed();
+    if let Some(status) = status {
+        query = query.filter(outbox::status.eq(status.as_str()));
+    }
+    query.load(conn)
+}
+
+pub fn find(conn: &mut DbConnection, id: i32) -> QueryResult<Option<OutboxJob>> {
+    outbox::table
+        .find(id)
+        .select(OutboxJob::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Jobs, newest first.
 pub fn list(
     conn: &mut DbConnection,
     status: Option<JobStatus>,

@@ -15,7 +15,8 @@ use crate::startup::AppState;
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 500;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     reference: Option<String>,
@@ -26,14 +27,14 @@ pub struct AuditQuery {
     before_id: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ActorView {
     kind: String,
     user_id: Option<i32>,
     name: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct EntryView {
     id: i32,
     at: String,
@@ -70,13 +71,14 @@ impl From<AuditEntry> for EntryView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct AuditPage {
     items: Vec<EntryView>,
     /// Pass as `before_id` for the next (older) page; absent on the last page.
     next_before_id: Option<i32>,
 }
 
+#[utoipa::path(get, path = "/api/v1/audit", tag = "staff", security(("staff_jwt" = [])), params(AuditQuery), responses((status = 200, description = "Audit entries, newest first", body = AuditPage), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 403, description = "The token's role may not do this", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, named in `errors`", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
 pub async fn list(
     state: web::Data<AppState>,
     _admin: AdminUser,

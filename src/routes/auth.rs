@@ -8,14 +8,14 @@ use crate::db;
 use crate::error::ApiError;
 use crate::startup::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
     email: String,
     password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct LoginResponse {
     access_token: String,
     token_type: &'static str,
@@ -28,6 +28,7 @@ fn bad_credentials() -> ApiError {
     ApiError::Unauthorized("the email or password is wrong".into())
 }
 
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "staff", security(()), request_body = LoginBody, responses((status = 200, description = "A staff token", body = LoginResponse), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 413, description = "JSON body over 64 KiB", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, named in `errors`", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 429, description = "Too many requests; see Retry-After", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 503, description = "The database does not answer", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
 pub async fn login(
     state: web::Data<AppState>,
     body: web::Json<LoginBody>,

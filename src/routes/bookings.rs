@@ -23,7 +23,7 @@ use crate::startup::AppState;
 
 const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct PatientBody {
     name: Option<String>,
@@ -32,7 +32,7 @@ pub(super) struct PatientBody {
     date_of_birth: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBookingBody {
     slot_id: Option<i64>,
@@ -43,13 +43,13 @@ pub struct CreateBookingBody {
     company_website: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RescheduleBody {
     slot_id: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct PatientView {
     name: String,
     email: String,
@@ -57,7 +57,7 @@ struct PatientView {
     date_of_birth: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct BookingView {
     reference: String,
     status: String,
@@ -196,6 +196,7 @@ fn json_response(status: StatusCode, body: String) -> HttpResponse {
         .body(body)
 }
 
+#[utoipa::path(post, path = "/api/v1/bookings", tag = "bookings", security((), ("staff_jwt" = [])), params(("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key and body replay the first answer")), request_body = CreateBookingBody, responses((status = 201, description = "Booked; the manage token opens this booking", body = BookingView), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such slot", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 409, description = "The slot is taken, blocked or has started", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 413, description = "JSON body over 64 KiB", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, named in `errors`", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 429, description = "Too many requests; see Retry-After", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -310,6 +311,7 @@ fn reference_from_path(path: &str) -> Result<BookingReference, ApiError> {
     BookingReference::parse(path).ok_or_else(|| ApiError::not_found("booking"))
 }
 
+#[utoipa::path(get, path = "/api/v1/bookings/{reference}", tag = "bookings", security(("manage_token" = []), ("staff_jwt" = [])), params(("reference" = String, Path, description = "The booking reference, e.g. BK-7Q2M9XA4KD", example = "BK-7Q2M9XA4KD")), responses((status = 200, description = "The booking", body = BookingView), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such booking", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
 pub async fn show(
     state: web::Data<AppState>,
     access: BookingAccess<AllRoles>,
@@ -325,6 +327,7 @@ pub async fn show(
     Ok(json_response(StatusCode::OK, body))
 }
 
+#[utoipa::path(post, path = "/api/v1/bookings/{reference}/cancel", tag = "bookings", security(("manage_token" = []), ("staff_jwt" = [])), params(("reference" = String, Path, description = "The booking reference, e.g. BK-7Q2M9XA4KD", example = "BK-7Q2M9XA4KD")), responses((status = 200, description = "Cancelled; the slot is free again", body = BookingView), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 403, description = "The token's role may not do this", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such booking", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 409, description = "Not cancellable now; see allowed_next_states", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
 pub async fn cancel(
     state: web::Data<AppState>,
     access: BookingAccess<DeskRoles>,
@@ -345,6 +348,7 @@ pub async fn cancel(
     Ok(json_response(StatusCode::OK, body))
 }
 
+#[utoipa::path(post, path = "/api/v1/bookings/{reference}/reschedule", tag = "bookings", security(("manage_token" = []), ("staff_jwt" = [])), params(("reference" = String, Path, description = "The booking reference, e.g. BK-7Q2M9XA4KD", example = "BK-7Q2M9XA4KD")), request_body = RescheduleBody, responses((status = 200, description = "Moved to the new slot", body = BookingView), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 403, description = "The token's role may not do this", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such booking or slot", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 409, description = "The new slot is taken, or the booking cannot move; nothing changed", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 413, description = "JSON body over 64 KiB", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
 pub async fn reschedule(
     state: web::Data<AppState>,
     access: BookingAccess<DeskRoles>,
@@ -368,7 +372,7 @@ pub async fn reschedule(
     Ok(json_response(StatusCode::OK, body))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusBody {
     status: String,
@@ -376,6 +380,7 @@ pub struct StatusBody {
 
 /// `PATCH /api/v1/bookings/{reference}`: check-in (`arrived`), `completed`, `no_show`,
 /// `cancelled`, as the booking's life cycle allows.
+#[utoipa::path(patch, path = "/api/v1/bookings/{reference}", tag = "staff", security(("staff_jwt" = [])), params(("reference" = String, Path, description = "The booking reference, e.g. BK-7Q2M9XA4KD", example = "BK-7Q2M9XA4KD")), request_body = StatusBody, responses((status = 200, description = "The booking in its new state", body = BookingView), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 403, description = "The token's role may not do this", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such booking", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 409, description = "Not a legal transition; see allowed_next_states", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 413, description = "JSON body over 64 KiB", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, named in `errors`", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
 pub async fn update_status(
     state: web::Data<AppState>,
     staff: AnyStaff,
@@ -406,7 +411,8 @@ pub async fn update_status(
     Ok(json_response(StatusCode::OK, body))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DaySheetQuery {
     date: Option<String>,
@@ -414,7 +420,7 @@ pub struct DaySheetQuery {
     status: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct DaySheet {
     date: String,
     timezone: String,
@@ -423,6 +429,7 @@ struct DaySheet {
 
 /// `GET /api/v1/bookings?date=&provider_id=&status=`: one local day's bookings (default today),
 /// ordered by start, with patient details.
+#[utoipa::path(get, path = "/api/v1/bookings", tag = "staff", security(("staff_jwt" = [])), params(DaySheetQuery), responses((status = 200, description = "The bookings of the day with patient details, in local time", body = DaySheet), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 403, description = "The token's role may not do this", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such provider", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
 pub async fn day_sheet(
     state: web::Data<AppState>,
     _staff: AnyStaff,

@@ -9,6 +9,13 @@ use crate::db;
 use crate::error::ApiError;
 use crate::startup::AppState;
 
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct HealthStatus {
+    #[schema(example = "ok")]
+    status: &'static str,
+}
+
+#[utoipa::path(get, path = "/health", tag = "health", security(()), responses((status = 200, description = "The database answers", body = HealthStatus), (status = 503, description = "The database does not answer", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
 pub async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state
         .with_connection(|conn| {
@@ -16,14 +23,16 @@ pub async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
                 .map_err(|e| ApiError::Unavailable(format!("database: {e}")))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ok"})))
+    Ok(HttpResponse::Ok().json(HealthStatus { status: "ok" }))
 }
 
 /// Never touches the database: a restart cures nothing a database outage causes.
+#[utoipa::path(get, path = "/health/live", tag = "health", security(()), responses((status = 200, description = "The process serves HTTP (the database is not consulted)", body = HealthStatus)))]
 pub async fn live() -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+    HttpResponse::Ok().json(HealthStatus { status: "ok" })
 }
 
+#[utoipa::path(get, path = "/health/ready", tag = "health", security(()), responses((status = 200, description = "The database answers and every migration this build knows is applied", body = HealthStatus), (status = 503, description = "The database does not answer, or migrations are pending", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state
         .with_connection(|conn| match db::migrations_current(conn) {
@@ -34,5 +43,5 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
             Err(e) => Err(ApiError::Unavailable(format!("database: {e:#}"))),
         })
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready"})))
+    Ok(HttpResponse::Ok().json(HealthStatus { status: "ready" }))
 }

@@ -1,11 +1,13 @@
 //! HTTP handlers: parse the request, call the domain, shape the response. One `configure`
 //! registers every route.
 
+mod admin;
 mod audit;
 mod auth;
 mod bookings;
 mod health;
 mod metrics;
+pub mod openapi;
 mod pages;
 mod providers;
 mod schedule;
@@ -16,12 +18,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
+use utoipa::OpenApi;
 
+use crate::abuse::PublicPostLimit;
 use crate::db::providers::Provider;
 use crate::db::slots::Slot;
 use crate::error::ApiError;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut web::ServiceConfig, public_posts: &PublicPostLimit) {
     // One resource per path, with a route per method, so a wrong method is a 405 and not the
     // next resource's 404.
     cfg.route("/health", web::get().to(health::health))
@@ -32,6 +36,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/book.js", web::get().to(pages::book_script))
         .route("/book.css", web::get().to(pages::book_style))
         .route("/widget.js", web::get().to(pages::widget_script))
+        .route("/openapi.json", web::get().to(openapi::openapi_json))
+        .service(
+            utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
+                .url("/docs/openapi.json", openapi::ApiDoc::openapi()),
+        )
         .service(
             web::scope("/api/v1")
                 .route("/auth/login", web::post().to(auth::login))
@@ -51,6 +60,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/slots/{id}", web::patch().to(slots::update_status))
                 .service(
                     web::resource("/bookings")
+                        .wrap(public_posts.middleware())
                         .route(web::post().to(bookings::create))
                         .route(web::get().to(bookings::day_sheet)),
                 )
@@ -69,10 +79,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .service(
                     web::resource("/schedule-appointment")
+                        .wrap(public_posts.middleware())
                         .route(web::get().to(schedule_appointment::show))
                         .route(web::post().to(schedule_appointment::book)),
                 )
-                .route("/audit", web::get().to(audit::list)),
+                .route("/audit", web::get().to(audit::list))
+                .route("/admin/outbox", web::get().to(admin::outbox_jobs))
+                .route(
+                    "/admin/outbox/{id}/retry",
+                    web::post().to(admin::retry_outbox_job),
+                )
+                .route(
+                    "/admin/reports/sources",
+                    web::get().to(admin::sources_report),
+                ),
         );
 }
 
@@ -98,7 +118,7 @@ pub fn local_rfc3339(stored: NaiveDateTime, tz: Tz) -> String {
         .to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProviderSummary {
     pub id: i32,
     pub name: String,
@@ -118,7 +138,7 @@ impl From<&Provider> for ProviderSummary {
 }
 
 /// A slot as clients see it: UTC instants plus the clinic's local wall-clock time.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SlotView {
     pub id: i32,
     pub provider_id: i32,
@@ -148,7 +168,7 @@ impl SlotView {
 }
 
 /// A free slot with the provider it is with, for lists patients choose from.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OpenSlotView {
     #[serde(flatten)]
     pub slot: SlotView,

@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::front_desk;
 use crate::startup::AppState;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ProviderView {
     id: i32,
     name: String,
@@ -19,6 +19,11 @@ pub struct ProviderView {
     specialty: String,
     bio: String,
     active: bool,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ProviderList {
+    items: Vec<ProviderView>,
 }
 
 impl From<Provider> for ProviderView {
@@ -34,14 +39,16 @@ impl From<Provider> for ProviderView {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/providers", tag = "providers", security(()), responses((status = 200, description = "Active providers", body = ProviderList)))]
 pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let items = state
         .with_connection(|conn| Ok(providers::list_active(conn)?))
         .await?;
     let items: Vec<ProviderView> = items.into_iter().map(Into::into).collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(ProviderList { items }))
 }
 
+#[utoipa::path(get, path = "/api/v1/providers/{id}", tag = "providers", security(()), params(("id" = i64, Path, description = "The provider id")), responses((status = 200, description = "The provider", body = ProviderView), (status = 404, description = "No such provider", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
 pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<i64>,
@@ -55,7 +62,7 @@ pub async fn show(
     Ok(HttpResponse::Ok().json(ProviderView::from(provider)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderBody {
     name: Option<String>,
@@ -87,6 +94,7 @@ impl ProviderBody {
 }
 
 /// `POST /api/v1/providers` (admin).
+#[utoipa::path(post, path = "/api/v1/providers", tag = "staff", security(("staff_jwt" = [])), request_body = ProviderBody, responses((status = 201, description = "Created", body = ProviderView), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 403, description = "The token's role may not do this", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 413, description = "JSON body over 64 KiB", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, named in `errors`", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
 pub async fn create(
     state: web::Data<AppState>,
     admin: AdminUser,
@@ -101,6 +109,7 @@ pub async fn create(
 }
 
 /// `PATCH /api/v1/providers/{id}` (admin): edit, or deactivate with `{"active": false}`.
+#[utoipa::path(patch, path = "/api/v1/providers/{id}", tag = "staff", security(("staff_jwt" = [])), params(("id" = i64, Path, description = "The provider id")), request_body = ProviderBody, responses((status = 200, description = "Updated", body = ProviderView), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 403, description = "The token's role may not do this", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such provider", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 413, description = "JSON body over 64 KiB", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, named in `errors`", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
 pub async fn update(
     state: web::Data<AppState>,
     admin: AdminUser,

@@ -10,14 +10,14 @@ use crate::error::ApiError;
 use crate::front_desk;
 use crate::startup::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BreakBody {
     start: String,
     end: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleBody {
     from_date: Option<String>,
@@ -30,12 +30,13 @@ pub struct ScheduleBody {
     breaks: Vec<BreakBody>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ScheduleResult {
     created: usize,
     skipped: usize,
 }
 
+#[utoipa::path(post, path = "/api/v1/providers/{id}/schedule", tag = "staff", security(("staff_jwt" = [])), params(("id" = i64, Path, description = "The provider id")), request_body = ScheduleBody, responses((status = 200, description = "Slots created and skipped", body = ScheduleResult), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 403, description = "The token's role may not do this", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such provider", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 409, description = "Conflicting change", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 413, description = "JSON body over 64 KiB", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, named in `errors`", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
 pub async fn apply(
     state: web::Data<AppState>,
     staff: FrontDeskUser,

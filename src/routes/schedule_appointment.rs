@@ -22,14 +22,15 @@ use crate::startup::AppState;
 
 const MAX_SLOTS: usize = 50;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CtaQuery {
     provider_id: Option<i64>,
     limit: Option<usize>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Clinic<'a> {
     name: &'a str,
     address: &'a str,
@@ -37,7 +38,7 @@ struct Clinic<'a> {
     timezone: &'a str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct HowToBook {
     method: &'static str,
     url: &'static str,
@@ -45,7 +46,7 @@ struct HowToBook {
     body: serde_json::Value,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct CallToAction<'a> {
     headline: &'a str,
     text: &'a str,
@@ -57,6 +58,7 @@ struct CallToAction<'a> {
     book_earliest: HowToBook,
 }
 
+#[utoipa::path(get, path = "/api/v1/schedule-appointment", tag = "schedule-appointment", security(()), params(CtaQuery), responses((status = 200, description = "Headline, text and the next free times", body = CallToAction), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such provider", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
 pub async fn show(
     state: web::Data<AppState>,
     query: web::Query<CtaQuery>,
@@ -122,9 +124,9 @@ pub async fn show(
     }))
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ScheduleBody {
+pub struct ScheduleAppointmentBody {
     patient: Option<PatientBody>,
     reason: Option<String>,
     concern: Option<Concern>,
@@ -137,10 +139,11 @@ pub struct ScheduleBody {
 
 /// `POST /api/v1/schedule-appointment`: books the earliest free slot that fits, or answers 409
 /// with the next dates that still have room.
+#[utoipa::path(post, path = "/api/v1/schedule-appointment", tag = "schedule-appointment", security(()), params(("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key and body replay the first answer")), request_body = ScheduleAppointmentBody, responses((status = 201, description = "Booked the earliest time that fits", body = crate::routes::bookings::BookingView), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such provider", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 409, description = "Nothing fits; see next_available_dates", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 413, description = "JSON body over 64 KiB", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, named in `errors`", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 429, description = "Too many requests; see Retry-After", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
 pub async fn book(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<ScheduleBody>,
+    body: web::Json<ScheduleAppointmentBody>,
 ) -> Result<HttpResponse, ApiError> {
     reject_bots(body.company_website.as_deref())?;
     let settings = &state.settings;

@@ -18,7 +18,8 @@ const DEFAULT_WINDOW_DAYS: i64 = 14;
 const DEFAULT_LIMIT: i64 = 500;
 const MAX_LIMIT: i64 = 2000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SlotQuery {
     provider_id: Option<i64>,
@@ -27,7 +28,7 @@ pub struct SlotQuery {
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct SlotList {
     items: Vec<OpenSlotView>,
     from: String,
@@ -36,6 +37,7 @@ struct SlotList {
     next_from: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/slots", tag = "slots", security(()), params(SlotQuery), responses((status = 200, description = "Free slots in the window, ordered by start", body = SlotList), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such provider", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
 pub async fn list_free(
     state: web::Data<AppState>,
     query: web::Query<SlotQuery>,
@@ -98,7 +100,7 @@ pub async fn list_free(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSlotBody {
     start: Option<String>,
@@ -106,6 +108,7 @@ pub struct NewSlotBody {
 }
 
 /// `POST /api/v1/providers/{id}/slots` (admin, front desk): one free slot; 409 on overlap.
+#[utoipa::path(post, path = "/api/v1/providers/{id}/slots", tag = "staff", security(("staff_jwt" = [])), params(("id" = i64, Path, description = "The provider id")), request_body = NewSlotBody, responses((status = 201, description = "The new free slot", body = SlotView), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 403, description = "The token's role may not do this", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such provider", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 409, description = "Overlaps another slot of the provider", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 413, description = "JSON body over 64 KiB", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, named in `errors`", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
 pub async fn create(
     state: web::Data<AppState>,
     staff: FrontDeskUser,
@@ -139,13 +142,14 @@ pub async fn create(
     Ok(HttpResponse::Created().json(SlotView::new(&slot, state.settings.clinic.timezone)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SlotStatusBody {
     status: String,
 }
 
 /// `PATCH /api/v1/slots/{id}` (admin, front desk): `{"status": "blocked" | "free"}`.
+#[utoipa::path(patch, path = "/api/v1/slots/{id}", tag = "staff", security(("staff_jwt" = [])), params(("id" = i64, Path, description = "The slot id")), request_body = SlotStatusBody, responses((status = 200, description = "The slot", body = SlotView), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 403, description = "The token's role may not do this", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such slot", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 409, description = "The slot is booked", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 413, description = "JSON body over 64 KiB", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, named in `errors`", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
 pub async fn update_status(
     state: web::Data<AppState>,
     staff: FrontDeskUser,

@@ -195,6 +195,8 @@ pub fn test_settings(database_url: &str, mail_dir: &Path) -> Settings {
     settings.mail.transport = MailTransportKind::File;
     settings.mail.file_dir = mail_dir.display().to_string();
     settings.mail.poll_interval_ms = 50;
+    // Every test client shares 127.0.0.1: tests of the limit turn it on themselves.
+    settings.http.rate_limit_per_minute = 0;
     settings
 }
 
@@ -558,6 +560,8 @@ impl ServerProcess {
             .env("APP__MAIL__REMINDER_HOURS_BEFORE", "1")
             // A job in flight at a kill is claimed again once this lease runs out.
             .env("APP__MAIL__LEASE_SECONDS", "2")
+            .env("APP__HTTP__RATE_LIMIT_PER_MINUTE", "0")
+            .env("APP__HTTP__RATE_LIMIT_PER_MINUTE", "0")
             .env("RUST_LOG", "debug")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

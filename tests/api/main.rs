@@ -4,15 +4,19 @@
 
 mod helpers;
 mod smtp;
+mod threats;
 
 mod audit;
 mod auth;
 mod bookings;
 mod browse;
+mod browser;
+mod call_to_action;
 mod durability;
 mod email;
 mod front_desk;
 mod migrations;
+mod openapi;
 mod operations;
 mod privacy;
 mod race;

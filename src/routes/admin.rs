@@ -1,0 +1,227 @@
+//! Admin views: the mail queue (with retry of parked jobs) and where bookings come from.
+
+use std::collections::BTreeMap;
+
+use actix_web::{web, HttpResponse};
+use chrono::{Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::rfc3339;
+use crate::auth::extractor::AdminUser;
+use crate::db::{self, bookings, outbox};
+use crate::domain::slot::{parse_instant, TimeWindow};
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+const MAX_PAGE: i64 = 200;
+const MAX_REPORT_DAYS: i64 = 366;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxQuery {
+    status: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct OutboxPage {
+    items: Vec<OutboxJobView>,
+    limit: i64,
+    offset: i64,
+    /// Jobs waiting to be sent (including reminders due later).
+    pending: i64,
+    oldest_pending_created_at: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct RetriedJob {
+    id: i32,
+    status: String,
+    attempts: i32,
+    next_attempt_at: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct SourcesReport {
+    from: String,
+    to: String,
+    items: Vec<SourceCounts>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct OutboxJobView {
+    id: i32,
+    kind: String,
+    booking_reference: String,
+    status: String,
+    attempts: i32,
+    next_attempt_at: String,
+    sent_at: Option<String>,
+    /// The transport's last error, for staff (it may quote the mail server).
+    last_error: Option<String>,
+    created_at: String,
+}
+
+impl OutboxJobView {
+    fn new(job: outbox::OutboxJob, booking_reference: String) -> Self {
+        Self {
+            id: job.id,
+            kind: job.kind,
+            booking_reference,
+            status: job.status,
+            attempts: job.attempts,
+            next_attempt_at: rfc3339(job.next_attempt_at.and_utc()),
+            sent_at: job.sent_at.map(|t| rfc3339(t.and_utc())),
+            last_error: job.last_error,
+            created_at: rfc3339(job.created_at.and_utc()),
+        }
+    }
+}
+
+/// `GET /api/v1/admin/outbox?status=pending|sent|failed&limit=&offset=`
+#[utoipa::path(get, path = "/api/v1/admin/outbox", tag = "staff", security(("staff_jwt" = [])), params(OutboxQuery), responses((status = 200, description = "Mail jobs, newest first", body = OutboxPage), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 403, description = "The token's role may not do this", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+pub async fn outbox_jobs(
+    state: web::Data<AppState>,
+    _admin: AdminUser,
+    query: web::Query<OutboxQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let status = match query.status.as_deref() {
+        Some(s) => Some(outbox::JobStatus::parse(s).ok_or_else(|| {
+            ApiError::BadRequest("`status` must be pending, sent or failed".into())
+        })?),
+        None => None,
+    };
+    let limit = query.limit.unwrap_or(50);
+    let offset = query.offset.unwrap_or(0);
+    if !(1..=MAX_PAGE).contains(&limit) || offset < 0 {
+        return Err(ApiError::BadRequest(format!(
+            "`limit` must be 1 to {MAX_PAGE} and `offset` not negative"
+        )));
+    }
+    let (jobs, (pending, oldest)) = state
+        .with_connection(move |conn| {
+            Ok((
+                outbox::list_with_reference(conn, status, limit, offset)?,
+                outbox::pending_summary(conn)?,
+            ))
+        })
+        .await?;
+    let items: Vec<OutboxJobView> = jobs
+        .into_iter()
+        .map(|(job, reference)| OutboxJobView::new(job, reference))
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(OutboxPage {
+            items,
+            limit,
+            offset,
+            pending,
+            oldest_pending_created_at: oldest.map(|t| rfc3339(t.and_utc())),
+        }))
+}
+
+/// `POST /api/v1/admin/outbox/{id}/retry`: puts a failed job back in the queue.
+#[utoipa::path(post, path = "/api/v1/admin/outbox/{id}/retry", tag = "staff", security(("staff_jwt" = [])), params(("id" = i64, Path, description = "The mail job id")), responses((status = 200, description = "Queued again", body = RetriedJob), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 403, description = "The token's role may not do this", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such mail job", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 409, description = "The job has not failed", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+pub async fn retry_outbox_job(
+    state: web::Data<AppState>,
+    _admin: AdminUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = i32::try_from(path.into_inner()).map_err(|_| ApiError::not_found("mail job"))?;
+    let job = state
+        .with_connection(move |conn| {
+            db::write_transaction(conn, |conn| {
+                let job = outbox::find(conn, id)?.ok_or_else(|| ApiError::not_found("mail job"))?;
+                if !outbox::retry_failed(conn, id, db::now())? {
+                    return Err(ApiError::conflict(format!(
+                        "only failed mail jobs can be retried; this one is {}",
+                        job.status
+                    )));
+                }
+                outbox::find(conn, id)?.ok_or_else(|| ApiError::not_found("mail job"))
+            })
+        })
+        .await?;
+    state.wake_mail_worker();
+    Ok(HttpResponse::Ok().json(RetriedJob {
+        id: job.id,
+        status: job.status,
+        attempts: job.attempts,
+        next_attempt_at: rfc3339(job.next_attempt_at.and_utc()),
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+#[derive(Default, Serialize, utoipa::ToSchema)]
+struct SourceCounts {
+    source: String,
+    bookings: i64,
+    cancelled: i64,
+    no_shows: i64,
+}
+
+/// `GET /api/v1/admin/reports/sources?from=&to=`: bookings made in the period, by source (the
+/// article slug, `website`, `front_desk`, ...), with how many were cancelled or missed.
+#[utoipa::path(get, path = "/api/v1/admin/reports/sources", tag = "staff", security(("staff_jwt" = [])), params(ReportQuery), responses((status = 200, description = "Bookings by source", body = SourcesReport), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 403, description = "The token's role may not do this", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+pub async fn sources_report(
+    state: web::Data<AppState>,
+    _admin: AdminUser,
+    query: web::Query<ReportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let tz = state.settings.clinic.timezone;
+    let now = Utc::now();
+    let to = match &query.to {
+        Some(v) => parse_instant(v, tz).map_err(|m| ApiError::BadRequest(format!("`to` {m}")))?,
+        None => now,
+    };
+    let from = match &query.from {
+        Some(v) => parse_instant(v, tz).map_err(|m| ApiError::BadRequest(format!("`from` {m}")))?,
+        None => to - Duration::days(30),
+    };
+    let window = TimeWindow::new(from, to).map_err(ApiError::BadRequest)?;
+    if window.end() - window.start() > Duration::days(MAX_REPORT_DAYS) {
+        return Err(ApiError::BadRequest(format!(
+            "the report covers at most {MAX_REPORT_DAYS} days"
+        )));
+    }
+    let (start, end) = (window.start().naive_utc(), window.end().naive_utc());
+    let rows = state
+        .with_connection(move |conn| Ok(bookings::count_by_source_and_status(conn, start, end)?))
+        .await?;
+    let mut by_source: BTreeMap<String, SourceCounts> = BTreeMap::new();
+    for (source, status, count) in rows {
+        let entry = by_source
+            .entry(source.clone())
+            .or_insert_with(|| SourceCounts {
+                source,
+                ..SourceCounts::default()
+            });
+        entry.bookings += count;
+        match status.as_str() {
+            "cancelled" => entry.cancelled += count,
+            "no_show" => entry.no_shows += count,
+            _ => {}
+        }
+    }
+    let mut items: Vec<SourceCounts> = by_source.into_values().collect();
+    items.sort_by(|a, b| {
+        b.bookings
+            .cmp(&a.bookings)
+            .then_with(|| a.source.cmp(&b.source))
+    });
+    Ok(HttpResponse::Ok().json(SourcesReport {
+        from: rfc3339(window.start()),
+        to: rfc3339(window.end()),
+        items,
+    }))
+}
