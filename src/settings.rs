@@ -8,6 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+const PRODUCTION_TOML: &str = include_str!("../config/production.toml");
 const DEVELOPMENT_JWT_SECRET: &str = "insecure-development-secret-change-me-in-production";
 
 #[derive(Debug, Clone, Deserialize)]
@@ -181,21 +182,27 @@ impl Settings {
         if !matches!(environment, "default" | "production") {
             anyhow::bail!("APP_ENV must be `default` or `production`, not `{environment}`");
         }
+        let profile = if environment == "production" {
+            PRODUCTION_TOML
+        } else {
+            ""
+        };
+        // The compiled-in files make the binary work from any directory; files under
+        // `config_dir`, when present, override them.
         let settings: Settings = config::Config::builder()
             .add_source(config::File::from_str(
                 DEFAULT_TOML,
                 config::FileFormat::Toml,
             ))
+            .add_source(config::File::from_str(profile, config::FileFormat::Toml))
             .add_source(config::File::from(config_dir.join("default.toml")).required(false))
             .add_source(
-                config::File::from(config_dir.join(format!("{environment}.toml")))
-                    .required(environment != "default"),
+                config::File::from(config_dir.join(format!("{environment}.toml"))).required(false),
             )
             .add_source(
                 config::Environment::with_prefix("APP")
                     .prefix_separator("__")
-                    .separator("__")
-                    .try_parsing(true),
+                    .separator("__"),
             )
             .set_override("environment", environment)?
             .build()?

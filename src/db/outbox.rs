@@ -249,7 +249,7 @@ pub fn mark_attempt_failed(
 }
 
 /// Jobs for the staff view with their booking's reference, newest first.
-pub fn list_with_reference(
+pub fn list(
     conn: &mut DbConnection,
     status: Option<JobStatus>,
     limit: i64,
@@ -274,25 +274,6 @@ pub fn find(conn: &mut DbConnection, id: i32) -> QueryResult<Option<OutboxJob>> 
         .select(OutboxJob::as_select())
         .first(conn)
         .optional()
-}
-
-/// Jobs, newest first.
-pub fn list(
-    conn: &mut DbConnection,
-    status: Option<JobStatus>,
-    limit: i64,
-    offset: i64,
-) -> QueryResult<Vec<OutboxJob>> {
-    let mut query = outbox::table
-        .select(OutboxJob::as_select())
-        .order(outbox::id.desc())
-        .limit(limit)
-        .offset(offset)
-        .into_boxed();
-    if let Some(status) = status {
-        query = query.filter(outbox::status.eq(status.as_str()));
-    }
-    query.load(conn)
 }
 
 /// Puts a failed job back in the queue, due now, with a fresh attempt budget.

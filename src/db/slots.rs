@@ -60,6 +60,18 @@ pub fn free_between(
     to: NaiveDateTime,
     limit: i64,
 ) -> QueryResult<Vec<OpenSlot>> {
+    free_of_type_between(conn, provider_id, None, from, to, limit)
+}
+
+/// As `free_between`, and of one visit type when `visit_type` is given.
+pub fn free_of_type_between(
+    conn: &mut DbConnection,
+    provider_id: Option<i32>,
+    visit_type: Option<&str>,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<OpenSlot>> {
     let mut query = slots::table
         .inner_join(providers::table)
         .filter(slots::status.eq(SlotStatus::Free.as_str()))
@@ -72,6 +84,9 @@ pub fn free_between(
         .into_boxed();
     if let Some(provider_id) = provider_id {
         query = query.filter(slots::provider_id.eq(provider_id));
+    }
+    if let Some(visit_type) = visit_type {
+        query = query.filter(slots::visit_type.eq(visit_type.to_owned()));
     }
     query.load(conn)
 }

@@ -103,7 +103,7 @@ pub async fn outbox_jobs(
     let (jobs, (pending, oldest)) = state
         .with_connection(move |conn| {
             Ok((
-                outbox::list_with_reference(conn, status, limit, offset)?,
+                outbox::list(conn, status, limit, offset)?,
                 outbox::pending_summary(conn)?,
             ))
         })

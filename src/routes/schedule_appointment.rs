@@ -26,7 +26,14 @@ const MAX_SLOTS: usize = 50;
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CtaQuery {
+    /// Only this provider's times.
     provider_id: Option<i64>,
+    /// Only slots of this visit type.
+    visit_type: Option<String>,
+    /// The page showing the call to action (e.g. the article's slug): filled into `book`'s
+    /// body so its bookings are attributed to it.
+    source: Option<String>,
+    /// How many times to offer (default: the configured count).
     limit: Option<usize>,
 }
 
@@ -75,13 +82,33 @@ pub async fn show(
         Some(id) => Some(i32::try_from(id).map_err(|_| ApiError::not_found("provider"))?),
         None => None,
     };
+    let visit_type = match query.visit_type.as_deref().map(str::trim) {
+        Some(v) if v.is_empty() || v.len() > 64 => {
+            return Err(ApiError::BadRequest(
+                "`visit_type` must be 1 to 64 characters".into(),
+            ))
+        }
+        v => v.map(str::to_owned),
+    };
+    let source = match query.source.as_deref() {
+        Some(s) => Some(
+            BookingSource::parse_public(s)
+                .map_err(|m| ApiError::BadRequest(format!("`source`: {m}")))?,
+        ),
+        None => None,
+    };
+    let source_hint = source.as_ref().map_or_else(
+        || serde_json::json!("(optional) e.g. the article's slug"),
+        |s| serde_json::json!(s.as_str()),
+    );
     let now = Utc::now();
     let horizon = now + Duration::days(settings.clinic.booking_horizon_days);
     let found = state
         .with_connection(move |conn| {
-            Ok(slots::free_between(
+            Ok(slots::free_of_type_between(
                 conn,
                 provider_id,
+                visit_type.as_deref(),
                 now.naive_utc(),
                 horizon.naive_utc(),
                 limit as i64,
@@ -106,7 +133,7 @@ pub async fn show(
                 "slot_id": "<items[].id>",
                 "patient": {"name": "", "email": "", "phone": "(optional)", "date_of_birth": "(optional) YYYY-MM-DD"},
                 "reason": "(optional)",
-                "source": "(optional) e.g. the article's slug"
+                "source": source_hint,
             }),
         },
         book_earliest: HowToBook {
@@ -118,7 +145,7 @@ pub async fn show(
                 "concern": {"area": "lower_back | upper_back | neck | other", "onset": "gradual | sudden", "red_flags": ["numbness | tingling | weakness | severe_pain"]},
                 "provider_id": "(optional)",
                 "not_before": "(optional) date or instant",
-                "source": "(optional) e.g. the article's slug"
+                "source": source_hint,
             }),
         },
     }))

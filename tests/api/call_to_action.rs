@@ -19,6 +19,7 @@ crate::both_backends!(
     the_honeypot_rejects_naive_bots,
     cors_allows_the_configured_websites_only,
     the_booking_page_and_widget_are_served,
+    the_offer_narrows_by_visit_type_and_carries_the_source,
 );
 
 const CTA: &str = "/api/v1/schedule-appointment";
@@ -507,4 +508,62 @@ async fn the_booking_page_and_widget_are_served(backend: Backend) {
     assert!(
         widget.contains("/api/v1/schedule-appointment") && widget.contains("data-clinic-booking")
     );
+}
+
+async fn the_offer_narrows_by_visit_type_and_carries_the_source(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let ids: Vec<i32> = app
+        .free_slot_ids()
+        .await
+        .iter()
+        .skip(7)
+        .step_by(3)
+        .take(4)
+        .map(|i| *i as i32)
+        .collect();
+    let typed = ids.clone();
+    app.with_db(move |conn| {
+        use clinic_booking::db::schema::slots;
+        use diesel::prelude::*;
+        diesel::update(slots::table.filter(slots::id.eq_any(typed)))
+            .set(slots::visit_type.eq("massage_60"))
+            .execute(conn)
+            .expect("type slots")
+    })
+    .await;
+    let offer = app
+        .get_json("/api/v1/schedule-appointment?visit_type=massage_60&source=stress-and-back-pain&limit=10")
+        .await;
+    let offered: Vec<i64> = offer["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        offered,
+        ids.iter().map(|i| i64::from(*i)).collect::<Vec<_>>()
+    );
+    assert!(offer["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["visit_type"] == "massage_60"));
+    assert_eq!(offer["book"]["body"]["source"], "stress-and-back-pain");
+    assert_eq!(
+        offer["book_earliest"]["body"]["source"],
+        "stress-and-back-pain"
+    );
+    assert_problem(
+        app.get("/api/v1/schedule-appointment?source=Not%20A%20Slug")
+            .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    let none = app
+        .get_json("/api/v1/schedule-appointment?visit_type=acupuncture")
+        .await;
+    assert_eq!(none["items"], json!([]));
 }

@@ -102,9 +102,7 @@ fn utc(value: &Value) -> DateTime<Utc> {
 }
 
 async fn outbox_statuses(app: &TestApp) -> HashMap<String, usize> {
-    let jobs = app
-        .with_db(|conn| outbox::list(conn, None, 1000, 0).expect("outbox"))
-        .await;
+    let jobs = app.with_db(|conn| jobs(conn, None)).await;
     let mut counts = HashMap::new();
     for job in jobs {
         *counts.entry(job.status).or_insert(0) += 1;
@@ -112,12 +110,34 @@ async fn outbox_statuses(app: &TestApp) -> HashMap<String, usize> {
     counts
 }
 
+/// The outbox's jobs (of one status, or all), newest first.
+fn jobs(
+    conn: &mut clinic_booking::db::DbConnection,
+    status: Option<outbox::JobStatus>,
+) -> Vec<outbox::OutboxJob> {
+    outbox::list(conn, status, 1000, 0)
+        .expect("outbox")
+        .into_iter()
+        .map(|(job, _reference)| job)
+        .collect()
+}
+
+/// Every reference appears in exactly one of the mails' texts: delivered, and only once.
+fn assert_one_mail_each(texts: &[String], references: &[String]) {
+    for reference in references {
+        let count = texts
+            .iter()
+            .filter(|t| t.contains(reference.as_str()))
+            .count();
+        assert_eq!(count, 1, "{reference}: {count} mails");
+    }
+}
+
 /// Pending jobs that are already due (reminders for later visits are not).
 async fn due_jobs(app: &TestApp) -> usize {
     app.with_db(|conn| {
         let now = clinic_booking::db::now();
-        outbox::list(conn, Some(outbox::JobStatus::Pending), 1000, 0)
-            .expect("outbox")
+        jobs(conn, Some(outbox::JobStatus::Pending))
             .iter()
             .filter(|j| j.next_attempt_at <= now)
             .count()
@@ -312,25 +332,15 @@ async fn bookings_made_while_smtp_is_down_are_delivered_when_it_returns(backend:
     let sink = SmtpSink::start_on(port);
     let received = sink.wait_for(5).await;
     wait_until_outbox_drained(&app).await;
-    let mut got: Vec<String> = received.iter().map(|m| parse(m).text).collect();
-    got.sort();
-    for reference in &references {
-        assert_eq!(
-            got.iter()
-                .filter(|t| t.contains(reference.as_str()))
-                .count(),
-            1,
-            "{reference}"
-        );
-    }
+    let texts: Vec<String> = received.iter().map(|m| parse(m).text).collect();
+    assert_one_mail_each(&texts, &references);
     assert_eq!(sink.messages().len(), 5);
 }
 
 /// Jobs that failed at least once and still wait for another attempt.
 async fn failed_and_kept(app: &TestApp) -> usize {
     app.with_db(|conn| {
-        outbox::list(conn, None, 100, 0)
-            .expect("outbox")
+        jobs(conn, None)
             .iter()
             .filter(|j| j.attempts >= 1 && j.last_error.is_some() && j.status == "pending")
             .count()
@@ -402,16 +412,7 @@ async fn two_workers_on_one_database_never_send_a_job_twice(backend: Backend) {
         20,
         "one confirmation per booking, no duplicates"
     );
-    for reference in &references {
-        assert_eq!(
-            texts
-                .iter()
-                .filter(|t| t.contains(reference.as_str()))
-                .count(),
-            1,
-            "{reference}"
-        );
-    }
+    assert_one_mail_each(&texts, &references);
 }
 
 async fn a_kill_9_of_the_server_loses_no_mail(backend: Backend) {
@@ -449,16 +450,7 @@ async fn a_kill_9_of_the_server_loses_no_mail(backend: Backend) {
     wait_until_outbox_drained(&app).await;
     let texts: Vec<String> = sink.messages().iter().map(|m| parse(m).text).collect();
     assert_eq!(texts.len(), 5);
-    for reference in &references {
-        assert_eq!(
-            texts
-                .iter()
-                .filter(|t| t.contains(reference.as_str()))
-                .count(),
-            1,
-            "{reference}"
-        );
-    }
+    assert_one_mail_each(&texts, &references);
 }
 
 async fn mail_that_keeps_failing_is_parked_with_its_error(backend: Backend) {
@@ -472,11 +464,7 @@ async fn mail_that_keeps_failing_is_parked_with_its_error(backend: Backend) {
         return;
     };
     app.book_ok(app.free_slot_ids().await[0]).await;
-    let failed = || {
-        app.with_db(|conn| {
-            outbox::list(conn, Some(outbox::JobStatus::Failed), 10, 0).expect("outbox")
-        })
-    };
+    let failed = || app.with_db(|conn| jobs(conn, Some(outbox::JobStatus::Failed)));
     for _ in 0..600 {
         if !failed().await.is_empty() {
             break;
