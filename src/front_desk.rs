@@ -128,7 +128,10 @@ pub fn apply_schedule(
 ) -> Result<ScheduleReport, ApiError> {
     let plan = schedule.plan(tz);
     db::write_transaction(conn, |conn| {
-        providers::find(conn, provider_id)?.ok_or_else(|| ApiError::not_found("provider"))?;
+        // Taken before the overlap checks, so concurrent runs for one provider take turns.
+        if !providers::lock_for_schedule(conn, provider_id)? {
+            return Err(ApiError::not_found("provider"));
+        }
         let now = db::now();
         let new_slots: Vec<NewSlot> = plan
             .slots
@@ -188,7 +191,10 @@ pub fn add_slot(
     }
     let (start, end) = (window.start().naive_utc(), window.end().naive_utc());
     db::write_transaction(conn, |conn| {
-        providers::find(conn, provider_id)?.ok_or_else(|| ApiError::not_found("provider"))?;
+        // Taken before the overlap checks, so concurrent runs for one provider take turns.
+        if !providers::lock_for_schedule(conn, provider_id)? {
+            return Err(ApiError::not_found("provider"));
+        }
         if slots::overlaps(conn, provider_id, start, end)? {
             return Err(ApiError::Conflict {
                 detail: "the provider already has a slot overlapping this time".into(),

@@ -15,6 +15,7 @@ use crate::telemetry::RequestSpan;
 
 use crate::abuse::{self, PublicPostLimit};
 use crate::auth::jwt::TokenKeys;
+use crate::auth::password::VerificationLimit;
 use crate::db::{self, DbConnection, Pool};
 use crate::error::ApiError;
 use crate::mail::render::MailRenderer;
@@ -34,6 +35,8 @@ pub struct AppState {
     /// Wakes this process's mail worker after a change queued mail (other copies poll).
     pub mail_wakeup: Arc<Notify>,
     pub metrics: Arc<Metrics>,
+    /// How many login password checks may run at once.
+    pub password_checks: VerificationLimit,
 }
 
 impl AppState {
@@ -107,6 +110,7 @@ impl Application {
             settings: settings.clone(),
             mail_wakeup,
             metrics,
+            password_checks: VerificationLimit::per_core(),
         });
         let workers = match settings.server.workers {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),

@@ -1,15 +1,17 @@
 //! Who a request speaks for, as actix extractors. A handler names what it needs in its
 //! signature (`AdminUser`, `FrontDeskUser`, `AnyStaff`, `BookingAccess<…>`) and never checks a
-//! role itself: missing or invalid tokens are 401, a valid staff token of another role is 403.
+//! role itself: missing or invalid tokens are 401, and so is the token of an account that has
+//! been deactivated (or deleted) since it was issued; a valid staff token of another role is 403.
 
-use std::future::{ready, Ready};
 use std::marker::PhantomData;
 
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use futures::future::LocalBoxFuture;
 
 use super::bearer_token;
 use super::jwt::StaffIdentity;
 use crate::audit::Actor;
+use crate::db::users;
 use crate::domain::booking::BookingReference;
 use crate::domain::staff::Role;
 use crate::error::ApiError;
@@ -88,25 +90,58 @@ fn staff_in<R: RoleSet>(identity: StaffIdentity) -> Result<StaffIdentity, ApiErr
     }
 }
 
-fn staff_from_request<R: RoleSet>(req: &HttpRequest) -> Result<Staff<R>, ApiError> {
+/// The staff member a token names, if the account is still active: a token outlives the
+/// deactivation of its account by up to its lifetime otherwise. Checked before the role, so a
+/// deactivated account's token is a 401 whatever it asks for.
+async fn still_active(
+    state: web::Data<AppState>,
+    identity: StaffIdentity,
+) -> Result<StaffIdentity, ApiError> {
+    let user_id = identity.user_id;
+    let active = state
+        .with_connection(move |conn| Ok(users::is_active(conn, user_id)?))
+        .await?;
+    if active {
+        Ok(identity)
+    } else {
+        Err(ApiError::Unauthorized(
+            "this staff account is no longer active".into(),
+        ))
+    }
+}
+
+/// The staff token of a request, verified (signature, expiry, audience), with the state to look
+/// the account up in.
+fn verified_staff(req: &HttpRequest) -> Result<(web::Data<AppState>, StaffIdentity), ApiError> {
     let state = state(req)?;
     let token = bearer_token(req).ok_or_else(missing_token)?;
     let identity = state
         .tokens
         .verify_staff_token(token)
         .ok_or_else(|| not_staff(state, token))?;
-    Ok(Staff {
-        identity: staff_in::<R>(identity)?,
-        roles: PhantomData,
+    Ok((state.clone(), identity))
+}
+
+fn staff_from_request<R: RoleSet + 'static>(
+    req: &HttpRequest,
+) -> LocalBoxFuture<'static, Result<Staff<R>, ApiError>> {
+    let verified = verified_staff(req);
+    Box::pin(async move {
+        let (state, identity) = verified?;
+        let identity = still_active(state, identity).await?;
+        Ok(Staff {
+            identity: staff_in::<R>(identity)?,
+            roles: PhantomData,
+        })
     })
 }
 
-impl<R: RoleSet> FromRequest for Staff<R> {
+impl<R: RoleSet + 'static> FromRequest for Staff<R> {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(staff_from_request(req))
+        staff_from_request(req)
     }
 }
 
@@ -116,14 +151,14 @@ pub struct MaybeStaff(pub Option<StaffIdentity>);
 
 impl FromRequest for MaybeStaff {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(if bearer_token(req).is_none() {
-            Ok(Self(None))
-        } else {
-            staff_from_request::<AllRoles>(req).map(|s| Self(Some(s.identity)))
-        })
+        if bearer_token(req).is_none() {
+            return Box::pin(async { Ok(Self(None)) });
+        }
+        let staff = staff_from_request::<AllRoles>(req);
+        Box::pin(async move { Ok(Self(Some(staff.await?.identity))) })
     }
 }
 
@@ -145,7 +180,14 @@ impl<R: RoleSet> BookingAccess<R> {
     }
 }
 
-fn booking_access<R: RoleSet>(req: &HttpRequest) -> Result<BookingAccess<R>, ApiError> {
+/// What a booking route's token is: a staff member still to be checked against the accounts,
+/// or a manage token (which needs no lookup).
+enum BookingToken {
+    Staff(web::Data<AppState>, StaffIdentity),
+    Manage(BookingReference),
+}
+
+fn booking_token(req: &HttpRequest) -> Result<BookingToken, ApiError> {
     let state = state(req)?;
     let token = bearer_token(req).ok_or_else(|| {
         ApiError::Unauthorized(
@@ -154,20 +196,29 @@ fn booking_access<R: RoleSet>(req: &HttpRequest) -> Result<BookingAccess<R>, Api
         )
     })?;
     if let Some(identity) = state.tokens.verify_staff_token(token) {
-        return Ok(BookingAccess::Staff(staff_in::<R>(identity)?, PhantomData));
+        return Ok(BookingToken::Staff(state.clone(), identity));
     }
     state
         .tokens
         .verify_manage_token(token)
-        .map(BookingAccess::Manage)
+        .map(BookingToken::Manage)
         .ok_or_else(|| ApiError::Unauthorized("the token is invalid or expired".into()))
 }
 
-impl<R: RoleSet> FromRequest for BookingAccess<R> {
+impl<R: RoleSet + 'static> FromRequest for BookingAccess<R> {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(booking_access(req))
+        let token = booking_token(req);
+        Box::pin(async move {
+            match token? {
+                BookingToken::Manage(reference) => Ok(BookingAccess::Manage(reference)),
+                BookingToken::Staff(state, identity) => {
+                    let identity = still_active(state, identity).await?;
+                    Ok(BookingAccess::Staff(staff_in::<R>(identity)?, PhantomData))
+                }
+            }
+        })
     }
 }

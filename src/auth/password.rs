@@ -1,13 +1,17 @@
 //! Staff passwords: argon2id hashes in the PHC string format, and a verification that takes as
 //! long for an unknown account as for a wrong password.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 
+use tokio::sync::Semaphore;
+
 use crate::domain::staff::NewPassword;
+use crate::error::ApiError;
 
 /// The argon2id hash of a new password, with a fresh random salt. `Argon2::default()` is
 /// argon2id v1.3 with the parameters OWASP recommends (19 MiB, 2 passes, 1 lane).
@@ -52,9 +56,85 @@ pub fn verify_against_dummy(password: &str) {
     }
 }
 
+/// Bounds how many password verifications run at once. Each argon2 verification holds ~19 MiB
+/// and a core for its duration; without a bound, a burst of logins (random addresses each get
+/// their full share of attempts) would queue unbounded memory and CPU on the blocking pool. A
+/// login waits at most `max_wait` for its turn and is otherwise answered 503 with
+/// `Retry-After`, whether or not its account exists.
+#[derive(Clone)]
+pub struct VerificationLimit {
+    permits: Arc<Semaphore>,
+    max_wait: Duration,
+}
+
+impl VerificationLimit {
+    /// How long a login waits for a free verification slot before a 503.
+    pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(5);
+
+    /// At most `concurrent` verifications at once (at least one).
+    pub fn new(concurrent: usize, max_wait: Duration) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(concurrent.max(1))),
+            max_wait,
+        }
+    }
+
+    /// One verification per available core.
+    pub fn per_core() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self::new(cores, Self::DEFAULT_MAX_WAIT)
+    }
+
+    /// Runs the CPU-bound `check` on the blocking pool once a slot is free; a 503 if none frees
+    /// up in time.
+    pub async fn run<T, F>(&self, check: F) -> Result<T, ApiError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let permit = tokio::time::timeout(self.max_wait, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| ApiError::Unavailable("every password verification slot is busy".into()))?
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("verification limit closed: {e}")))?;
+        let result = actix_web::web::block(move || {
+            let _permit = permit;
+            check()
+        })
+        .await?;
+        Ok(result)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn verifications_wait_for_a_free_slot_and_give_up_with_a_503() {
+        let limit = VerificationLimit::new(1, Duration::from_millis(20));
+        assert_eq!(limit.run(|| 7).await.unwrap(), 7);
+        // The only slot taken (as by a verification in progress): the next one is refused.
+        let held = limit.permits.clone().acquire_owned().await.unwrap();
+        let refused = limit.run(|| 8).await;
+        let Err(error) = refused else {
+            panic!("a verification ran without a free slot");
+        };
+        let response = actix_web::ResponseError::error_response(&error);
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers().get("retry-after").unwrap(), "1");
+        assert_eq!(
+            response.headers().get("content-type").unwrap(),
+            crate::error::PROBLEM_JSON
+        );
+        // Once it is released, verifications run again.
+        drop(held);
+        assert_eq!(limit.run(|| 9).await.unwrap(), 9);
+        assert_eq!(
+            limit.permits.available_permits(),
+            1,
+            "every permit came back"
+        );
+    }
 
     #[test]
     fn hashes_verify_and_are_salted() {

@@ -55,6 +55,18 @@ pub fn find(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Provider>> {
         .optional()
 }
 
+/// Serializes changes to the provider's slots: a no-op update that takes the provider row's
+/// lock until the write transaction ends. On PostgreSQL (READ COMMITTED) two transactions could
+/// otherwise both check for overlaps, both find none, and both insert; the second now waits for
+/// the first to commit and then sees its slots. SQLite's `BEGIN IMMEDIATE` already serializes
+/// writers, so there it costs nothing more. Returns whether the provider exists.
+pub fn lock_for_schedule(conn: &mut DbConnection, id: i32) -> QueryResult<bool> {
+    let updated = diesel::update(providers::table.find(id))
+        .set(providers::updated_at.eq(providers::updated_at))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
 pub fn find_by_name(conn: &mut DbConnection, name: &str) -> QueryResult<Option<Provider>> {
     providers::table
         .filter(providers::name.eq(name))

@@ -55,3 +55,13 @@ pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option
         .first(conn)
         .optional()
 }
+
+/// Whether the account with this id exists and is active.
+pub fn is_active(conn: &mut DbConnection, id: i32) -> QueryResult<bool> {
+    let active = users::table
+        .find(id)
+        .select(users::active)
+        .first::<bool>(conn)
+        .optional()?;
+    Ok(active.unwrap_or(false))
+}

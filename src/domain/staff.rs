@@ -26,13 +26,6 @@ impl Role {
     pub fn parse(value: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|r| r.as_str() == value.trim())
     }
-
-    /// Cancelling gives a patient's time away; the desk and admins do it, providers record how
-    /// visits went (arrived, completed, no-show). The cancel and reschedule routes admit the
-    /// same roles through their extractor; this covers a status change to `cancelled`.
-    pub fn may_cancel_bookings(self) -> bool {
-        matches!(self, Self::Admin | Self::FrontDesk)
-    }
 }
 
 impl fmt::Display for Role {

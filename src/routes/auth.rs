@@ -52,8 +52,13 @@ pub async fn login(
         }
         LoginStart::Proceed(user) => user,
     };
-    // Hashing is slow on purpose: do it on the blocking pool, holding no database connection.
-    let identity = web::block(move || accounts::check_password(user.as_ref(), &password)).await?;
+    // Hashing is slow on purpose: do it on the blocking pool, holding no database connection,
+    // and only as many at once as there are cores (503 when a burst cannot get a turn in time).
+    // Unknown addresses take the same path, so they are answered the same way.
+    let identity = state
+        .password_checks
+        .run(move || accounts::check_password(user.as_ref(), &password))
+        .await?;
     let identity = identity.ok_or_else(bad_credentials)?;
     state
         .with_connection(move |conn| accounts::login_succeeded(conn, &key))

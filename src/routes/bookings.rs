@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use super::{rfc3339, ProviderSummary, SlotView};
 use crate::appointments::{self, BookingDetails, BookingRequest};
 use crate::audit::Actor;
-use crate::auth::extractor::{AllRoles, AnyStaff, BookingAccess, DeskRoles, MaybeStaff};
+use crate::auth::extractor::{AllRoles, AnyStaff, BookingAccess, MaybeStaff};
 use crate::db::{self, idempotency, idempotency::KeyState};
 use crate::domain::booking::{parse_reason, BookingReference, BookingSource, BookingStatus};
 use crate::domain::intake::Concern;
@@ -327,10 +327,10 @@ pub async fn show(
     Ok(json_response(StatusCode::OK, body))
 }
 
-#[utoipa::path(post, path = "/api/v1/bookings/{reference}/cancel", tag = "bookings", security(("manage_token" = []), ("staff_jwt" = [])), params(("reference" = String, Path, description = "The booking reference, e.g. BK-7Q2M9XA4KD", example = "BK-7Q2M9XA4KD")), responses((status = 200, description = "Cancelled; the slot is free again", body = BookingView), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 403, description = "The token's role may not do this", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such booking", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 409, description = "Not cancellable now; see allowed_next_states", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/bookings/{reference}/cancel", tag = "bookings", security(("manage_token" = []), ("staff_jwt" = [])), params(("reference" = String, Path, description = "The booking reference, e.g. BK-7Q2M9XA4KD", example = "BK-7Q2M9XA4KD")), responses((status = 200, description = "Cancelled; the slot is free again", body = BookingView), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such booking", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 409, description = "Not cancellable now; see allowed_next_states", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
 pub async fn cancel(
     state: web::Data<AppState>,
-    access: BookingAccess<DeskRoles>,
+    access: BookingAccess<AllRoles>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let reference = reference_from_path(&path)?;
@@ -348,10 +348,10 @@ pub async fn cancel(
     Ok(json_response(StatusCode::OK, body))
 }
 
-#[utoipa::path(post, path = "/api/v1/bookings/{reference}/reschedule", tag = "bookings", security(("manage_token" = []), ("staff_jwt" = [])), params(("reference" = String, Path, description = "The booking reference, e.g. BK-7Q2M9XA4KD", example = "BK-7Q2M9XA4KD")), request_body = RescheduleBody, responses((status = 200, description = "Moved to the new slot", body = BookingView), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 403, description = "The token's role may not do this", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such booking or slot", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 409, description = "The new slot is taken, or the booking cannot move; nothing changed", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 413, description = "JSON body over 64 KiB", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/bookings/{reference}/reschedule", tag = "bookings", security(("manage_token" = []), ("staff_jwt" = [])), params(("reference" = String, Path, description = "The booking reference, e.g. BK-7Q2M9XA4KD", example = "BK-7Q2M9XA4KD")), request_body = RescheduleBody, responses((status = 200, description = "Moved to the new slot", body = BookingView), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such booking or slot", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 409, description = "The new slot is taken, or the booking cannot move; nothing changed", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 413, description = "JSON body over 64 KiB", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
 pub async fn reschedule(
     state: web::Data<AppState>,
-    access: BookingAccess<DeskRoles>,
+    access: BookingAccess<AllRoles>,
     path: web::Path<String>,
     body: web::Json<RescheduleBody>,
 ) -> Result<HttpResponse, ApiError> {

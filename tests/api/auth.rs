@@ -16,6 +16,8 @@ crate::both_backends!(
     repeated_failures_are_throttled,
     concurrent_guesses_cannot_exceed_the_limit,
     forged_tokens_are_refused,
+    forged_tokens_cannot_open_bookings,
+    tokens_of_deactivated_accounts_are_refused,
     create_user_refuses_duplicates,
 );
 
@@ -184,8 +186,13 @@ async fn concurrent_guesses_cannot_exceed_the_limit(backend: Backend) {
 }
 
 fn sign(app: &TestApp, claims: &Value) -> String {
+    sign_with(app, Algorithm::HS256, claims)
+}
+
+/// Signs with the app's real secret under `algorithm`.
+fn sign_with(app: &TestApp, algorithm: Algorithm, claims: &Value) -> String {
     encode(
-        &Header::new(Algorithm::HS256),
+        &Header::new(algorithm),
         claims,
         &EncodingKey::from_secret(app.jwt_secret.as_bytes()),
     )
@@ -219,6 +226,14 @@ async fn forged_tokens_are_refused(backend: Backend) {
         URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
         URL_SAFE_NO_PAD.encode(claims("clinic-booking:staff", now + 600).to_string())
     );
+    let mut other_issuer = claims("clinic-booking:staff", now + 600);
+    other_issuer["iss"] = json!("someone-else");
+    let wrong_issuer = sign(&app, &other_issuer);
+    let hs512 = sign_with(
+        &app,
+        Algorithm::HS512,
+        &claims("clinic-booking:staff", now + 600),
+    );
     let slot = app.free_slot_ids().await[0];
     let manage_token = app.book_ok(slot).await["manage_token"]
         .as_str()
@@ -248,6 +263,8 @@ async fn forged_tokens_are_refused(backend: Backend) {
             ("wrong signature", &wrong_signature),
             ("alg none", &alg_none),
             ("wrong audience", &wrong_audience),
+            ("wrong issuer", &wrong_issuer),
+            ("HS512 with the real secret", &hs512),
             ("manage token", &manage_token),
             ("garbage", &"not-a-jwt".to_owned()),
         ] {
@@ -283,6 +300,203 @@ async fn forged_tokens_are_refused(backend: Backend) {
         )
         .await;
     assert_problem(response, StatusCode::UNAUTHORIZED).await;
+}
+
+/// Every forged kind of token, shaped as a manage token for `reference` and as an admin's staff
+/// token: `(kind, token)`; and first the genuine tokens each forgery differs from in one way.
+fn forgeries(
+    app: &TestApp,
+    reference: &str,
+    admin_id: i64,
+) -> (Vec<String>, Vec<(String, String)>) {
+    let now = chrono::Utc::now().timestamp();
+    let manage = json!({
+        "sub": reference, "aud": "clinic-booking:manage", "iss": "clinic-booking",
+        "iat": now, "exp": now + 3600,
+    });
+    let staff = json!({
+        "sub": admin_id.to_string(), "aud": "clinic-booking:staff", "iss": "clinic-booking",
+        "iat": now, "exp": now + 600, "role": "admin", "email": "admin@clinic.example",
+    });
+    let mut forged = Vec::new();
+    let mut genuine_tokens = Vec::new();
+    for (shape, genuine) in [("manage", manage), ("staff", staff)] {
+        genuine_tokens.push(sign(app, &genuine));
+        let with = |key: &str, value: Value| {
+            let mut claims = genuine.clone();
+            claims[key] = value;
+            claims
+        };
+        let alg_none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
+            URL_SAFE_NO_PAD.encode(genuine.to_string())
+        );
+        let wrong_signature = encode(
+            &Header::new(Algorithm::HS256),
+            &genuine,
+            &EncodingKey::from_secret(b"not-the-server-secret-but-long-enough"),
+        )
+        .unwrap();
+        for (kind, token) in [
+            ("expired", sign(app, &with("exp", json!(now - 60)))),
+            ("wrong signature", wrong_signature),
+            ("alg none", alg_none),
+            (
+                "wrong audience",
+                sign(app, &with("aud", json!("clinic-booking:elsewhere"))),
+            ),
+            (
+                "wrong issuer",
+                sign(app, &with("iss", json!("someone-else"))),
+            ),
+            (
+                "HS512 with the real secret",
+                sign_with(app, Algorithm::HS512, &genuine),
+            ),
+        ] {
+            forged.push((format!("{kind} ({shape})"), token));
+        }
+    }
+    (genuine_tokens, forged)
+}
+
+/// The routes that take a manage token or a staff token refuse every forged kind of either, and
+/// the booking stays as it was.
+async fn forged_tokens_cannot_open_bookings(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (admin_id, _) = app.staff("admin").await;
+    let slots = app.free_slot_ids().await;
+    let booked = app.book_ok(slots[0]).await;
+    let reference = booked["reference"].as_str().unwrap().to_owned();
+    let manage_token = booked["manage_token"].as_str().unwrap().to_owned();
+    let read = || async {
+        let response = app.get_booking(&reference, &manage_token).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json::<Value>().await.unwrap()
+    };
+    let before = read().await;
+    let (genuine, forged) = forgeries(&app, &reference, admin_id);
+    assert_eq!(forged.len(), 12);
+    for token in &genuine {
+        assert_eq!(
+            app.get_booking(&reference, token).await.status(),
+            StatusCode::OK
+        );
+    }
+    for (kind, token) in &forged {
+        for (what, response) in [
+            ("GET", app.get_booking(&reference, token).await),
+            ("cancel", app.cancel(&reference, token).await),
+            (
+                "reschedule",
+                app.reschedule(&reference, token, slots[1]).await,
+            ),
+        ] {
+            assert_eq!(
+                response.status(),
+                StatusCode::UNAUTHORIZED,
+                "{kind} token on {what}"
+            );
+            assert_problem(response, StatusCode::UNAUTHORIZED).await;
+        }
+    }
+    assert_eq!(read().await, before, "the booking is unchanged");
+    assert_eq!(app.slot_status(slots[1]).await, "free");
+    // The genuine token still opens it: the forgeries failed for what they got wrong.
+    assert_eq!(
+        app.cancel(&reference, &manage_token).await.status(),
+        StatusCode::OK
+    );
+}
+
+async fn set_active(app: &TestApp, user_id: i64, active: bool) {
+    app.with_db(move |conn| {
+        use clinic_booking::db::schema::users;
+        use diesel::prelude::*;
+        diesel::update(users::table.find(user_id as i32))
+            .set(users::active.eq(active))
+            .execute(conn)
+            .unwrap()
+    })
+    .await;
+}
+
+/// A staff token stops working once its account is deactivated, though it has not expired:
+/// 401 on every kind of staff route (also where its role would have been a 403), and back when
+/// the account is active again.
+async fn tokens_of_deactivated_accounts_are_refused(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (admin_id, admin) = app.staff("admin").await;
+    let (provider_id, provider) = app.staff("provider").await;
+    let slots = app.free_slot_ids().await;
+    let reference = app.book_ok(slots[0]).await["reference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let booking_path = format!("/api/v1/bookings/{reference}");
+    let requests = [
+        (Method::GET, "/api/v1/audit".to_owned(), None),
+        (Method::GET, "/api/v1/bookings".to_owned(), None),
+        (Method::GET, booking_path.clone(), None),
+        (
+            Method::POST,
+            "/api/v1/bookings".to_owned(),
+            Some(json!({"slot_id": slots[1], "patient": crate::helpers::patient()})),
+        ),
+        (
+            Method::POST,
+            format!("{booking_path}/reschedule"),
+            Some(json!({"slot_id": slots[2]})),
+        ),
+        (Method::POST, format!("{booking_path}/cancel"), None),
+    ];
+    // Active: the admin's read works, the provider is a 403 on the admin's audit log.
+    assert_eq!(
+        app.send(Method::GET, "/api/v1/audit", Some(&admin), None)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_problem(
+        app.send(Method::GET, "/api/v1/audit", Some(&provider), None)
+            .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+
+    set_active(&app, admin_id, false).await;
+    set_active(&app, provider_id, false).await;
+    for token in [&admin, &provider] {
+        for (method, path, body) in &requests {
+            let response = app
+                .send(method.clone(), path, Some(token), body.as_ref())
+                .await;
+            assert_eq!(
+                response.status(),
+                StatusCode::UNAUTHORIZED,
+                "{method} {path} with a deactivated account's token"
+            );
+            assert_problem(response, StatusCode::UNAUTHORIZED).await;
+        }
+    }
+    // Nothing those requests asked for happened.
+    assert_eq!(app.slot_status(slots[0]).await, "busy");
+    assert_eq!(app.slot_status(slots[1]).await, "free");
+    assert_eq!(app.slot_status(slots[2]).await, "free");
+
+    // Reactivated, the same (unexpired) token works again.
+    set_active(&app, admin_id, true).await;
+    assert_eq!(
+        app.send(Method::GET, &booking_path, Some(&admin), None)
+            .await
+            .status(),
+        StatusCode::OK
+    );
 }
 
 async fn create_user_refuses_duplicates(backend: Backend) {

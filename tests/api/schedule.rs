@@ -9,6 +9,8 @@ use crate::helpers::{assert_problem, spawn_app, spawn_app_with, Backend, TestApp
 crate::both_backends!(
     schedules_keep_local_times_across_new_york_dst,
     rerunning_a_schedule_creates_nothing_new,
+    concurrent_schedules_for_one_provider_never_overlap,
+    concurrent_single_slots_for_one_provider_never_overlap,
     schedule_requests_are_validated,
     single_slots_never_overlap,
     free_slots_can_be_blocked_and_unblocked,
@@ -73,6 +75,30 @@ fn pattern(from: &str, to: &str, start: &str, end: &str, minutes: i64) -> Value 
     })
 }
 
+/// The next `n`th Sunday of `month` (New York's DST rule: spring forward on the second Sunday of
+/// March, fall back on the first Sunday of November) late enough that the day before it is still
+/// ahead, so every slot the test makes around it is in the future and listed as free.
+fn next_transition(month: u32, n: u8) -> chrono::NaiveDate {
+    use chrono::Datelike;
+    let today = chrono::Utc::now().date_naive();
+    (today.year()..)
+        .filter_map(|year| {
+            chrono::NaiveDate::from_weekday_of_month_opt(year, month, chrono::Weekday::Sun, n)
+        })
+        .find(|day| *day - chrono::Duration::days(1) > today)
+        .expect("a future transition")
+}
+
+/// New York's UTC offset at noon of `day`, as `-05:00` or `-04:00`.
+fn new_york_offset(day: chrono::NaiveDate) -> String {
+    use chrono::TimeZone;
+    chrono_tz::America::New_York
+        .from_local_datetime(&day.and_hms_opt(12, 0, 0).unwrap())
+        .unwrap()
+        .format("%:z")
+        .to_string()
+}
+
 async fn schedules_keep_local_times_across_new_york_dst(backend: Backend) {
     let Some(app) = spawn_app_with(backend, |s| {
         s.clinic.timezone = chrono_tz::America::New_York;
@@ -84,30 +110,50 @@ async fn schedules_keep_local_times_across_new_york_dst(backend: Backend) {
     let admin = app.staff_token("admin").await;
     let desk = app.staff_token("front_desk").await;
     let provider = new_provider(&app, &admin, "Dr. Eastern").await;
+    let day = chrono::Duration::days(1);
 
-    // Spring forward (Sunday 2027-03-14): 09:00 stays 09:00, the offset changes.
+    // Spring forward (second Sunday of March): 09:00 stays 09:00, the offset changes.
+    let spring = next_transition(3, 2);
+    assert_eq!(
+        (new_york_offset(spring - day), new_york_offset(spring)),
+        ("-05:00".to_owned(), "-04:00".to_owned()),
+        "New York springs forward on {spring}"
+    );
+    let (before, after) = (spring - day, spring + day);
     let made = schedule(
         &app,
         &desk,
         provider,
-        pattern("2027-03-13", "2027-03-15", "09:00", "09:30", 30),
+        pattern(
+            &before.to_string(),
+            &after.to_string(),
+            "09:00",
+            "09:30",
+            30,
+        ),
     )
     .await;
     assert_eq!(made, (3, 0));
     assert_eq!(
-        slots_of(&app, provider, "2027-03-13", "2027-03-16").await,
+        slots_of(
+            &app,
+            provider,
+            &before.to_string(),
+            &(after + day).to_string()
+        )
+        .await,
         [
             (
-                "2027-03-13T14:00:00Z".into(),
-                "2027-03-13T09:00:00-05:00".into()
+                format!("{before}T14:00:00Z"),
+                format!("{before}T09:00:00-05:00")
             ),
             (
-                "2027-03-14T13:00:00Z".into(),
-                "2027-03-14T09:00:00-04:00".into()
+                format!("{spring}T13:00:00Z"),
+                format!("{spring}T09:00:00-04:00")
             ),
             (
-                "2027-03-15T13:00:00Z".into(),
-                "2027-03-15T09:00:00-04:00".into()
+                format!("{after}T13:00:00Z"),
+                format!("{after}T09:00:00-04:00")
             ),
         ]
     );
@@ -117,47 +163,60 @@ async fn schedules_keep_local_times_across_new_york_dst(backend: Backend) {
         &app,
         &desk,
         provider_b,
-        pattern("2027-03-14", "2027-03-14", "01:00", "04:00", 60),
+        pattern(
+            &spring.to_string(),
+            &spring.to_string(),
+            "01:00",
+            "04:00",
+            60,
+        ),
     )
     .await;
     assert_eq!(made, (2, 1));
     assert_eq!(
-        slots_of(&app, provider_b, "2027-03-14", "2027-03-15").await,
+        slots_of(&app, provider_b, &spring.to_string(), &after.to_string()).await,
         [
             (
-                "2027-03-14T06:00:00Z".into(),
-                "2027-03-14T01:00:00-05:00".into()
+                format!("{spring}T06:00:00Z"),
+                format!("{spring}T01:00:00-05:00")
             ),
             (
-                "2027-03-14T07:00:00Z".into(),
-                "2027-03-14T03:00:00-04:00".into()
+                format!("{spring}T07:00:00Z"),
+                format!("{spring}T03:00:00-04:00")
             ),
         ]
     );
 
-    // Fall back (Sunday 2027-11-07): 01:00 happens twice and is taken once, the earlier.
+    // Fall back (first Sunday of November): 01:00 happens twice and is taken once, the earlier.
+    let fall = next_transition(11, 1);
+    assert_eq!(
+        (new_york_offset(fall - day), new_york_offset(fall)),
+        ("-04:00".to_owned(), "-05:00".to_owned()),
+        "New York falls back on {fall}"
+    );
+    let (before, after) = (fall - day, fall + day);
     let made = schedule(
         &app,
         &desk,
         provider_b,
-        pattern("2027-11-07", "2027-11-07", "00:00", "03:00", 60),
+        pattern(&fall.to_string(), &fall.to_string(), "00:00", "03:00", 60),
     )
     .await;
     assert_eq!(made, (3, 0));
     assert_eq!(
-        slots_of(&app, provider_b, "2027-11-07", "2027-11-08").await,
+        slots_of(&app, provider_b, &fall.to_string(), &after.to_string()).await,
         [
             (
-                "2027-11-07T04:00:00Z".into(),
-                "2027-11-07T00:00:00-04:00".into()
+                format!("{fall}T04:00:00Z"),
+                format!("{fall}T00:00:00-04:00")
             ),
             (
-                "2027-11-07T05:00:00Z".into(),
-                "2027-11-07T01:00:00-04:00".into()
+                format!("{fall}T05:00:00Z"),
+                format!("{fall}T01:00:00-04:00")
             ),
             (
-                "2027-11-07T07:00:00Z".into(),
-                "2027-11-07T02:00:00-05:00".into()
+                format!("{fall}T07:00:00Z"),
+                format!("{fall}T02:00:00-05:00")
             ),
         ]
     );
@@ -165,24 +224,36 @@ async fn schedules_keep_local_times_across_new_york_dst(backend: Backend) {
         &app,
         &desk,
         provider,
-        pattern("2027-11-06", "2027-11-08", "09:00", "09:30", 30),
+        pattern(
+            &before.to_string(),
+            &after.to_string(),
+            "09:00",
+            "09:30",
+            30,
+        ),
     )
     .await;
     assert_eq!(made, (3, 0));
     assert_eq!(
-        slots_of(&app, provider, "2027-11-06", "2027-11-09").await,
+        slots_of(
+            &app,
+            provider,
+            &before.to_string(),
+            &(after + day).to_string()
+        )
+        .await,
         [
             (
-                "2027-11-06T13:00:00Z".into(),
-                "2027-11-06T09:00:00-04:00".into()
+                format!("{before}T13:00:00Z"),
+                format!("{before}T09:00:00-04:00")
             ),
             (
-                "2027-11-07T14:00:00Z".into(),
-                "2027-11-07T09:00:00-05:00".into()
+                format!("{fall}T14:00:00Z"),
+                format!("{fall}T09:00:00-05:00")
             ),
             (
-                "2027-11-08T14:00:00Z".into(),
-                "2027-11-08T09:00:00-05:00".into()
+                format!("{after}T14:00:00Z"),
+                format!("{after}T09:00:00-05:00")
             ),
         ]
     );
@@ -238,10 +309,94 @@ async fn rerunning_a_schedule_creates_nothing_new(backend: Backend) {
     .await;
     // 07:15 ends as 08:00 begins; every later start overlaps a slot made the first time.
     assert_eq!((created, skipped), (1, 7));
-    let slots = all_slots(&app, provider).await;
+    assert_no_overlap(&all_slots(&app, provider).await);
+}
+
+fn assert_no_overlap(slots: &[(chrono::NaiveDateTime, chrono::NaiveDateTime)]) {
     for pair in slots.windows(2) {
         assert!(pair[0].1 <= pair[1].0, "overlap: {pair:?}");
     }
+}
+
+/// Two different patterns for one provider at the same moment: each request checks for overlaps
+/// and inserts, so without serializing them per provider both could see no overlap and insert
+/// (PostgreSQL under READ COMMITTED). Both must succeed, and the slots must still never overlap.
+async fn concurrent_schedules_for_one_provider_never_overlap(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let admin = app.staff_token("admin").await;
+    let desk = app.staff_token("front_desk").await;
+    let provider = new_provider(&app, &admin, "Dr. Busy").await;
+    let first = chrono::Utc::now().date_naive() + chrono::Duration::days(100);
+    let last = first + chrono::Duration::days(20);
+    let (from, to) = (first.to_string(), last.to_string());
+    let run = |token: &str, minutes: i64| {
+        let body = pattern(&from, &to, "08:00", "18:00", minutes);
+        let (app, token) = (&app, token.to_owned());
+        async move {
+            app.send(
+                Method::POST,
+                &format!("/api/v1/providers/{provider}/schedule"),
+                Some(&token),
+                Some(&body),
+            )
+            .await
+        }
+    };
+    let (half_hours, three_quarters) = tokio::join!(run(&desk, 30), run(&admin, 45));
+    let mut created = 0;
+    for response in [half_hours, three_quarters] {
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{body}");
+        created += body["created"].as_i64().unwrap();
+    }
+    let slots = all_slots(&app, provider).await;
+    assert_eq!(slots.len() as i64, created);
+    assert_no_overlap(&slots);
+}
+
+/// The same for single slots: of several overlapping slots asked for at once, exactly one is
+/// created and the others are 409.
+async fn concurrent_single_slots_for_one_provider_never_overlap(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let admin = app.staff_token("admin").await;
+    let desk = app.staff_token("front_desk").await;
+    let provider = new_provider(&app, &admin, "Dr. Single").await;
+    let day = chrono::Utc::now() + chrono::Duration::days(90);
+    let requests = (0..6).map(|i| {
+        let start = day + chrono::Duration::minutes(10 * i);
+        let end = start + chrono::Duration::minutes(60);
+        let (app, desk) = (&app, &desk);
+        async move {
+            app.send(
+                Method::POST,
+                &format!("/api/v1/providers/{provider}/slots"),
+                Some(desk),
+                Some(&json!({"start": start.to_rfc3339(), "end": end.to_rfc3339()})),
+            )
+            .await
+            .status()
+        }
+    });
+    let mut statuses = futures::future::join_all(requests).await;
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::CREATED,
+            StatusCode::CONFLICT,
+            StatusCode::CONFLICT,
+            StatusCode::CONFLICT,
+            StatusCode::CONFLICT,
+            StatusCode::CONFLICT,
+        ]
+    );
+    let slots = all_slots(&app, provider).await;
+    assert_eq!(slots.len(), 1);
 }
 
 async fn schedule_requests_are_validated(backend: Backend) {
