@@ -16,6 +16,7 @@ pub mod domain;
 pub mod error;
 pub mod front_desk;
 pub mod mail;
+pub mod metrics;
 pub mod routes;
 pub mod settings;
 pub mod startup;

@@ -29,6 +29,12 @@ enum Command {
     Migrate,
     /// Add the demo clinic (providers and two weeks of slots) where it is missing.
     SeedDemo,
+    /// Copy the SQLite database to FILE, consistently, while `serve` may be running.
+    /// (PostgreSQL: use pg_dump.)
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        to: std::path::PathBuf,
+    },
     /// Create a staff account; the password is read from standard input (one line).
     CreateUser {
         #[arg(long)]
@@ -54,6 +60,7 @@ async fn main() -> ExitCode {
         Command::Serve => serve(settings).await,
         Command::Migrate => migrate(settings).await,
         Command::SeedDemo => seed_demo(settings).await,
+        Command::Backup { to } => backup(settings, to).await,
         Command::CreateUser { email, role } => create_user(settings, &email, &role).await,
     };
     match result {
@@ -76,6 +83,24 @@ async fn migrate(settings: Settings) -> anyhow::Result<()> {
     let applied =
         tokio::task::spawn_blocking(move || db::run_migrations(&mut *pool.get()?)).await??;
     tracing::info!(applied, "migrations are current");
+    Ok(())
+}
+
+async fn backup(settings: Settings, to: std::path::PathBuf) -> anyhow::Result<()> {
+    match db::DatabaseUrl::parse(&settings.database.url).map_err(anyhow::Error::msg)? {
+        db::DatabaseUrl::Postgres(_) => anyhow::bail!(
+            "`backup` copies SQLite databases; back up PostgreSQL with pg_dump (see the README)"
+        ),
+        // Opening a missing file would create an empty database and back that up.
+        db::DatabaseUrl::Sqlite(path) if !std::path::Path::new(&path).exists() => {
+            anyhow::bail!("no SQLite database at {path}")
+        }
+        db::DatabaseUrl::Sqlite(_) => {}
+    }
+    let pool = db::build_pool(&settings.database.url, 1)?;
+    let target = to.clone();
+    tokio::task::spawn_blocking(move || db::backup_sqlite(&mut *pool.get()?, &target)).await??;
+    tracing::info!(to = %to.display(), "backup written");
     Ok(())
 }
 

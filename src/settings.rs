@@ -21,6 +21,8 @@ pub struct Settings {
     pub demo: DemoSettings,
     pub mail: MailSettings,
     pub http: HttpSettings,
+    #[serde(default)]
+    pub metrics: MetricsSettings,
     /// `default` or `production` (from `APP_ENV`).
     #[serde(default = "default_environment")]
     pub environment: String,
@@ -36,6 +38,43 @@ pub struct ServerSettings {
     pub port: u16,
     #[serde(default)]
     pub workers: usize,
+    /// After SIGTERM/SIGINT: how long requests in flight and the mail job in hand may take
+    /// before the process exits anyway.
+    #[serde(default = "default_shutdown_timeout_seconds")]
+    pub shutdown_timeout_seconds: u64,
+}
+
+fn default_shutdown_timeout_seconds() -> u64 {
+    30
+}
+
+/// Who may read `GET /metrics`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MetricsSettings {
+    /// Off: `/metrics` answers 404.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// When set, scrapers send `Authorization: Bearer <token>`. When empty, only direct
+    /// loopback peers are answered (a proxy in front marks its requests as forwarded).
+    #[serde(default = "empty_secret")]
+    pub token: SecretString,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            token: empty_secret(),
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn empty_secret() -> SecretString {
+    SecretString::from(String::new())
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -212,6 +251,9 @@ impl Settings {
         }
         if !(1..=24 * 60).contains(&self.auth.staff_token_minutes) {
             anyhow::bail!("auth.staff_token_minutes must be 1 to 1440");
+        }
+        if self.server.shutdown_timeout_seconds == 0 {
+            anyhow::bail!("server.shutdown_timeout_seconds must be at least 1");
         }
         if self.clinic.booking_horizon_days < 1 {
             anyhow::bail!("clinic.booking_horizon_days must be at least 1");

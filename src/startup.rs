@@ -2,7 +2,8 @@
 //! listener. Tests build it exactly as `serve` does, on port 0.
 
 use std::net::TcpListener;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{error::InternalError, web, App, HttpServer};
@@ -20,6 +21,7 @@ use crate::error::ApiError;
 use crate::mail::render::MailRenderer;
 use crate::mail::worker::MailWorker;
 use crate::mail::Mailer;
+use crate::metrics::Metrics;
 use crate::settings::Settings;
 
 /// The largest JSON body accepted.
@@ -32,6 +34,7 @@ pub struct AppState {
     pub tokens: TokenKeys,
     /// Wakes this process's mail worker after a change queued mail (other copies poll).
     pub mail_wakeup: Arc<Notify>,
+    pub metrics: Arc<Metrics>,
     /// How many login password checks may run at once.
     pub password_checks: VerificationLimit,
 }
@@ -66,7 +69,10 @@ pub struct Application {
     server: Server,
     pool: Pool,
     mail_worker: JoinHandle<()>,
-    stop_mail_worker: watch::Sender<bool>,
+    stop_mail_worker: Arc<watch::Sender<bool>>,
+    shutdown_timeout: Duration,
+    /// When a signal asked to stop: the shutdown timeout counts from then.
+    signalled_at: Arc<OnceLock<Instant>>,
 }
 
 impl Application {
@@ -85,36 +91,47 @@ impl Application {
         )
         .with_staff_token_minutes(settings.auth.staff_token_minutes);
         let mail_wakeup = Arc::new(Notify::new());
+        let metrics = Arc::new(Metrics::new()?);
         let worker = MailWorker::new(
             pool.clone(),
             Mailer::from_settings(&settings.mail)?,
             Arc::new(MailRenderer::new(&settings, tokens.clone())?),
             settings.mail.clone(),
             mail_wakeup.clone(),
-        );
+        )
+        .with_metrics(metrics.clone());
         let (stop_mail_worker, stopped) = watch::channel(false);
+        let stop_mail_worker = Arc::new(stop_mail_worker);
         let mail_worker = tokio::spawn(worker.run(stopped));
+        let metrics_data = web::Data::from(metrics.clone());
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             tokens,
             settings: settings.clone(),
             mail_wakeup,
+            metrics,
             password_checks: VerificationLimit::per_core(),
         });
         let workers = match settings.server.workers {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
+        let shutdown_timeout = Duration::from_secs(settings.server.shutdown_timeout_seconds);
+        let signalled_at = Arc::new(OnceLock::new());
         let public_posts = PublicPostLimit::new(&settings.http)?;
         let http_settings = settings.http.clone();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(
+                    crate::metrics::track_requests,
+                ))
                 .wrap(actix_web::middleware::from_fn(
                     crate::telemetry::response_headers,
                 ))
                 .wrap(abuse::cors(&http_settings))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(state.clone())
+                .app_data(metrics_data.clone())
                 .app_data(json_config())
                 .app_data(query_config())
                 .app_data(path_config())
@@ -122,6 +139,11 @@ impl Application {
                 .default_service(web::to(crate::routes::not_found))
         })
         .workers(workers)
+        .shutdown_timeout(shutdown_timeout.as_secs())
+        .shutdown_signal(stop_on_signal(
+            stop_mail_worker.clone(),
+            signalled_at.clone(),
+        ))
         .listen(listener)?
         .run();
         Ok(Self {
@@ -130,6 +152,8 @@ impl Application {
             pool,
             mail_worker,
             stop_mail_worker,
+            shutdown_timeout,
+            signalled_at,
         })
     }
 
@@ -146,16 +170,59 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until the server is stopped (a signal or `handle().stop()`), then lets the mail
-    /// worker finish the job in hand.
+    /// Serves until the server is stopped (SIGTERM, SIGINT or `handle().stop()`), then lets the
+    /// mail worker finish the job in hand, all within the shutdown timeout counted from the
+    /// signal. A job the worker could not finish in time stays claimed until its lease runs
+    /// out, and is sent then by another copy or the next start: late, never lost.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         let _ = self.stop_mail_worker.send(true);
-        if let Err(e) = self.mail_worker.await {
-            tracing::error!(error = %e, "mail worker ended abnormally");
+        let deadline = self
+            .signalled_at
+            .get()
+            .copied()
+            .unwrap_or_else(Instant::now)
+            + self.shutdown_timeout;
+        let mut mail_worker = self.mail_worker;
+        match tokio::time::timeout_at(deadline.into(), &mut mail_worker).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "mail worker ended abnormally"),
+            Err(_) => {
+                mail_worker.abort();
+                tracing::warn!("mail worker did not stop within the shutdown timeout");
+            }
         }
+        tracing::info!("stopped");
         served
     }
+}
+
+/// Completes on SIGTERM or SIGINT (both graceful: actix treats SIGINT as a forced stop), and
+/// tells the mail worker to finish up at the same moment the server stops accepting.
+async fn stop_on_signal(
+    stop_mail_worker: Arc<watch::Sender<bool>>,
+    signalled_at: Arc<OnceLock<Instant>>,
+) {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut terminate), Ok(mut interrupt)) => {
+            let name = tokio::select! {
+                _ = terminate.recv() => "SIGTERM",
+                _ = interrupt.recv() => "SIGINT",
+            };
+            let _ = signalled_at.set(Instant::now());
+            tracing::info!(signal = name, "shutting down gracefully");
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            // Without handlers the default action (exit) applies; serve on regardless.
+            tracing::warn!(error = %e, "cannot listen for shutdown signals");
+            std::future::pending::<()>().await;
+        }
+    }
+    let _ = stop_mail_worker.send(true);
 }
 
 /// Pool plus pending migrations plus, in the default profile, the demo clinic.

@@ -1,8 +1,12 @@
 //! Logging: readable lines in development, JSON in production. Filter with `RUST_LOG`.
 //!
 //! Patient data never reaches the log: handlers log references and statuses only, request
-//! logging records method, path and status (never bodies or `Authorization`), and errors log
+//! logging records method, route pattern, status, latency and request id (never bodies or `Authorization`), and errors log
 //! database messages, which name constraints rather than values.
+
+use std::time::Instant;
+
+use actix_web::HttpMessage;
 
 use tracing_subscriber::{fmt, EnvFilter};
 
@@ -17,23 +21,53 @@ pub fn init(json: bool) {
     };
 }
 
-/// The request span, minus what could carry patient data: tracing-actix-web's default records
-/// the `Debug` of every error, and a JSON error echoes the offending value. Here an error
-/// records only its status, and each request ends with one line: route, status, request id.
+/// When a request arrived, for the latency on its finishing line.
+struct RequestStarted(Instant);
+
+/// The request span, minus what could carry patient data. tracing-actix-web's default span
+/// records the raw target (a manage link's query holds a token), the client's address and user
+/// agent, and the `Debug` of every error (a JSON error echoes the offending value). This one
+/// records the method, the matched route pattern and the request id; an error records only its
+/// status; each request ends with one line: route, status, latency in milliseconds.
 pub struct RequestSpan;
 
 impl tracing_actix_web::RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &actix_web::dev::ServiceRequest) -> tracing::Span {
-        tracing_actix_web::root_span!(level = tracing::Level::INFO, request)
+        request
+            .extensions_mut()
+            .insert(RequestStarted(Instant::now()));
+        let request_id = request
+            .extensions()
+            .get::<tracing_actix_web::RequestId>()
+            .map(|id| id.to_string())
+            .unwrap_or_default();
+        let route = request
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %request.method(),
+            http.route = %route,
+            request_id = %request_id,
+            http.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
     }
 
     fn on_request_end<B: actix_web::body::MessageBody>(
         span: tracing::Span,
         outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
     ) {
-        let status = match outcome {
-            Ok(response) => response.status(),
-            Err(error) => error.as_response_error().status_code(),
+        let (status, latency_ms) = match outcome {
+            Ok(response) => (
+                response.status(),
+                response
+                    .request()
+                    .extensions()
+                    .get::<RequestStarted>()
+                    .map(|started| started.0.elapsed().as_secs_f64() * 1000.0),
+            ),
+            Err(error) => (error.as_response_error().status_code(), None),
         };
         span.record("http.status_code", status.as_u16());
         span.record(
@@ -44,7 +78,13 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
                 "OK"
             },
         );
-        span.in_scope(|| tracing::info!(status = status.as_u16(), "request finished"));
+        span.in_scope(|| {
+            tracing::info!(
+                status = status.as_u16(),
+                latency_ms = latency_ms.map(|ms| (ms * 1000.0).round() / 1000.0),
+                "request finished"
+            )
+        });
     }
 }
 

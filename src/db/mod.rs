@@ -161,6 +161,31 @@ pub fn migrations_current(conn: &mut DbConnection) -> anyhow::Result<bool> {
     Ok(!pending)
 }
 
+/// Writes a consistent copy of the SQLite database to `target` while the app keeps serving:
+/// `VACUUM INTO` reads one snapshot (a read transaction, which in WAL mode blocks no writer)
+/// and writes it compacted. PostgreSQL has its own tools (`pg_dump`), so it is refused here.
+pub fn backup_sqlite(conn: &mut DbConnection, target: &std::path::Path) -> anyhow::Result<()> {
+    let DbConnection::Sqlite(sqlite) = conn else {
+        anyhow::bail!(
+            "`backup` copies SQLite databases; back up PostgreSQL with pg_dump (see the README)"
+        );
+    };
+    if target.exists() {
+        anyhow::bail!(
+            "{} already exists; a backup never overwrites",
+            target.display()
+        );
+    }
+    let path = target
+        .to_str()
+        .ok_or_else(|| anyhow::anyhow!("the backup path must be valid UTF-8"))?;
+    diesel::sql_query("VACUUM INTO ?")
+        .bind::<diesel::sql_types::Text, _>(path)
+        .execute(sqlite)
+        .map_err(|e| anyhow::anyhow!("backup to {} failed: {e}", target.display()))?;
+    Ok(())
+}
+
 /// Runs `f` in a write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, taking the write
 /// lock up front: a deferred transaction that reads and then writes can fail with "database is
 /// locked" when another writer got there first, while an immediate one waits its turn (the busy

@@ -180,6 +180,23 @@ pub fn claim_due(
     })
 }
 
+/// Hands claimed jobs that were never tried back to the queue, as if never claimed (the
+/// claim counted an attempt). Only this claim's jobs: one re-claimed since is left alone.
+pub fn release(conn: &mut DbConnection, ids: &[i32], token: &str) -> QueryResult<usize> {
+    diesel::update(
+        outbox::table
+            .filter(outbox::id.eq_any(ids))
+            .filter(outbox::claim_token.eq(token))
+            .filter(outbox::status.eq(JobStatus::Pending.as_str())),
+    )
+    .set((
+        outbox::locked_until.eq(None::<NaiveDateTime>),
+        outbox::claim_token.eq(None::<String>),
+        outbox::attempts.eq(outbox::attempts - 1),
+    ))
+    .execute(conn)
+}
+
 /// Marks a claimed job sent; false if the claim was lost (lease expired and re-claimed).
 pub fn mark_sent(
     conn: &mut DbConnection,
@@ -284,4 +301,12 @@ pub fn pending_summary(conn: &mut DbConnection) -> QueryResult<(i64, Option<Naiv
             diesel::dsl::min(outbox::created_at),
         ))
         .first(conn)
+}
+
+/// How many jobs are parked as failed.
+pub fn count_failed(conn: &mut DbConnection) -> QueryResult<i64> {
+    outbox::table
+        .filter(outbox::status.eq(JobStatus::Failed.as_str()))
+        .count()
+        .get_result(conn)
 }

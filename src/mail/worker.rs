@@ -16,6 +16,7 @@ use crate::appointments;
 use crate::db::outbox::{self, MailKind, OutboxJob};
 use crate::db::{self, Pool};
 use crate::domain::booking::BookingReference;
+use crate::metrics::Metrics;
 use crate::settings::MailSettings;
 
 pub struct MailWorker {
@@ -26,6 +27,7 @@ pub struct MailWorker {
     wakeup: Arc<Notify>,
     /// Identifies this worker's claims; a random part keeps copies of the app apart.
     name: String,
+    metrics: Option<Arc<Metrics>>,
 }
 
 enum Outcome {
@@ -51,14 +53,22 @@ impl MailWorker {
             settings,
             wakeup,
             name: format!("mail-{id:016x}"),
+            metrics: None,
         }
     }
 
-    /// Runs until `shutdown` turns true; the batch in hand is finished first.
+    /// Counts deliveries and failures in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Runs until `shutdown` turns true. The mails being sent then are finished; the rest of
+    /// the batch is handed back to the queue at once, for another copy or the next start.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let poll = StdDuration::from_millis(self.settings.poll_interval_ms.max(10));
         while !*shutdown.borrow() {
-            match self.send_due_batch().await {
+            match self.send_batch(Some(&shutdown)).await {
                 Ok(0) => {
                     tokio::select! {
                         _ = self.wakeup.notified() => {}
@@ -81,6 +91,10 @@ impl MailWorker {
 
     /// Claims one batch of due jobs and delivers it; returns how many jobs it handled.
     pub async fn send_due_batch(&self) -> anyhow::Result<usize> {
+        self.send_batch(None).await
+    }
+
+    async fn send_batch(&self, shutdown: Option<&watch::Receiver<bool>>) -> anyhow::Result<usize> {
         let concurrency = self.settings.worker_concurrency;
         let pool = self.pool.clone();
         let lease = Duration::seconds(self.settings.lease_seconds);
@@ -98,9 +112,42 @@ impl MailWorker {
         })
         .await??;
         let handled = jobs.len();
+        let stopping = || shutdown.is_some_and(|s| *s.borrow());
+        let unstarted = std::sync::Mutex::new(Vec::new());
         futures::stream::iter(jobs)
-            .for_each_concurrent(concurrency, |job| self.deliver(job, &token))
+            .for_each_concurrent(concurrency, |job| {
+                let token = &token;
+                let unstarted = &unstarted;
+                async move {
+                    if stopping() {
+                        if let Ok(mut ids) = unstarted.lock() {
+                            ids.push(job.id);
+                        }
+                    } else {
+                        self.deliver(job, token).await;
+                    }
+                }
+            })
             .await;
+        let unstarted = unstarted.into_inner().unwrap_or_default();
+        if !unstarted.is_empty() {
+            let pool = self.pool.clone();
+            let count = unstarted.len();
+            let released = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+                let mut conn = pool.get()?;
+                Ok(outbox::release(&mut conn, &unstarted, &token)?)
+            })
+            .await?;
+            match released {
+                Ok(released) => tracing::info!(released, "mail worker handed back unsent jobs"),
+                // Their lease runs out and they are claimed again: late, not lost.
+                Err(e) => tracing::warn!(
+                    count,
+                    error = format!("{e:#}"),
+                    "could not hand back unsent jobs"
+                ),
+            }
+        }
         Ok(handled)
     }
 
@@ -146,6 +193,13 @@ impl MailWorker {
         let token = token.to_owned();
         let (id, attempts, kind) = (job.id, job.attempts, job.kind.clone());
         let retry_at = self.retry_at(attempts);
+        if let Some(metrics) = &self.metrics {
+            match &outcome {
+                Outcome::Sent => metrics.mail_sent(),
+                Outcome::Obsolete => {}
+                Outcome::Failed(_) => metrics.mail_attempt_failed(retry_at.is_none()),
+            }
+        }
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
             let mut conn = pool.get()?;
             let now = db::now();

@@ -254,14 +254,14 @@ where
     hasher.update(serde_json::to_vec(body).map_err(anyhow::Error::from)?);
     let request_hash = hex::encode(hasher.finalize());
     let state2 = state.clone();
-    let (status, body) = state
+    let written = state
         .with_connection(move |conn| {
             db::write_transaction(conn, |conn| {
                 let now = db::now();
                 if let Some(key) = &key {
                     match idempotency::reserve(conn, key, &request_hash, now)? {
                         KeyState::Reserved => {}
-                        KeyState::Replay { status, body } => return Ok((status, body)),
+                        KeyState::Replay { status, body } => return Ok((status, body, false)),
                         KeyState::Mismatch => {
                             return Err(ApiError::Unprocessable(format!(
                                 "this {IDEMPOTENCY_HEADER} was already used for a different request"
@@ -285,10 +285,23 @@ where
                 if let Some(key) = &key {
                     idempotency::save(conn, key, StatusCode::CREATED.as_u16(), &body)?;
                 }
-                Ok((StatusCode::CREATED.as_u16(), body))
+                Ok((StatusCode::CREATED.as_u16(), body, true))
             })
         })
-        .await?;
+        .await;
+    let (status, body, booked) = match written {
+        Ok(written) => written,
+        Err(e) => {
+            if let ApiError::Conflict { .. } = e {
+                state.metrics.booking_conflict();
+            }
+            return Err(e);
+        }
+    };
+    // A replay answers again for a booking counted when it was made.
+    if booked {
+        state.metrics.booking_created();
+    }
     state.wake_mail_worker();
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED);
     Ok(json_response(status, body))
@@ -329,6 +342,7 @@ pub async fn cancel(
             })
         })
         .await?;
+    state.metrics.booking_cancelled();
     let body =
         serde_json::to_string(&BookingView::new(&details, &state)).map_err(anyhow::Error::from)?;
     Ok(json_response(StatusCode::OK, body))
@@ -389,6 +403,9 @@ pub async fn update_status(
             })
         })
         .await?;
+    if target == BookingStatus::Cancelled {
+        state.metrics.booking_cancelled();
+    }
     let body =
         serde_json::to_string(&BookingView::new(&details, &state)).map_err(anyhow::Error::from)?;
     Ok(json_response(StatusCode::OK, body))

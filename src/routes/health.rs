@@ -1,8 +1,11 @@
-//! `GET /health`: ok when the database answers.
+//! Probes: `GET /health` (the contract: ok when the database answers), `GET /health/live` (the
+//! process serves HTTP) and `GET /health/ready` (the database answers and its schema is the one
+//! this build expects, so a load balancer sends no traffic to a copy that cannot serve it).
 
 use actix_web::{web, HttpResponse};
 use diesel::connection::SimpleConnection;
 
+use crate::db;
 use crate::error::ApiError;
 use crate::startup::AppState;
 
@@ -21,4 +24,24 @@ pub async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         })
         .await?;
     Ok(HttpResponse::Ok().json(HealthStatus { status: "ok" }))
+}
+
+/// Never touches the database: a restart cures nothing a database outage causes.
+#[utoipa::path(get, path = "/health/live", tag = "health", security(()), responses((status = 200, description = "The process serves HTTP (the database is not consulted)", body = HealthStatus)))]
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(HealthStatus { status: "ok" })
+}
+
+#[utoipa::path(get, path = "/health/ready", tag = "health", security(()), responses((status = 200, description = "The database answers and every migration this build knows is applied", body = HealthStatus), (status = 503, description = "The database does not answer, or migrations are pending", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state
+        .with_connection(|conn| match db::migrations_current(conn) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(ApiError::Unavailable(
+                "database migrations are pending; run `clinic-booking migrate`".into(),
+            )),
+            Err(e) => Err(ApiError::Unavailable(format!("database: {e:#}"))),
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(HealthStatus { status: "ready" }))
 }

@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod bookings;
 mod health;
+mod metrics;
 pub mod openapi;
 mod pages;
 mod providers;
@@ -28,6 +29,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, public_posts: &PublicPostLimit) {
     // One resource per path, with a route per method, so a wrong method is a 405 and not the
     // next resource's 404.
     cfg.route("/health", web::get().to(health::health))
+        .route("/health/live", web::get().to(health::live))
+        .route("/health/ready", web::get().to(health::ready))
+        .route("/metrics", web::get().to(metrics::metrics))
         .route("/book", web::get().to(pages::book_page))
         .route("/book.js", web::get().to(pages::book_script))
         .route("/book.css", web::get().to(pages::book_style))

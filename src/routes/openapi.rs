@@ -7,7 +7,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    admin, audit, auth, bookings, health, pages, providers, schedule, schedule_appointment, slots,
+    admin, audit, auth, bookings, health, metrics, pages, providers, schedule,
+    schedule_appointment, slots,
 };
 
 #[derive(OpenApi)]
@@ -21,6 +22,9 @@ the \"Schedule an appointment\" call to action, and the front desk's staff API. 
     ),
     paths(
         health::health,
+        health::live,
+        health::ready,
+        metrics::metrics,
         providers::list,
         providers::show,
         providers::create,
@@ -56,7 +60,7 @@ the \"Schedule an appointment\" call to action, and the front desk's staff API. 
         (name = "schedule-appointment", description = "The articles' call to action"),
         (name = "staff", description = "The front desk and admins (staff token)"),
         (name = "pages", description = "The booking page and the widget"),
-        (name = "health", description = "Liveness"),
+        (name = "health", description = "Liveness, readiness and metrics"),
     )
 )]
 pub struct ApiDoc;

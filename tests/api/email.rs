@@ -27,7 +27,7 @@ crate::both_backends!(
     mail_that_keeps_failing_is_parked_with_its_error,
 );
 
-fn smtp_to(port: u16) -> impl FnOnce(&mut Settings) {
+pub fn smtp_to(port: u16) -> impl FnOnce(&mut Settings) {
     move |settings| {
         settings.mail.transport = MailTransportKind::Smtp;
         settings.mail.smtp_host = "127.0.0.1".into();

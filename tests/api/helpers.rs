@@ -82,6 +82,19 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// A SQLite database that does not exist yet, and its file path (a backup's target).
+    pub fn sqlite_file_to_be() -> (Self, std::path::PathBuf) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("restored.db");
+        let database = Self {
+            url: format!("sqlite://{}", path.display()),
+            _dir: Some(std::sync::Arc::new(dir)),
+        };
+        (database, path)
+    }
+}
+
 fn random_suffix() -> String {
     let n: u64 = rand::rng().random();
     format!("{n:016x}")
@@ -520,9 +533,19 @@ impl ServerProcess {
     /// Starts `serve` on `database`, mail going to SMTP on `smtp_port`, and waits for the
     /// address it logs.
     pub async fn start(database: &TestDatabase, smtp_port: u16) -> Self {
+        Self::start_with(database, smtp_port, &[]).await
+    }
+
+    /// As `start`, with more `(variable, value)` settings in its environment.
+    pub async fn start_with(
+        database: &TestDatabase,
+        smtp_port: u16,
+        environment: &[(&str, &str)],
+    ) -> Self {
         use std::io::{BufRead, BufReader};
         let workdir = tempfile::tempdir().expect("workdir");
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_clinic-booking"))
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_clinic-booking"));
+        command
             .arg("serve")
             .current_dir(workdir.path())
             .env_remove("APP_ENV")
@@ -542,8 +565,8 @@ impl ServerProcess {
             .env("RUST_LOG", "debug")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("start clinic-booking serve");
+            .envs(environment.iter().copied());
+        let mut child = command.spawn().expect("start clinic-booking serve");
         let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         let stderr = child.stderr.take().expect("stderr");
         let stderr_log = log.clone();
@@ -593,6 +616,27 @@ impl ServerProcess {
     pub fn kill(&mut self) {
         self.child.kill().expect("SIGKILL");
         self.child.wait().expect("reaped");
+    }
+
+    /// Sends SIGTERM, as a service manager stopping the app does; `wait_for_exit` tells how it
+    /// ended.
+    pub fn terminate(&self) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid");
+        // SAFETY: kill(2) with a valid signal number touches no memory of ours; the child is
+        // not reaped before `wait_for_exit`, so the pid still names it.
+        let sent = unsafe { libc::kill(pid, libc::SIGTERM) };
+        assert_eq!(sent, 0, "SIGTERM: {}", std::io::Error::last_os_error());
+    }
+
+    /// Waits (bounded) for the process to exit and returns its status.
+    pub async fn wait_for_exit(&mut self) -> std::process::ExitStatus {
+        for _ in 0..1200 {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the server did not exit within a minute");
     }
 }
 
