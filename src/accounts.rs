@@ -67,10 +67,13 @@ pub fn create_user(
 /// The key failures are counted under: the address as typed, trimmed and lowercased (bounded,
 /// since it is stored even when it names no account).
 pub fn throttle_key(typed_email: &str) -> String {
+    // Control characters (a NUL above all, which PostgreSQL refuses in text) never belong in
+    // an address; dropping them keeps every typed string a valid key.
     typed_email
         .trim()
         .to_lowercase()
         .chars()
+        .filter(|c| !c.is_control())
         .take(320)
         .collect()
 }

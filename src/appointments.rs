@@ -194,6 +194,7 @@ pub fn cancel(
     if !bookings::transition(
         conn,
         details.booking.id,
+        details.slot.id,
         current,
         BookingStatus::Cancelled,
         now,
@@ -253,7 +254,14 @@ pub fn set_status(
     if !current.can_become(target) {
         return Err(invalid_transition(current, target.as_str()));
     }
-    if !bookings::transition(conn, details.booking.id, current, target, now)? {
+    if !bookings::transition(
+        conn,
+        details.booking.id,
+        details.slot.id,
+        current,
+        target,
+        now,
+    )? {
         return Err(ApiError::conflict(
             "the booking changed meanwhile; reload and try again",
         ));

@@ -81,10 +81,13 @@ impl Metrics {
                 "mail_parked_total",
                 "Outbox jobs parked as failed after their last attempt",
             )?,
-            outbox_pending: gauge("outbox_pending_jobs", "Outbox jobs waiting to be sent")?,
+            outbox_pending: gauge(
+                "outbox_pending_jobs",
+                "Outbox jobs due and not yet sent (reminders for later visits are not due)",
+            )?,
             outbox_oldest_pending_age: gauge(
                 "outbox_oldest_pending_age_seconds",
-                "Age of the oldest waiting outbox job (0 when none waits)",
+                "How long the longest-waiting due outbox job has been due (0 when none is)",
             )?,
             outbox_failed: gauge(
                 "outbox_failed_jobs",

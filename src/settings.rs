@@ -235,8 +235,53 @@ impl Settings {
         {
             anyhow::bail!("mail.worker_concurrency, mail.max_attempts and mail.lease_seconds must be at least 1");
         }
-        if self.mail.reminder_hours_before < 0 {
-            anyhow::bail!("mail.reminder_hours_before must not be negative");
+        // Bounds keep every duration these become far inside what the clock can represent.
+        let bounded: [(&str, f64, f64); 8] = [
+            (
+                "mail.reminder_hours_before",
+                self.mail.reminder_hours_before as f64,
+                24.0 * 90.0,
+            ),
+            (
+                "mail.lease_seconds",
+                self.mail.lease_seconds as f64,
+                86_400.0,
+            ),
+            (
+                "mail.retry_base_seconds",
+                self.mail.retry_base_seconds,
+                86_400.0,
+            ),
+            (
+                "mail.retry_max_seconds",
+                self.mail.retry_max_seconds,
+                7.0 * 86_400.0,
+            ),
+            (
+                "mail.poll_interval_ms",
+                self.mail.poll_interval_ms as f64,
+                3_600_000.0,
+            ),
+            (
+                "mail.smtp_timeout_seconds",
+                self.mail.smtp_timeout_seconds as f64,
+                3600.0,
+            ),
+            (
+                "clinic.booking_horizon_days",
+                self.clinic.booking_horizon_days as f64,
+                3650.0,
+            ),
+            (
+                "auth.manage_token_days_after_visit",
+                self.auth.manage_token_days_after_visit as f64,
+                3650.0,
+            ),
+        ];
+        for (name, value, max) in bounded {
+            if !(0.0..=max).contains(&value) {
+                anyhow::bail!("{name} must be between 0 and {max}");
+            }
         }
         for origin in self.http.origins() {
             let valid = (origin.starts_with("https://") || origin.starts_with("http://"))

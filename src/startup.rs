@@ -102,7 +102,8 @@ impl Application {
         .with_metrics(metrics.clone());
         let (stop_mail_worker, stopped) = watch::channel(false);
         let stop_mail_worker = Arc::new(stop_mail_worker);
-        let mail_worker = tokio::spawn(worker.run(stopped));
+        let mail_worker = tokio::spawn(worker.run(stopped.clone()));
+        tokio::spawn(forget_old_idempotency_keys(pool.clone(), stopped));
         let metrics_data = web::Data::from(metrics.clone());
         let state = web::Data::new(AppState {
             pool: pool.clone(),
@@ -286,4 +287,36 @@ fn path_config() -> web::PathConfig {
         InternalError::from_response(error, actix_web::ResponseError::error_response(&api_error))
             .into()
     })
+}
+
+/// How long a saved answer to an `Idempotency-Key` is replayed. Clients retry within minutes;
+/// the saved answer holds patient details and a manage token, so it is not kept for ever.
+const IDEMPOTENCY_KEY_HOURS: i64 = 24;
+
+/// Deletes saved idempotent answers older than a day, hourly, until `stopped` turns true.
+async fn forget_old_idempotency_keys(pool: Pool, mut stopped: watch::Receiver<bool>) {
+    let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+    while !*stopped.borrow() {
+        tokio::select! {
+            _ = every_hour.tick() => {}
+            _ = stopped.changed() => break,
+        }
+        let pool = pool.clone();
+        let purged = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+            let before = db::now() - chrono::Duration::hours(IDEMPOTENCY_KEY_HOURS);
+            Ok(db::idempotency::purge_older_than(
+                &mut *pool.get()?,
+                before,
+            )?)
+        })
+        .await;
+        match purged {
+            Ok(Ok(0)) => {}
+            Ok(Ok(count)) => tracing::info!(count, "forgot old idempotency keys"),
+            Ok(Err(e)) => {
+                tracing::warn!(error = format!("{e:#}"), "could not purge idempotency keys")
+            }
+            Err(e) => tracing::warn!(error = %e, "idempotency purge task failed"),
+        }
+    }
 }

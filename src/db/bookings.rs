@@ -67,10 +67,12 @@ pub fn find_by_reference(conn: &mut DbConnection, reference: &str) -> QueryResul
         .optional()
 }
 
-/// Moves a booking from `from` to `to`; false if its status was no longer `from`.
+/// Moves a booking from `from` to `to`; false if it changed meanwhile: another status, or moved
+/// off `slot_id` by a concurrent reschedule (whose slot the caller is about to free).
 pub fn transition(
     conn: &mut DbConnection,
     id: i32,
+    slot_id: i32,
     from: BookingStatus,
     to: BookingStatus,
     now: NaiveDateTime,
@@ -78,6 +80,7 @@ pub fn transition(
     let updated = diesel::update(
         bookings::table
             .filter(bookings::id.eq(id))
+            .filter(bookings::slot_id.eq(slot_id))
             .filter(bookings::status.eq(from.as_str())),
     )
     .set((

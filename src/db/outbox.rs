@@ -292,15 +292,41 @@ pub fn retry_failed(conn: &mut DbConnection, id: i32, now: NaiveDateTime) -> Que
     Ok(updated == 1)
 }
 
-/// How many jobs wait, and the creation time of the oldest one.
-pub fn pending_summary(conn: &mut DbConnection) -> QueryResult<(i64, Option<NaiveDateTime>)> {
+/// How many jobs are due and unsent at `now`, and since when the longest-waiting one has been
+/// due. Reminders for later visits are pending but not due, so they do not count: a growing
+/// age means mail is stuck, not that visits are booked ahead.
+pub fn due_summary(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+) -> QueryResult<(i64, Option<NaiveDateTime>)> {
     outbox::table
         .filter(outbox::status.eq(JobStatus::Pending.as_str()))
+        .filter(outbox::next_attempt_at.le(now))
         .select((
             diesel::dsl::count_star(),
-            diesel::dsl::min(outbox::created_at),
+            diesel::dsl::min(outbox::next_attempt_at),
         ))
         .first(conn)
+}
+
+/// Keeps a claimed job's lease alive just before it is sent; false when the claim was lost
+/// (the lease ran out and another worker took the job), in which case this worker must not
+/// send it.
+pub fn renew_lease(
+    conn: &mut DbConnection,
+    id: i32,
+    token: &str,
+    until: NaiveDateTime,
+) -> QueryResult<bool> {
+    let updated = diesel::update(
+        outbox::table
+            .filter(outbox::id.eq(id))
+            .filter(outbox::claim_token.eq(token))
+            .filter(outbox::status.eq(JobStatus::Pending.as_str())),
+    )
+    .set(outbox::locked_until.eq(until))
+    .execute(conn)?;
+    Ok(updated == 1)
 }
 
 /// How many jobs are parked as failed.

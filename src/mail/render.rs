@@ -88,7 +88,16 @@ impl MailRenderer {
         let booking = &details.booking;
         let start = details.slot.starts_at.and_utc();
         let end = details.slot.ends_at.and_utc();
-        if kind == MailKind::Reminder && (booking.status != "booked" || start <= now) {
+        // Mail that no longer applies: a reminder for a visit that is off or past, and a
+        // confirmation or change that a retry delayed past the booking's cancellation (the
+        // patient already has the cancellation; "confirmed" after it would mislead).
+        let cancelled = booking.status == "cancelled";
+        let obsolete = match kind {
+            MailKind::Reminder => booking.status != "booked" || start <= now,
+            MailKind::Confirmation | MailKind::Change => cancelled,
+            MailKind::Cancellation => false,
+        };
+        if obsolete {
             return Ok(None);
         }
         let reference = BookingReference::parse(&booking.reference)

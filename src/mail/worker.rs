@@ -30,6 +30,15 @@ pub struct MailWorker {
     metrics: Option<Arc<Metrics>>,
 }
 
+/// What a claimed job turned out to need.
+enum Prepared {
+    Send(lettre::Message),
+    /// Nothing to send any more.
+    Obsolete,
+    /// The lease lapsed and another worker claimed the job.
+    ClaimLost,
+}
+
 enum Outcome {
     Sent,
     /// Nothing to send any more (e.g. a reminder for a cancelled visit).
@@ -152,12 +161,14 @@ impl MailWorker {
     }
 
     async fn deliver(&self, job: OutboxJob, token: &str) {
-        let outcome = match self.prepare(&job).await {
-            Ok(Some(message)) => match self.mailer.send(message).await {
+        let outcome = match self.prepare(&job, token).await {
+            Ok(Prepared::Send(message)) => match self.mailer.send(message).await {
                 Ok(()) => Outcome::Sent,
                 Err(e) => Outcome::Failed(format!("send: {e}")),
             },
-            Ok(None) => Outcome::Obsolete,
+            Ok(Prepared::Obsolete) => Outcome::Obsolete,
+            // Another worker holds the job now (this batch waited past its lease): it sends.
+            Ok(Prepared::ClaimLost) => return,
             Err(e) => Outcome::Failed(format!("render: {e:#}")),
         };
         if let Err(e) = self.record(&job, token, outcome).await {
@@ -170,20 +181,31 @@ impl MailWorker {
         }
     }
 
-    async fn prepare(&self, job: &OutboxJob) -> anyhow::Result<Option<lettre::Message>> {
+    /// Renews the job's lease for the send about to happen, then renders its message. A batch
+    /// is claimed under one lease but sent a few at a time; renewing per job keeps a slow mail
+    /// server from letting a later job's lease lapse while it waits, which would let another
+    /// worker send it too.
+    async fn prepare(&self, job: &OutboxJob, token: &str) -> anyhow::Result<Prepared> {
         let pool = self.pool.clone();
         let renderer = self.renderer.clone();
-        let (booking_id, sequence) = (job.booking_id, job.sequence);
+        let (id, booking_id, sequence) = (job.id, job.booking_id, job.sequence);
+        let token = token.to_owned();
+        let lease = Duration::seconds(self.settings.lease_seconds);
         let kind = MailKind::parse(&job.kind)
             .ok_or_else(|| anyhow::anyhow!("unknown mail kind {}", job.kind))?;
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get()?;
+            if !outbox::renew_lease(&mut conn, id, &token, db::now() + lease)? {
+                return Ok(Prepared::ClaimLost);
+            }
             let reference = crate::db::bookings::find_by_id(&mut conn, booking_id)?
                 .and_then(|b| BookingReference::parse(&b.reference))
                 .ok_or_else(|| anyhow::anyhow!("booking {booking_id} not found"))?;
             let details =
                 appointments::load(&mut conn, &reference).map_err(|e| anyhow::anyhow!("{e}"))?;
-            renderer.render(kind, sequence, &details, Utc::now())
+            Ok(renderer
+                .render(kind, sequence, &details, Utc::now())?
+                .map_or(Prepared::Obsolete, Prepared::Send))
         })
         .await?
     }

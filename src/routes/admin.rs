@@ -30,9 +30,10 @@ struct OutboxPage {
     items: Vec<OutboxJobView>,
     limit: i64,
     offset: i64,
-    /// Jobs waiting to be sent (including reminders due later).
-    pending: i64,
-    oldest_pending_created_at: Option<String>,
+    /// Jobs due and not yet sent (reminders for later visits are not due yet).
+    due: i64,
+    /// Since when the longest-waiting due job has been due.
+    oldest_due_since: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -104,7 +105,7 @@ pub async fn outbox_jobs(
         .with_connection(move |conn| {
             Ok((
                 outbox::list(conn, status, limit, offset)?,
-                outbox::pending_summary(conn)?,
+                outbox::due_summary(conn, db::now())?,
             ))
         })
         .await?;
@@ -118,8 +119,8 @@ pub async fn outbox_jobs(
             items,
             limit,
             offset,
-            pending,
-            oldest_pending_created_at: oldest.map(|t| rfc3339(t.and_utc())),
+            due: pending,
+            oldest_due_since: oldest.map(|t| rfc3339(t.and_utc())),
         }))
 }
 

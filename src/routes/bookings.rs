@@ -343,6 +343,7 @@ pub async fn cancel(
         })
         .await?;
     state.metrics.booking_cancelled();
+    state.wake_mail_worker();
     let body =
         serde_json::to_string(&BookingView::new(&details, &state)).map_err(anyhow::Error::from)?;
     Ok(json_response(StatusCode::OK, body))
@@ -405,6 +406,7 @@ pub async fn update_status(
         .await?;
     if target == BookingStatus::Cancelled {
         state.metrics.booking_cancelled();
+        state.wake_mail_worker();
     }
     let body =
         serde_json::to_string(&BookingView::new(&details, &state)).map_err(anyhow::Error::from)?;

@@ -50,9 +50,10 @@ pub async fn metrics(
 
     let outbox = state
         .with_connection(|conn| {
-            let (pending, oldest) = db::outbox::pending_summary(conn)?;
+            let now = db::now();
+            let (pending, oldest) = db::outbox::due_summary(conn, now)?;
             let failed = db::outbox::count_failed(conn)?;
-            let age = oldest.map_or(0, |at| (db::now() - at).num_seconds());
+            let age = oldest.map_or(0, |at| (now - at).num_seconds().max(0));
             Ok(OutboxSnapshot {
                 pending,
                 oldest_pending_age_seconds: age,

@@ -83,7 +83,7 @@ pub async fn show(
         None => None,
     };
     let visit_type = match query.visit_type.as_deref().map(str::trim) {
-        Some(v) if v.is_empty() || v.len() > 64 => {
+        Some(v) if v.is_empty() || v.len() > 64 || v.chars().any(char::is_control) => {
             return Err(ApiError::BadRequest(
                 "`visit_type` must be 1 to 64 characters".into(),
             ))

@@ -10,6 +10,7 @@ crate::both_backends!(
     idempotency_key_replays_the_first_answer,
     a_manage_token_opens_only_its_own_booking,
     past_and_unknown_slots_cannot_be_booked,
+    saved_idempotent_answers_are_forgotten_after_a_day,
 );
 
 async fn a_patient_books_reads_and_cancels(backend: Backend) {
@@ -187,4 +188,51 @@ async fn past_and_unknown_slots_cannot_be_booked(backend: Backend) {
     assert_problem(app.book(i64::MAX).await, StatusCode::NOT_FOUND).await;
     let unknown = app.get_booking("BK-0000000000", "x").await;
     assert_problem(unknown, StatusCode::UNAUTHORIZED).await;
+}
+
+async fn saved_idempotent_answers_are_forgotten_after_a_day(backend: Backend) {
+    use clinic_booking::db;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let slot = app.free_slot_ids().await[0];
+    let response = app
+        .client
+        .post(app.url("/api/v1/bookings"))
+        .header("Idempotency-Key", "kept-for-a-day")
+        .json(&json!({"slot_id": slot, "patient": patient()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    // Backdate the saved answer by two days; the app purges at start and hourly.
+    app.with_db(|conn| {
+        use clinic_booking::db::schema::idempotency_keys;
+        use diesel::prelude::*;
+        diesel::update(idempotency_keys::table)
+            .set(idempotency_keys::created_at.eq(db::now() - chrono::Duration::days(2)))
+            .execute(conn)
+            .expect("backdate")
+    })
+    .await;
+    let database = app.stop().await;
+    let app = crate::helpers::spawn_app_on(database).await;
+    for _ in 0..200 {
+        if app
+            .with_db(|conn| {
+                use clinic_booking::db::schema::idempotency_keys;
+                use diesel::prelude::*;
+                idempotency_keys::table
+                    .count()
+                    .get_result::<i64>(conn)
+                    .expect("count")
+            })
+            .await
+            == 0
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the two-day-old idempotent answer was not forgotten");
 }

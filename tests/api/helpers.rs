@@ -176,6 +176,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub pool: Pool,
     handle: ServerHandle,
+    /// The app's run: the server, then the mail worker's stop.
+    running: tokio::task::JoinHandle<std::io::Result<()>>,
     pub database: TestDatabase,
     _mail_dir: tempfile::TempDir,
     /// The secret the app signs tokens with, for tests that forge tokens.
@@ -233,12 +235,13 @@ pub async fn spawn_app_on_with(
     let address = format!("http://127.0.0.1:{}", app.port());
     let pool = app.pool();
     let handle = app.handle();
-    tokio::spawn(app.run_until_stopped());
+    let running = tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         client: reqwest::Client::new(),
         pool,
         handle,
+        running,
         database,
         _mail_dir: mail_dir,
         jwt_secret,
@@ -259,8 +262,11 @@ pub fn patient() -> Value {
 
 impl TestApp {
     /// Stops the server gracefully and hands back its database.
+    /// Stops the server gracefully, waits until its mail worker has stopped too (so nothing of
+    /// this run touches the database afterwards), and hands back its database.
     pub async fn stop(self) -> TestDatabase {
         self.handle.stop(true).await;
+        let _ = self.running.await;
         self.database
     }
 

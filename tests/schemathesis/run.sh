@@ -4,6 +4,7 @@
 # any 5xx, any response that breaks the documented schema, or a crash.
 #
 # Usage: tests/schemathesis/run.sh [path/to/clinic-booking]   (default: target/debug/clinic-booking)
+# The server runs on a fresh SQLite file, or on SCHEMATHESIS_DATABASE_URL (an empty database).
 # Needs: `pip install schemathesis` (CI pins the version).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -11,7 +12,7 @@ binary=${1:-target/debug/clinic-booking}
 work=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-export APP__DATABASE__URL="sqlite://$work/fuzz.db"
+export APP__DATABASE__URL="${SCHEMATHESIS_DATABASE_URL:-sqlite://$work/fuzz.db}"
 export APP__SERVER__PORT=0
 export APP__MAIL__FILE_DIR="$work/mail"
 export APP__HTTP__RATE_LIMIT_PER_MINUTE=0
