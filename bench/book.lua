@@ -1,0 +1,41 @@
+-- POST /api/v1/bookings, each request a different free slot: the ids come from the file named
+-- by the first script argument; thread t of n takes lines t, t+n, t+2n, ...
+local threads = {}
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  ids = {}
+  local f = assert(io.open(args[1]))
+  for line in f:lines() do ids[#ids + 1] = line end
+  f:close()
+  step = tonumber(args[2])
+  idx = tid + 1
+  created, server_errors = 0, 0
+end
+
+function request()
+  local id = ids[idx] or ids[#ids]
+  idx = idx + step
+  return wrk.format("POST", "/api/v1/bookings", {["Content-Type"] = "application/json"},
+    '{"slot_id":' .. id .. ',"patient":{"name":"Bench Patient","email":"bench@example.com"}}')
+end
+
+function response(status, headers, body)
+  if status == 201 then created = created + 1 end
+  if status >= 500 then server_errors = server_errors + 1 end
+end
+
+done = function(summary, latency, requests)
+  local c, s = 0, 0
+  for _, t in ipairs(threads) do
+    c = c + t:get("created")
+    s = s + t:get("server_errors")
+  end
+  local e = summary.errors
+  io.write(string.format("WRKRESULT requests=%d duration_us=%d p50_us=%d p99_us=%d max_us=%d non2xx=%d sockerr=%d created=%d server_errors=%d\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), latency.max,
+    e.status, e.connect + e.read + e.write + e.timeout, c, s))
+end

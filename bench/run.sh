@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# The performance benchmark (issue 7), one command:  bench/run.sh
+#
+# Builds release; for SQLite (a temp file) and PostgreSQL (a fresh database on 127.0.0.1:5432,
+# user postgres, dropped at the end) it migrates, bulk-loads 50 providers x 365 days x 16 slots
+# (30% booked) with SQL, measures the database ceiling of a booking (benches/booking.rs), serves
+# the release binary on loopback and drives it with wrk at 1 and 32 connections, races 500
+# requests for one slot, loads 3 years of past bookings and measures availability again, and
+# records the server's peak RSS and the query plans. Then it runs the mail drain bench and
+# writes BENCHMARKS.md. Everything stays on 127.0.0.1.
+#
+# Settings (environment): BENCH_SECONDS (per wrk run, default 5), BENCH_BACKENDS
+# ("sqlite postgres"), BENCH_PG (admin URL, default postgres://postgres@127.0.0.1:5432/postgres),
+# BENCH_OUT (default BENCHMARKS.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+SECONDS_PER_RUN=${BENCH_SECONDS:-5}
+BACKENDS=${BENCH_BACKENDS:-"sqlite postgres"}
+PG_ADMIN=${BENCH_PG:-postgres://postgres@127.0.0.1:5432/postgres}
+OUT=${BENCH_OUT:-BENCHMARKS.md}
+BIN=$ROOT/target/release/clinic-booking
+WORK=$(mktemp -d /tmp/clinic-bench.XXXXXX)
+RESULTS=$WORK/results.tsv
+: > "$RESULTS"
+SERVER_PID=
+PG_DB=
+
+log() { printf '\n== %s\n' "$*" >&2; }
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+  [ -n "$PG_DB" ] && psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk" >&2; exit 1; }
+command -v sqlite3 >/dev/null || { echo "sqlite3 is needed: apt-get install -y sqlite3" >&2; exit 1; }
+
+log "build (release)"
+cargo build --release --bins
+cargo bench --bench booking --no-run
+
+# One result line: backend case connections rps p50_ms p99_ms max_ms note
+record() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >> "$RESULTS"; }
+
+# wrk_run BACKEND CASE CONNECTIONS URL [lua script args...]
+wrk_run() {
+  local backend=$1 case=$2 conns=$3 url=$4; shift 4
+  local threads=1; [ "$conns" -gt 1 ] && threads=2
+  local script=$ROOT/bench/get.lua
+  if [ $# -gt 0 ]; then script=$1; shift; fi
+  local line
+  line=$(wrk -t"$threads" -c"$conns" -d"${SECONDS_PER_RUN}s" --timeout 10s -s "$script" "$url" -- "$@" "$threads" | grep WRKRESULT)
+  local requests duration_us p50_us p99_us max_us non2xx sockerr created= server_errors
+  eval "$(echo "$line" | sed 's/WRKRESULT //' | tr ' ' '\n' | sed 's/^/local /')"
+  local rps note
+  rps=$(awk -v r="$requests" -v d="$duration_us" 'BEGIN{printf "%.0f", r/(d/1e6)}')
+  note="non-2xx $non2xx, socket errors $sockerr"
+  if [ -n "${created:-}" ]; then
+    rps=$(awk -v r="$created" -v d="$duration_us" 'BEGIN{printf "%.0f", r/(d/1e6)}')
+    note="$created created, non-2xx $non2xx, 5xx $server_errors"
+  fi
+  record "$backend" "$case" "$conns" "$rps" \
+    "$(awk -v v="$p50_us" 'BEGIN{printf "%.2f", v/1000}')" \
+    "$(awk -v v="$p99_us" 'BEGIN{printf "%.2f", v/1000}')" \
+    "$(awk -v v="$max_us" 'BEGIN{printf "%.2f", v/1000}')" "$note"
+  echo "$backend $case c=$conns: $rps req/s p50 ${p50_us}us p99 ${p99_us}us ($note)" >&2
+}
+
+sql() { # sql BACKEND URL FILE|-  (statements on stdin or in FILE)
+  case $1 in
+    sqlite) sqlite3 -bail -cmd '.timeout 30000' "${2#sqlite://}" < "${3:-/dev/stdin}" ;;
+    postgres) psql -q -X -v ON_ERROR_STOP=1 "$2" -f "${3:--}" ;;
+  esac
+}
+
+free_ids() { # free_ids BACKEND URL FIRST_PROVIDER LAST_PROVIDER
+  echo "SELECT id FROM slots WHERE status = 'free' AND provider_id BETWEEN $3 AND $4 AND starts_at > CURRENT_TIMESTAMP ORDER BY id;" \
+    | case $1 in sqlite) sqlite3 "${2#sqlite://}" ;; postgres) psql -qtAX "$2" ;; esac
+}
+
+explain() { # explain BACKEND URL FROM TO
+  local from=$3 to=$4 horizon
+  horizon=$(date -u -d '+90 days' '+%F 00:00:00')
+  case $1 in
+    sqlite) sqlite3 "${2#sqlite://}" <<SQL
+.parameter init
+.parameter set ?1 "'free'"
+.parameter set ?2 "'$from'"
+.parameter set ?3 "'$to'"
+.parameter set ?4 1
+.parameter set ?5 1
+.print -- one provider, 7 days:
+EXPLAIN QUERY PLAN SELECT slots.*, providers.* FROM slots INNER JOIN providers ON providers.id = slots.provider_id WHERE slots.status = ?1 AND slots.starts_at >= ?2 AND slots.starts_at < ?3 AND providers.active = ?4 AND slots.provider_id = ?5 ORDER BY slots.starts_at ASC, slots.provider_id ASC LIMIT 501;
+.print -- call to action, next 5 free slots:
+EXPLAIN QUERY PLAN SELECT slots.*, providers.* FROM slots INNER JOIN providers ON providers.id = slots.provider_id WHERE slots.status = ?1 AND slots.starts_at >= ?2 AND slots.starts_at < ?3 AND providers.active = ?4 ORDER BY slots.starts_at ASC, slots.provider_id ASC LIMIT 5;
+SQL
+    ;;
+    postgres) psql -qtAX "$2" <<SQL
+PREPARE avail(text, timestamp, timestamp, boolean, integer, bigint) AS SELECT slots.*, providers.* FROM slots INNER JOIN providers ON providers.id = slots.provider_id WHERE slots.status = \$1 AND slots.starts_at >= \$2 AND slots.starts_at < \$3 AND providers.active = \$4 AND slots.provider_id = \$5 ORDER BY slots.starts_at ASC, slots.provider_id ASC LIMIT \$6;
+PREPARE cta(text, timestamp, timestamp, boolean, bigint) AS SELECT slots.*, providers.* FROM slots INNER JOIN providers ON providers.id = slots.provider_id WHERE slots.status = \$1 AND slots.starts_at >= \$2 AND slots.starts_at < \$3 AND providers.active = \$4 ORDER BY slots.starts_at ASC, slots.provider_id ASC LIMIT \$5;
+\\o /dev/null
+$(for _ in 1 2 3 4 5 6; do echo "EXECUTE avail('free', '$from', '$to', true, 1, 501); EXECUTE cta('free', '$from', '$horizon', true, 5);"; done)
+\\o
+\\echo -- one provider, 7 days (7th execution, plan_cache_mode auto, as the app runs it):
+EXPLAIN (ANALYZE, COSTS OFF, SUMMARY ON) EXECUTE avail('free', '$from', '$to', true, 1, 501);
+\\echo -- call to action, next 5 free slots (7th execution, plan_cache_mode auto):
+EXPLAIN (ANALYZE, COSTS OFF, SUMMARY ON) EXECUTE cta('free', '$from', '$horizon', true, 5);
+SET plan_cache_mode = force_generic_plan;
+\\echo -- call to action if PostgreSQL switched to the generic plan (forced here):
+EXPLAIN (ANALYZE, COSTS OFF, SUMMARY ON) EXECUTE cta('free', '$from', '$horizon', true, 5);
+SQL
+    ;;
+  esac
+}
+
+start_server() { # start_server URL BACKEND
+  local port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  mkdir -p "$WORK/mail-$2"
+  APP__DATABASE__URL=$1 APP__SERVER__HOST=127.0.0.1 APP__SERVER__PORT=$port \
+    APP__HTTP__RATE_LIMIT_PER_MINUTE=0 APP__DEMO__SEED=false \
+    APP__MAIL__TRANSPORT=file APP__MAIL__FILE_DIR="$WORK/mail-$2" \
+    RUST_LOG=warn "$BIN" serve > "$WORK/server.log" 2>&1 &
+  SERVER_PID=$!
+  BASE=http://127.0.0.1:$port
+  for _ in $(seq 1 100); do
+    curl -fs "$BASE/health" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  cat "$WORK/server.log" >&2
+  echo "server did not start" >&2
+  exit 1
+}
+
+stop_server() { # sets HWM to the server's peak RSS (VmHWM) in MiB, then stops it
+  HWM=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$SERVER_PID/status")
+  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=
+}
+
+wait_for_outbox() { # wait_for_outbox BACKEND URL: seconds until no mail is due
+  local q="SELECT count(*) FROM outbox WHERE status = 'pending' AND next_attempt_at <= CURRENT_TIMESTAMP;"
+  local t0 n
+  t0=$(date +%s.%N)
+  for _ in $(seq 1 240); do
+    n=$(echo "$q" | case $1 in sqlite) sqlite3 -cmd '.timeout 10000' "${2#sqlite://}" ;; postgres) psql -qtAX "$2" ;; esac)
+    [ "$n" = 0 ] && break
+    sleep 0.5
+  done
+  awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}'
+}
+
+today=$(date -u +%F)
+from=$(date -u -d '+1 day' +%F)
+to=$(date -u -d '+8 days' +%F)
+
+for backend in $BACKENDS; do
+  case $backend in
+    sqlite) URL=sqlite://$WORK/bench.db ;;
+    postgres)
+      PG_DB=clinic_bench_$$
+      psql -q "$PG_ADMIN" -c "CREATE DATABASE $PG_DB" >/dev/null
+      URL=${PG_ADMIN%/*}/$PG_DB ;;
+  esac
+  log "$backend: migrate and load the data set"
+  APP__DATABASE__URL=$URL RUST_LOG=warn "$BIN" migrate
+  t0=$(date +%s.%N)
+  sql "$backend" "$URL" "bench/load_$backend.sql" >/dev/null
+  load_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
+  counts=$(echo "SELECT (SELECT count(*) FROM slots) || ' slots, ' || (SELECT count(*) FROM bookings) || ' bookings';" | case $backend in sqlite) sqlite3 "$WORK/bench.db" ;; postgres) psql -qtAX "$URL" ;; esac)
+  record "$backend" "bulk load (s)" - "$load_s" - - - "$counts"
+  # Provider 1 is never booked here: its 7-day availability stays the same size all run.
+  free_ids "$backend" "$URL" 2 12 > "$WORK/http1.ids"
+  free_ids "$backend" "$URL" 13 25 > "$WORK/http32.ids"
+  free_ids "$backend" "$URL" 26 37 > "$WORK/ceil1.ids"
+  free_ids "$backend" "$URL" 38 50 > "$WORK/ceil32.ids"
+  race_slot=$(tail -n 1 "$WORK/ceil32.ids")
+  explain "$backend" "$URL" "$from 00:00:00" "$to 00:00:00" > "$WORK/plan-$backend-none.txt"
+
+  log "$backend: the database's ceiling (booking transaction through diesel)"
+  for c in 1 32; do
+    line=$(cargo bench -q --bench booking -- ceiling "$URL" "$c" "$SECONDS_PER_RUN" "$WORK/ceil$c.ids" | tail -n 1)
+    eval "$(echo "$line" | tr ' ' '\n' | sed 's/^/ceil_/')"
+    record "$backend" "ceiling: book() in write_transaction, direct diesel" "$c" "$ceil_rps" "$ceil_p50_ms" "$ceil_p99_ms" "$ceil_max_ms" "$ceil_ok booked, $ceil_failed failed"
+    echo "$backend ceiling c=$c: $line" >&2
+  done
+
+  # The ceiling's bookings queued mail; mark it sent, or the server's mail worker would spend
+  # the HTTP measurements writing it out.
+  echo "UPDATE outbox SET status = 'sent', sent_at = CURRENT_TIMESTAMP WHERE status = 'pending';" | sql "$backend" "$URL" >/dev/null
+
+  log "$backend: HTTP"
+  start_server "$URL" "$backend"
+  avail="$BASE/api/v1/slots?provider_id=1&from=$from&to=$to"
+  for c in 1 32; do
+    wrk_run "$backend" "GET /health (HTTP ceiling)" "$c" "$BASE/health"
+    wrk_run "$backend" "GET /api/v1/slots, one provider, 7 days" "$c" "$avail"
+    wrk_run "$backend" "GET /api/v1/schedule-appointment" "$c" "$BASE/api/v1/schedule-appointment"
+  done
+  for c in 1 32; do
+    wrk_run "$backend" "POST /api/v1/bookings, distinct free slots" "$c" "$BASE" "$ROOT/bench/book.lua" "$WORK/http$c.ids"
+  done
+  line=$(cargo bench -q --bench booking -- race "$BASE" "$race_slot" 500 | tail -n 1)
+  eval "$(echo "$line" | tr ' ' '\n' | sed 's/^/race_/')"
+  record "$backend" "500 simultaneous POSTs for one slot" 500 - "$race_p50_ms" "$race_p99_ms" "$race_max_ms" \
+    "$race_created created, $race_conflicts conflicts, $race_server_errors 5xx, $race_other other"
+  echo "$backend race: $line" >&2
+  # The bookings queued mail; let the worker write it out before anything else is measured.
+  drained=$(wait_for_outbox "$backend" "$URL")
+  record "$backend" "outbox drained after the bookings (s, file transport)" - "$drained" - - - "$(find "$WORK/mail-$backend" -name '*.eml' | wc -l) mails written"
+  stop_server; hwm_before=$HWM
+
+  # History versus none, measured back to back on fresh servers so that drift of a shared
+  # machine between the first measurements and now does not pass for an effect of history.
+  start_server "$URL" "$backend"
+  avail="$BASE/api/v1/slots?provider_id=1&from=$from&to=$to"
+  for c in 1 32; do
+    wrk_run "$backend" "GET /api/v1/slots, 7 days, no history (just before loading it)" "$c" "$avail"
+  done
+  stop_server; hwm_between=$HWM
+
+  log "$backend: 3 years of past bookings"
+  t0=$(date +%s.%N)
+  sql "$backend" "$URL" "bench/history_$backend.sql" >/dev/null
+  hist_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
+  counts=$(echo "SELECT (SELECT count(*) FROM slots) || ' slots, ' || (SELECT count(*) FROM bookings) || ' bookings';" | case $backend in sqlite) sqlite3 "$WORK/bench.db" ;; postgres) psql -qtAX "$URL" ;; esac)
+  record "$backend" "history load (s)" - "$hist_s" - - - "$counts"
+  explain "$backend" "$URL" "$from 00:00:00" "$to 00:00:00" > "$WORK/plan-$backend-history.txt"
+  start_server "$URL" "$backend"
+  avail="$BASE/api/v1/slots?provider_id=1&from=$from&to=$to"
+  for c in 1 32; do
+    wrk_run "$backend" "GET /api/v1/slots, 7 days, with 3 years of history" "$c" "$avail"
+  done
+  for c in 1 32; do
+    wrk_run "$backend" "GET /api/v1/schedule-appointment, with 3 years of history" "$c" "$BASE/api/v1/schedule-appointment"
+  done
+  stop_server; hwm_after=$HWM
+  record "$backend" "server peak RSS (VmHWM, MiB)" - "$(printf '%s\n%s\n%s\n' "$hwm_before" "$hwm_between" "$hwm_after" | sort -n | tail -n 1)" - - - \
+    "largest of the server runs: $hwm_before (loads, bookings, race), $hwm_between, $hwm_after (history)"
+  if [ "$backend" = postgres ]; then
+    psql -q "$PG_ADMIN" -c "DROP DATABASE $PG_DB WITH (FORCE)" >/dev/null
+    PG_DB=
+  fi
+done
+
+log "outbox drain to a local SMTP server (cargo bench --bench mail_drain)"
+cargo bench -q --bench mail_drain 2>/dev/null | grep '^|' > "$WORK/mail.md" || echo "mail_drain bench failed" > "$WORK/mail.md"
+
+log "write $OUT"
+mkdir -p target/bench-results
+cp "$RESULTS" "$WORK"/plan-*.txt "$WORK/mail.md" target/bench-results/
+python3 bench/report.py "$RESULTS" "$WORK" "$OUT" "bench/run.sh${BENCH_SECONDS:+ (BENCH_SECONDS=$BENCH_SECONDS)}"
+echo "wrote $OUT" >&2
