@@ -140,6 +140,12 @@ impl Application {
                 .default_service(web::to(crate::routes::not_found))
         })
         .workers(workers)
+        // Database work waits for one of `pool_size` connections anyway: a thread per waiting
+        // request (actix's default allows hundreds) only costs memory and context switches.
+        .worker_max_blocking_threads(blocking_threads_per_worker(
+            settings.database.pool_size,
+            workers,
+        ))
         .shutdown_timeout(shutdown_timeout.as_secs())
         .shutdown_signal(stop_on_signal(
             stop_mail_worker.clone(),
@@ -224,6 +230,12 @@ async fn stop_on_signal(
         }
     }
     let _ = stop_mail_worker.send(true);
+}
+
+/// Blocking threads each HTTP worker may start for `web::block`: together about two per pooled
+/// connection, so a connection freed is taken at once, and never fewer than four per worker.
+fn blocking_threads_per_worker(pool_size: u32, workers: usize) -> usize {
+    ((pool_size as usize * 2).div_ceil(workers.max(1))).max(4)
 }
 
 /// Pool plus pending migrations plus, in the default profile, the demo clinic.
