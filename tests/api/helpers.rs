@@ -335,6 +335,18 @@ impl TestApp {
             .expect("request")
     }
 
+    /// Reads a booking back with its own manage token, as the patient would (must be 200).
+    pub async fn read_booking(&self, booking: &Value) -> Value {
+        let response = self
+            .get_booking(
+                booking["reference"].as_str().expect("reference"),
+                booking["manage_token"].as_str().expect("manage token"),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("json")
+    }
+
     pub async fn cancel(&self, reference: &str, token: &str) -> Response {
         self.client
             .post(self.url(&format!("/api/v1/bookings/{reference}/cancel")))

@@ -72,15 +72,7 @@ async fn reschedule_onto_a_taken_slot_changes_nothing(backend: Backend) {
         "my slot is still mine"
     );
     assert_eq!(app.slot_status(slots[1]).await, "busy");
-    let theirs_after: Value = app
-        .get_booking(
-            theirs["reference"].as_str().unwrap(),
-            theirs["manage_token"].as_str().unwrap(),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let theirs_after: Value = app.read_booking(&theirs).await;
     assert_eq!(
         theirs_after["slot"]["id"], slots[1],
         "their booking is untouched"

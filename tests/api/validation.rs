@@ -142,15 +142,7 @@ async fn hostile_text_is_stored_verbatim(backend: Backend) {
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let booking: Value = response.json().await.unwrap();
-    let read: Value = app
-        .get_booking(
-            booking["reference"].as_str().unwrap(),
-            booking["manage_token"].as_str().unwrap(),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let read: Value = app.read_booking(&booking).await;
     assert_eq!(read["patient"]["name"], name);
     assert_eq!(read["reason"], reason);
     assert_eq!(
