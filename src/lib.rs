@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod appointments;
 pub mod audit;
 pub mod auth;
+pub mod availability;
 pub mod db;
 pub mod demo;
 pub mod domain;

@@ -124,6 +124,8 @@ pub struct HttpSettings {
     pub allowed_origins: String,
     /// Public POSTs per client address per minute; 0 turns the limit off.
     pub rate_limit_per_minute: u32,
+    /// How long a free-slot list may be answered from memory; 0 turns the cache off.
+    pub availability_cache_ms: u64,
 }
 
 impl HttpSettings {
@@ -236,7 +238,12 @@ impl Settings {
             anyhow::bail!("mail.worker_concurrency, mail.max_attempts and mail.lease_seconds must be at least 1");
         }
         // Bounds keep every duration these become far inside what the clock can represent.
-        let bounded: [(&str, f64, f64); 8] = [
+        let bounded: [(&str, f64, f64); 9] = [
+            (
+                "http.availability_cache_ms",
+                self.http.availability_cache_ms as f64,
+                60_000.0,
+            ),
             (
                 "mail.reminder_hours_before",
                 self.mail.reminder_hours_before as f64,

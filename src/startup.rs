@@ -16,6 +16,7 @@ use crate::telemetry::RequestSpan;
 use crate::abuse::{self, PublicPostLimit};
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::VerificationLimit;
+use crate::availability::AvailabilityCache;
 use crate::db::{self, DbConnection, Pool};
 use crate::error::ApiError;
 use crate::mail::render::MailRenderer;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// How many login password checks may run at once.
     pub password_checks: VerificationLimit,
+    /// Free-slot lists answered from memory.
+    pub availability: Arc<AvailabilityCache>,
 }
 
 impl AppState {
@@ -105,6 +108,10 @@ impl Application {
         let mail_worker = tokio::spawn(worker.run(stopped.clone()));
         tokio::spawn(forget_old_idempotency_keys(pool.clone(), stopped));
         let metrics_data = web::Data::from(metrics.clone());
+        let availability = Arc::new(AvailabilityCache::new(Duration::from_millis(
+            settings.http.availability_cache_ms,
+        )));
+        let availability_data = web::Data::from(availability.clone());
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             tokens,
@@ -112,6 +119,7 @@ impl Application {
             mail_wakeup,
             metrics,
             password_checks: VerificationLimit::per_core(),
+            availability,
         });
         let workers = match settings.server.workers {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -129,10 +137,14 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(
                     crate::telemetry::response_headers,
                 ))
+                .wrap(actix_web::middleware::from_fn(
+                    crate::availability::invalidate_after_writes,
+                ))
                 .wrap(abuse::cors(&http_settings))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(state.clone())
                 .app_data(metrics_data.clone())
+                .app_data(availability_data.clone())
                 .app_data(json_config())
                 .app_data(query_config())
                 .app_data(path_config())

@@ -1,12 +1,15 @@
 //! `GET /api/v1/slots`: free slots in a window, ordered by start; and the staff's single slots,
 //! blocking and unblocking.
 
-use actix_web::{web, HttpResponse};
+use actix_web::http::header::ContentType;
+use actix_web::web::{self, Bytes};
+use actix_web::HttpResponse;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{rfc3339, OpenSlotView, SlotView};
 use crate::auth::extractor::FrontDeskUser;
+use crate::availability::ListKey;
 use crate::db::slots;
 use crate::domain::slot::{parse_instant, SlotStatus, TimeWindow};
 use crate::domain::FieldErrors;
@@ -69,6 +72,18 @@ pub async fn list_free(
     // Slots that have started are not bookable, whatever window was asked for.
     let start = window.start().max(now).naive_utc();
     let end = window.end().naive_utc();
+    // A list with no `from` starts now and says so: it is never the same twice.
+    let key = query.from.is_some().then_some(ListKey {
+        provider_id,
+        from: window.start().naive_utc(),
+        to: end,
+        limit,
+    });
+    let cache = &state.availability;
+    if let Some(body) = key.and_then(|key| cache.get(&key, now.naive_utc())) {
+        return Ok(json_body(body));
+    }
+    let generation = cache.generation();
     let mut found = state
         .with_connection(move |conn| {
             if let Some(id) = provider_id {
@@ -92,12 +107,26 @@ pub async fn list_free(
     } else {
         None
     };
-    Ok(HttpResponse::Ok().json(SlotList {
-        items: found.iter().map(|s| OpenSlotView::new(s, tz)).collect(),
-        from: rfc3339(window.start()),
-        to: rfc3339(window.end()),
-        next_from,
-    }))
+    let body = Bytes::from(
+        serde_json::to_vec(&SlotList {
+            items: found.iter().map(|s| OpenSlotView::new(s, tz)).collect(),
+            from: rfc3339(window.start()),
+            to: rfc3339(window.end()),
+            next_from,
+        })
+        .map_err(|e| ApiError::Internal(e.into()))?,
+    );
+    if let Some(key) = key {
+        let first_start = found.first().map(|(slot, _)| slot.starts_at);
+        cache.insert(key, generation, first_start, body.clone());
+    }
+    Ok(json_body(body))
+}
+
+fn json_body(body: Bytes) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(body)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

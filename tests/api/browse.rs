@@ -2,13 +2,17 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{assert_problem, spawn_app, Backend};
+use serde_json::Value;
+
+use crate::helpers::{assert_problem, spawn_app, spawn_app_with, Backend};
 
 crate::both_backends!(
     health_is_ok,
     providers_are_listed_and_unknown_ones_are_404,
     free_slots_are_ordered_and_inside_the_window,
     slot_windows_are_bounded,
+    a_listed_slot_leaves_the_list_when_booked_and_returns_when_cancelled,
+    a_change_made_elsewhere_shows_in_the_list_within_the_cache_time,
     schedule_appointment_lists_the_next_free_slots,
     unknown_routes_are_problem_documents,
 );
@@ -105,6 +109,88 @@ async fn free_slots_are_ordered_and_inside_the_window(backend: Backend) {
         .get_json("/api/v1/slots?from=2026-01-05&to=2026-01-06")
         .await;
     assert_eq!(body["from"], "2026-01-05T07:00:00Z");
+}
+
+/// A window that starts tomorrow: lists with an explicit `from` are the ones kept in memory.
+fn tomorrows_week() -> String {
+    let from = (chrono::Utc::now() + chrono::Duration::days(1)).date_naive();
+    format!(
+        "/api/v1/slots?from={from}&to={}",
+        from + chrono::Duration::days(7)
+    )
+}
+
+fn listed_ids(list: &Value) -> Vec<i64> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_i64().unwrap())
+        .collect()
+}
+
+async fn a_listed_slot_leaves_the_list_when_booked_and_returns_when_cancelled(backend: Backend) {
+    // A cache long enough that only invalidation can explain a changed list.
+    let Some(app) = spawn_app_with(backend, |s| s.http.availability_cache_ms = 60_000).await else {
+        return;
+    };
+    let path = tomorrows_week();
+    let before = app.get_json(&path).await;
+    assert_eq!(
+        app.get_json(&path).await,
+        before,
+        "a repeated read is the same"
+    );
+    let slot_id = listed_ids(&before)[0];
+
+    let booking = app.book_ok(slot_id).await;
+    let after_booking = listed_ids(&app.get_json(&path).await);
+    assert!(
+        !after_booking.contains(&slot_id),
+        "a booked slot is not offered"
+    );
+    assert_eq!(after_booking.len(), listed_ids(&before).len() - 1);
+
+    let cancelled = app
+        .cancel(
+            booking["reference"].as_str().unwrap(),
+            booking["manage_token"].as_str().unwrap(),
+        )
+        .await;
+    assert_eq!(cancelled.status(), StatusCode::OK);
+    assert_eq!(
+        app.get_json(&path).await,
+        before,
+        "the cancelled slot is offered again"
+    );
+
+    // A request that fails changes nothing, and the list is still right after it.
+    assert_eq!(
+        app.book(slot_id + 1_000_000).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(app.get_json(&path).await, before);
+}
+
+async fn a_change_made_elsewhere_shows_in_the_list_within_the_cache_time(backend: Backend) {
+    // Another copy of the server (here: a write straight to the database) does not tell this
+    // one; the list may be stale for at most `availability_cache_ms`.
+    let Some(app) = spawn_app_with(backend, |s| s.http.availability_cache_ms = 300).await else {
+        return;
+    };
+    let path = tomorrows_week();
+    let slot_id = listed_ids(&app.get_json(&path).await)[0];
+    app.with_db(move |conn| {
+        use clinic_booking::db::schema::slots;
+        use diesel::prelude::*;
+        diesel::update(slots::table.find(slot_id as i32))
+            .set(slots::status.eq("blocked"))
+            .execute(conn)
+            .expect("block")
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert!(!listed_ids(&app.get_json(&path).await).contains(&slot_id));
 }
 
 async fn slot_windows_are_bounded(backend: Backend) {
