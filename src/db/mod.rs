@@ -29,6 +29,9 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/po
 /// How long a SQLite connection waits for another writer before giving up.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
 
+/// The queue of this process's SQLite write transactions (see `write_transaction`).
+static SQLITE_WRITERS: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
     Postgres(PgConnection),
@@ -122,8 +125,13 @@ pub fn build_pool(url: &str, max_size: u32) -> anyhow::Result<Pool> {
             }
         }
     }
+    // A pooled PostgreSQL connection may have died with its server or the network: check it
+    // before handing it out. A SQLite connection is a file handle in this process and cannot;
+    // the check would only cost each request a query.
+    let check_on_checkout = matches!(url, DatabaseUrl::Postgres(_));
     let pool = r2d2::Pool::builder()
         .max_size(max_size)
+        .test_on_check_out(check_on_checkout)
         .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(5))
         .build(ConnectionManager::new(url))?;
@@ -191,6 +199,13 @@ pub fn backup_sqlite(conn: &mut DbConnection, target: &std::path::Path) -> anyho
 /// locked" when another writer got there first, while an immediate one waits its turn (the busy
 /// timeout). On PostgreSQL it is an ordinary transaction; its row locks and conditional updates
 /// do the rest.
+///
+/// SQLite writers of this process also queue on one mutex before `BEGIN IMMEDIATE`: SQLite's
+/// busy handler makes a waiting writer sleep and retry with growing pauses, so under a crowd of
+/// bookings some waited a second or more while others went first; the mutex hands the lock on in
+/// arrival order as soon as it is free. A process serves one SQLite database (tests run several,
+/// which then take turns). Writers that do not come through here, or other processes, still meet
+/// the busy timeout, and a writer that waits for the mutex that long goes on to it too.
 pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -199,6 +214,8 @@ where
     match conn {
         DbConnection::Postgres(_) => conn.transaction(f),
         DbConnection::Sqlite(inner) => {
+            let _turn =
+                SQLITE_WRITERS.try_lock_for(Duration::from_millis(SQLITE_BUSY_TIMEOUT_MS.into()));
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
             match f(conn) {
                 Ok(value) => {
