@@ -3,7 +3,7 @@
 //! crash between the two sends that one job again, and nothing is ever lost.
 
 use std::sync::Arc;
-use std::time::Duration as StdDuration;
+use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{Duration, Utc};
 use futures::StreamExt;
@@ -109,6 +109,7 @@ impl MailWorker {
         let lease = Duration::seconds(self.settings.lease_seconds);
         let token = format!("{}-{:08x}", self.name, rand::rng().random::<u32>());
         let claim_token = token.clone();
+        let claimed_at = Instant::now();
         let jobs = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<OutboxJob>> {
             let mut conn = pool.get()?;
             Ok(outbox::claim_due(
@@ -133,7 +134,7 @@ impl MailWorker {
                             ids.push(job.id);
                         }
                     } else {
-                        self.deliver(job, token).await;
+                        self.deliver(job, token, claimed_at).await;
                     }
                 }
             })
@@ -160,8 +161,8 @@ impl MailWorker {
         Ok(handled)
     }
 
-    async fn deliver(&self, job: OutboxJob, token: &str) {
-        let outcome = match self.prepare(&job, token).await {
+    async fn deliver(&self, job: OutboxJob, token: &str, claimed_at: Instant) {
+        let outcome = match self.prepare(&job, token, claimed_at).await {
             Ok(Prepared::Send(message)) => match self.mailer.send(message).await {
                 Ok(()) => Outcome::Sent,
                 Err(e) => Outcome::Failed(format!("send: {e}")),
@@ -181,11 +182,18 @@ impl MailWorker {
         }
     }
 
-    /// Renews the job's lease for the send about to happen, then renders its message. A batch
-    /// is claimed under one lease but sent a few at a time; renewing per job keeps a slow mail
-    /// server from letting a later job's lease lapse while it waits, which would let another
-    /// worker send it too.
-    async fn prepare(&self, job: &OutboxJob, token: &str) -> anyhow::Result<Prepared> {
+    /// Renews the job's lease for the send about to happen if a third of it has passed since the
+    /// claim, then renders its message. A batch is claimed under one lease but sent a few at a
+    /// time; renewing keeps a slow mail server from letting a later job's lease lapse while it
+    /// waits, which would let another worker send it too. Early in the lease no other worker
+    /// can hold the job, and skipping the write spares SQLite's one write lock a transaction per
+    /// mail.
+    async fn prepare(
+        &self,
+        job: &OutboxJob,
+        token: &str,
+        claimed_at: Instant,
+    ) -> anyhow::Result<Prepared> {
         let pool = self.pool.clone();
         let renderer = self.renderer.clone();
         let (id, booking_id, sequence) = (job.id, job.booking_id, job.sequence);
@@ -193,9 +201,11 @@ impl MailWorker {
         let lease = Duration::seconds(self.settings.lease_seconds);
         let kind = MailKind::parse(&job.kind)
             .ok_or_else(|| anyhow::anyhow!("unknown mail kind {}", job.kind))?;
+        let renew = claimed_at.elapsed() * 3
+            > StdDuration::from_secs(self.settings.lease_seconds.max(1) as u64);
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get()?;
-            if !outbox::renew_lease(&mut conn, id, &token, db::now() + lease)? {
+            if renew && !outbox::renew_lease(&mut conn, id, &token, db::now() + lease)? {
                 return Ok(Prepared::ClaimLost);
             }
             let reference = crate::db::bookings::find_by_id(&mut conn, booking_id)?
