@@ -91,6 +91,23 @@ fn queue_reminder(
 
 /// Claims the slot, records the booking and queues its confirmation and reminder, all in the
 /// caller's write transaction.
+/// A read before the write: 404 for an unknown slot, 409 for one that is not free or has
+/// started. When hundreds of patients race for one slot, all but the first meet it here on
+/// their way in, without queueing for the write lock (SQLite) or for the winner's row lock
+/// (PostgreSQL). It decides nothing: a slot that passes is still claimed by `book`'s
+/// conditional update, which alone says who gets it.
+pub fn screen_slot(
+    conn: &mut DbConnection,
+    slot_id: i32,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    let slot = slots::find(conn, slot_id)?.ok_or_else(|| ApiError::not_found("slot"))?;
+    if slot.status != SlotStatus::Free.as_str() || slot.starts_at <= now {
+        return Err(slot_unavailable(&slot, now));
+    }
+    Ok(())
+}
+
 pub fn book(
     conn: &mut DbConnection,
     request: &BookingRequest,

@@ -215,9 +215,15 @@ pub async fn create(
         "bookings"
     };
     let lead = state.reminder_lead();
-    create_idempotently(&req, state, scope, &body.0, move |conn, now| {
-        appointments::book(conn, &request, &actor, lead, now)
-    })
+    let slot_id = request.slot_id;
+    create_idempotently(
+        &req,
+        state,
+        scope,
+        &body.0,
+        Some(move |conn: &mut db::DbConnection, now| appointments::screen_slot(conn, slot_id, now)),
+        move |conn, now| appointments::book(conn, &request, &actor, lead, now),
+    )
     .await
 }
 
@@ -231,19 +237,28 @@ pub(super) fn reject_bots(honeypot: Option<&str>) -> Result<(), ApiError> {
     }
 }
 
+/// A read that may turn a booking request away before its write transaction.
+type Screen = fn(&mut db::DbConnection, NaiveDateTime) -> Result<(), ApiError>;
+
+/// For `create_idempotently` callers with nothing to check before the write.
+pub(super) const NO_SCREEN: Option<Screen> = None;
+
 /// Runs a booking-creating write with `Idempotency-Key` semantics: the same key and body
 /// replay the first 201, the same key with another body is a 422, and without a key every
 /// request books anew. `scope` keeps the keys of different endpoints (and of staff and public
-/// callers) apart.
-pub(super) async fn create_idempotently<B, F>(
+/// callers) apart. `screen`, a read that may turn the request away early, runs before the write
+/// transaction when there is no key (with a key, a replay must answer first).
+pub(super) async fn create_idempotently<B, S, F>(
     req: &HttpRequest,
     state: web::Data<AppState>,
     scope: &'static str,
     body: &B,
+    screen: Option<S>,
     book: F,
 ) -> Result<HttpResponse, ApiError>
 where
     B: Serialize,
+    S: FnOnce(&mut db::DbConnection, NaiveDateTime) -> Result<(), ApiError> + Send + 'static,
     F: FnOnce(&mut db::DbConnection, NaiveDateTime) -> Result<BookingDetails, ApiError>
         + Send
         + 'static,
@@ -256,6 +271,9 @@ where
     let state2 = state.clone();
     let written = state
         .with_connection(move |conn| {
+            if let (None, Some(screen)) = (&key, screen) {
+                screen(conn, db::now())?;
+            }
             db::write_transaction(conn, |conn| {
                 let now = db::now();
                 if let Some(key) = &key {

@@ -8,7 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::bookings::{create_idempotently, parse_patient, reject_bots, PatientBody};
+use super::bookings::{create_idempotently, parse_patient, reject_bots, PatientBody, NO_SCREEN};
 use super::OpenSlotView;
 use crate::appointments::{self, BookingRequest, SlotSearch};
 use crate::audit::Actor;
@@ -213,7 +213,7 @@ pub async fn book(
     let horizon_days = settings.clinic.booking_horizon_days;
     let lead = state.reminder_lead();
     let from = not_before.map(|t| t.naive_utc());
-    create_idempotently(&req, state.clone(), "schedule-appointment", &body.0, move |conn, now| {
+    create_idempotently(&req, state.clone(), "schedule-appointment", &body.0, NO_SCREEN, move |conn, now| {
         if let Some(id) = provider_id {
             providers::find(conn, id)?
                 .filter(|p| p.active)
