@@ -23,23 +23,29 @@ def num(v):
         return None
 
 
+def find_all(backend, case, conns):
+    return [r for r in rows if r[0] == backend and r[1] == case and r[2] == str(conns)]
+
+
 def find(backend, case, conns):
-    for r in rows:
-        if r[0] == backend and r[1] == case and r[2] == str(conns):
-            return r
-    return None
+    found = find_all(backend, case, conns)
+    return found[0] if found else None
 
 
 HEALTH = "GET /health (HTTP ceiling)"
 CEIL = "ceiling: book() in write_transaction, direct diesel"
 BOOK = "POST /api/v1/bookings, distinct free slots"
 AVAIL = "GET /api/v1/slots, one provider, 7 days"
-AVAIL_H = "GET /api/v1/slots, 7 days, with 3 years of history"
-AVAIL_N = "GET /api/v1/slots, 7 days, no history (just before loading it)"
+AVAIL_DB = "GET /api/v1/slots, one provider, 7 days, no from: database every time"
+AVAIL_H = "GET /api/v1/slots, 7 days, database every time, with 3 years of history"
+AVAIL_N = "GET /api/v1/slots, 7 days, database every time, no history"
 CTA = "GET /api/v1/schedule-appointment"
 CTA_H = "GET /api/v1/schedule-appointment, with 3 years of history"
 RACE = "500 simultaneous POSTs for one slot"
-ceiling_of = {AVAIL: HEALTH, AVAIL_H: HEALTH, AVAIL_N: HEALTH, CTA: HEALTH, CTA_H: HEALTH, BOOK: CEIL}
+HEALTH_W = "GET /health (HTTP ceiling), default workers (one per core)"
+AVAIL_W = "GET /api/v1/slots, one provider, 7 days, default workers (one per core)"
+ceiling_of = {AVAIL: HEALTH, AVAIL_DB: HEALTH, AVAIL_H: HEALTH, AVAIL_N: HEALTH, CTA: HEALTH,
+              CTA_H: HEALTH, BOOK: CEIL, AVAIL_W: HEALTH_W}
 
 backends = []
 for r in rows:
@@ -123,7 +129,11 @@ def booking(b):
 def avail(b):
     r, h = find(b, AVAIL, 32), find(b, HEALTH, 32)
     p99, ratio = num(r[5]), num(r[3]) / num(h[3])
-    return verdict(p99 <= 5 and ratio >= 0.3, f"p99 {p99:.2f} ms, {ratio:.2f}× /health")
+    text = f"p99 {p99:.2f} ms, {ratio:.2f}× /health"
+    d = find(b, AVAIL_DB, 32)
+    if d:
+        text += f" (database every time: p99 {num(d[5]):.2f} ms, {num(d[3]) / num(h[3]):.2f}×)"
+    return verdict(p99 <= 5 and ratio >= 0.3, text)
 
 
 def race(b):
@@ -137,23 +147,30 @@ def rss(b):
     return verdict(num(r[3]) <= 64, f"{r[3]} MiB")
 
 
+def median(values):
+    values = sorted(values)
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
 def history(b):
+    """Medians of the alternating rounds: p99 and req/s with history against without."""
     parts = []
     ok = True
     for c in (1, 32):
-        none, hist = find(b, AVAIL_N, c), find(b, AVAIL_H, c)
-        change = num(hist[5]) / num(none[5]) - 1
-        rps_change = num(hist[3]) / num(none[3]) - 1
-        ok = ok and change <= 0.10
-        parts.append(f"p99 {change:+.0%}, req/s {rps_change:+.0%} at {c}")
-    return verdict(ok, ", ".join(parts))
+        none, hist = find_all(b, AVAIL_N, c), find_all(b, AVAIL_H, c)
+        p99_change = median([num(r[5]) for r in hist]) / median([num(r[5]) for r in none]) - 1
+        rps_change = median([num(r[3]) for r in hist]) / median([num(r[3]) for r in none]) - 1
+        ok = ok and p99_change <= 0.10 and rps_change >= -0.10
+        parts.append(f"p99 {p99_change:+.0%}, req/s {rps_change:+.0%} at {c}")
+    return verdict(ok, ", ".join(parts) + f" (medians of {len(none)} alternating rounds)")
 
 
 target("booking ≥ 0.5× the diesel ceiling", booking)
 target("7-day availability p99 ≤ 5 ms at 32 conns and ≥ 0.3× /health", avail)
 target("500 racers: p99 ≤ 100 ms, one winner, no 5xx", race)
 target("server peak RSS ≤ 64 MiB", rss)
-target("availability with 3 years of history within 10% of none (back to back)", history)
+target("availability with 3 years of history within 10% of none (database every time)", history)
 w("")
 
 w("## Query plans of the availability query (`db::slots::free_between`)")

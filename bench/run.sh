@@ -11,7 +11,9 @@
 #
 # Settings (environment): BENCH_SECONDS (per wrk run, default 5), BENCH_BACKENDS
 # ("sqlite postgres"), BENCH_PG (admin URL, default postgres://postgres@127.0.0.1:5432/postgres),
-# BENCH_OUT (default BENCHMARKS.md).
+# BENCH_OUT (default BENCHMARKS.md), BENCH_SERVER_WORKERS (the server's HTTP workers, default 1:
+# wrk's two threads share the machine's two cores with it; one run with the default of one
+# worker per core is recorded too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -25,11 +27,15 @@ RESULTS=$WORK/results.tsv
 : > "$RESULTS"
 SERVER_PID=
 PG_DB=
+PG_DB_NOHIST=
+SERVER_WORKERS=${BENCH_SERVER_WORKERS:-1}
 
 log() { printf '\n== %s\n' "$*" >&2; }
 cleanup() {
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
-  [ -n "$PG_DB" ] && psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1 || true
+  for db in $PG_DB $PG_DB_NOHIST; do
+    psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -115,14 +121,15 @@ SQL
   esac
 }
 
-start_server() { # start_server URL BACKEND
-  local port
+start_server() { # start_server URL BACKEND [VAR=value ...]: extra settings override the defaults
+  local port url=$1 backend=$2; shift 2
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  mkdir -p "$WORK/mail-$2"
-  APP__DATABASE__URL=$1 APP__SERVER__HOST=127.0.0.1 APP__SERVER__PORT=$port \
+  mkdir -p "$WORK/mail-$backend"
+  env APP__DATABASE__URL="$url" APP__SERVER__HOST=127.0.0.1 APP__SERVER__PORT="$port" \
+    APP__SERVER__WORKERS="$SERVER_WORKERS" \
     APP__HTTP__RATE_LIMIT_PER_MINUTE=0 APP__DEMO__SEED=false \
-    APP__MAIL__TRANSPORT=file APP__MAIL__FILE_DIR="$WORK/mail-$2" \
-    RUST_LOG=warn "$BIN" serve > "$WORK/server.log" 2>&1 &
+    APP__MAIL__TRANSPORT=file APP__MAIL__FILE_DIR="$WORK/mail-$backend" \
+    RUST_LOG=warn "$@" "$BIN" serve > "$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   BASE=http://127.0.0.1:$port
   for _ in $(seq 1 100); do
@@ -134,8 +141,10 @@ start_server() { # start_server URL BACKEND
   exit 1
 }
 
+HWMS=
 stop_server() { # sets HWM to the server's peak RSS (VmHWM) in MiB, then stops it
   HWM=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$SERVER_PID/status")
+  HWMS="$HWMS $HWM"
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
   SERVER_PID=
 }
@@ -192,11 +201,16 @@ for backend in $BACKENDS; do
   echo "UPDATE outbox SET status = 'sent', sent_at = CURRENT_TIMESTAMP WHERE status = 'pending';" | sql "$backend" "$URL" >/dev/null
 
   log "$backend: HTTP"
+  HWMS=
   start_server "$URL" "$backend"
+  # With `from`, a list is answered from memory between changes (the availability cache);
+  # without it the window starts now, and each request reads the database.
   avail="$BASE/api/v1/slots?provider_id=1&from=$from&to=$to"
+  avail_db="$BASE/api/v1/slots?provider_id=1&to=$to"
   for c in 1 32; do
     wrk_run "$backend" "GET /health (HTTP ceiling)" "$c" "$BASE/health"
     wrk_run "$backend" "GET /api/v1/slots, one provider, 7 days" "$c" "$avail"
+    wrk_run "$backend" "GET /api/v1/slots, one provider, 7 days, no from: database every time" "$c" "$avail_db"
     wrk_run "$backend" "GET /api/v1/schedule-appointment" "$c" "$BASE/api/v1/schedule-appointment"
   done
   for c in 1 32; do
@@ -210,38 +224,61 @@ for backend in $BACKENDS; do
   # The bookings queued mail; let the worker write it out before anything else is measured.
   drained=$(wait_for_outbox "$backend" "$URL")
   record "$backend" "outbox drained after the bookings (s, file transport)" - "$drained" - - - "$(find "$WORK/mail-$backend" -name '*.eml' | wc -l) mails written"
-  stop_server; hwm_before=$HWM
+  stop_server
 
-  # History versus none, measured back to back on fresh servers so that drift of a shared
-  # machine between the first measurements and now does not pass for an effect of history.
-  start_server "$URL" "$backend"
+  # The same reads on a server with one HTTP worker per core (the default), sharing the cores
+  # with wrk's two threads.
+  start_server "$URL" "$backend" APP__SERVER__WORKERS=0
   avail="$BASE/api/v1/slots?provider_id=1&from=$from&to=$to"
-  for c in 1 32; do
-    wrk_run "$backend" "GET /api/v1/slots, 7 days, no history (just before loading it)" "$c" "$avail"
-  done
-  stop_server; hwm_between=$HWM
+  wrk_run "$backend" "GET /health (HTTP ceiling), default workers (one per core)" 32 "$BASE/health"
+  wrk_run "$backend" "GET /api/v1/slots, one provider, 7 days, default workers (one per core)" 32 "$avail"
+  stop_server
 
+  # History versus none: a copy of the database is kept before the history is loaded, and
+  # servers on the two take turns for three rounds, so that drift of a shared machine does not
+  # pass for an effect of history. Reads without `from`: the database's cost, not the cache's.
   log "$backend: 3 years of past bookings"
+  case $backend in
+    sqlite)
+      sqlite3 "$WORK/bench.db" ".backup '$WORK/nohist.db'"
+      URL_NOHIST=sqlite://$WORK/nohist.db ;;
+    postgres)
+      PG_DB_NOHIST=${PG_DB}_nohist
+      psql -q "$PG_ADMIN" -c "CREATE DATABASE $PG_DB_NOHIST TEMPLATE $PG_DB" >/dev/null
+      URL_NOHIST=${PG_ADMIN%/*}/$PG_DB_NOHIST ;;
+  esac
   t0=$(date +%s.%N)
   sql "$backend" "$URL" "bench/history_$backend.sql" >/dev/null
   hist_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
   counts=$(echo "SELECT (SELECT count(*) FROM slots) || ' slots, ' || (SELECT count(*) FROM bookings) || ' bookings';" | case $backend in sqlite) sqlite3 "$WORK/bench.db" ;; postgres) psql -qtAX "$URL" ;; esac)
   record "$backend" "history load (s)" - "$hist_s" - - - "$counts"
   explain "$backend" "$URL" "$from 00:00:00" "$to 00:00:00" > "$WORK/plan-$backend-history.txt"
-  start_server "$URL" "$backend"
-  avail="$BASE/api/v1/slots?provider_id=1&from=$from&to=$to"
-  for c in 1 32; do
-    wrk_run "$backend" "GET /api/v1/slots, 7 days, with 3 years of history" "$c" "$avail"
+  for round in 1 2 3; do
+    for which in none history; do
+      if [ "$which" = none ]; then
+        start_server "$URL_NOHIST" "$backend"
+        label="GET /api/v1/slots, 7 days, database every time, no history"
+      else
+        start_server "$URL" "$backend"
+        label="GET /api/v1/slots, 7 days, database every time, with 3 years of history"
+      fi
+      for c in 1 32; do
+        wrk_run "$backend" "$label" "$c" "$BASE/api/v1/slots?provider_id=1&to=$to"
+      done
+      if [ "$which" = history ] && [ "$round" = 3 ]; then
+        for c in 1 32; do
+          wrk_run "$backend" "GET /api/v1/schedule-appointment, with 3 years of history" "$c" "$BASE/api/v1/schedule-appointment"
+        done
+      fi
+      stop_server
+    done
   done
-  for c in 1 32; do
-    wrk_run "$backend" "GET /api/v1/schedule-appointment, with 3 years of history" "$c" "$BASE/api/v1/schedule-appointment"
-  done
-  stop_server; hwm_after=$HWM
-  record "$backend" "server peak RSS (VmHWM, MiB)" - "$(printf '%s\n%s\n%s\n' "$hwm_before" "$hwm_between" "$hwm_after" | sort -n | tail -n 1)" - - - \
-    "largest of the server runs: $hwm_before (loads, bookings, race), $hwm_between, $hwm_after (history)"
+  record "$backend" "server peak RSS (VmHWM, MiB)" - "$(printf '%s\n' $HWMS | sort -n | tail -n 1)" - - - \
+    "largest of the $(printf '%s\n' $HWMS | wc -l) server runs (loads, bookings, race first):$HWMS"
   if [ "$backend" = postgres ]; then
-    psql -q "$PG_ADMIN" -c "DROP DATABASE $PG_DB WITH (FORCE)" >/dev/null
+    psql -q "$PG_ADMIN" -c "DROP DATABASE $PG_DB WITH (FORCE)" -c "DROP DATABASE $PG_DB_NOHIST WITH (FORCE)" >/dev/null
     PG_DB=
+    PG_DB_NOHIST=
   fi
 done
 
