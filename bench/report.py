@@ -88,7 +88,7 @@ for backend in backends:
         if r[1] in ceiling_of:
             c = find(backend, ceiling_of[r[1]], r[2])
             if c and num(c[3]) and num(r[3]) is not None:
-                ratio = f"{num(r[3]) / num(c[3]):.2f} × {'/health' if ceiling_of[r[1]] == HEALTH else 'diesel'}"
+                ratio = f"{num(r[3]) / num(c[3]):.2f} × {'/health' if ceiling_of[r[1]].startswith('GET /health') else 'diesel'}"
         w(f"| {r[1]} | {r[2]} | {r[3]} | {r[4]} | {r[5]} | {r[6]} | {ratio} | {r[7]} |")
     w("")
 
