@@ -15,14 +15,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use clinic_booking::appointments::{self, BookingRequest};
 use clinic_booking::audit::Actor;
 use clinic_booking::db;
 use clinic_booking::domain::booking::BookingSource;
-use clinic_booking::domain::patient::{Patient, PatientInput};
-use clinic_booking::domain::FieldErrors;
 use clinic_booking::settings::Settings;
+
+mod common;
 
 fn main() -> anyhow::Result<()> {
     // `cargo bench` appends `--bench`; positional arguments only.
@@ -66,17 +65,7 @@ fn ceiling(url: &str, concurrency: usize, seconds: u64, ids_file: &Path) -> anyh
             .filter_map(|l| l.trim().parse().ok())
             .collect(),
     );
-    let mut errors = FieldErrors::default();
-    let patient = Patient::parse(
-        PatientInput {
-            name: "Bench Patient",
-            email: "bench@example.com",
-            ..Default::default()
-        },
-        Utc::now().date_naive(),
-        &mut errors,
-    )
-    .ok_or_else(|| anyhow::anyhow!("patient"))?;
+    let patient = common::bench_patient()?;
     let lead = chrono::Duration::hours(settings.mail.reminder_hours_before);
     let next = Arc::new(AtomicUsize::new(0));
     let start = Arc::new(Barrier::new(concurrency));

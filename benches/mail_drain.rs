@@ -12,19 +12,18 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::Utc;
 use clinic_booking::appointments::{self, BookingRequest};
 use clinic_booking::audit::Actor;
 use clinic_booking::db;
 use clinic_booking::domain::booking::BookingSource;
-use clinic_booking::domain::patient::{Patient, PatientInput};
-use clinic_booking::domain::FieldErrors;
 use clinic_booking::mail::render::MailRenderer;
 use clinic_booking::mail::worker::MailWorker;
 use clinic_booking::mail::Mailer;
 use clinic_booking::settings::{MailTransportKind, Settings, SmtpTls};
 use futures::StreamExt;
 use lettre::AsyncTransport;
+
+mod common;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -58,17 +57,7 @@ async fn main() -> anyhow::Result<()> {
                 .select(slots::id)
                 .order(slots::id)
                 .load(&mut conn)?;
-            let mut errors = FieldErrors::default();
-            let patient = Patient::parse(
-                PatientInput {
-                    name: "Bench Patient",
-                    email: "bench@example.com",
-                    ..Default::default()
-                },
-                Utc::now().date_naive(),
-                &mut errors,
-            )
-            .ok_or_else(|| anyhow::anyhow!("patient"))?;
+            let patient = common::bench_patient()?;
             let mut queued = 0;
             for id in ids.into_iter().take(count) {
                 let request = BookingRequest {
