@@ -35,6 +35,7 @@ def find(backend, case, conns):
 HEALTH = "GET /health (HTTP ceiling)"
 CEIL = "ceiling: book() in write_transaction, direct diesel"
 BOOK = "POST /api/v1/bookings, distinct free slots"
+BOOK_NOMAIL = "POST /api/v1/bookings, distinct free slots, mail worker off"
 AVAIL = "GET /api/v1/slots, one provider, 7 days"
 AVAIL_DB = "GET /api/v1/slots, one provider, 7 days, no from: database every time"
 AVAIL_H = "GET /api/v1/slots, 7 days, database every time, with 3 years of history"
@@ -45,7 +46,7 @@ RACE = "500 simultaneous POSTs for one slot"
 HEALTH_W = "GET /health (HTTP ceiling), default workers (one per core)"
 AVAIL_W = "GET /api/v1/slots, one provider, 7 days, default workers (one per core)"
 ceiling_of = {AVAIL: HEALTH, AVAIL_DB: HEALTH, AVAIL_H: HEALTH, AVAIL_N: HEALTH, CTA: HEALTH,
-              CTA_H: HEALTH, BOOK: CEIL, AVAIL_W: HEALTH_W}
+              CTA_H: HEALTH, BOOK: CEIL, BOOK_NOMAIL: CEIL, AVAIL_W: HEALTH_W}
 
 backends = []
 for r in rows:

@@ -226,6 +226,18 @@ for backend in $BACKENDS; do
   record "$backend" "outbox drained after the bookings (s, file transport)" - "$drained" - - - "$(find "$WORK/mail-$backend" -name '*.eml' | wc -l) mails written"
   stop_server
 
+  # The same bookings on a copy that leaves its mail to another (APP__MAIL__WORKER_ENABLED=false):
+  # the HTTP path's own cost, without writing out a confirmation for each booking beside it.
+  # Their mail is then marked sent, like the ceiling's.
+  free_ids "$backend" "$URL" 2 12 > "$WORK/http1.ids"
+  free_ids "$backend" "$URL" 13 25 > "$WORK/http32.ids"
+  start_server "$URL" "$backend" APP__MAIL__WORKER_ENABLED=false
+  for c in 1 32; do
+    wrk_run "$backend" "POST /api/v1/bookings, distinct free slots, mail worker off" "$c" "$BASE" "$ROOT/bench/book.lua" "$WORK/http$c.ids"
+  done
+  stop_server
+  echo "UPDATE outbox SET status = 'sent', sent_at = CURRENT_TIMESTAMP WHERE status = 'pending';" | sql "$backend" "$URL" >/dev/null
+
   # The same reads on a server with one HTTP worker per core (the default), sharing the cores
   # with wrk's two threads.
   start_server "$URL" "$backend" APP__SERVER__WORKERS=0

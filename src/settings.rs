@@ -165,6 +165,7 @@ pub struct MailSettings {
     pub smtp_password: SecretString,
     pub smtp_timeout_seconds: u64,
     pub reminder_hours_before: i64,
+    pub worker_enabled: bool,
     pub worker_concurrency: usize,
     pub poll_interval_ms: u64,
     pub max_attempts: i32,

@@ -105,7 +105,12 @@ impl Application {
         .with_metrics(metrics.clone());
         let (stop_mail_worker, stopped) = watch::channel(false);
         let stop_mail_worker = Arc::new(stop_mail_worker);
-        let mail_worker = tokio::spawn(worker.run(stopped.clone()));
+        let mail_worker = if settings.mail.worker_enabled {
+            tokio::spawn(worker.run(stopped.clone()))
+        } else {
+            tracing::info!("mail worker off (mail.worker_enabled): another copy sends the mail");
+            tokio::spawn(async {})
+        };
         tokio::spawn(forget_old_idempotency_keys(pool.clone(), stopped));
         let metrics_data = web::Data::from(metrics.clone());
         let availability = Arc::new(AvailabilityCache::new(Duration::from_millis(

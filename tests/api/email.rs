@@ -25,6 +25,7 @@ crate::both_backends!(
     two_workers_on_one_database_never_send_a_job_twice,
     a_kill_9_of_the_server_loses_no_mail,
     mail_that_keeps_failing_is_parked_with_its_error,
+    a_copy_without_a_mail_worker_leaves_its_mail_to_another,
 );
 
 pub fn smtp_to(port: u16) -> impl FnOnce(&mut Settings) {
@@ -480,4 +481,31 @@ async fn mail_that_keeps_failing_is_parked_with_its_error(backend: Backend) {
         .as_deref()
         .unwrap_or_default()
         .contains("send"));
+}
+
+async fn a_copy_without_a_mail_worker_leaves_its_mail_to_another(backend: Backend) {
+    let Some(database) = TestDatabase::create(backend) else {
+        return;
+    };
+    let sink = SmtpSink::start();
+    let web_only = spawn_app_on_with(database.clone(), |settings| {
+        smtp_to(sink.port)(settings);
+        settings.mail.worker_enabled = false;
+    })
+    .await;
+    let mut references = Vec::new();
+    for id in &web_only.free_slot_ids().await[..3] {
+        let booking = web_only.book_ok(*id).await;
+        references.push(booking["reference"].as_str().unwrap().to_owned());
+    }
+    // Ten of its poll intervals: a worker of this copy would have sent them by now.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(sink.messages().is_empty(), "the copy sent mail itself");
+    assert_eq!(due_jobs(&web_only).await, 3);
+
+    let sender = spawn_app_on_with(database, smtp_to(sink.port)).await;
+    let received = sink.wait_for(3).await;
+    wait_until_outbox_drained(&sender).await;
+    let texts: Vec<String> = received.iter().map(|m| parse(m).text).collect();
+    assert_one_mail_each(&texts, &references);
 }
