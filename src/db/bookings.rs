@@ -63,7 +63,7 @@ pub fn find_by_reference(conn: &mut DbConnection, reference: &str) -> QueryResul
     bookings::table
         .filter(bookings::reference.eq(reference))
         .select(Booking::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -117,7 +117,7 @@ pub fn find_by_id(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Bookin
     bookings::table
         .find(id)
         .select(Booking::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

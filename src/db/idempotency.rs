@@ -54,7 +54,7 @@ pub fn reserve(
     let saved: SavedResponse = idempotency_keys::table
         .find(key)
         .select(SavedResponse::as_select())
-        .first(conn)?;
+        .get_result(conn)?;
     if saved.request_hash != request_hash {
         return Ok(KeyState::Mismatch);
     }

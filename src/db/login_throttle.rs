@@ -53,7 +53,7 @@ pub fn count_attempt(
     login_throttle::table
         .find(email)
         .select((login_throttle::failures, login_throttle::window_started_at))
-        .first(conn)
+        .get_result(conn)
 }
 
 /// Forgets the failures of `email` (after a successful login).

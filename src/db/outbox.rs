@@ -272,7 +272,7 @@ pub fn find(conn: &mut DbConnection, id: i32) -> QueryResult<Option<OutboxJob>> 
     outbox::table
         .find(id)
         .select(OutboxJob::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -306,7 +306,7 @@ pub fn due_summary(
             diesel::dsl::count_star(),
             diesel::dsl::min(outbox::next_attempt_at),
         ))
-        .first(conn)
+        .get_result(conn)
 }
 
 /// Keeps a claimed job's lease alive just before it is sent; false when the claim was lost

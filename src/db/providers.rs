@@ -51,7 +51,7 @@ pub fn find(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Provider>> {
     providers::table
         .find(id)
         .select(Provider::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -71,7 +71,7 @@ pub fn find_by_name(conn: &mut DbConnection, name: &str) -> QueryResult<Option<P
     providers::table
         .filter(providers::name.eq(name))
         .select(Provider::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -103,5 +103,5 @@ pub fn update(
     providers::table
         .find(id)
         .select(Provider::as_select())
-        .first(conn)
+        .get_result(conn)
 }

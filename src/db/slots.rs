@@ -39,7 +39,7 @@ pub fn find(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Slot>> {
     slots::table
         .find(id)
         .select(Slot::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -48,7 +48,7 @@ pub fn find_with_provider(conn: &mut DbConnection, id: i32) -> QueryResult<Optio
         .inner_join(providers::table)
         .filter(slots::id.eq(id))
         .select((Slot::as_select(), Provider::as_select()))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -52,7 +52,7 @@ pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option
     users::table
         .filter(users::email.eq(email))
         .select(User::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
