@@ -6,6 +6,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use actix_web::dev::{Server, ServerHandle};
+use actix_web::http::StatusCode;
+use actix_web::middleware::ErrorHandlers;
 use actix_web::{error::InternalError, web, App, HttpServer};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
@@ -144,6 +146,10 @@ impl Application {
                 ))
                 .wrap(actix_web::middleware::from_fn(
                     crate::availability::invalidate_after_writes,
+                ))
+                .wrap(ErrorHandlers::new().handler(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    crate::routes::method_not_allowed,
                 ))
                 .wrap(abuse::cors(&http_settings))
                 .wrap(TracingLogger::<RequestSpan>::new())

@@ -14,7 +14,9 @@ mod schedule;
 mod schedule_appointment;
 mod slots;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::dev::ServiceResponse;
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
@@ -27,23 +29,23 @@ use crate::error::ApiError;
 
 pub fn configure(cfg: &mut web::ServiceConfig, public_posts: &PublicPostLimit) {
     // One resource per path, with a route per method, so a wrong method is a 405 and not the
-    // next resource's 404.
-    cfg.route("/health", web::get().to(health::health))
-        .route("/health/live", web::get().to(health::live))
-        .route("/health/ready", web::get().to(health::ready))
-        .route("/metrics", web::get().to(metrics::metrics))
-        .route("/book", web::get().to(pages::book_page))
-        .route("/book.js", web::get().to(pages::book_script))
-        .route("/book.css", web::get().to(pages::book_style))
-        .route("/widget.js", web::get().to(pages::widget_script))
-        .route("/openapi.json", web::get().to(openapi::openapi_json))
+    // next resource's 404 (`cfg.route(path, …)` would put the method on the resource itself).
+    cfg.service(web::resource("/health").route(web::get().to(health::health)))
+        .service(web::resource("/health/live").route(web::get().to(health::live)))
+        .service(web::resource("/health/ready").route(web::get().to(health::ready)))
+        .service(web::resource("/metrics").route(web::get().to(metrics::metrics)))
+        .service(web::resource("/book").route(web::get().to(pages::book_page)))
+        .service(web::resource("/book.js").route(web::get().to(pages::book_script)))
+        .service(web::resource("/book.css").route(web::get().to(pages::book_style)))
+        .service(web::resource("/widget.js").route(web::get().to(pages::widget_script)))
+        .service(web::resource("/openapi.json").route(web::get().to(openapi::openapi_json)))
         .service(
             utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
                 .url("/docs/openapi.json", openapi::ApiDoc::openapi()),
         )
         .service(
             web::scope("/api/v1")
-                .route("/auth/login", web::post().to(auth::login))
+                .service(web::resource("/auth/login").route(web::post().to(auth::login)))
                 .service(
                     web::resource("/providers")
                         .route(web::get().to(providers::list))
@@ -54,10 +56,15 @@ pub fn configure(cfg: &mut web::ServiceConfig, public_posts: &PublicPostLimit) {
                         .route(web::get().to(providers::show))
                         .route(web::patch().to(providers::update)),
                 )
-                .route("/providers/{id}/slots", web::post().to(slots::create))
-                .route("/providers/{id}/schedule", web::post().to(schedule::apply))
-                .route("/slots", web::get().to(slots::list_free))
-                .route("/slots/{id}", web::patch().to(slots::update_status))
+                .service(
+                    web::resource("/providers/{id}/slots").route(web::post().to(slots::create)),
+                )
+                .service(
+                    web::resource("/providers/{id}/schedule")
+                        .route(web::post().to(schedule::apply)),
+                )
+                .service(web::resource("/slots").route(web::get().to(slots::list_free)))
+                .service(web::resource("/slots/{id}").route(web::patch().to(slots::update_status)))
                 .service(
                     web::resource("/bookings")
                         .wrap(public_posts.middleware())
@@ -69,13 +76,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, public_posts: &PublicPostLimit) {
                         .route(web::get().to(bookings::show))
                         .route(web::patch().to(bookings::update_status)),
                 )
-                .route(
-                    "/bookings/{reference}/cancel",
-                    web::post().to(bookings::cancel),
+                .service(
+                    web::resource("/bookings/{reference}/cancel")
+                        .route(web::post().to(bookings::cancel)),
                 )
-                .route(
-                    "/bookings/{reference}/reschedule",
-                    web::post().to(bookings::reschedule),
+                .service(
+                    web::resource("/bookings/{reference}/reschedule")
+                        .route(web::post().to(bookings::reschedule)),
                 )
                 .service(
                     web::resource("/schedule-appointment")
@@ -83,15 +90,15 @@ pub fn configure(cfg: &mut web::ServiceConfig, public_posts: &PublicPostLimit) {
                         .route(web::get().to(schedule_appointment::show))
                         .route(web::post().to(schedule_appointment::book)),
                 )
-                .route("/audit", web::get().to(audit::list))
-                .route("/admin/outbox", web::get().to(admin::outbox_jobs))
-                .route(
-                    "/admin/outbox/{id}/retry",
-                    web::post().to(admin::retry_outbox_job),
+                .service(web::resource("/audit").route(web::get().to(audit::list)))
+                .service(web::resource("/admin/outbox").route(web::get().to(admin::outbox_jobs)))
+                .service(
+                    web::resource("/admin/outbox/{id}/retry")
+                        .route(web::post().to(admin::retry_outbox_job)),
                 )
-                .route(
-                    "/admin/reports/sources",
-                    web::get().to(admin::sources_report),
+                .service(
+                    web::resource("/admin/reports/sources")
+                        .route(web::get().to(admin::sources_report)),
                 ),
         );
 }
@@ -103,6 +110,20 @@ pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
         req.method(),
         req.path()
     )))
+}
+
+/// A known path asked with a method it does not take: actix answers 405 with an empty body, and
+/// this makes it a problem document like every other error.
+pub fn method_not_allowed<B>(
+    response: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let (req, _) = response.into_parts();
+    let problem =
+        ApiError::MethodNotAllowed(format!("{} is not allowed on {}", req.method(), req.path()))
+            .error_response();
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, problem).map_into_right_body(),
+    ))
 }
 
 /// An instant as the API writes it: RFC 3339, UTC, whole seconds.

@@ -11,7 +11,39 @@ crate::both_backends!(
     oversized_bodies_are_413,
     hostile_text_is_stored_verbatim,
     nul_bytes_get_a_4xx_not_a_database_error,
+    unknown_paths_and_wrong_methods_get_problem_documents,
 );
+
+async fn unknown_paths_and_wrong_methods_get_problem_documents(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let request = |method: reqwest::Method, path: &str| {
+        app.client
+            .request(method, app.url(path))
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+    };
+    let unknown = request(reqwest::Method::GET, "/api/v1/appointments")
+        .await
+        .unwrap();
+    assert_problem(unknown, StatusCode::NOT_FOUND).await;
+    for (method, path) in [
+        (reqwest::Method::DELETE, "/api/v1/bookings"),
+        (reqwest::Method::PUT, "/api/v1/providers/1"),
+        (reqwest::Method::POST, "/health"),
+        (reqwest::Method::GET, "/api/v1/auth/login"),
+    ] {
+        let response = request(method.clone(), path).await.unwrap();
+        let problem = assert_problem(response, StatusCode::METHOD_NOT_ALLOWED).await;
+        assert_eq!(
+            problem["detail"],
+            format!("{method} is not allowed on {path}"),
+            "{method} {path}"
+        );
+    }
+}
 
 async fn invalid_fields_are_named(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
