@@ -2,7 +2,8 @@
 //! public POSTs (bookings and the call to action), and CORS limited to the clinic's websites.
 //! (The booking forms' honeypot is in `routes::bookings::reject_bots`.)
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use actix_cors::Cors;
 use actix_governor::governor::clock::{Clock, DefaultClock, QuantaInstant};
@@ -15,23 +16,81 @@ use actix_web::dev::ServiceRequest;
 use actix_web::http::{header, Method};
 use actix_web::middleware::Condition;
 use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
+use ipnet::IpNet;
 
 use crate::error::ApiError;
 use crate::settings::HttpSettings;
 
-/// Keys the limit on the peer address. Behind a reverse proxy every client shares the proxy's
-/// address: terminate there with its own limit, or keep this one off (see the README).
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddress;
+const FORWARDED_FOR: &str = "x-forwarded-for";
+
+/// Keys the limit on the client's address: the peer's, or, when the peer is one of the trusted
+/// proxies (`http.trusted_proxies`), the one its `X-Forwarded-For` names.
+#[derive(Debug, Clone)]
+pub struct ClientAddress {
+    proxies: Arc<[IpNet]>,
+}
+
+impl ClientAddress {
+    pub fn new(proxies: Vec<IpNet>) -> Self {
+        Self {
+            proxies: proxies.into(),
+        }
+    }
+
+    fn is_proxy(&self, address: IpAddr) -> bool {
+        self.proxies.iter().any(|net| net.contains(&address))
+    }
+
+    /// The client behind `peer`. Proxies append the address they received a request from to
+    /// `X-Forwarded-For`, so read from the right: the first address that is not a trusted proxy
+    /// is the client; anything to its left came from the client and could be made up. An entry
+    /// that is not an address ends the walk at the last proxy that vouched for it.
+    /// `forwarded_for` holds the header's lines in order; several read as one list.
+    pub fn client_of(&self, peer: IpAddr, forwarded_for: &[&str]) -> IpAddr {
+        let mut client = peer.to_canonical();
+        if !self.is_proxy(client) {
+            return client;
+        }
+        let hops = forwarded_for
+            .iter()
+            .rev()
+            .flat_map(|line| line.split(',').rev());
+        for hop in hops {
+            let Some(address) = parse_hop(hop.trim()) else {
+                break;
+            };
+            client = address;
+            if !self.is_proxy(address) {
+                break;
+            }
+        }
+        client
+    }
+}
+
+/// An `X-Forwarded-For` entry: an address, perhaps with a port (`192.0.2.1:4711`,
+/// `[2001:db8::1]:4711`).
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .or_else(|_| hop.parse::<SocketAddr>().map(|a| a.ip()))
+        .ok()
+        .map(|a| a.to_canonical())
+}
 
 impl KeyExtractor for ClientAddress {
     type Key = IpAddr;
     type KeyExtractionError = SimpleKeyExtractionError<&'static str>;
 
     fn extract(&self, req: &ServiceRequest) -> Result<IpAddr, Self::KeyExtractionError> {
-        req.peer_addr()
-            .map(|addr| addr.ip())
-            .ok_or_else(|| SimpleKeyExtractionError::new("no peer address"))
+        let peer = req
+            .peer_addr()
+            .ok_or_else(|| SimpleKeyExtractionError::new("no peer address"))?;
+        let forwarded_for = req
+            .headers()
+            .get_all(FORWARDED_FOR)
+            .filter_map(|value| value.to_str().ok())
+            .collect::<Vec<_>>();
+        Ok(self.client_of(peer.ip(), &forwarded_for))
     }
 
     fn exceed_rate_limit_response(
@@ -68,7 +127,7 @@ impl PublicPostLimit {
     pub fn new(settings: &HttpSettings) -> anyhow::Result<Self> {
         let per_minute = settings.rate_limit_per_minute.max(1);
         let config = GovernorConfigBuilder::default()
-            .key_extractor(ClientAddress)
+            .key_extractor(ClientAddress::new(settings.proxies()?))
             .requests_per_minute(u64::from(per_minute))
             .burst_size(per_minute)
             .methods(vec![Method::POST])
@@ -102,4 +161,93 @@ pub fn cors(settings: &HttpSettings) -> Cors {
         ])
         .expose_headers([header::RETRY_AFTER])
         .max_age(3600)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    fn behind(proxies: &str) -> ClientAddress {
+        let settings = HttpSettings {
+            allowed_origins: String::new(),
+            rate_limit_per_minute: 30,
+            availability_cache_ms: 0,
+            trusted_proxies: proxies.into(),
+        };
+        ClientAddress::new(settings.proxies().unwrap())
+    }
+
+    #[test]
+    fn without_trusted_proxies_the_header_is_ignored() {
+        let direct = behind("");
+        assert_eq!(
+            direct.client_of(ip("127.0.0.1"), &["203.0.113.5"]),
+            ip("127.0.0.1")
+        );
+        // Nor does a trusted range help a peer outside it.
+        let proxied = behind("10.0.0.0/8");
+        assert_eq!(
+            proxied.client_of(ip("192.0.2.9"), &["203.0.113.5"]),
+            ip("192.0.2.9")
+        );
+    }
+
+    #[test]
+    fn behind_a_proxy_the_last_address_it_did_not_write_itself_is_the_client() {
+        let proxied = behind("127.0.0.1, 10.0.0.0/8");
+        assert_eq!(
+            proxied.client_of(ip("127.0.0.1"), &["203.0.113.5"]),
+            ip("203.0.113.5")
+        );
+        // What the client put in front is not believed.
+        assert_eq!(
+            proxied.client_of(ip("127.0.0.1"), &["198.51.100.1, 203.0.113.5"]),
+            ip("203.0.113.5")
+        );
+        // A chain of proxies, over two header lines, with a port.
+        assert_eq!(
+            proxied.client_of(
+                ip("127.0.0.1"),
+                &["198.51.100.1, 203.0.113.5:4711", "10.1.2.3"]
+            ),
+            ip("203.0.113.5")
+        );
+        assert_eq!(
+            proxied.client_of(ip("::ffff:127.0.0.1"), &["[2001:db8::7]:443"]),
+            ip("2001:db8::7")
+        );
+    }
+
+    #[test]
+    fn a_missing_or_broken_header_leaves_the_last_proxy_that_vouched() {
+        let proxied = behind("127.0.0.1, 10.0.0.0/8");
+        assert_eq!(proxied.client_of(ip("127.0.0.1"), &[]), ip("127.0.0.1"));
+        assert_eq!(
+            proxied.client_of(ip("127.0.0.1"), &["203.0.113.5, unknown, 10.1.2.3"]),
+            ip("10.1.2.3")
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_must_be_addresses_or_ranges() {
+        let settings = |proxies: &str| HttpSettings {
+            allowed_origins: String::new(),
+            rate_limit_per_minute: 30,
+            availability_cache_ms: 0,
+            trusted_proxies: proxies.into(),
+        };
+        assert_eq!(
+            settings(" 127.0.0.1 , ::1, 10.0.0.0/8")
+                .proxies()
+                .unwrap()
+                .len(),
+            3
+        );
+        assert!(settings("proxy.internal").proxies().is_err());
+        assert!(settings("10.0.0.0/33").proxies().is_err());
+    }
 }

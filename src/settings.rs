@@ -126,6 +126,10 @@ pub struct HttpSettings {
     pub rate_limit_per_minute: u32,
     /// How long a free-slot list may be answered from memory; 0 turns the cache off.
     pub availability_cache_ms: u64,
+    /// Comma-separated addresses or CIDR ranges of the reverse proxies in front, whose
+    /// `X-Forwarded-For` names the client (for the rate limit).
+    #[serde(default)]
+    pub trusted_proxies: String,
 }
 
 impl HttpSettings {
@@ -134,6 +138,24 @@ impl HttpSettings {
             .split(',')
             .map(|o| o.trim().trim_end_matches('/').to_owned())
             .filter(|o| !o.is_empty())
+            .collect()
+    }
+
+    /// The trusted proxies as networks (a single address is a /32 or /128).
+    pub fn proxies(&self) -> anyhow::Result<Vec<ipnet::IpNet>> {
+        self.trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        anyhow::anyhow!(
+                            "http.trusted_proxies: `{p}` is not an address or a range like 10.0.0.0/8"
+                        )
+                    })
+            })
             .collect()
     }
 }
@@ -299,6 +321,7 @@ impl Settings {
                 anyhow::bail!("http.allowed_origins: `{origin}` is not an origin like https://www.example.com");
             }
         }
+        self.http.proxies()?;
         if self.database.pool_size == 0 {
             anyhow::bail!("database.pool_size must be at least 1");
         }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_problem, patient, spawn_app, spawn_app_with, Backend};
+use crate::helpers::{assert_problem, patient, spawn_app, spawn_app_with, Backend, TestApp};
 
 crate::both_backends!(
     it_books_the_earliest_free_slot,
@@ -16,6 +16,7 @@ crate::both_backends!(
     the_sources_report_counts_bookings_cancellations_and_no_shows,
     admins_see_and_retry_failed_mail,
     public_posts_are_rate_limited_per_client,
+    behind_a_trusted_proxy_each_patient_has_their_own_limit,
     the_honeypot_rejects_naive_bots,
     cors_allows_the_configured_websites_only,
     the_booking_page_and_widget_are_served,
@@ -399,6 +400,59 @@ async fn public_posts_are_rate_limited_per_client(backend: Backend) {
             StatusCode::OK
         );
     }
+}
+
+/// Books `slot_id` through a proxy (this test) that says the patient is at `forwarded_for`.
+async fn book_forwarded(app: &TestApp, slot_id: i64, forwarded_for: &str) -> StatusCode {
+    app.client
+        .post(app.url("/api/v1/bookings"))
+        .header("X-Forwarded-For", forwarded_for)
+        .json(&json!({"slot_id": slot_id, "patient": patient()}))
+        .send()
+        .await
+        .expect("request")
+        .status()
+}
+
+async fn behind_a_trusted_proxy_each_patient_has_their_own_limit(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| {
+        s.http.rate_limit_per_minute = 2;
+        s.http.trusted_proxies = "127.0.0.1".into();
+    })
+    .await
+    else {
+        return;
+    };
+    let slots = app.free_slot_ids().await;
+    for id in &slots[..2] {
+        assert_eq!(
+            book_forwarded(&app, *id, "203.0.113.5").await,
+            StatusCode::CREATED
+        );
+    }
+    // An address the patient adds in front does not buy another turn.
+    assert_eq!(
+        book_forwarded(&app, slots[2], "198.51.100.1, 203.0.113.5").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Another patient behind the same proxy books.
+    assert_eq!(
+        book_forwarded(&app, slots[2], "203.0.113.6").await,
+        StatusCode::CREATED
+    );
+
+    // Without trusted proxies the header changes nothing: the peer's address counts.
+    let Some(app) = spawn_app_with(backend, |s| s.http.rate_limit_per_minute = 2).await else {
+        return;
+    };
+    let slots = app.free_slot_ids().await;
+    for (id, client) in slots[..2].iter().zip(["203.0.113.5", "203.0.113.6"]) {
+        assert_eq!(book_forwarded(&app, *id, client).await, StatusCode::CREATED);
+    }
+    assert_eq!(
+        book_forwarded(&app, slots[2], "203.0.113.7").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }
 
 async fn the_honeypot_rejects_naive_bots(backend: Backend) {
