@@ -41,12 +41,13 @@ AVAIL_DB = "GET /api/v1/slots, one provider, 7 days, no from: database every tim
 AVAIL_H = "GET /api/v1/slots, 7 days, database every time, with 3 years of history"
 AVAIL_N = "GET /api/v1/slots, 7 days, database every time, no history"
 CTA = "GET /api/v1/schedule-appointment"
-CTA_H = "GET /api/v1/schedule-appointment, with 3 years of history"
+CTA_H = "GET /api/v1/schedule-appointment, database every time, with 3 years of history"
+CTA_N = "GET /api/v1/schedule-appointment, database every time, no history"
 RACE = "500 simultaneous POSTs for one slot"
 HEALTH_W = "GET /health (HTTP ceiling), default workers (one per core)"
 AVAIL_W = "GET /api/v1/slots, one provider, 7 days, default workers (one per core)"
 ceiling_of = {AVAIL: HEALTH, AVAIL_DB: HEALTH, AVAIL_H: HEALTH, AVAIL_N: HEALTH, CTA: HEALTH,
-              CTA_H: HEALTH, BOOK: CEIL, BOOK_NOMAIL: CEIL, AVAIL_W: HEALTH_W}
+              CTA_H: HEALTH, CTA_N: HEALTH, BOOK: CEIL, BOOK_NOMAIL: CEIL, AVAIL_W: HEALTH_W}
 
 backends = []
 for r in rows:

@@ -1,9 +1,10 @@
-//! A short-lived cache of the free-slot lists patients browse (`GET /api/v1/slots`).
+//! A short-lived cache of the free-slot lists patients browse (`GET /api/v1/slots`) and of the
+//! call to action's offer (`GET /api/v1/schedule-appointment`).
 //!
-//! When an article or a campaign goes out, thousands of visitors ask for the same few weeks of
-//! the same providers; each answer is a database read and some 25 KiB of JSON. This keeps the
-//! serialized answer for at most `http.availability_cache_ms` and throws it away as soon as
-//! anything may have changed:
+//! When an article or a campaign goes out, thousands of visitors load the same button and ask
+//! for the same few weeks of the same providers; each answer is a database read and up to some
+//! 25 KiB of JSON. This keeps the serialized answer for at most `http.availability_cache_ms`
+//! and throws it away as soon as anything may have changed:
 //!
 //! - every state-changing request this process answers (any method but GET, HEAD and OPTIONS)
 //!   moves a generation counter on when it ends (`invalidate_after_writes`), and an entry filled
@@ -34,13 +35,24 @@ const CAPACITY_BYTES: u64 = 4 * 1024 * 1024;
 /// Answers larger than this (long windows with thousands of slots) are not kept.
 const LARGEST_ENTRY_BYTES: usize = 256 * 1024;
 
-/// What a list depends on: provider (or all), the window asked for, and the limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ListKey {
-    pub provider_id: Option<i32>,
-    pub from: NaiveDateTime,
-    pub to: NaiveDateTime,
-    pub limit: i64,
+/// What a kept answer depends on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ListKey {
+    /// A list of free slots: provider (or all), the window asked for, and the limit.
+    Window {
+        provider_id: Option<i32>,
+        from: NaiveDateTime,
+        to: NaiveDateTime,
+        limit: i64,
+    },
+    /// The call to action's offer: the earliest free slots from now on (of one provider or
+    /// visit type, or any), how many, and the `source` its booking hints repeat.
+    Offer {
+        provider_id: Option<i32>,
+        visit_type: Option<String>,
+        limit: usize,
+        source: Option<String>,
+    },
 }
 
 #[derive(Clone)]
@@ -160,7 +172,7 @@ mod tests {
                 .and_then(|d| d.and_hms_opt(h, 0, 0))
                 .expect("valid")
         };
-        ListKey {
+        ListKey::Window {
             provider_id: Some(1),
             from: at(0),
             to: at(23),

@@ -15,6 +15,7 @@ mod schedule_appointment;
 mod slots;
 
 use actix_web::dev::ServiceResponse;
+use actix_web::http::header::ContentType;
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
@@ -124,6 +125,13 @@ pub fn method_not_allowed<B>(
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, problem).map_into_right_body(),
     ))
+}
+
+/// A 200 with a JSON body serialized beforehand (perhaps kept in the availability cache).
+fn json_body(body: web::Bytes) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(body)
 }
 
 /// An instant as the API writes it: RFC 3339, UTC, whole seconds.

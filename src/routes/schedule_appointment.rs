@@ -9,9 +9,10 @@ use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::bookings::{create_idempotently, parse_patient, reject_bots, PatientBody, NO_SCREEN};
-use super::OpenSlotView;
+use super::{json_body, OpenSlotView};
 use crate::appointments::{self, BookingRequest, SlotSearch};
 use crate::audit::Actor;
+use crate::availability::ListKey;
 use crate::db::{providers, slots};
 use crate::domain::booking::{parse_reason, BookingSource};
 use crate::domain::intake::Concern;
@@ -102,6 +103,17 @@ pub async fn show(
         |s| serde_json::json!(s.as_str()),
     );
     let now = Utc::now();
+    let key = ListKey::Offer {
+        provider_id,
+        visit_type: visit_type.clone(),
+        limit,
+        source: source.as_ref().map(|s| s.as_str().to_owned()),
+    };
+    let cache = &state.availability;
+    if let Some(body) = cache.get(&key, now.naive_utc()) {
+        return Ok(json_body(body));
+    }
+    let generation = cache.generation();
     let horizon = now + Duration::days(settings.clinic.booking_horizon_days);
     let found = state
         .with_connection(move |conn| {
@@ -115,7 +127,7 @@ pub async fn show(
             )?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(CallToAction {
+    let body = serde_json::to_vec(&CallToAction {
         headline: &settings.cta.headline,
         text: &settings.cta.text,
         clinic: Clinic {
@@ -148,7 +160,12 @@ pub async fn show(
                 "source": source_hint,
             }),
         },
-    }))
+    })
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    let body = web::Bytes::from(body);
+    let first_start = found.first().map(|(slot, _)| slot.starts_at);
+    cache.insert(key, generation, first_start, body.clone());
+    Ok(json_body(body))
 }
 
 #[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]

@@ -1,13 +1,12 @@
 //! `GET /api/v1/slots`: free slots in a window, ordered by start; and the staff's single slots,
 //! blocking and unblocking.
 
-use actix_web::http::header::ContentType;
 use actix_web::web::{self, Bytes};
 use actix_web::HttpResponse;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{rfc3339, OpenSlotView, SlotView};
+use super::{json_body, rfc3339, OpenSlotView, SlotView};
 use crate::auth::extractor::FrontDeskUser;
 use crate::availability::ListKey;
 use crate::db::slots;
@@ -73,14 +72,14 @@ pub async fn list_free(
     let start = window.start().max(now).naive_utc();
     let end = window.end().naive_utc();
     // A list with no `from` starts now and says so: it is never the same twice.
-    let key = query.from.is_some().then_some(ListKey {
+    let key = query.from.is_some().then_some(ListKey::Window {
         provider_id,
         from: window.start().naive_utc(),
         to: end,
         limit,
     });
     let cache = &state.availability;
-    if let Some(body) = key.and_then(|key| cache.get(&key, now.naive_utc())) {
+    if let Some(body) = key.as_ref().and_then(|key| cache.get(key, now.naive_utc())) {
         return Ok(json_body(body));
     }
     let generation = cache.generation();
@@ -121,12 +120,6 @@ pub async fn list_free(
         cache.insert(key, generation, first_start, body.clone());
     }
     Ok(json_body(body))
-}
-
-fn json_body(body: Bytes) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type(ContentType::json())
-        .body(body)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -17,6 +17,7 @@ crate::both_backends!(
     admins_see_and_retry_failed_mail,
     public_posts_are_rate_limited_per_client,
     behind_a_trusted_proxy_each_patient_has_their_own_limit,
+    the_offer_drops_a_booked_time_at_once_and_an_outside_change_within_the_cache_time,
     the_honeypot_rejects_naive_bots,
     cors_allows_the_configured_websites_only,
     the_booking_page_and_widget_are_served,
@@ -400,6 +401,57 @@ async fn public_posts_are_rate_limited_per_client(backend: Backend) {
             StatusCode::OK
         );
     }
+}
+
+fn offered_ids(offer: &Value) -> Vec<i64> {
+    offer["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|s| s["id"].as_i64().expect("id"))
+        .collect()
+}
+
+async fn the_offer_drops_a_booked_time_at_once_and_an_outside_change_within_the_cache_time(
+    backend: Backend,
+) {
+    // A long cache: only invalidation can explain a changed offer.
+    let Some(app) = spawn_app_with(backend, |s| s.http.availability_cache_ms = 60_000).await else {
+        return;
+    };
+    let before = app.get_json(CTA).await;
+    assert_eq!(
+        app.get_json(CTA).await,
+        before,
+        "a repeated read is the same"
+    );
+    let first = offered_ids(&before)[0];
+    app.book_ok(first).await;
+    let after = offered_ids(&app.get_json(CTA).await);
+    assert!(!after.contains(&first), "a booked time is not offered");
+    assert_eq!(after[..after.len() - 1], offered_ids(&before)[1..]);
+    // The answer quotes the source back: each source has its own.
+    let from_article = app.get_json(&format!("{CTA}?source=article")).await;
+    assert_eq!(from_article["book"]["body"]["source"], "article");
+    assert_eq!(offered_ids(&from_article), after);
+
+    // A change the process does not see (another copy, here a write to the database) shows
+    // within the cache time.
+    let Some(app) = spawn_app_with(backend, |s| s.http.availability_cache_ms = 300).await else {
+        return;
+    };
+    let first = offered_ids(&app.get_json(CTA).await)[0];
+    app.with_db(move |conn| {
+        use clinic_booking::db::schema::slots;
+        use diesel::prelude::*;
+        diesel::update(slots::table.find(first as i32))
+            .set(slots::status.eq("blocked"))
+            .execute(conn)
+            .expect("block")
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert!(!offered_ids(&app.get_json(CTA).await).contains(&first));
 }
 
 /// Books `slot_id` through a proxy (this test) that says the patient is at `forwarded_for`.
