@@ -61,7 +61,7 @@ pub fn is_active(conn: &mut DbConnection, id: i32) -> QueryResult<bool> {
     let active = users::table
         .find(id)
         .select(users::active)
-        .first::<bool>(conn)
+        .get_result::<bool>(conn)
         .optional()?;
     Ok(active.unwrap_or(false))
 }
