@@ -186,6 +186,9 @@ pub struct MailSettings {
     pub smtp_username: String,
     pub smtp_password: SecretString,
     pub smtp_timeout_seconds: u64,
+    /// PEM certificates trusted for the SMTP server besides the public roots; empty: none.
+    #[serde(default)]
+    pub smtp_ca_file: String,
     pub reminder_hours_before: i64,
     pub worker_enabled: bool,
     pub worker_concurrency: usize,

@@ -7,7 +7,9 @@ pub mod worker;
 
 use std::time::Duration;
 
+use anyhow::Context;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 
@@ -20,6 +22,22 @@ pub enum Mailer {
     File(AsyncFileTransport<Tokio1Executor>),
 }
 
+/// How the SMTP server's certificate is checked: against the web's public roots, plus the
+/// certificates in `mail.smtp_ca_file` (a relay with its own authority), for `mail.smtp_host`.
+fn tls_parameters(settings: &MailSettings) -> anyhow::Result<TlsParameters> {
+    let mut parameters = TlsParameters::builder(settings.smtp_host.clone());
+    if !settings.smtp_ca_file.is_empty() {
+        let path = &settings.smtp_ca_file;
+        let pem = std::fs::read(path)
+            .with_context(|| format!("mail.smtp_ca_file: cannot read {path}"))?;
+        let certificate = Certificate::from_pem(&pem).map_err(|e| {
+            anyhow::anyhow!("mail.smtp_ca_file: {path} is not PEM certificates: {e}")
+        })?;
+        parameters = parameters.add_root_certificate(certificate);
+    }
+    Ok(parameters.build()?)
+}
+
 impl Mailer {
     pub fn from_settings(settings: &MailSettings) -> anyhow::Result<Self> {
         match settings.transport {
@@ -29,12 +47,11 @@ impl Mailer {
             }
             MailTransportKind::Smtp => {
                 let host = settings.smtp_host.as_str();
+                let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host);
                 let builder = match settings.smtp_tls {
-                    SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
-                    SmtpTls::Starttls => {
-                        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)?
-                    }
-                    SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)?,
+                    SmtpTls::None => builder,
+                    SmtpTls::Starttls => builder.tls(Tls::Required(tls_parameters(settings)?)),
+                    SmtpTls::Tls => builder.tls(Tls::Wrapper(tls_parameters(settings)?)),
                 };
                 let mut builder = builder
                     .port(settings.smtp_port)

@@ -26,6 +26,7 @@ crate::both_backends!(
     a_kill_9_of_the_server_loses_no_mail,
     mail_that_keeps_failing_is_parked_with_its_error,
     a_copy_without_a_mail_worker_leaves_its_mail_to_another,
+    starttls_checks_the_relays_certificate_against_the_configured_authority,
 );
 
 pub fn smtp_to(port: u16) -> impl FnOnce(&mut Settings) {
@@ -508,4 +509,58 @@ async fn a_copy_without_a_mail_worker_leaves_its_mail_to_another(backend: Backen
     wait_until_outbox_drained(&sender).await;
     let texts: Vec<String> = received.iter().map(|m| parse(m).text).collect();
     assert_one_mail_each(&texts, &references);
+}
+
+async fn starttls_checks_the_relays_certificate_against_the_configured_authority(backend: Backend) {
+    let Some(database) = TestDatabase::create(backend) else {
+        return;
+    };
+    // A relay whose certificate no public authority signed, as an organization's own relay.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let relay = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("cert");
+    let (certificate, key) = (dir.path().join("relay.pem"), dir.path().join("relay.key"));
+    std::fs::write(&certificate, relay.cert.pem()).expect("write cert");
+    std::fs::write(&key, relay.signing_key.serialize_pem()).expect("write key");
+    let sink = SmtpSink::start_tls(&certificate, &key);
+    let over_starttls = |ca_file: Option<std::path::PathBuf>| {
+        let port = sink.port;
+        move |settings: &mut Settings| {
+            smtp_to(port)(settings);
+            settings.mail.smtp_host = "localhost".into();
+            settings.mail.smtp_tls = SmtpTls::Starttls;
+            settings.mail.smtp_ca_file =
+                ca_file.map(|p| p.display().to_string()).unwrap_or_default();
+        }
+    };
+
+    // Without its authority the certificate is refused: nothing is sent, the job waits.
+    let app = spawn_app_on_with(database.clone(), over_starttls(None)).await;
+    app.book_ok(app.free_slot_ids().await[0]).await;
+    for _ in 0..600 {
+        if failed_and_kept(&app).await > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let errors: Vec<String> = app
+        .with_db(|conn| jobs(conn, None))
+        .await
+        .into_iter()
+        .filter_map(|job| job.last_error)
+        .collect();
+    assert!(
+        errors.iter().any(|e| e.contains("certificate")),
+        "{errors:?}"
+    );
+    assert!(sink.messages().is_empty());
+    app.stop().await;
+
+    // With it, the waiting confirmation goes out over the encrypted connection.
+    let app = spawn_app_on_with(database, over_starttls(Some(certificate))).await;
+    let received = sink.wait_for(1).await;
+    wait_until_outbox_drained(&app).await;
+    assert_eq!(received.len(), 1);
+    assert!(parse(&received[0])
+        .subject
+        .starts_with("Appointment confirmed"));
 }

@@ -2,10 +2,11 @@
 //! message it accepts.
 
 use std::net::TcpListener;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mailin_embedded::{response, Handler, Response, Server};
+use mailin_embedded::{response, Handler, Response, Server, SslConfig};
 
 #[derive(Clone, Default)]
 struct Recorder {
@@ -57,6 +58,21 @@ impl SmtpSink {
 
     /// Starts the server on `port` (0: any free port). It runs until the test process ends.
     pub fn start_on(port: u16) -> Self {
+        Self::start_with(port, SslConfig::None)
+    }
+
+    /// A server that offers STARTTLS with the certificate and key in these PEM files.
+    pub fn start_tls(certificate: &Path, key: &Path) -> Self {
+        Self::start_with(
+            0,
+            SslConfig::SelfSigned {
+                cert_path: certificate.display().to_string(),
+                key_path: key.display().to_string(),
+            },
+        )
+    }
+
+    fn start_with(port: u16, ssl: SslConfig) -> Self {
         let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind SMTP port");
         let port = listener.local_addr().expect("address").port();
         let recorder = Recorder::default();
@@ -65,7 +81,9 @@ impl SmtpSink {
         server
             .with_name("localhost")
             .with_num_threads(8)
-            .with_tcp_listener(listener);
+            .with_tcp_listener(listener)
+            .with_ssl(ssl)
+            .expect("TLS set-up of the test SMTP server");
         std::thread::spawn(move || {
             if let Err(e) = server.serve() {
                 eprintln!("test SMTP server stopped: {e}");
