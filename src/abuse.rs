@@ -171,14 +171,17 @@ mod tests {
         text.parse().unwrap()
     }
 
-    fn behind(proxies: &str) -> ClientAddress {
-        let settings = HttpSettings {
+    fn with_proxies(proxies: &str) -> HttpSettings {
+        HttpSettings {
             allowed_origins: String::new(),
             rate_limit_per_minute: 30,
             availability_cache_ms: 0,
             trusted_proxies: proxies.into(),
-        };
-        ClientAddress::new(settings.proxies().unwrap())
+        }
+    }
+
+    fn behind(proxies: &str) -> ClientAddress {
+        ClientAddress::new(with_proxies(proxies).proxies().unwrap())
     }
 
     #[test]
@@ -234,20 +237,14 @@ mod tests {
 
     #[test]
     fn trusted_proxies_must_be_addresses_or_ranges() {
-        let settings = |proxies: &str| HttpSettings {
-            allowed_origins: String::new(),
-            rate_limit_per_minute: 30,
-            availability_cache_ms: 0,
-            trusted_proxies: proxies.into(),
-        };
         assert_eq!(
-            settings(" 127.0.0.1 , ::1, 10.0.0.0/8")
+            with_proxies(" 127.0.0.1 , ::1, 10.0.0.0/8")
                 .proxies()
                 .unwrap()
                 .len(),
             3
         );
-        assert!(settings("proxy.internal").proxies().is_err());
-        assert!(settings("10.0.0.0/33").proxies().is_err());
+        assert!(with_proxies("proxy.internal").proxies().is_err());
+        assert!(with_proxies("10.0.0.0/33").proxies().is_err());
     }
 }

@@ -180,15 +180,7 @@ async fn a_change_made_elsewhere_shows_in_the_list_within_the_cache_time(backend
     };
     let path = tomorrows_week();
     let slot_id = listed_ids(&app.get_json(&path).await)[0];
-    app.with_db(move |conn| {
-        use clinic_booking::db::schema::slots;
-        use diesel::prelude::*;
-        diesel::update(slots::table.find(slot_id as i32))
-            .set(slots::status.eq("blocked"))
-            .execute(conn)
-            .expect("block")
-    })
-    .await;
+    app.block_slot_behind_its_back(slot_id).await;
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     assert!(!listed_ids(&app.get_json(&path).await).contains(&slot_id));
 }

@@ -441,15 +441,7 @@ async fn the_offer_drops_a_booked_time_at_once_and_an_outside_change_within_the_
         return;
     };
     let first = offered_ids(&app.get_json(CTA).await)[0];
-    app.with_db(move |conn| {
-        use clinic_booking::db::schema::slots;
-        use diesel::prelude::*;
-        diesel::update(slots::table.find(first as i32))
-            .set(slots::status.eq("blocked"))
-            .execute(conn)
-            .expect("block")
-    })
-    .await;
+    app.block_slot_behind_its_back(first).await;
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     assert!(!offered_ids(&app.get_json(CTA).await).contains(&first));
 }

@@ -377,6 +377,20 @@ impl TestApp {
             .expect("blocking task")
     }
 
+    /// Blocks a slot with a write straight to the database, as another copy of the server would:
+    /// this process is not told.
+    pub async fn block_slot_behind_its_back(&self, slot_id: i64) {
+        self.with_db(move |conn| {
+            use clinic_booking::db::schema::slots;
+            use diesel::prelude::*;
+            diesel::update(slots::table.find(slot_id as i32))
+                .set(slots::status.eq("blocked"))
+                .execute(conn)
+                .expect("block")
+        })
+        .await;
+    }
+
     /// Adds a slot for provider 1 starting `minutes_from_now` (negative: in the past).
     pub async fn insert_slot(&self, minutes_from_now: i64) -> i64 {
         use clinic_booking::db::schema::slots;
