@@ -37,7 +37,7 @@ const LARGEST_ENTRY_BYTES: usize = 256 * 1024;
 
 /// What a kept answer depends on.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ListKey {
+pub enum AnswerKey {
     /// A list of free slots: provider (or all), the window asked for, and the limit.
     Window {
         provider_id: Option<i32>,
@@ -67,8 +67,8 @@ struct Entry {
 #[derive(Clone)]
 struct ByLength;
 
-impl Weighter<ListKey, Entry> for ByLength {
-    fn weight(&self, _key: &ListKey, entry: &Entry) -> u64 {
+impl Weighter<AnswerKey, Entry> for ByLength {
+    fn weight(&self, _key: &AnswerKey, entry: &Entry) -> u64 {
         entry.body.len().max(1) as u64
     }
 }
@@ -77,7 +77,7 @@ impl Weighter<ListKey, Entry> for ByLength {
 pub struct AvailabilityCache {
     generation: AtomicU64,
     time_to_live: Duration,
-    entries: Option<Cache<ListKey, Entry, ByLength>>,
+    entries: Option<Cache<AnswerKey, Entry, ByLength>>,
 }
 
 impl AvailabilityCache {
@@ -103,7 +103,7 @@ impl AvailabilityCache {
     }
 
     /// The kept answer for `key`, if it is still what a fresh read at `now` would give.
-    pub fn get(&self, key: &ListKey, now: NaiveDateTime) -> Option<Bytes> {
+    pub fn get(&self, key: &AnswerKey, now: NaiveDateTime) -> Option<Bytes> {
         let entry = self.entries.as_ref()?.get(key)?;
         let fresh = entry.generation == self.generation()
             && entry.filled_at.elapsed() < self.time_to_live
@@ -114,7 +114,7 @@ impl AvailabilityCache {
     /// Keeps `body`, read from the database after `generation` was read.
     pub fn insert(
         &self,
-        key: ListKey,
+        key: AnswerKey,
         generation: u64,
         first_start: Option<NaiveDateTime>,
         body: Bytes,
@@ -166,13 +166,13 @@ impl Drop for Invalidate {
 mod tests {
     use super::*;
 
-    fn key() -> ListKey {
+    fn key() -> AnswerKey {
         let at = |h| {
             chrono::NaiveDate::from_ymd_opt(2030, 1, 2)
                 .and_then(|d| d.and_hms_opt(h, 0, 0))
                 .expect("valid")
         };
-        ListKey::Window {
+        AnswerKey::Window {
             provider_id: Some(1),
             from: at(0),
             to: at(23),

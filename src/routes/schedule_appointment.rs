@@ -12,7 +12,7 @@ use super::bookings::{create_idempotently, parse_patient, reject_bots, PatientBo
 use super::{json_body, OpenSlotView};
 use crate::appointments::{self, BookingRequest, SlotSearch};
 use crate::audit::Actor;
-use crate::availability::ListKey;
+use crate::availability::AnswerKey;
 use crate::db::{providers, slots};
 use crate::domain::booking::{parse_reason, BookingSource};
 use crate::domain::intake::Concern;
@@ -98,12 +98,8 @@ pub async fn show(
         ),
         None => None,
     };
-    let source_hint = source.as_ref().map_or_else(
-        || serde_json::json!("(optional) e.g. the article's slug"),
-        |s| serde_json::json!(s.as_str()),
-    );
     let now = Utc::now();
-    let key = ListKey::Offer {
+    let key = AnswerKey::Offer {
         provider_id,
         visit_type: visit_type.clone(),
         limit,
@@ -114,6 +110,10 @@ pub async fn show(
         return Ok(json_body(body));
     }
     let generation = cache.generation();
+    let source_hint = source.as_ref().map_or_else(
+        || serde_json::json!("(optional) e.g. the article's slug"),
+        |s| serde_json::json!(s.as_str()),
+    );
     let horizon = now + Duration::days(settings.clinic.booking_horizon_days);
     let found = state
         .with_connection(move |conn| {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{json_body, rfc3339, OpenSlotView, SlotView};
 use crate::auth::extractor::FrontDeskUser;
-use crate::availability::ListKey;
+use crate::availability::AnswerKey;
 use crate::db::slots;
 use crate::domain::slot::{parse_instant, SlotStatus, TimeWindow};
 use crate::domain::FieldErrors;
@@ -72,7 +72,7 @@ pub async fn list_free(
     let start = window.start().max(now).naive_utc();
     let end = window.end().naive_utc();
     // A list with no `from` starts now and says so: it is never the same twice.
-    let key = query.from.is_some().then_some(ListKey::Window {
+    let key = query.from.is_some().then_some(AnswerKey::Window {
         provider_id,
         from: window.start().naive_utc(),
         to: end,
