@@ -82,7 +82,19 @@ impl OutboxJobView {
 }
 
 /// `GET /api/v1/admin/outbox?status=pending|sent|failed&limit=&offset=`
-#[utoipa::path(get, path = "/api/v1/admin/outbox", tag = "staff", security(("staff_jwt" = [])), params(OutboxQuery), responses((status = 200, description = "Mail jobs, newest first", body = OutboxPage), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 403, description = "The token's role may not do this", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/outbox",
+    tag = "staff",
+    security(("staff_jwt" = [])),
+    params(OutboxQuery),
+    responses(
+        (status = 200, description = "Mail jobs, newest first", body = OutboxPage),
+        (status = 400),
+        (status = 401),
+        (status = 403),
+    ),
+)]
 pub async fn outbox_jobs(
     state: web::Data<AppState>,
     _admin: AdminUser,
@@ -125,7 +137,20 @@ pub async fn outbox_jobs(
 }
 
 /// `POST /api/v1/admin/outbox/{id}/retry`: puts a failed job back in the queue.
-#[utoipa::path(post, path = "/api/v1/admin/outbox/{id}/retry", tag = "staff", security(("staff_jwt" = [])), params(("id" = i64, Path, description = "The mail job id")), responses((status = 200, description = "Queued again", body = RetriedJob), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 403, description = "The token's role may not do this", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such mail job", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 409, description = "The job has not failed", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/outbox/{id}/retry",
+    tag = "staff",
+    security(("staff_jwt" = [])),
+    params(("id" = i64, Path, description = "The mail job id")),
+    responses(
+        (status = 200, description = "Queued again", body = RetriedJob),
+        (status = 401),
+        (status = 403),
+        (status = 404, description = "No such mail job"),
+        (status = 409, description = "The job has not failed"),
+    ),
+)]
 pub async fn retry_outbox_job(
     state: web::Data<AppState>,
     _admin: AdminUser,
@@ -173,7 +198,19 @@ struct SourceCounts {
 
 /// `GET /api/v1/admin/reports/sources?from=&to=`: bookings made in the period, by source (the
 /// article slug, `website`, `front_desk`, ...), with how many were cancelled or missed.
-#[utoipa::path(get, path = "/api/v1/admin/reports/sources", tag = "staff", security(("staff_jwt" = [])), params(ReportQuery), responses((status = 200, description = "Bookings by source", body = SourcesReport), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 403, description = "The token's role may not do this", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/reports/sources",
+    tag = "staff",
+    security(("staff_jwt" = [])),
+    params(ReportQuery),
+    responses(
+        (status = 200, description = "Bookings by source", body = SourcesReport),
+        (status = 400),
+        (status = 401),
+        (status = 403),
+    ),
+)]
 pub async fn sources_report(
     state: web::Data<AppState>,
     _admin: AdminUser,

@@ -78,7 +78,20 @@ struct AuditPage {
     next_before_id: Option<i32>,
 }
 
-#[utoipa::path(get, path = "/api/v1/audit", tag = "staff", security(("staff_jwt" = [])), params(AuditQuery), responses((status = 200, description = "Audit entries, newest first", body = AuditPage), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 403, description = "The token's role may not do this", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, named in `errors`", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "staff",
+    security(("staff_jwt" = [])),
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "Audit entries, newest first", body = AuditPage),
+        (status = 400),
+        (status = 401),
+        (status = 403),
+        (status = 422),
+    ),
+)]
 pub async fn list(
     state: web::Data<AppState>,
     _admin: AdminUser,

@@ -28,7 +28,22 @@ fn bad_credentials() -> ApiError {
     ApiError::Unauthorized("the email or password is wrong".into())
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "staff", security(()), request_body = LoginBody, responses((status = 200, description = "A staff token", body = LoginResponse), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 413, description = "JSON body over 64 KiB", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, named in `errors`", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 429, description = "Too many requests; see Retry-After", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 503, description = "The database does not answer", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "staff",
+    security(()),
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "A staff token", body = LoginResponse),
+        (status = 400),
+        (status = 401),
+        (status = 413),
+        (status = 422),
+        (status = 429),
+        (status = 503),
+    ),
+)]
 pub async fn login(
     state: web::Data<AppState>,
     body: web::Json<LoginBody>,

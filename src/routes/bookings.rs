@@ -196,7 +196,26 @@ fn json_response(status: StatusCode, body: String) -> HttpResponse {
         .body(body)
 }
 
-#[utoipa::path(post, path = "/api/v1/bookings", tag = "bookings", security((), ("staff_jwt" = [])), params(("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key and body replay the first answer")), request_body = CreateBookingBody, responses((status = 201, description = "Booked; the manage token opens this booking", body = BookingView), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such slot", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 409, description = "The slot is taken, blocked or has started", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 413, description = "JSON body over 64 KiB", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, named in `errors`", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 429, description = "Too many requests; see Retry-After", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/bookings",
+    tag = "bookings",
+    security((), ("staff_jwt" = [])),
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key and body replay the first answer"),
+    ),
+    request_body = CreateBookingBody,
+    responses(
+        (status = 201, description = "Booked; the manage token opens this booking", body = BookingView),
+        (status = 400),
+        (status = 401),
+        (status = 404, description = "No such slot"),
+        (status = 409, description = "The slot is taken, blocked or has started"),
+        (status = 413),
+        (status = 422),
+        (status = 429),
+    ),
+)]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -329,7 +348,20 @@ fn reference_from_path(path: &str) -> Result<BookingReference, ApiError> {
     BookingReference::parse(path).ok_or_else(|| ApiError::not_found("booking"))
 }
 
-#[utoipa::path(get, path = "/api/v1/bookings/{reference}", tag = "bookings", security(("manage_token" = []), ("staff_jwt" = [])), params(("reference" = String, Path, description = "The booking reference, e.g. BK-7Q2M9XA4KD", example = "BK-7Q2M9XA4KD")), responses((status = 200, description = "The booking", body = BookingView), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such booking", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/bookings/{reference}",
+    tag = "bookings",
+    security(("manage_token" = []), ("staff_jwt" = [])),
+    params(
+        ("reference" = String, Path, description = "The booking reference, e.g. BK-7Q2M9XA4KD", example = "BK-7Q2M9XA4KD"),
+    ),
+    responses(
+        (status = 200, description = "The booking", body = BookingView),
+        (status = 401),
+        (status = 404, description = "No such booking"),
+    ),
+)]
 pub async fn show(
     state: web::Data<AppState>,
     access: BookingAccess<AllRoles>,
@@ -345,7 +377,21 @@ pub async fn show(
     Ok(json_response(StatusCode::OK, body))
 }
 
-#[utoipa::path(post, path = "/api/v1/bookings/{reference}/cancel", tag = "bookings", security(("manage_token" = []), ("staff_jwt" = [])), params(("reference" = String, Path, description = "The booking reference, e.g. BK-7Q2M9XA4KD", example = "BK-7Q2M9XA4KD")), responses((status = 200, description = "Cancelled; the slot is free again", body = BookingView), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such booking", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 409, description = "Not cancellable now; see allowed_next_states", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/bookings/{reference}/cancel",
+    tag = "bookings",
+    security(("manage_token" = []), ("staff_jwt" = [])),
+    params(
+        ("reference" = String, Path, description = "The booking reference, e.g. BK-7Q2M9XA4KD", example = "BK-7Q2M9XA4KD"),
+    ),
+    responses(
+        (status = 200, description = "Cancelled; the slot is free again", body = BookingView),
+        (status = 401),
+        (status = 404, description = "No such booking"),
+        (status = 409, description = "Not cancellable now; see allowed_next_states"),
+    ),
+)]
 pub async fn cancel(
     state: web::Data<AppState>,
     access: BookingAccess<AllRoles>,
@@ -367,7 +413,24 @@ pub async fn cancel(
     Ok(json_response(StatusCode::OK, body))
 }
 
-#[utoipa::path(post, path = "/api/v1/bookings/{reference}/reschedule", tag = "bookings", security(("manage_token" = []), ("staff_jwt" = [])), params(("reference" = String, Path, description = "The booking reference, e.g. BK-7Q2M9XA4KD", example = "BK-7Q2M9XA4KD")), request_body = RescheduleBody, responses((status = 200, description = "Moved to the new slot", body = BookingView), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such booking or slot", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 409, description = "The new slot is taken, or the booking cannot move; nothing changed", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 413, description = "JSON body over 64 KiB", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/bookings/{reference}/reschedule",
+    tag = "bookings",
+    security(("manage_token" = []), ("staff_jwt" = [])),
+    params(
+        ("reference" = String, Path, description = "The booking reference, e.g. BK-7Q2M9XA4KD", example = "BK-7Q2M9XA4KD"),
+    ),
+    request_body = RescheduleBody,
+    responses(
+        (status = 200, description = "Moved to the new slot", body = BookingView),
+        (status = 400),
+        (status = 401),
+        (status = 404, description = "No such booking or slot"),
+        (status = 409, description = "The new slot is taken, or the booking cannot move; nothing changed"),
+        (status = 413),
+    ),
+)]
 pub async fn reschedule(
     state: web::Data<AppState>,
     access: BookingAccess<AllRoles>,
@@ -399,7 +462,26 @@ pub struct StatusBody {
 
 /// `PATCH /api/v1/bookings/{reference}`: check-in (`arrived`), `completed`, `no_show`,
 /// `cancelled`, as the booking's life cycle allows.
-#[utoipa::path(patch, path = "/api/v1/bookings/{reference}", tag = "staff", security(("staff_jwt" = [])), params(("reference" = String, Path, description = "The booking reference, e.g. BK-7Q2M9XA4KD", example = "BK-7Q2M9XA4KD")), request_body = StatusBody, responses((status = 200, description = "The booking in its new state", body = BookingView), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 403, description = "The token's role may not do this", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such booking", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 409, description = "Not a legal transition; see allowed_next_states", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 413, description = "JSON body over 64 KiB", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, named in `errors`", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+#[utoipa::path(
+    patch,
+    path = "/api/v1/bookings/{reference}",
+    tag = "staff",
+    security(("staff_jwt" = [])),
+    params(
+        ("reference" = String, Path, description = "The booking reference, e.g. BK-7Q2M9XA4KD", example = "BK-7Q2M9XA4KD"),
+    ),
+    request_body = StatusBody,
+    responses(
+        (status = 200, description = "The booking in its new state", body = BookingView),
+        (status = 400),
+        (status = 401),
+        (status = 403),
+        (status = 404, description = "No such booking"),
+        (status = 409, description = "Not a legal transition; see allowed_next_states"),
+        (status = 413),
+        (status = 422),
+    ),
+)]
 pub async fn update_status(
     state: web::Data<AppState>,
     staff: AnyStaff,
@@ -449,7 +531,20 @@ struct DaySheet {
 
 /// `GET /api/v1/bookings?date=&provider_id=&status=`: one local day's bookings (default today),
 /// ordered by start, with patient details.
-#[utoipa::path(get, path = "/api/v1/bookings", tag = "staff", security(("staff_jwt" = [])), params(DaySheetQuery), responses((status = 200, description = "The bookings of the day with patient details, in local time", body = DaySheet), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 403, description = "The token's role may not do this", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such provider", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/bookings",
+    tag = "staff",
+    security(("staff_jwt" = [])),
+    params(DaySheetQuery),
+    responses(
+        (status = 200, description = "The bookings of the day with patient details, in local time", body = DaySheet),
+        (status = 400),
+        (status = 401),
+        (status = 403),
+        (status = 404, description = "No such provider"),
+    ),
+)]
 pub async fn day_sheet(
     state: web::Data<AppState>,
     _staff: AnyStaff,

@@ -15,7 +15,16 @@ pub struct HealthStatus {
     status: &'static str,
 }
 
-#[utoipa::path(get, path = "/health", tag = "health", security(()), responses((status = 200, description = "The database answers", body = HealthStatus), (status = 503, description = "The database does not answer", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "health",
+    security(()),
+    responses(
+        (status = 200, description = "The database answers", body = HealthStatus),
+        (status = 503),
+    ),
+)]
 pub async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state
         .with_connection(|conn| {
@@ -27,12 +36,29 @@ pub async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 }
 
 /// Never touches the database: a restart cures nothing a database outage causes.
-#[utoipa::path(get, path = "/health/live", tag = "health", security(()), responses((status = 200, description = "The process serves HTTP (the database is not consulted)", body = HealthStatus)))]
+#[utoipa::path(
+    get,
+    path = "/health/live",
+    tag = "health",
+    security(()),
+    responses(
+        (status = 200, description = "The process serves HTTP (the database is not consulted)", body = HealthStatus),
+    ),
+)]
 pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(HealthStatus { status: "ok" })
 }
 
-#[utoipa::path(get, path = "/health/ready", tag = "health", security(()), responses((status = 200, description = "The database answers and every migration this build knows is applied", body = HealthStatus), (status = 503, description = "The database does not answer, or migrations are pending", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/health/ready",
+    tag = "health",
+    security(()),
+    responses(
+        (status = 200, description = "The database answers and every migration this build knows is applied", body = HealthStatus),
+        (status = 503, description = "The database does not answer, or migrations are pending"),
+    ),
+)]
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state
         .with_connection(|conn| match db::migrations_current(conn) {

@@ -15,13 +15,23 @@ use crate::startup::AppState;
 /// however local its TCP peer is.
 const FORWARDING_HEADERS: [&str; 3] = ["forwarded", "x-forwarded-for", "x-real-ip"];
 
-#[utoipa::path(get, path = "/metrics", tag = "health", security(()), description = "Prometheus text. When `metrics.token` is configured, send it as `Authorization: Bearer <token>`; otherwise only direct loopback peers (no forwarding headers) are answered.", responses(
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "health",
+    security(()),
+    description = concat!(
+        "Prometheus text. When `metrics.token` is configured, send it as `Authorization: Bearer <token>`; ",
+        "otherwise only direct loopback peers (no forwarding headers) are answered."
+    ),
+    responses(
     (status = 200, description = "Prometheus text exposition format 0.0.4", body = String, content_type = "text/plain; version=0.0.4"),
-    (status = 401, description = "A token is configured and was not presented", body = crate::error::ProblemDetails, content_type = "application/problem+json"),
-    (status = 403, description = "No token is configured and the peer is not local", body = crate::error::ProblemDetails, content_type = "application/problem+json"),
-    (status = 404, description = "Metrics are turned off", body = crate::error::ProblemDetails, content_type = "application/problem+json"),
-    (status = 503, description = "The database does not answer", body = crate::error::ProblemDetails, content_type = "application/problem+json")
-))]
+    (status = 401, description = "A token is configured and was not presented"),
+    (status = 403, description = "No token is configured and the peer is not local"),
+    (status = 404, description = "Metrics are turned off"),
+    (status = 503)
+    ),
+)]
 pub async fn metrics(
     req: HttpRequest,
     state: web::Data<AppState>,

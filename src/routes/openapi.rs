@@ -52,7 +52,8 @@ the \"Schedule an appointment\" call to action, and the front desk's staff API. 
         pages::widget_script,
         openapi_json,
     ),
-    modifiers(&SecuritySchemes),
+    components(schemas(crate::error::ProblemDetails)),
+    modifiers(&SecuritySchemes, &ProblemResponses),
     tags(
         (name = "providers", description = "The clinic's providers"),
         (name = "slots", description = "Free times"),
@@ -89,6 +90,67 @@ impl Modify for SecuritySchemes {
                         .build(),
                 ),
             );
+        }
+    }
+}
+
+/// Every error response is a problem document: handlers list their 4xx/5xx answers by status
+/// (with a description where the endpoint's own words say more than the usual one), and this
+/// gives each the `application/problem+json` body, declared here once.
+struct ProblemResponses;
+
+/// The usual description of an error status, for responses whose handler gives none.
+fn usual_description(status: &str) -> Option<&'static str> {
+    Some(match status {
+        "400" => "Malformed JSON, query or header",
+        "401" => "Missing, invalid or expired token",
+        "403" => "The token's role may not do this",
+        "413" => "JSON body over 64 KiB",
+        "422" => "Invalid fields, named in `errors`",
+        "429" => "Too many requests; see Retry-After",
+        "503" => "The database does not answer",
+        _ => return None,
+    })
+}
+
+impl Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr};
+        let problem = RefOr::T(
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ProblemDetails")))
+                .build(),
+        );
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.options,
+                &mut item.head,
+                &mut item.patch,
+                &mut item.trace,
+            ];
+            for operation in operations.into_iter().flatten() {
+                for (status, response) in operation.responses.responses.iter_mut() {
+                    let RefOr::T(response) = response else {
+                        continue;
+                    };
+                    if !(status.starts_with('4') || status.starts_with('5')) {
+                        continue;
+                    }
+                    if response.description.is_empty() {
+                        response.description =
+                            usual_description(status).unwrap_or_default().to_owned();
+                    }
+                    if response.content.is_empty() {
+                        response
+                            .content
+                            .insert(crate::error::PROBLEM_JSON.to_owned(), problem.clone());
+                    }
+                }
+            }
         }
     }
 }

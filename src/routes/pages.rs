@@ -17,7 +17,15 @@ fn asset(content_type: &'static str, body: &'static str, cache: &'static str) ->
         .body(body)
 }
 
-#[utoipa::path(get, path = "/book", tag = "pages", security(()), responses((status = 200, description = "The booking page", body = String, content_type = "text/html")))]
+#[utoipa::path(
+    get,
+    path = "/book",
+    tag = "pages",
+    security(()),
+    responses(
+        (status = 200, description = "The booking page", body = String, content_type = "text/html"),
+    ),
+)]
 pub async fn book_page() -> HttpResponse {
     let mut response = asset(
         "text/html; charset=utf-8",
@@ -37,7 +45,15 @@ pub async fn book_page() -> HttpResponse {
     response
 }
 
-#[utoipa::path(get, path = "/book.js", tag = "pages", security(()), responses((status = 200, description = "The script of the booking page", body = String, content_type = "text/javascript")))]
+#[utoipa::path(
+    get,
+    path = "/book.js",
+    tag = "pages",
+    security(()),
+    responses(
+        (status = 200, description = "The script of the booking page", body = String, content_type = "text/javascript"),
+    ),
+)]
 pub async fn book_script() -> HttpResponse {
     asset(
         "text/javascript; charset=utf-8",
@@ -46,7 +62,15 @@ pub async fn book_script() -> HttpResponse {
     )
 }
 
-#[utoipa::path(get, path = "/book.css", tag = "pages", security(()), responses((status = 200, description = "The style sheet of the booking page", body = String, content_type = "text/css")))]
+#[utoipa::path(
+    get,
+    path = "/book.css",
+    tag = "pages",
+    security(()),
+    responses(
+        (status = 200, description = "The style sheet of the booking page", body = String, content_type = "text/css"),
+    ),
+)]
 pub async fn book_style() -> HttpResponse {
     asset(
         "text/css; charset=utf-8",
@@ -55,7 +79,15 @@ pub async fn book_style() -> HttpResponse {
     )
 }
 
-#[utoipa::path(get, path = "/widget.js", tag = "pages", security(()), responses((status = 200, description = "The embeddable widget", body = String, content_type = "text/javascript")))]
+#[utoipa::path(
+    get,
+    path = "/widget.js",
+    tag = "pages",
+    security(()),
+    responses(
+        (status = 200, description = "The embeddable widget", body = String, content_type = "text/javascript"),
+    ),
+)]
 pub async fn widget_script() -> HttpResponse {
     asset(
         "text/javascript; charset=utf-8",

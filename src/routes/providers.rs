@@ -39,7 +39,13 @@ impl From<Provider> for ProviderView {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/providers", tag = "providers", security(()), responses((status = 200, description = "Active providers", body = ProviderList)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/providers",
+    tag = "providers",
+    security(()),
+    responses((status = 200, description = "Active providers", body = ProviderList)),
+)]
 pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let items = state
         .with_connection(|conn| Ok(providers::list_active(conn)?))
@@ -48,7 +54,17 @@ pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> 
     Ok(HttpResponse::Ok().json(ProviderList { items }))
 }
 
-#[utoipa::path(get, path = "/api/v1/providers/{id}", tag = "providers", security(()), params(("id" = i64, Path, description = "The provider id")), responses((status = 200, description = "The provider", body = ProviderView), (status = 404, description = "No such provider", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/providers/{id}",
+    tag = "providers",
+    security(()),
+    params(("id" = i64, Path, description = "The provider id")),
+    responses(
+        (status = 200, description = "The provider", body = ProviderView),
+        (status = 404, description = "No such provider"),
+    ),
+)]
 pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<i64>,
@@ -94,7 +110,21 @@ impl ProviderBody {
 }
 
 /// `POST /api/v1/providers` (admin).
-#[utoipa::path(post, path = "/api/v1/providers", tag = "staff", security(("staff_jwt" = [])), request_body = ProviderBody, responses((status = 201, description = "Created", body = ProviderView), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 403, description = "The token's role may not do this", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 413, description = "JSON body over 64 KiB", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, named in `errors`", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/providers",
+    tag = "staff",
+    security(("staff_jwt" = [])),
+    request_body = ProviderBody,
+    responses(
+        (status = 201, description = "Created", body = ProviderView),
+        (status = 400),
+        (status = 401),
+        (status = 403),
+        (status = 413),
+        (status = 422),
+    ),
+)]
 pub async fn create(
     state: web::Data<AppState>,
     admin: AdminUser,
@@ -109,7 +139,23 @@ pub async fn create(
 }
 
 /// `PATCH /api/v1/providers/{id}` (admin): edit, or deactivate with `{"active": false}`.
-#[utoipa::path(patch, path = "/api/v1/providers/{id}", tag = "staff", security(("staff_jwt" = [])), params(("id" = i64, Path, description = "The provider id")), request_body = ProviderBody, responses((status = 200, description = "Updated", body = ProviderView), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 403, description = "The token's role may not do this", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such provider", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 413, description = "JSON body over 64 KiB", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, named in `errors`", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+#[utoipa::path(
+    patch,
+    path = "/api/v1/providers/{id}",
+    tag = "staff",
+    security(("staff_jwt" = [])),
+    params(("id" = i64, Path, description = "The provider id")),
+    request_body = ProviderBody,
+    responses(
+        (status = 200, description = "Updated", body = ProviderView),
+        (status = 400),
+        (status = 401),
+        (status = 403),
+        (status = 404, description = "No such provider"),
+        (status = 413),
+        (status = 422),
+    ),
+)]
 pub async fn update(
     state: web::Data<AppState>,
     admin: AdminUser,

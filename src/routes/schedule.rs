@@ -36,7 +36,24 @@ struct ScheduleResult {
     skipped: usize,
 }
 
-#[utoipa::path(post, path = "/api/v1/providers/{id}/schedule", tag = "staff", security(("staff_jwt" = [])), params(("id" = i64, Path, description = "The provider id")), request_body = ScheduleBody, responses((status = 200, description = "Slots created and skipped", body = ScheduleResult), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 403, description = "The token's role may not do this", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such provider", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 409, description = "Conflicting change", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 413, description = "JSON body over 64 KiB", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, named in `errors`", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/providers/{id}/schedule",
+    tag = "staff",
+    security(("staff_jwt" = [])),
+    params(("id" = i64, Path, description = "The provider id")),
+    request_body = ScheduleBody,
+    responses(
+        (status = 200, description = "Slots created and skipped", body = ScheduleResult),
+        (status = 400),
+        (status = 401),
+        (status = 403),
+        (status = 404, description = "No such provider"),
+        (status = 409, description = "Conflicting change"),
+        (status = 413),
+        (status = 422),
+    ),
+)]
 pub async fn apply(
     state: web::Data<AppState>,
     staff: FrontDeskUser,

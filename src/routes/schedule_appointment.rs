@@ -66,7 +66,18 @@ struct CallToAction<'a> {
     book_earliest: HowToBook,
 }
 
-#[utoipa::path(get, path = "/api/v1/schedule-appointment", tag = "schedule-appointment", security(()), params(CtaQuery), responses((status = 200, description = "Headline, text and the next free times", body = CallToAction), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such provider", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/schedule-appointment",
+    tag = "schedule-appointment",
+    security(()),
+    params(CtaQuery),
+    responses(
+        (status = 200, description = "Headline, text and the next free times", body = CallToAction),
+        (status = 400),
+        (status = 404, description = "No such provider"),
+    ),
+)]
 pub async fn show(
     state: web::Data<AppState>,
     query: web::Query<CtaQuery>,
@@ -183,7 +194,25 @@ pub struct ScheduleAppointmentBody {
 
 /// `POST /api/v1/schedule-appointment`: books the earliest free slot that fits, or answers 409
 /// with the next dates that still have room.
-#[utoipa::path(post, path = "/api/v1/schedule-appointment", tag = "schedule-appointment", security(()), params(("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key and body replay the first answer")), request_body = ScheduleAppointmentBody, responses((status = 201, description = "Booked the earliest time that fits", body = crate::routes::bookings::BookingView), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such provider", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 409, description = "Nothing fits; see next_available_dates", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 413, description = "JSON body over 64 KiB", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, named in `errors`", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 429, description = "Too many requests; see Retry-After", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/schedule-appointment",
+    tag = "schedule-appointment",
+    security(()),
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key and body replay the first answer"),
+    ),
+    request_body = ScheduleAppointmentBody,
+    responses(
+        (status = 201, description = "Booked the earliest time that fits", body = crate::routes::bookings::BookingView),
+        (status = 400),
+        (status = 404, description = "No such provider"),
+        (status = 409, description = "Nothing fits; see next_available_dates"),
+        (status = 413),
+        (status = 422),
+        (status = 429),
+    ),
+)]
 pub async fn book(
     req: HttpRequest,
     state: web::Data<AppState>,

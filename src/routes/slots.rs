@@ -39,7 +39,18 @@ struct SlotList {
     next_from: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/slots", tag = "slots", security(()), params(SlotQuery), responses((status = 200, description = "Free slots in the window, ordered by start", body = SlotList), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such provider", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/slots",
+    tag = "slots",
+    security(()),
+    params(SlotQuery),
+    responses(
+        (status = 200, description = "Free slots in the window, ordered by start", body = SlotList),
+        (status = 400),
+        (status = 404, description = "No such provider"),
+    ),
+)]
 pub async fn list_free(
     state: web::Data<AppState>,
     query: web::Query<SlotQuery>,
@@ -130,7 +141,24 @@ pub struct NewSlotBody {
 }
 
 /// `POST /api/v1/providers/{id}/slots` (admin, front desk): one free slot; 409 on overlap.
-#[utoipa::path(post, path = "/api/v1/providers/{id}/slots", tag = "staff", security(("staff_jwt" = [])), params(("id" = i64, Path, description = "The provider id")), request_body = NewSlotBody, responses((status = 201, description = "The new free slot", body = SlotView), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 403, description = "The token's role may not do this", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such provider", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 409, description = "Overlaps another slot of the provider", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 413, description = "JSON body over 64 KiB", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, named in `errors`", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/providers/{id}/slots",
+    tag = "staff",
+    security(("staff_jwt" = [])),
+    params(("id" = i64, Path, description = "The provider id")),
+    request_body = NewSlotBody,
+    responses(
+        (status = 201, description = "The new free slot", body = SlotView),
+        (status = 400),
+        (status = 401),
+        (status = 403),
+        (status = 404, description = "No such provider"),
+        (status = 409, description = "Overlaps another slot of the provider"),
+        (status = 413),
+        (status = 422),
+    ),
+)]
 pub async fn create(
     state: web::Data<AppState>,
     staff: FrontDeskUser,
@@ -171,7 +199,24 @@ pub struct SlotStatusBody {
 }
 
 /// `PATCH /api/v1/slots/{id}` (admin, front desk): `{"status": "blocked" | "free"}`.
-#[utoipa::path(patch, path = "/api/v1/slots/{id}", tag = "staff", security(("staff_jwt" = [])), params(("id" = i64, Path, description = "The slot id")), request_body = SlotStatusBody, responses((status = 200, description = "The slot", body = SlotView), (status = 400, description = "Malformed JSON, query or header", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 401, description = "Missing, invalid or expired token", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 403, description = "The token's role may not do this", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 404, description = "No such slot", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 409, description = "The slot is booked", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 413, description = "JSON body over 64 KiB", body = crate::error::ProblemDetails, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, named in `errors`", body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+#[utoipa::path(
+    patch,
+    path = "/api/v1/slots/{id}",
+    tag = "staff",
+    security(("staff_jwt" = [])),
+    params(("id" = i64, Path, description = "The slot id")),
+    request_body = SlotStatusBody,
+    responses(
+        (status = 200, description = "The slot", body = SlotView),
+        (status = 400),
+        (status = 401),
+        (status = 403),
+        (status = 404, description = "No such slot"),
+        (status = 409, description = "The slot is booked"),
+        (status = 413),
+        (status = 422),
+    ),
+)]
 pub async fn update_status(
     state: web::Data<AppState>,
     staff: FrontDeskUser,
