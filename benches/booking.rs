@@ -15,9 +15,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use clinic_booking::appointments::{self, BookingRequest};
-use clinic_booking::audit::Actor;
+use clinic_booking::clinic::appointments::{self, Intake};
 use clinic_booking::db;
+use clinic_booking::domain::actor::Actor;
 use clinic_booking::domain::booking::BookingSource;
 use clinic_booking::settings::Settings;
 
@@ -89,8 +89,7 @@ fn ceiling(url: &str, concurrency: usize, seconds: u64, ids_file: &Path) -> anyh
                     let Some(&slot_id) = ids.get(next.fetch_add(1, Ordering::Relaxed)) else {
                         break;
                     };
-                    let request = BookingRequest {
-                        slot_id,
+                    let request = Intake {
                         patient: patient.clone(),
                         reason: None,
                         source: BookingSource::named(BookingSource::WEBSITE),
@@ -99,7 +98,7 @@ fn ceiling(url: &str, concurrency: usize, seconds: u64, ids_file: &Path) -> anyh
                     let t = Instant::now();
                     let mut conn = pool.get().expect("pooled connection");
                     let booked = db::write_transaction(&mut conn, |conn| {
-                        appointments::book(conn, &request, &Actor::Public, lead, db::now())
+                        appointments::book(conn, slot_id, &request, &Actor::Public, lead, db::now())
                     });
                     drop(conn);
                     latencies.push(t.elapsed());

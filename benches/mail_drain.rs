@@ -12,9 +12,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use clinic_booking::appointments::{self, BookingRequest};
-use clinic_booking::audit::Actor;
+use clinic_booking::clinic::appointments::{self, Intake};
 use clinic_booking::db;
+use clinic_booking::domain::actor::Actor;
 use clinic_booking::domain::booking::BookingSource;
 use clinic_booking::mail::render::MailRenderer;
 use clinic_booking::mail::worker::MailWorker;
@@ -60,8 +60,7 @@ async fn main() -> anyhow::Result<()> {
             let patient = common::bench_patient()?;
             let mut queued = 0;
             for id in ids.into_iter().take(count) {
-                let request = BookingRequest {
-                    slot_id: id,
+                let request = Intake {
                     patient: patient.clone(),
                     reason: None,
                     source: BookingSource::named(BookingSource::WEBSITE),
@@ -70,6 +69,7 @@ async fn main() -> anyhow::Result<()> {
                 db::write_transaction(&mut conn, |conn| {
                     appointments::book(
                         conn,
+                        id,
                         &request,
                         &Actor::Public,
                         chrono::Duration::zero(),

@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 
+use crate::clinic::{ClinicError, Unavailable};
 use crate::domain::FieldErrors;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -128,6 +129,78 @@ pub struct ProblemDetails {
 impl From<FieldErrors> for ApiError {
     fn from(errors: FieldErrors) -> Self {
         Self::Validation(errors.into_map())
+    }
+}
+
+/// The one place where the clinic's refusals become HTTP answers: their status, their detail,
+/// and the members a client acts on (`slot_id`, `allowed_next_states`, ...).
+impl From<ClinicError> for ApiError {
+    fn from(error: ClinicError) -> Self {
+        let conflict = |detail: &str, members: &[(&str, Value)]| Self::Conflict {
+            detail: detail.to_owned(),
+            extra: members
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), value.clone()))
+                .collect(),
+        };
+        match error {
+            ClinicError::NotFound(what) => Self::not_found(what),
+            ClinicError::SlotUnavailable { slot_id, reason } => conflict(
+                match reason {
+                    Unavailable::Started => "this slot has already started; choose a later time",
+                    Unavailable::Blocked => {
+                        "this slot is not open for booking; choose another time"
+                    }
+                    Unavailable::Taken => {
+                        "this slot has just been booked by someone else; choose another time"
+                    }
+                },
+                &[("slot_id", json!(slot_id))],
+            ),
+            ClinicError::InvalidTransition { current, wanted } => {
+                let allowed: Vec<&str> = current.next_states().iter().map(|s| s.as_str()).collect();
+                conflict(
+                    &format!("a {current} booking cannot be {wanted}"),
+                    &[
+                        ("current_status", json!(current.as_str())),
+                        ("allowed_next_states", json!(allowed)),
+                    ],
+                )
+            }
+            ClinicError::VisitStarted(change) => Self::conflict(format!(
+                "this visit has already started and can no longer be {change} online; please call the clinic"
+            )),
+            ClinicError::ChangedMeanwhile(what) => {
+                Self::conflict(format!("the {what} changed meanwhile; reload and try again"))
+            }
+            ClinicError::NothingFits {
+                within_days,
+                next_dates,
+            } => {
+                let hint = if next_dates.is_empty() {
+                    "please call the clinic"
+                } else {
+                    "see `next_available_dates` for days that have room"
+                };
+                let dates: Vec<String> = next_dates.iter().map(|d| d.to_string()).collect();
+                conflict(
+                    &format!("no free time fits your request within the next {within_days} days; {hint}"),
+                    &[("next_available_dates", json!(dates))],
+                )
+            }
+            ClinicError::Overlap { provider_id } => conflict(
+                "the provider already has a slot overlapping this time",
+                &[("provider_id", json!(provider_id))],
+            ),
+            ClinicError::SlotBooked => conflict(
+                "this slot is booked; cancel or move its booking first",
+                &[("current_status", json!("busy"))],
+            ),
+            ClinicError::DuplicateUser => Self::conflict("a user with this email already exists"),
+            ClinicError::Invalid(errors) => errors.into(),
+            ClinicError::Database(e) => e.into(),
+            ClinicError::Internal(e) => Self::Internal(e),
+        }
     }
 }
 

@@ -6,19 +6,18 @@
 //! what.
 
 pub mod abuse;
-pub mod accounts;
-pub mod appointments;
-pub mod audit;
 pub mod auth;
 pub mod availability;
+pub mod clinic;
 pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
-pub mod front_desk;
+pub mod idempotency;
 pub mod mail;
 pub mod metrics;
 pub mod routes;
 pub mod settings;
 pub mod startup;
+pub mod state;
 pub mod telemetry;

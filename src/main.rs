@@ -4,11 +4,12 @@ use std::io::BufRead;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use clinic_booking::audit::Actor;
+use clinic_booking::clinic::accounts;
+use clinic_booking::domain::actor::Actor;
 use clinic_booking::domain::staff::{NewPassword, Role, StaffEmail};
 use clinic_booking::settings::Settings;
 use clinic_booking::startup::{prepare_database, Application};
-use clinic_booking::{accounts, db, demo, telemetry};
+use clinic_booking::{db, demo, telemetry};
 
 #[derive(Parser)]
 #[command(

@@ -19,55 +19,14 @@ use crate::abuse::{self, PublicPostLimit};
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::VerificationLimit;
 use crate::availability::AvailabilityCache;
-use crate::db::{self, DbConnection, Pool};
+use crate::db::{self, Pool};
 use crate::error::ApiError;
 use crate::mail::render::MailRenderer;
 use crate::mail::worker::MailWorker;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
-
-/// The largest JSON body accepted.
-pub const MAX_JSON_BYTES: usize = 64 * 1024;
-
-/// What every handler shares.
-pub struct AppState {
-    pub pool: Pool,
-    pub settings: Arc<Settings>,
-    pub tokens: TokenKeys,
-    /// Wakes this process's mail worker after a change queued mail (other copies poll).
-    pub mail_wakeup: Arc<Notify>,
-    pub metrics: Arc<Metrics>,
-    /// How many login password checks may run at once.
-    pub password_checks: VerificationLimit,
-    /// Free-slot lists answered from memory.
-    pub availability: Arc<AvailabilityCache>,
-}
-
-impl AppState {
-    pub fn wake_mail_worker(&self) {
-        self.mail_wakeup.notify_one();
-    }
-
-    /// How long before a visit its reminder goes out.
-    pub fn reminder_lead(&self) -> chrono::Duration {
-        chrono::Duration::hours(self.settings.mail.reminder_hours_before)
-    }
-
-    /// Runs blocking database work on the blocking pool with a pooled connection.
-    pub async fn with_connection<T, F>(&self, f: F) -> Result<T, ApiError>
-    where
-        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
-        T: Send + 'static,
-    {
-        let pool = self.pool.clone();
-        web::block(move || {
-            let mut conn = pool.get()?;
-            f(&mut conn)
-        })
-        .await?
-    }
-}
+use crate::state::{AppState, MAX_JSON_BYTES};
 
 pub struct Application {
     port: u16,
@@ -113,7 +72,7 @@ impl Application {
             tracing::info!("mail worker off (mail.worker_enabled): another copy sends the mail");
             tokio::spawn(async {})
         };
-        tokio::spawn(forget_old_idempotency_keys(pool.clone(), stopped));
+        tokio::spawn(crate::idempotency::forget_old_keys(pool.clone(), stopped));
         let metrics_data = web::Data::from(metrics.clone());
         let availability = Arc::new(AvailabilityCache::new(Duration::from_millis(
             settings.http.availability_cache_ms,
@@ -322,36 +281,4 @@ fn path_config() -> web::PathConfig {
         InternalError::from_response(error, actix_web::ResponseError::error_response(&api_error))
             .into()
     })
-}
-
-/// How long a saved answer to an `Idempotency-Key` is replayed. Clients retry within minutes;
-/// the saved answer holds patient details and a manage token, so it is not kept for ever.
-const IDEMPOTENCY_KEY_HOURS: i64 = 24;
-
-/// Deletes saved idempotent answers older than a day, hourly, until `stopped` turns true.
-async fn forget_old_idempotency_keys(pool: Pool, mut stopped: watch::Receiver<bool>) {
-    let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
-    while !*stopped.borrow() {
-        tokio::select! {
-            _ = every_hour.tick() => {}
-            _ = stopped.changed() => break,
-        }
-        let pool = pool.clone();
-        let purged = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
-            let before = db::now() - chrono::Duration::hours(IDEMPOTENCY_KEY_HOURS);
-            Ok(db::idempotency::purge_older_than(
-                &mut *pool.get()?,
-                before,
-            )?)
-        })
-        .await;
-        match purged {
-            Ok(Ok(0)) => {}
-            Ok(Ok(count)) => tracing::info!(count, "forgot old idempotency keys"),
-            Ok(Err(e)) => {
-                tracing::warn!(error = format!("{e:#}"), "could not purge idempotency keys")
-            }
-            Err(e) => tracing::warn!(error = %e, "idempotency purge task failed"),
-        }
-    }
 }

@@ -9,13 +9,13 @@ use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use futures::future::LocalBoxFuture;
 
 use super::bearer_token;
-use super::jwt::StaffIdentity;
-use crate::audit::Actor;
 use crate::db::users;
+use crate::domain::actor::Actor;
 use crate::domain::booking::BookingReference;
 use crate::domain::staff::Role;
+use crate::domain::staff::StaffIdentity;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The roles an endpoint accepts.
 pub trait RoleSet {
@@ -99,7 +99,7 @@ async fn still_active(
 ) -> Result<StaffIdentity, ApiError> {
     let user_id = identity.user_id;
     let active = state
-        .with_connection(move |conn| Ok(users::is_active(conn, user_id)?))
+        .with_connection(move |conn| users::is_active(conn, user_id))
         .await?;
     if active {
         Ok(identity)

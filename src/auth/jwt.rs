@@ -8,7 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::booking::BookingReference;
-use crate::domain::staff::Role;
+use crate::domain::staff::{Role, StaffIdentity};
 
 pub const ISSUER: &str = "clinic-booking";
 pub const MANAGE_AUDIENCE: &str = "clinic-booking:manage";
@@ -25,14 +25,6 @@ struct StaffClaims {
     exp: i64,
     role: String,
     email: String,
-}
-
-/// The staff member a valid staff token speaks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StaffIdentity {
-    pub user_id: i32,
-    pub email: String,
-    pub role: Role,
 }
 
 /// A freshly signed staff token and how many seconds it lives.

@@ -11,7 +11,7 @@ use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 
 use crate::domain::booking::BookingReference;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The booking a request's `Authorization: Bearer <manage token>` opens. Handlers compare it
 /// with the booking they were asked for; a token never opens another booking.

@@ -11,7 +11,7 @@
 
 pub mod audit;
 pub mod bookings;
-pub mod idempotency;
+pub mod idempotency_keys;
 pub mod login_throttle;
 pub mod outbox;
 pub mod providers;

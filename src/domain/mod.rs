@@ -1,6 +1,7 @@
 //! The clinic's vocabulary as types that can only hold valid values. Nothing here knows HTTP or
 //! SQL: handlers parse requests into these, persistence stores them.
 
+pub mod actor;
 pub mod booking;
 pub mod intake;
 pub mod patient;

@@ -4,6 +4,14 @@ use std::fmt;
 
 use super::patient::EmailAddress;
 
+/// A staff member as a valid staff token names them: who, and in which role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffIdentity {
+    pub user_id: i32,
+    pub email: String,
+    pub role: Role,
+}
+
 /// What a staff member may do. Routes name the roles they accept (see `auth::extractor`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {

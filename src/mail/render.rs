@@ -9,8 +9,8 @@ use lettre::Message;
 use minijinja::{context, Environment};
 
 use super::ics::Invitation;
-use crate::appointments::BookingDetails;
 use crate::auth::jwt::TokenKeys;
+use crate::clinic::appointments::BookingDetails;
 use crate::db::outbox::MailKind;
 use crate::domain::booking::BookingReference;
 use crate::settings::Settings;

@@ -12,7 +12,7 @@ use tokio::sync::{watch, Notify};
 
 use super::render::MailRenderer;
 use super::Mailer;
-use crate::appointments;
+use crate::clinic::appointments;
 use crate::db::outbox::{self, MailKind, OutboxJob};
 use crate::db::{self, Pool};
 use crate::domain::booking::BookingReference;

@@ -6,12 +6,12 @@ use actix_web::{web, HttpResponse};
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::rfc3339;
+use super::views::rfc3339;
 use crate::auth::extractor::AdminUser;
 use crate::db::{self, bookings, outbox};
 use crate::domain::slot::{parse_instant, TimeWindow};
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const MAX_PAGE: i64 = 200;
 const MAX_REPORT_DAYS: i64 = 366;
@@ -115,7 +115,7 @@ pub async fn outbox_jobs(
     }
     let (jobs, (pending, oldest)) = state
         .with_connection(move |conn| {
-            Ok((
+            Ok::<_, ApiError>((
                 outbox::list(conn, status, limit, offset)?,
                 outbox::due_summary(conn, db::now())?,
             ))
@@ -234,7 +234,7 @@ pub async fn sources_report(
     }
     let (start, end) = (window.start().naive_utc(), window.end().naive_utc());
     let rows = state
-        .with_connection(move |conn| Ok(bookings::count_by_source_and_status(conn, start, end)?))
+        .with_connection(move |conn| bookings::count_by_source_and_status(conn, start, end))
         .await?;
     let mut by_source: BTreeMap<String, SourceCounts> = BTreeMap::new();
     for (source, status, count) in rows {

@@ -4,13 +4,13 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::rfc3339;
+use super::views::rfc3339;
 use crate::auth::extractor::AdminUser;
 use crate::db::audit::{self, AuditEntry, AuditFilter};
 use crate::domain::booking::BookingReference;
 use crate::domain::slot::parse_instant;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 500;
@@ -137,7 +137,7 @@ pub async fn list(
             .map(|id| i32::try_from(id).unwrap_or(i32::MAX)),
     };
     let mut entries = state
-        .with_connection(move |conn| Ok(audit::list(conn, &filter, limit + 1)?))
+        .with_connection(move |conn| audit::list(conn, &filter, limit + 1))
         .await?;
     let more = entries.len() as i64 > limit;
     entries.truncate(limit as usize);

@@ -7,7 +7,7 @@ use diesel::connection::SimpleConnection;
 
 use crate::db;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct HealthStatus {

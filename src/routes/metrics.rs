@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::db;
 use crate::error::ApiError;
 use crate::metrics::{Metrics, OutboxSnapshot};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Headers a reverse proxy adds: a request carrying one came from elsewhere through the proxy,
 /// however local its TCP peer is.
@@ -64,7 +64,7 @@ pub async fn metrics(
             let (pending, oldest) = db::outbox::due_summary(conn, now)?;
             let failed = db::outbox::count_failed(conn)?;
             let age = oldest.map_or(0, |at| (now - at).num_seconds().max(0));
-            Ok(OutboxSnapshot {
+            Ok::<_, ApiError>(OutboxSnapshot {
                 pending,
                 oldest_pending_age_seconds: age,
                 failed,

@@ -1,5 +1,6 @@
-//! HTTP handlers: parse the request, call the domain, shape the response. One `configure`
-//! registers every route.
+//! HTTP handlers: each parses its request, calls one operation of `crate::clinic` (or one query
+//! of `crate::db` for plain reads), and shapes the answer (`views`). One `configure` registers
+//! every route.
 
 mod admin;
 mod audit;
@@ -9,23 +10,19 @@ mod health;
 mod metrics;
 pub mod openapi;
 mod pages;
+mod patient_form;
 mod providers;
 mod schedule;
 mod schedule_appointment;
 mod slots;
+mod views;
 
 use actix_web::dev::ServiceResponse;
-use actix_web::http::header::ContentType;
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
-use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
-use chrono_tz::Tz;
-use serde::Serialize;
 use utoipa::OpenApi;
 
 use crate::abuse::PublicPostLimit;
-use crate::db::providers::Provider;
-use crate::db::slots::Slot;
 use crate::error::ApiError;
 
 pub fn configure(cfg: &mut web::ServiceConfig, public_posts: &PublicPostLimit) {
@@ -125,90 +122,4 @@ pub fn method_not_allowed<B>(
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, problem).map_into_right_body(),
     ))
-}
-
-/// A 200 with a JSON body serialized beforehand (perhaps kept in the availability cache).
-fn json_body(body: web::Bytes) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type(ContentType::json())
-        .body(body)
-}
-
-/// An instant as the API writes it: RFC 3339, UTC, whole seconds.
-pub fn rfc3339(instant: DateTime<Utc>) -> String {
-    instant.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-/// A stored UTC timestamp in the clinic's local time, with its offset.
-pub fn local_rfc3339(stored: NaiveDateTime, tz: Tz) -> String {
-    stored
-        .and_utc()
-        .with_timezone(&tz)
-        .to_rfc3339_opts(SecondsFormat::Secs, false)
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ProviderSummary {
-    pub id: i32,
-    pub name: String,
-    pub title: String,
-    pub specialty: String,
-}
-
-impl From<&Provider> for ProviderSummary {
-    fn from(p: &Provider) -> Self {
-        Self {
-            id: p.id,
-            name: p.name.clone(),
-            title: p.title.clone(),
-            specialty: p.specialty.clone(),
-        }
-    }
-}
-
-/// A slot as clients see it: UTC instants plus the clinic's local wall-clock time.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SlotView {
-    pub id: i32,
-    pub provider_id: i32,
-    pub start: String,
-    pub end: String,
-    pub local_start: String,
-    pub local_end: String,
-    pub timezone: String,
-    pub status: String,
-    pub visit_type: Option<String>,
-}
-
-impl SlotView {
-    pub fn new(slot: &Slot, tz: Tz) -> Self {
-        Self {
-            id: slot.id,
-            provider_id: slot.provider_id,
-            start: rfc3339(slot.starts_at.and_utc()),
-            end: rfc3339(slot.ends_at.and_utc()),
-            local_start: local_rfc3339(slot.starts_at, tz),
-            local_end: local_rfc3339(slot.ends_at, tz),
-            timezone: tz.name().to_owned(),
-            status: slot.status.clone(),
-            visit_type: slot.visit_type.clone(),
-        }
-    }
-}
-
-/// A free slot with the provider it is with, for lists patients choose from.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct OpenSlotView {
-    #[serde(flatten)]
-    pub slot: SlotView,
-    pub provider: ProviderSummary,
-}
-
-impl OpenSlotView {
-    pub fn new((slot, provider): &(Slot, Provider), tz: Tz) -> Self {
-        Self {
-            slot: SlotView::new(slot, tz),
-            provider: provider.into(),
-        }
-    }
 }

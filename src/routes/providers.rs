@@ -4,12 +4,12 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::extractor::AdminUser;
+use crate::clinic::front_desk;
 use crate::db::providers::{self, Provider};
 use crate::domain::provider::{ProviderFields, ProviderInput};
 use crate::domain::FieldErrors;
 use crate::error::ApiError;
-use crate::front_desk;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ProviderView {
@@ -47,9 +47,7 @@ impl From<Provider> for ProviderView {
     responses((status = 200, description = "Active providers", body = ProviderList)),
 )]
 pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let items = state
-        .with_connection(|conn| Ok(providers::list_active(conn)?))
-        .await?;
+    let items = state.with_connection(providers::list_active).await?;
     let items: Vec<ProviderView> = items.into_iter().map(Into::into).collect();
     Ok(HttpResponse::Ok().json(ProviderList { items }))
 }
@@ -71,7 +69,7 @@ pub async fn show(
 ) -> Result<HttpResponse, ApiError> {
     let id = i32::try_from(path.into_inner()).map_err(|_| ApiError::not_found("provider"))?;
     let provider = state
-        .with_connection(move |conn| Ok(providers::find(conn, id)?))
+        .with_connection(move |conn| providers::find(conn, id))
         .await?
         .filter(|p| p.active)
         .ok_or_else(|| ApiError::not_found("provider"))?;

@@ -4,11 +4,11 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::extractor::FrontDeskUser;
+use crate::clinic::front_desk;
 use crate::domain::schedule::{ScheduleInput, WeeklySchedule};
 use crate::domain::FieldErrors;
 use crate::error::ApiError;
-use crate::front_desk;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

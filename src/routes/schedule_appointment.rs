@@ -2,24 +2,27 @@
 //! a headline, a short text, the next free times across providers, and how to book one; and
 //! the button itself, which books the earliest time that fits.
 
-use std::collections::BTreeMap;
-
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::bookings::{create_idempotently, parse_patient, reject_bots, PatientBody, NO_SCREEN};
-use super::{json_body, OpenSlotView};
-use crate::appointments::{self, BookingRequest, SlotSearch};
-use crate::audit::Actor;
+use super::bookings::booking_answered;
+use super::patient_form::{
+    parse_patient, parse_reason_field, parse_source_field, reject_bots, PatientBody,
+};
+use super::views::{json_body, new_booking_json, OpenSlotView};
 use crate::availability::AnswerKey;
-use crate::db::{providers, slots};
-use crate::domain::booking::{parse_reason, BookingSource};
+use crate::clinic::appointments::{self, EarliestRequest, Intake};
+use crate::db::slots;
+use crate::domain::actor::Actor;
+use crate::domain::booking::BookingSource;
 use crate::domain::intake::Concern;
 use crate::domain::slot::parse_instant;
 use crate::domain::FieldErrors;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::idempotency::{self, NO_SCREEN};
+use crate::state::AppState;
 
 const MAX_SLOTS: usize = 50;
 
@@ -128,14 +131,14 @@ pub async fn show(
     let horizon = now + Duration::days(settings.clinic.booking_horizon_days);
     let found = state
         .with_connection(move |conn| {
-            Ok(slots::free_of_type_between(
+            slots::free_of_type_between(
                 conn,
                 provider_id,
                 visit_type.as_deref(),
                 now.naive_utc(),
                 horizon.naive_utc(),
                 limit as i64,
-            )?)
+            )
         })
         .await?;
     let body = serde_json::to_vec(&CallToAction {
@@ -204,7 +207,7 @@ pub struct ScheduleAppointmentBody {
     ),
     request_body = ScheduleAppointmentBody,
     responses(
-        (status = 201, description = "Booked the earliest time that fits", body = crate::routes::bookings::BookingView),
+        (status = 201, description = "Booked the earliest time that fits", body = crate::routes::views::BookingView),
         (status = 400),
         (status = 404, description = "No such provider"),
         (status = 409, description = "Nothing fits; see next_available_dates"),
@@ -224,14 +227,12 @@ pub async fn book(
     let today = Utc::now().date_naive();
     let mut errors = FieldErrors::default();
     let patient = parse_patient(body.patient.as_ref(), today, &mut errors);
-    let reason = match body.reason.as_deref() {
-        Some(r) => errors.check("reason", parse_reason(r)).flatten(),
-        None => None,
-    };
-    let source = match body.source.as_deref() {
-        Some(s) => errors.check("source", BookingSource::parse_public(s)),
-        None => Some(BookingSource::named(BookingSource::SCHEDULE_CTA)),
-    };
+    let reason = parse_reason_field(body.reason.as_deref(), &mut errors);
+    let source = parse_source_field(
+        body.source.as_deref(),
+        BookingSource::SCHEDULE_CTA,
+        &mut errors,
+    );
     let not_before = match body.not_before.as_deref() {
         Some(v) => errors.check(
             "not_before",
@@ -249,47 +250,39 @@ pub async fn book(
         Some(id) => Some(i32::try_from(id).map_err(|_| ApiError::not_found("provider"))?),
         None => None,
     };
-    let template = BookingRequest {
-        slot_id: 0,
+    let intake = Intake {
         patient,
         reason,
         source,
         concern: body.concern.clone().map(Concern::normalized),
     };
-    let horizon_days = settings.clinic.booking_horizon_days;
+    let request = EarliestRequest {
+        provider_id,
+        not_before: not_before.map(|t| t.naive_utc()),
+        horizon_days: settings.clinic.booking_horizon_days,
+    };
     let lead = state.reminder_lead();
-    let from = not_before.map(|t| t.naive_utc());
-    create_idempotently(&req, state.clone(), "schedule-appointment", &body.0, NO_SCREEN, move |conn, now| {
-        if let Some(id) = provider_id {
-            providers::find(conn, id)?
-                .filter(|p| p.active)
-                .ok_or_else(|| ApiError::not_found("provider"))?;
-        }
-        let from = from.unwrap_or(now).max(now);
-        let until = now + Duration::days(horizon_days);
-        if let Some(details) = appointments::book_earliest(
-            conn,
-            &template,
-            SlotSearch { provider_id, from, until },
-            &Actor::Public,
-            lead,
-            now,
-        )? {
-            return Ok(details);
-        }
-        let dates = appointments::next_dates_with_room(conn, provider_id, from, tz, 5)?;
-        let detail = if dates.is_empty() {
-            format!("no free time fits your request within the next {horizon_days} days; please call the clinic")
-        } else {
-            format!("no free time fits your request within the next {horizon_days} days; see `next_available_dates` for days that have room")
-        };
-        Err(ApiError::Conflict {
-            detail,
-            extra: BTreeMap::from([(
-                "next_available_dates".to_string(),
-                serde_json::json!(dates.iter().map(|d| d.to_string()).collect::<Vec<_>>()),
-            )]),
-        })
-    })
-    .await
+    let app = state.clone();
+    let answer = idempotency::run_once(
+        &req,
+        &state,
+        "schedule-appointment",
+        &body.0,
+        StatusCode::CREATED,
+        NO_SCREEN,
+        move |conn, now| {
+            let details = appointments::book_earliest_fitting(
+                conn,
+                &intake,
+                request,
+                tz,
+                &Actor::Public,
+                lead,
+                now,
+            )?;
+            new_booking_json(&details, &app)
+        },
+    )
+    .await;
+    booking_answered(&state, answer)
 }

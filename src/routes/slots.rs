@@ -6,15 +6,15 @@ use actix_web::HttpResponse;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{json_body, rfc3339, OpenSlotView, SlotView};
+use super::views::{json_body, rfc3339, OpenSlotView, SlotView};
 use crate::auth::extractor::FrontDeskUser;
 use crate::availability::AnswerKey;
+use crate::clinic::front_desk;
 use crate::db::slots;
 use crate::domain::slot::{parse_instant, SlotStatus, TimeWindow};
 use crate::domain::FieldErrors;
 use crate::error::ApiError;
-use crate::front_desk;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const DEFAULT_WINDOW_DAYS: i64 = 14;
 const DEFAULT_LIMIT: i64 = 500;
@@ -101,7 +101,7 @@ pub async fn list_free(
                     .filter(|p| p.active)
                     .ok_or_else(|| ApiError::not_found("provider"))?;
             }
-            Ok(slots::free_between(
+            Ok::<_, ApiError>(slots::free_between(
                 conn,
                 provider_id,
                 start,

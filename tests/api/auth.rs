@@ -507,9 +507,9 @@ async fn create_user_refuses_duplicates(backend: Backend) {
         .await;
     let outcome = app
         .with_db(|conn| {
-            use clinic_booking::audit::Actor;
+            use clinic_booking::domain::actor::Actor;
             use clinic_booking::domain::staff::{NewPassword, Role, StaffEmail};
-            clinic_booking::accounts::create_user(
+            clinic_booking::clinic::accounts::create_user(
                 conn,
                 &StaffEmail::parse("Admin@Clinic.Example").unwrap(),
                 Role::FrontDesk,

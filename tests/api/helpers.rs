@@ -433,7 +433,7 @@ impl TestApp {
     /// Creates a staff account with the library function `clinic-booking create-user` uses;
     /// returns its id.
     pub async fn create_user(&self, email: &str, role: &str, password: &str) -> i64 {
-        use clinic_booking::audit::Actor;
+        use clinic_booking::domain::actor::Actor;
         use clinic_booking::domain::staff::{NewPassword, Role, StaffEmail};
         let (email, role, password) = (
             StaffEmail::parse(email).expect("valid email"),
@@ -441,7 +441,7 @@ impl TestApp {
             NewPassword::parse(password).expect("valid password"),
         );
         self.with_db(move |conn| {
-            clinic_booking::accounts::create_user(
+            clinic_booking::clinic::accounts::create_user(
                 conn,
                 &email,
                 role,

@@ -3,28 +3,26 @@
 //! wins; the partial unique index on active bookings backs it up. Each change is written to the
 //! audit log in the same transaction, with the actor the caller names.
 
-use std::collections::BTreeMap;
-
 use chrono::{Duration, NaiveDateTime};
 use diesel::Connection;
 use serde_json::json;
 
-use crate::audit::{self, Actor, Entity};
+use super::audit::{self, Entity};
+use super::{ClinicError, Unavailable};
 use crate::db::bookings::{self, Booking, NewBooking};
 use crate::db::outbox::{self, MailKind};
-use crate::db::providers::Provider;
+use crate::db::providers::{self, Provider};
 use crate::db::slots::{self, Slot};
 use crate::db::{is_unique_violation, DbConnection};
+use crate::domain::actor::Actor;
 use crate::domain::booking::{BookingReference, BookingSource, BookingStatus};
 use crate::domain::intake::Concern;
 use crate::domain::patient::Patient;
 use crate::domain::slot::SlotStatus;
-use crate::error::ApiError;
 
-/// A validated request to book one slot.
+/// Who a visit is for and why: everything a booking request says but the time.
 #[derive(Debug, Clone)]
-pub struct BookingRequest {
-    pub slot_id: i32,
+pub struct Intake {
     pub patient: Patient,
     pub reason: Option<String>,
     pub source: BookingSource,
@@ -45,29 +43,22 @@ impl BookingDetails {
     }
 }
 
-fn slot_unavailable(slot: &Slot, now: NaiveDateTime) -> ApiError {
-    let detail = if slot.starts_at <= now {
-        "this slot has already started; choose a later time"
+fn slot_unavailable(slot: &Slot, now: NaiveDateTime) -> ClinicError {
+    let reason = if slot.starts_at <= now {
+        Unavailable::Started
     } else if slot.status == SlotStatus::Blocked.as_str() {
-        "this slot is not open for booking; choose another time"
+        Unavailable::Blocked
     } else {
-        "this slot has just been booked by someone else; choose another time"
+        Unavailable::Taken
     };
-    ApiError::Conflict {
-        detail: detail.into(),
-        extra: BTreeMap::from([("slot_id".to_string(), json!(slot.id))]),
+    ClinicError::SlotUnavailable {
+        slot_id: slot.id,
+        reason,
     }
 }
 
-fn invalid_transition(current: BookingStatus, wanted: &str) -> ApiError {
-    let allowed: Vec<&str> = current.next_states().iter().map(|s| s.as_str()).collect();
-    ApiError::Conflict {
-        detail: format!("a {current} booking cannot be {wanted}"),
-        extra: BTreeMap::from([
-            ("current_status".to_string(), json!(current.as_str())),
-            ("allowed_next_states".to_string(), json!(allowed)),
-        ]),
-    }
+fn invalid_transition(current: BookingStatus, wanted: &'static str) -> ClinicError {
+    ClinicError::InvalidTransition { current, wanted }
 }
 
 /// Queues the reminder of a visit: `lead` before it starts, or at once when that moment has
@@ -78,7 +69,7 @@ fn queue_reminder(
     starts_at: NaiveDateTime,
     lead: Duration,
     now: NaiveDateTime,
-) -> Result<(), ApiError> {
+) -> Result<(), ClinicError> {
     outbox::enqueue(
         conn,
         MailKind::Reminder,
@@ -100,8 +91,8 @@ pub fn screen_slot(
     conn: &mut DbConnection,
     slot_id: i32,
     now: NaiveDateTime,
-) -> Result<(), ApiError> {
-    let slot = slots::find(conn, slot_id)?.ok_or_else(|| ApiError::not_found("slot"))?;
+) -> Result<(), ClinicError> {
+    let slot = slots::find(conn, slot_id)?.ok_or_else(|| ClinicError::NotFound("slot"))?;
     if slot.status != SlotStatus::Free.as_str() || slot.starts_at <= now {
         return Err(slot_unavailable(&slot, now));
     }
@@ -110,13 +101,14 @@ pub fn screen_slot(
 
 pub fn book(
     conn: &mut DbConnection,
-    request: &BookingRequest,
+    slot_id: i32,
+    request: &Intake,
     actor: &Actor,
     reminder_lead: Duration,
     now: NaiveDateTime,
-) -> Result<BookingDetails, ApiError> {
-    let (slot, provider) = slots::find_with_provider(conn, request.slot_id)?
-        .ok_or_else(|| ApiError::not_found("slot"))?;
+) -> Result<BookingDetails, ClinicError> {
+    let (slot, provider) =
+        slots::find_with_provider(conn, slot_id)?.ok_or_else(|| ClinicError::NotFound("slot"))?;
     if !provider.active || !slots::claim(conn, slot.id, now)? {
         return Err(slot_unavailable(&slot, now));
     }
@@ -177,11 +169,11 @@ pub fn book(
 pub fn load(
     conn: &mut DbConnection,
     reference: &BookingReference,
-) -> Result<BookingDetails, ApiError> {
+) -> Result<BookingDetails, ClinicError> {
     let booking = bookings::find_by_reference(conn, reference.as_str())?
-        .ok_or_else(|| ApiError::not_found("booking"))?;
+        .ok_or_else(|| ClinicError::NotFound("booking"))?;
     let (slot, provider) = slots::find_with_provider(conn, booking.slot_id)?
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("booking without its slot")))?;
+        .ok_or_else(|| ClinicError::Internal(anyhow::anyhow!("booking without its slot")))?;
     Ok(BookingDetails {
         booking,
         slot,
@@ -197,16 +189,14 @@ pub fn cancel(
     reference: &BookingReference,
     actor: &Actor,
     now: NaiveDateTime,
-) -> Result<BookingDetails, ApiError> {
+) -> Result<BookingDetails, ClinicError> {
     let details = load(conn, reference)?;
     let current = details.status();
     if !current.can_become(BookingStatus::Cancelled) {
         return Err(invalid_transition(current, "cancelled"));
     }
     if details.slot.starts_at <= now && !actor.is_staff() {
-        return Err(ApiError::conflict(
-            "this visit has already started and can no longer be cancelled online; please call the clinic",
-        ));
+        return Err(ClinicError::VisitStarted("cancelled"));
     }
     if !bookings::transition(
         conn,
@@ -216,9 +206,7 @@ pub fn cancel(
         BookingStatus::Cancelled,
         now,
     )? {
-        return Err(ApiError::conflict(
-            "the booking changed meanwhile; reload and try again",
-        ));
+        return Err(ClinicError::ChangedMeanwhile("booking"));
     }
     slots::release(conn, details.slot.id)?;
     outbox::drop_pending_reminders(conn, details.booking.id)?;
@@ -241,7 +229,7 @@ fn record_status_change(
     from: BookingStatus,
     to: BookingStatus,
     now: NaiveDateTime,
-) -> Result<(), ApiError> {
+) -> Result<(), ClinicError> {
     audit::record(
         conn,
         actor,
@@ -262,7 +250,7 @@ pub fn set_status(
     target: BookingStatus,
     actor: &Actor,
     now: NaiveDateTime,
-) -> Result<BookingDetails, ApiError> {
+) -> Result<BookingDetails, ClinicError> {
     if target == BookingStatus::Cancelled {
         return cancel(conn, reference, actor, now);
     }
@@ -279,9 +267,7 @@ pub fn set_status(
         target,
         now,
     )? {
-        return Err(ApiError::conflict(
-            "the booking changed meanwhile; reload and try again",
-        ));
+        return Err(ClinicError::ChangedMeanwhile("booking"));
     }
     record_status_change(conn, actor, reference, current, target, now)?;
     load(conn, reference)
@@ -297,7 +283,7 @@ pub fn reschedule(
     actor: &Actor,
     reminder_lead: Duration,
     now: NaiveDateTime,
-) -> Result<BookingDetails, ApiError> {
+) -> Result<BookingDetails, ClinicError> {
     let details = load(conn, reference)?;
     let current = details.status();
     if current != BookingStatus::Booked {
@@ -307,19 +293,15 @@ pub fn reschedule(
         return Ok(details);
     }
     if details.slot.starts_at <= now && !actor.is_staff() {
-        return Err(ApiError::conflict(
-            "this visit has already started and can no longer be moved online; please call the clinic",
-        ));
+        return Err(ClinicError::VisitStarted("moved"));
     }
-    let (new_slot, provider) =
-        slots::find_with_provider(conn, new_slot_id)?.ok_or_else(|| ApiError::not_found("slot"))?;
+    let (new_slot, provider) = slots::find_with_provider(conn, new_slot_id)?
+        .ok_or_else(|| ClinicError::NotFound("slot"))?;
     if !provider.active || !slots::claim(conn, new_slot.id, now)? {
         return Err(slot_unavailable(&new_slot, now));
     }
     if !bookings::move_to_slot(conn, details.booking.id, details.slot.id, new_slot.id, now)? {
-        return Err(ApiError::conflict(
-            "the booking changed meanwhile; reload and try again",
-        ));
+        return Err(ClinicError::ChangedMeanwhile("booking"));
     }
     slots::release(conn, details.slot.id)?;
     outbox::drop_pending_reminders(conn, details.booking.id)?;
@@ -359,12 +341,12 @@ pub struct SlotSearch {
 /// tried in its own savepoint, so losing a race for one slot moves on to the next.
 pub fn book_earliest(
     conn: &mut DbConnection,
-    template: &BookingRequest,
+    intake: &Intake,
     search: SlotSearch,
     actor: &Actor,
     reminder_lead: Duration,
     now: NaiveDateTime,
-) -> Result<Option<BookingDetails>, ApiError> {
+) -> Result<Option<BookingDetails>, ClinicError> {
     let candidates = slots::free_between(
         conn,
         search.provider_id,
@@ -373,17 +355,60 @@ pub fn book_earliest(
         EARLIEST_CANDIDATES,
     )?;
     for (slot, _) in candidates {
-        let request = BookingRequest {
-            slot_id: slot.id,
-            ..template.clone()
-        };
-        match conn.transaction(|conn| book(conn, &request, actor, reminder_lead, now)) {
+        match conn.transaction(|conn| book(conn, slot.id, intake, actor, reminder_lead, now)) {
             Ok(details) => return Ok(Some(details)),
-            Err(ApiError::Conflict { .. }) => continue,
+            Err(ClinicError::SlotUnavailable { .. }) => continue,
+            Err(ClinicError::Database(e)) if is_unique_violation(&e) => continue,
             Err(e) => return Err(e),
         }
     }
     Ok(None)
+}
+
+/// What "book me the earliest time that fits" asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct EarliestRequest {
+    /// One provider, or any.
+    pub provider_id: Option<i32>,
+    /// Not before this instant (default: now).
+    pub not_before: Option<NaiveDateTime>,
+    /// How many days ahead the clinic takes bookings.
+    pub horizon_days: i64,
+}
+
+/// How many days that still have room a refusal of `book_earliest_fitting` names.
+const SUGGESTED_DATES: usize = 5;
+
+/// The call to action's booking: the earliest free slot that fits the request, within the
+/// booking horizon; when none does, `NothingFits` names the next days that have room.
+pub fn book_earliest_fitting(
+    conn: &mut DbConnection,
+    intake: &Intake,
+    request: EarliestRequest,
+    tz: chrono_tz::Tz,
+    actor: &Actor,
+    reminder_lead: Duration,
+    now: NaiveDateTime,
+) -> Result<BookingDetails, ClinicError> {
+    if let Some(id) = request.provider_id {
+        providers::find(conn, id)?
+            .filter(|p| p.active)
+            .ok_or(ClinicError::NotFound("provider"))?;
+    }
+    let from = request.not_before.unwrap_or(now).max(now);
+    let until = now + Duration::days(request.horizon_days);
+    let search = SlotSearch {
+        provider_id: request.provider_id,
+        from,
+        until,
+    };
+    if let Some(details) = book_earliest(conn, intake, search, actor, reminder_lead, now)? {
+        return Ok(details);
+    }
+    Err(ClinicError::NothingFits {
+        within_days: request.horizon_days,
+        next_dates: next_dates_with_room(conn, request.provider_id, from, tz, SUGGESTED_DATES)?,
+    })
 }
 
 /// The first local dates, from `from` on, that still have a free slot (for one provider or any).
@@ -393,7 +418,7 @@ pub fn next_dates_with_room(
     from: NaiveDateTime,
     tz: chrono_tz::Tz,
     count: usize,
-) -> Result<Vec<chrono::NaiveDate>, ApiError> {
+) -> Result<Vec<chrono::NaiveDate>, ClinicError> {
     let until = from + Duration::days(366);
     let mut dates: Vec<chrono::NaiveDate> = Vec::new();
     for (slot, _) in slots::free_between(conn, provider_id, from, until, 2000)? {

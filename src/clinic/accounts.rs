@@ -4,13 +4,14 @@
 use chrono::{Duration, NaiveDateTime};
 use serde_json::json;
 
-use crate::audit::{self, Actor, Entity};
-use crate::auth::jwt::StaffIdentity;
+use super::audit::{self, Entity};
+use super::ClinicError;
 use crate::auth::password;
 use crate::db::users::{self, NewUser, User};
 use crate::db::{self, is_unique_violation, login_throttle, DbConnection};
+use crate::domain::actor::Actor;
+use crate::domain::staff::StaffIdentity;
 use crate::domain::staff::{NewPassword, Role, StaffEmail, PASSWORD_MAX_CHARS};
-use crate::error::ApiError;
 
 /// Failed logins allowed per address within `LOGIN_WINDOW_MINUTES` before answering 429.
 pub const MAX_LOGIN_FAILURES: i32 = 5;
@@ -28,12 +29,11 @@ pub fn create_user(
     role: Role,
     password: &NewPassword,
     actor: &Actor,
-) -> Result<User, ApiError> {
+) -> Result<User, ClinicError> {
     let hash = password::hash(password)?;
-    let duplicate = || ApiError::conflict("a user with this email already exists");
     db::write_transaction(conn, |conn| {
         if users::find_by_email(conn, email.as_str())?.is_some() {
-            return Err(duplicate());
+            return Err(ClinicError::DuplicateUser);
         }
         let now = db::now();
         let user = NewUser {
@@ -46,7 +46,7 @@ pub fn create_user(
         .insert(conn)
         .map_err(|e| {
             if is_unique_violation(&e) {
-                duplicate()
+                ClinicError::DuplicateUser
             } else {
                 e.into()
             }
@@ -91,7 +91,7 @@ pub fn start_login(
     conn: &mut DbConnection,
     key: &str,
     now: NaiveDateTime,
-) -> Result<LoginStart, ApiError> {
+) -> Result<LoginStart, ClinicError> {
     db::write_transaction(conn, |conn| {
         let (attempts, window_started) =
             login_throttle::count_attempt(conn, key, login_window(), now)?;
@@ -128,7 +128,7 @@ pub fn check_password(user: Option<&User>, typed_password: &str) -> Option<Staff
 
 /// After a successful login: forget the address's failed attempts. (A failure needs nothing
 /// more: `start_login` counted it before the password was checked.)
-pub fn login_succeeded(conn: &mut DbConnection, key: &str) -> Result<(), ApiError> {
+pub fn login_succeeded(conn: &mut DbConnection, key: &str) -> Result<(), ClinicError> {
     db::write_transaction(conn, |conn| login_throttle::clear(conn, key))?;
     Ok(())
 }

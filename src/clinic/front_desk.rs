@@ -2,20 +2,19 @@
 //! add single slots, block and unblock them. Each is one write transaction that records its
 //! audit entry alongside the change.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::{json, Map, Value};
 
-use crate::audit::{self, Actor, Entity};
+use super::audit::{self, Entity};
+use super::ClinicError;
 use crate::db::providers::{self, NewProvider, Provider, ProviderChanges};
 use crate::db::slots::{self, NewSlot, Slot};
 use crate::db::{self, DbConnection};
+use crate::domain::actor::Actor;
 use crate::domain::provider::ProviderFields;
 use crate::domain::schedule::WeeklySchedule;
 use crate::domain::slot::{SlotStatus, TimeWindow};
-use crate::error::ApiError;
 
 fn provider_state(p: &Provider) -> Value {
     json!({
@@ -30,7 +29,7 @@ pub fn create_provider(
     conn: &mut DbConnection,
     fields: &ProviderFields,
     actor: &Actor,
-) -> Result<Provider, ApiError> {
+) -> Result<Provider, ClinicError> {
     db::write_transaction(conn, |conn| {
         let now = db::now();
         let provider = NewProvider {
@@ -63,9 +62,9 @@ pub fn update_provider(
     id: i32,
     fields: &ProviderFields,
     actor: &Actor,
-) -> Result<Provider, ApiError> {
+) -> Result<Provider, ClinicError> {
     db::write_transaction(conn, |conn| {
-        let before = providers::find(conn, id)?.ok_or_else(|| ApiError::not_found("provider"))?;
+        let before = providers::find(conn, id)?.ok_or_else(|| ClinicError::NotFound("provider"))?;
         let now = db::now();
         let after = providers::update(
             conn,
@@ -125,12 +124,12 @@ pub fn apply_schedule(
     schedule: &WeeklySchedule,
     tz: Tz,
     actor: &Actor,
-) -> Result<ScheduleReport, ApiError> {
+) -> Result<ScheduleReport, ClinicError> {
     let plan = schedule.plan(tz);
     db::write_transaction(conn, |conn| {
         // Taken before the overlap checks, so concurrent runs for one provider take turns.
         if !providers::lock_for_schedule(conn, provider_id)? {
-            return Err(ApiError::not_found("provider"));
+            return Err(ClinicError::NotFound("provider"));
         }
         let now = db::now();
         let new_slots: Vec<NewSlot> = plan
@@ -178,13 +177,13 @@ pub fn add_slot(
     start: DateTime<Utc>,
     end: DateTime<Utc>,
     actor: &Actor,
-) -> Result<Slot, ApiError> {
+) -> Result<Slot, ClinicError> {
     use chrono::SubsecRound;
     let window = TimeWindow::new(start.trunc_subsecs(0), end.trunc_subsecs(0)).map_err(|m| {
-        ApiError::invalid("end", m.replace("`to`", "end").replace("`from`", "start"))
+        ClinicError::invalid("end", m.replace("`to`", "end").replace("`from`", "start"))
     })?;
     if window.end() - window.start() > chrono::Duration::hours(MAX_SINGLE_SLOT_HOURS) {
-        return Err(ApiError::invalid(
+        return Err(ClinicError::invalid(
             "end",
             format!("a slot may last at most {MAX_SINGLE_SLOT_HOURS} hours"),
         ));
@@ -193,13 +192,10 @@ pub fn add_slot(
     db::write_transaction(conn, |conn| {
         // Taken before the overlap checks, so concurrent runs for one provider take turns.
         if !providers::lock_for_schedule(conn, provider_id)? {
-            return Err(ApiError::not_found("provider"));
+            return Err(ClinicError::NotFound("provider"));
         }
         if slots::overlaps(conn, provider_id, start, end)? {
-            return Err(ApiError::Conflict {
-                detail: "the provider already has a slot overlapping this time".into(),
-                extra: BTreeMap::from([("provider_id".to_string(), json!(provider_id))]),
-            });
+            return Err(ClinicError::Overlap { provider_id });
         }
         let now = db::now();
         let slot = NewSlot {
@@ -237,30 +233,25 @@ pub fn set_slot_status(
     target: SlotStatus,
     actor: &Actor,
     now: NaiveDateTime,
-) -> Result<Slot, ApiError> {
+) -> Result<Slot, ClinicError> {
     if target == SlotStatus::Busy {
-        return Err(ApiError::invalid(
+        return Err(ClinicError::invalid(
             "status",
             "status must be blocked or free; slots become busy by being booked",
         ));
     }
     db::write_transaction(conn, |conn| {
-        let slot = slots::find(conn, slot_id)?.ok_or_else(|| ApiError::not_found("slot"))?;
+        let slot = slots::find(conn, slot_id)?.ok_or_else(|| ClinicError::NotFound("slot"))?;
         let current = SlotStatus::parse(&slot.status)
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("slot with an unknown status")))?;
+            .ok_or_else(|| ClinicError::Internal(anyhow::anyhow!("slot with an unknown status")))?;
         if current == SlotStatus::Busy {
-            return Err(ApiError::Conflict {
-                detail: "this slot is booked; cancel or move its booking first".into(),
-                extra: BTreeMap::from([("current_status".to_string(), json!(current.as_str()))]),
-            });
+            return Err(ClinicError::SlotBooked);
         }
         if current == target {
             return Ok(slot);
         }
         if !slots::set_status(conn, slot_id, current, target)? {
-            return Err(ApiError::conflict(
-                "the slot changed meanwhile; reload and try again",
-            ));
+            return Err(ClinicError::ChangedMeanwhile("slot"));
         }
         audit::record(
             conn,

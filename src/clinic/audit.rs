@@ -5,55 +5,9 @@
 use chrono::NaiveDateTime;
 use serde_json::Value;
 
-use crate::auth::jwt::StaffIdentity;
 use crate::db::audit::NewAuditEntry;
 use crate::db::DbConnection;
-use crate::domain::booking::BookingReference;
-
-/// Who is making a change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Actor {
-    /// A patient booking without an account (the website, the call to action).
-    Public,
-    /// Whoever holds the manage token of this booking.
-    ManageToken(BookingReference),
-    /// A logged-in staff member.
-    Staff(StaffIdentity),
-    /// An operator at the server (`clinic-booking create-user`).
-    CommandLine,
-}
-
-impl Actor {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::Public => "public",
-            Self::ManageToken(_) => "manage_token",
-            Self::Staff(_) => "staff",
-            Self::CommandLine => "command_line",
-        }
-    }
-
-    pub fn user_id(&self) -> Option<i32> {
-        match self {
-            Self::Staff(staff) => Some(staff.user_id),
-            _ => None,
-        }
-    }
-
-    /// How the log names the actor.
-    pub fn label(&self) -> String {
-        match self {
-            Self::Public => "public".into(),
-            Self::ManageToken(reference) => format!("manage token of {reference}"),
-            Self::Staff(staff) => format!("{} ({})", staff.email, staff.role),
-            Self::CommandLine => "command line".into(),
-        }
-    }
-
-    pub fn is_staff(&self) -> bool {
-        matches!(self, Self::Staff(_))
-    }
-}
+use crate::domain::actor::Actor;
 
 /// What was changed.
 #[derive(Debug, Clone, Copy)]

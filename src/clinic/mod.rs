@@ -1,0 +1,78 @@
+//! The clinic's use cases: booking, cancelling and moving visits, the front desk's changes to
+//! providers and slots, staff accounts, and the audit entry each change writes. Each operation
+//! takes a connection (the caller chooses the transaction), the actor and the time, and answers
+//! with domain rows or a `ClinicError`. Nothing here knows HTTP: `crate::error` turns a
+//! `ClinicError` into a problem document, in one place.
+
+pub mod accounts;
+pub mod appointments;
+pub mod audit;
+pub mod front_desk;
+
+use crate::domain::booking::BookingStatus;
+use crate::domain::FieldErrors;
+
+/// Why an operation refused, in the clinic's words.
+#[derive(Debug, thiserror::Error)]
+pub enum ClinicError {
+    /// No such thing (a slot, booking, provider, ...), named as the client knows it.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The slot cannot be booked now.
+    #[error("slot {slot_id} is unavailable ({reason:?})")]
+    SlotUnavailable { slot_id: i32, reason: Unavailable },
+    /// The booking's life cycle does not allow this step; `allowed` are the steps it does.
+    #[error("a {current} booking cannot be {wanted}")]
+    InvalidTransition {
+        current: BookingStatus,
+        wanted: &'static str,
+    },
+    /// A patient may not change a visit that has started; staff may.
+    #[error("the visit has started and cannot be {0} online")]
+    VisitStarted(&'static str),
+    /// A conditional write found the row no longer as it was read.
+    #[error("the {0} changed meanwhile")]
+    ChangedMeanwhile(&'static str),
+    /// No free time fits within the booking horizon; these later days still have room.
+    #[error("no free time fits within {within_days} days")]
+    NothingFits {
+        within_days: i64,
+        next_dates: Vec<chrono::NaiveDate>,
+    },
+    /// A new slot would overlap one the provider already has.
+    #[error("the provider already has a slot overlapping this time")]
+    Overlap { provider_id: i32 },
+    /// Blocking or freeing a slot that a booking holds.
+    #[error("the slot is booked")]
+    SlotBooked,
+    /// A staff account with this address exists already.
+    #[error("a user with this email already exists")]
+    DuplicateUser,
+    /// Fields the operation itself finds invalid (beyond what parsing the request caught).
+    #[error("invalid fields")]
+    Invalid(FieldErrors),
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Why a slot cannot be booked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unavailable {
+    /// It starts now or started earlier.
+    Started,
+    /// Staff blocked it (or its provider is inactive).
+    Blocked,
+    /// Someone else holds it.
+    Taken,
+}
+
+impl ClinicError {
+    /// A 422-style refusal of one field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        let mut errors = FieldErrors::default();
+        errors.add(field, message);
+        Self::Invalid(errors)
+    }
+}

@@ -1,0 +1,72 @@
+//! The booking form, as `POST /api/v1/bookings` and the call to action's `POST` both take it:
+//! the patient's fields, the reason and the source, each bad or missing field named in a 422,
+//! and the honeypot that turns naive bots away.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::booking::{parse_reason, BookingSource};
+use crate::domain::patient::{Patient, PatientInput};
+use crate::domain::FieldErrors;
+use crate::error::ApiError;
+
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PatientBody {
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    date_of_birth: Option<String>,
+}
+
+/// The patient of a request body, each bad or missing field recorded under `patient.<field>`.
+pub(super) fn parse_patient(
+    body: Option<&PatientBody>,
+    today: chrono::NaiveDate,
+    errors: &mut FieldErrors,
+) -> Option<Patient> {
+    let Some(p) = body else {
+        errors.add("patient", "patient is required");
+        return None;
+    };
+    if p.name.is_none() {
+        errors.add("patient.name", "name is required");
+    }
+    if p.email.is_none() {
+        errors.add("patient.email", "email is required");
+    }
+    let input = PatientInput {
+        name: p.name.as_deref().unwrap_or_default(),
+        email: p.email.as_deref().unwrap_or_default(),
+        phone: p.phone.as_deref(),
+        date_of_birth: p.date_of_birth.as_deref(),
+    };
+    Patient::parse(input, today, errors)
+}
+
+/// The optional reason for the visit; a bad one is recorded under `reason`.
+pub(super) fn parse_reason_field(reason: Option<&str>, errors: &mut FieldErrors) -> Option<String> {
+    errors.check("reason", parse_reason(reason?)).flatten()
+}
+
+/// The source a public form names (an article's slug, ...), or `default` when it names none;
+/// a bad one is recorded under `source`.
+pub(super) fn parse_source_field(
+    source: Option<&str>,
+    default: &'static str,
+    errors: &mut FieldErrors,
+) -> Option<BookingSource> {
+    match source {
+        Some(s) => errors.check("source", BookingSource::parse_public(s)),
+        None => Some(BookingSource::named(default)),
+    }
+}
+
+/// A form's honeypot: a field people never see, so only a naive bot fills it in.
+pub(super) fn reject_bots(honeypot: Option<&str>) -> Result<(), ApiError> {
+    match honeypot {
+        Some(value) if !value.trim().is_empty() => Err(ApiError::BadRequest(
+            "this request was rejected as automated".into(),
+        )),
+        _ => Ok(()),
+    }
+}

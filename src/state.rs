@@ -1,0 +1,60 @@
+//! What every handler shares: the pool, settings, token keys, the mail worker's wake-up, metrics,
+//! the password-check limit and the availability cache. Built once by `startup`, read by the
+//! handlers and the extractors (which is why it lives apart from `startup`, which imports them).
+
+use std::sync::Arc;
+
+use actix_web::web;
+use tokio::sync::Notify;
+
+use crate::auth::jwt::TokenKeys;
+use crate::auth::password::VerificationLimit;
+use crate::availability::AvailabilityCache;
+use crate::db::{DbConnection, Pool};
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::settings::Settings;
+
+/// The largest JSON body accepted.
+pub const MAX_JSON_BYTES: usize = 64 * 1024;
+
+/// What every handler shares.
+pub struct AppState {
+    pub pool: Pool,
+    pub settings: Arc<Settings>,
+    pub tokens: TokenKeys,
+    /// Wakes this process's mail worker after a change queued mail (other copies poll).
+    pub mail_wakeup: Arc<Notify>,
+    pub metrics: Arc<Metrics>,
+    /// How many login password checks may run at once.
+    pub password_checks: VerificationLimit,
+    /// Free-slot lists answered from memory.
+    pub availability: Arc<AvailabilityCache>,
+}
+
+impl AppState {
+    pub fn wake_mail_worker(&self) {
+        self.mail_wakeup.notify_one();
+    }
+
+    /// How long before a visit its reminder goes out.
+    pub fn reminder_lead(&self) -> chrono::Duration {
+        chrono::Duration::hours(self.settings.mail.reminder_hours_before)
+    }
+
+    /// Runs blocking database work on the blocking pool with a pooled connection.
+    /// `f` may fail with any error that has an HTTP answer (a `ClinicError`, a diesel error, ...).
+    pub async fn with_connection<T, E, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Into<ApiError>,
+    {
+        let pool = self.pool.clone();
+        web::block(move || -> Result<T, ApiError> {
+            let mut conn = pool.get()?;
+            f(&mut conn).map_err(Into::into)
+        })
+        .await?
+    }
+}
