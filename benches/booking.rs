@@ -19,6 +19,7 @@ use clinic_booking::clinic::appointments::{self, Intake};
 use clinic_booking::db;
 use clinic_booking::domain::actor::Actor;
 use clinic_booking::domain::booking::BookingSource;
+use clinic_booking::domain::ids::SlotId;
 use clinic_booking::settings::Settings;
 
 mod common;
@@ -59,10 +60,10 @@ fn percentiles(latencies: &mut [Duration]) -> (f64, f64, f64) {
 fn ceiling(url: &str, concurrency: usize, seconds: u64, ids_file: &Path) -> anyhow::Result<()> {
     let settings = Settings::load_from(Path::new("config"), "default")?;
     let pool = db::build_pool(url, settings.database.pool_size)?;
-    let ids: Arc<Vec<i32>> = Arc::new(
+    let ids: Arc<Vec<SlotId>> = Arc::new(
         std::fs::read_to_string(ids_file)?
             .lines()
-            .filter_map(|l| l.trim().parse().ok())
+            .filter_map(|l| l.trim().parse().ok().map(SlotId::new))
             .collect(),
     );
     let patient = common::bench_patient()?;

@@ -16,6 +16,7 @@ use clinic_booking::clinic::appointments::{self, Intake};
 use clinic_booking::db;
 use clinic_booking::domain::actor::Actor;
 use clinic_booking::domain::booking::BookingSource;
+use clinic_booking::domain::ids::SlotId;
 use clinic_booking::mail::render::MailRenderer;
 use clinic_booking::mail::worker::MailWorker;
 use clinic_booking::mail::Mailer;
@@ -53,7 +54,7 @@ async fn main() -> anyhow::Result<()> {
             let mut conn = pool.get()?;
             use clinic_booking::db::schema::slots;
             use diesel::prelude::*;
-            let ids: Vec<i32> = slots::table
+            let ids: Vec<SlotId> = slots::table
                 .select(slots::id)
                 .order(slots::id)
                 .load(&mut conn)?;

@@ -26,12 +26,12 @@ const FORWARDED_FOR: &str = "x-forwarded-for";
 /// Keys the limit on the client's address: the peer's, or, when the peer is one of the trusted
 /// proxies (`http.trusted_proxies`), the one its `X-Forwarded-For` names.
 #[derive(Debug, Clone)]
-pub struct ClientAddress {
+pub(crate) struct ClientAddress {
     proxies: Arc<[IpNet]>,
 }
 
 impl ClientAddress {
-    pub fn new(proxies: Vec<IpNet>) -> Self {
+    pub(crate) fn new(proxies: Vec<IpNet>) -> Self {
         Self {
             proxies: proxies.into(),
         }
@@ -46,7 +46,7 @@ impl ClientAddress {
     /// is the client; anything to its left came from the client and could be made up. An entry
     /// that is not an address ends the walk at the last proxy that vouched for it.
     /// `forwarded_for` holds the header's lines in order; several read as one list.
-    pub fn client_of(&self, peer: IpAddr, forwarded_for: &[&str]) -> IpAddr {
+    pub(crate) fn client_of(&self, peer: IpAddr, forwarded_for: &[&str]) -> IpAddr {
         let mut client = peer.to_canonical();
         if !self.is_proxy(client) {
             return client;
@@ -117,14 +117,14 @@ type RateLimitConfig = GovernorConfig<ClientAddress, NoOpMiddleware<QuantaInstan
 
 /// The limit on public POSTs. Built once, so every worker shares its counters.
 #[derive(Clone)]
-pub struct PublicPostLimit {
+pub(crate) struct PublicPostLimit {
     config: RateLimitConfig,
     enabled: bool,
 }
 
 impl PublicPostLimit {
     /// `rate_limit_per_minute = 0` turns the limit off.
-    pub fn new(settings: &HttpSettings) -> anyhow::Result<Self> {
+    pub(crate) fn new(settings: &HttpSettings) -> anyhow::Result<Self> {
         let per_minute = settings.rate_limit_per_minute.max(1);
         let config = GovernorConfigBuilder::default()
             .key_extractor(ClientAddress::new(settings.proxies()?))
@@ -140,14 +140,16 @@ impl PublicPostLimit {
     }
 
     /// The middleware for a public resource; only its POSTs count.
-    pub fn middleware(&self) -> Condition<Governor<ClientAddress, NoOpMiddleware<QuantaInstant>>> {
+    pub(crate) fn middleware(
+        &self,
+    ) -> Condition<Governor<ClientAddress, NoOpMiddleware<QuantaInstant>>> {
         Condition::new(self.enabled, Governor::new(&self.config))
     }
 }
 
 /// CORS for the configured website origins only; other origins get no CORS headers, so browsers
 /// refuse them, while same-origin pages (`/book`) and non-browser clients are unaffected.
-pub fn cors(settings: &HttpSettings) -> Cors {
+pub(crate) fn cors(settings: &HttpSettings) -> Cors {
     settings
         .origins()
         .iter()

@@ -17,6 +17,7 @@
 //! A stale list costs nothing worse than what a slow patient meets anyway: claiming a slot is
 //! the atomic write in `db::slots::claim`, and a slot someone else took answers 409.
 
+use crate::domain::ids::ProviderId;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,10 +38,10 @@ const LARGEST_ENTRY_BYTES: usize = 256 * 1024;
 
 /// What a kept answer depends on.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AnswerKey {
+pub(crate) enum AnswerKey {
     /// A list of free slots: provider (or all), the window asked for, and the limit.
     Window {
-        provider_id: Option<i32>,
+        provider_id: Option<ProviderId>,
         from: NaiveDateTime,
         to: NaiveDateTime,
         limit: i64,
@@ -48,7 +49,7 @@ pub enum AnswerKey {
     /// The call to action's offer: the earliest free slots from now on (of one provider or
     /// visit type, or any), how many, and the `source` its booking hints repeat.
     Offer {
-        provider_id: Option<i32>,
+        provider_id: Option<ProviderId>,
         visit_type: Option<String>,
         limit: usize,
         source: Option<String>,
@@ -74,7 +75,7 @@ impl Weighter<AnswerKey, Entry> for ByLength {
 }
 
 /// Serialized free-slot lists, shared by the HTTP workers of one process.
-pub struct AvailabilityCache {
+pub(crate) struct AvailabilityCache {
     generation: AtomicU64,
     time_to_live: Duration,
     entries: Option<Cache<AnswerKey, Entry, ByLength>>,
@@ -82,7 +83,7 @@ pub struct AvailabilityCache {
 
 impl AvailabilityCache {
     /// A cache keeping answers for `time_to_live`; zero turns it off.
-    pub fn new(time_to_live: Duration) -> Self {
+    pub(crate) fn new(time_to_live: Duration) -> Self {
         let entries =
             (!time_to_live.is_zero()).then(|| Cache::with_weighter(256, CAPACITY_BYTES, ByLength));
         Self {
@@ -93,17 +94,17 @@ impl AvailabilityCache {
     }
 
     /// The generation to pass to `insert`: read it before reading the database.
-    pub fn generation(&self) -> u64 {
+    pub(crate) fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
 
     /// Forgets every list: something may have changed.
-    pub fn invalidate(&self) {
+    pub(crate) fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// The kept answer for `key`, if it is still what a fresh read at `now` would give.
-    pub fn get(&self, key: &AnswerKey, now: NaiveDateTime) -> Option<Bytes> {
+    pub(crate) fn get(&self, key: &AnswerKey, now: NaiveDateTime) -> Option<Bytes> {
         let entry = self.entries.as_ref()?.get(key)?;
         let fresh = entry.generation == self.generation()
             && entry.filled_at.elapsed() < self.time_to_live
@@ -112,7 +113,7 @@ impl AvailabilityCache {
     }
 
     /// Keeps `body`, read from the database after `generation` was read.
-    pub fn insert(
+    pub(crate) fn insert(
         &self,
         key: AnswerKey,
         generation: u64,
@@ -139,7 +140,7 @@ impl AvailabilityCache {
 
 /// Moves the cache's generation on when a state-changing request ends, however it ends (the
 /// guard also fires when the client goes away and the request is dropped).
-pub async fn invalidate_after_writes(
+pub(crate) async fn invalidate_after_writes(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
@@ -173,7 +174,7 @@ mod tests {
                 .expect("valid")
         };
         AnswerKey::Window {
-            provider_id: Some(1),
+            provider_id: Some(ProviderId::new(1)),
             from: at(0),
             to: at(23),
             limit: 500,

@@ -7,6 +7,7 @@ use chrono_tz::Tz;
 use crate::db::providers::{self, NewProvider};
 use crate::db::slots::{self, NewSlot};
 use crate::db::{self, DbConnection};
+use crate::domain::ids::ProviderId;
 use crate::domain::slot::SlotStatus;
 
 pub const DEMO_DAYS: i64 = 14;
@@ -105,7 +106,7 @@ fn add_missing(conn: &mut DbConnection, tz: Tz, now: DateTime<Utc>) -> anyhow::R
 }
 
 fn weekday_slots(
-    provider_id: i32,
+    provider_id: ProviderId,
     (open, close): (u32, u32),
     tz: Tz,
     now: DateTime<Utc>,
@@ -129,7 +130,7 @@ fn weekday_slots(
                     provider_id,
                     starts_at: start,
                     ends_at: start + Duration::minutes(SLOT_MINUTES),
-                    status: SlotStatus::Free.as_str(),
+                    status: SlotStatus::Free,
                     visit_type: None,
                     created_at: stamp,
                 });

@@ -14,10 +14,10 @@ use serde_json::{json, Value};
 use crate::clinic::{ClinicError, Unavailable};
 use crate::domain::FieldErrors;
 
-pub const PROBLEM_JSON: &str = "application/problem+json";
+pub(crate) const PROBLEM_JSON: &str = "application/problem+json";
 
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     #[error("{0}")]
     BadRequest(String),
     #[error("authentication required")]
@@ -52,19 +52,19 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn conflict(detail: impl Into<String>) -> Self {
+    pub(crate) fn conflict(detail: impl Into<String>) -> Self {
         Self::Conflict {
             detail: detail.into(),
             extra: BTreeMap::new(),
         }
     }
 
-    pub fn not_found(what: impl Into<String>) -> Self {
+    pub(crate) fn not_found(what: impl Into<String>) -> Self {
         Self::NotFound(what.into())
     }
 
     /// A 422 for a single field.
-    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn invalid(field: &str, message: impl Into<String>) -> Self {
         let mut errors = BTreeMap::new();
         errors.insert(field.to_owned(), message.into());
         Self::Validation(errors)
@@ -110,7 +110,7 @@ impl ApiError {
 /// may add members such as `allowed_next_states` or `next_available_dates`.
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
-pub struct ProblemDetails {
+pub(crate) struct ProblemDetails {
     /// A URI naming the kind of problem.
     #[schema(
         rename = "type",

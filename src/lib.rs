@@ -1,23 +1,24 @@
 //! clinic-booking: an appointment-booking backend for clinics.
 //!
-//! `startup` builds the HTTP application over `routes` (handlers), `appointments` (booking
-//! operations), `domain` (valid-by-construction types) and `db` (diesel over SQLite or
-//! PostgreSQL). `accounts` owns staff accounts and logins, `audit` the record of who changed
-//! what.
+//! Layers, each importing only those below it (docs/ARCHITECTURE.md): `startup` builds the app
+//! from `routes` (HTTP handlers, with `auth`'s extractors, `idempotency` and `state`), which call
+//! `clinic` (the clinic's use cases), which work on `db` (diesel over SQLite or PostgreSQL) with
+//! `domain` types (valid by construction). `mail` sends what the outbox holds.
+#![warn(unreachable_pub)]
 
-pub mod abuse;
+pub(crate) mod abuse;
 pub mod auth;
-pub mod availability;
+pub(crate) mod availability;
 pub mod clinic;
 pub mod db;
 pub mod demo;
 pub mod domain;
-pub mod error;
-pub mod idempotency;
+pub(crate) mod error;
+pub(crate) mod idempotency;
 pub mod mail;
-pub mod metrics;
-pub mod routes;
+pub(crate) mod metrics;
+pub(crate) mod routes;
 pub mod settings;
 pub mod startup;
-pub mod state;
+pub(crate) mod state;
 pub mod telemetry;

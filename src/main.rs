@@ -167,7 +167,7 @@ async fn create_user(settings: Settings, email: &str, role: &str) -> anyhow::Res
             .map_err(|e| anyhow::anyhow!("{e}"))
     })
     .await??;
-    tracing::info!(user_id = user.id, role = %user.role, "user created");
+    tracing::info!(user_id = user.id.get(), role = %user.role, "user created");
     println!("created {} user {} (id {})", user.role, user.email, user.id);
     Ok(())
 }

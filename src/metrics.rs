@@ -204,7 +204,7 @@ fn method_label(method: &Method) -> &'static str {
 }
 
 /// Middleware counting and timing each request by its matched route pattern and status.
-pub async fn track_requests(
+pub(crate) async fn track_requests(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {

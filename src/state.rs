@@ -16,10 +16,10 @@ use crate::metrics::Metrics;
 use crate::settings::Settings;
 
 /// The largest JSON body accepted.
-pub const MAX_JSON_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_JSON_BYTES: usize = 64 * 1024;
 
 /// What every handler shares.
-pub struct AppState {
+pub(crate) struct AppState {
     pub pool: Pool,
     pub settings: Arc<Settings>,
     pub tokens: TokenKeys,
@@ -33,18 +33,18 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn wake_mail_worker(&self) {
+    pub(crate) fn wake_mail_worker(&self) {
         self.mail_wakeup.notify_one();
     }
 
     /// How long before a visit its reminder goes out.
-    pub fn reminder_lead(&self) -> chrono::Duration {
+    pub(crate) fn reminder_lead(&self) -> chrono::Duration {
         chrono::Duration::hours(self.settings.mail.reminder_hours_before)
     }
 
     /// Runs blocking database work on the blocking pool with a pooled connection.
     /// `f` may fail with any error that has an HTTP answer (a `ClinicError`, a diesel error, ...).
-    pub async fn with_connection<T, E, F>(&self, f: F) -> Result<T, ApiError>
+    pub(crate) async fn with_connection<T, E, F>(&self, f: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,

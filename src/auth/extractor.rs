@@ -18,13 +18,13 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The roles an endpoint accepts.
-pub trait RoleSet {
+pub(crate) trait RoleSet {
     const ROLES: &'static [Role];
 }
 
-pub struct AdminOnly;
-pub struct DeskRoles;
-pub struct AllRoles;
+pub(crate) struct AdminOnly;
+pub(crate) struct DeskRoles;
+pub(crate) struct AllRoles;
 
 impl RoleSet for AdminOnly {
     const ROLES: &'static [Role] = &[Role::Admin];
@@ -39,20 +39,20 @@ impl RoleSet for AllRoles {
 }
 
 /// A staff member whose role is in `R`.
-pub struct Staff<R: RoleSet> {
+pub(crate) struct Staff<R: RoleSet> {
     pub identity: StaffIdentity,
     roles: PhantomData<R>,
 }
 
 /// Admins only.
-pub type AdminUser = Staff<AdminOnly>;
+pub(crate) type AdminUser = Staff<AdminOnly>;
 /// Admins and the front desk.
-pub type FrontDeskUser = Staff<DeskRoles>;
+pub(crate) type FrontDeskUser = Staff<DeskRoles>;
 /// Any logged-in staff member.
-pub type AnyStaff = Staff<AllRoles>;
+pub(crate) type AnyStaff = Staff<AllRoles>;
 
 impl<R: RoleSet> Staff<R> {
-    pub fn actor(&self) -> Actor {
+    pub(crate) fn actor(&self) -> Actor {
         Actor::Staff(self.identity.clone())
     }
 }
@@ -147,7 +147,7 @@ impl<R: RoleSet + 'static> FromRequest for Staff<R> {
 
 /// A staff member if the request carries a staff token, nobody if it carries no token. A token
 /// that is present but invalid is a 401, not a silent downgrade to an anonymous request.
-pub struct MaybeStaff(pub Option<StaffIdentity>);
+pub(crate) struct MaybeStaff(pub Option<StaffIdentity>);
 
 impl FromRequest for MaybeStaff {
     type Error = ApiError;
@@ -163,7 +163,7 @@ impl FromRequest for MaybeStaff {
 }
 
 /// Access to one booking: its manage token, or a staff token of a role in `R`.
-pub enum BookingAccess<R: RoleSet> {
+pub(crate) enum BookingAccess<R: RoleSet> {
     Manage(BookingReference),
     Staff(StaffIdentity, PhantomData<R>),
 }
@@ -171,7 +171,7 @@ pub enum BookingAccess<R: RoleSet> {
 impl<R: RoleSet> BookingAccess<R> {
     /// Who is acting on `reference`. A manage token for another booking is a 404: it learns
     /// nothing, not even that the booking exists.
-    pub fn actor_for(&self, reference: &BookingReference) -> Result<Actor, ApiError> {
+    pub(crate) fn actor_for(&self, reference: &BookingReference) -> Result<Actor, ApiError> {
         match self {
             Self::Manage(own) if own == reference => Ok(Actor::ManageToken(own.clone())),
             Self::Manage(_) => Err(ApiError::not_found("booking")),

@@ -8,6 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::booking::BookingReference;
+use crate::domain::ids::UserId;
 use crate::domain::staff::{Role, StaffIdentity};
 
 pub const ISSUER: &str = "clinic-booking";
@@ -98,7 +99,7 @@ impl TokenKeys {
             .ok()?
             .claims;
         Some(StaffIdentity {
-            user_id: claims.sub.parse().ok()?,
+            user_id: UserId::new(claims.sub.parse().ok()?),
             email: claims.email,
             role: Role::parse(&claims.role)?,
         })
@@ -186,7 +187,7 @@ mod tests {
     fn staff_and_manage_tokens_do_not_pass_for_each_other() {
         let k = keys("a-secret-of-sufficient-length-000000");
         let staff = StaffIdentity {
-            user_id: 7,
+            user_id: UserId::new(7),
             email: "desk@clinic.example".into(),
             role: Role::FrontDesk,
         };
@@ -203,7 +204,7 @@ mod tests {
         let expired = k.with_staff_token_minutes(-5);
         let old = expired
             .issue_staff_token(&StaffIdentity {
-                user_id: 7,
+                user_id: UserId::new(7),
                 email: "desk@clinic.example".into(),
                 role: Role::Admin,
             })

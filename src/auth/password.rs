@@ -15,7 +15,7 @@ use crate::error::ApiError;
 
 /// The argon2id hash of a new password, with a fresh random salt. `Argon2::default()` is
 /// argon2id v1.3 with the parameters OWASP recommends (19 MiB, 2 passes, 1 lane).
-pub fn hash(password: &NewPassword) -> anyhow::Result<String> {
+pub(crate) fn hash(password: &NewPassword) -> anyhow::Result<String> {
     let salt = SaltString::generate(&mut OsRng);
     let hash = Argon2::default()
         .hash_password(password.expose().as_bytes(), &salt)
@@ -24,7 +24,7 @@ pub fn hash(password: &NewPassword) -> anyhow::Result<String> {
 }
 
 /// Whether `password` matches the stored hash (parameters are read from the hash itself).
-pub fn verify(password: &str, stored_hash: &str) -> bool {
+pub(crate) fn verify(password: &str, stored_hash: &str) -> bool {
     PasswordHash::new(stored_hash)
         .and_then(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed))
         .is_ok()
@@ -44,13 +44,13 @@ fn dummy_hash() -> Option<&'static str> {
 
 /// Makes the dummy hash ahead of the first login (startup calls it), so even the first login
 /// for an unknown address costs one verification, not a hash plus a verification.
-pub fn prepare_dummy_hash() {
+pub(crate) fn prepare_dummy_hash() {
     let _ = dummy_hash();
 }
 
 /// Does the work of a verification for an account that does not exist, so "no such user" and
 /// "wrong password" take the same time.
-pub fn verify_against_dummy(password: &str) {
+pub(crate) fn verify_against_dummy(password: &str) {
     if let Some(dummy) = dummy_hash() {
         let _ = verify(password, dummy);
     }
@@ -62,17 +62,17 @@ pub fn verify_against_dummy(password: &str) {
 /// login waits at most `max_wait` for its turn and is otherwise answered 503 with
 /// `Retry-After`, whether or not its account exists.
 #[derive(Clone)]
-pub struct VerificationLimit {
+pub(crate) struct VerificationLimit {
     permits: Arc<Semaphore>,
     max_wait: Duration,
 }
 
 impl VerificationLimit {
     /// How long a login waits for a free verification slot before a 503.
-    pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(5);
+    pub(crate) const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(5);
 
     /// At most `concurrent` verifications at once (at least one).
-    pub fn new(concurrent: usize, max_wait: Duration) -> Self {
+    pub(crate) fn new(concurrent: usize, max_wait: Duration) -> Self {
         Self {
             permits: Arc::new(Semaphore::new(concurrent.max(1))),
             max_wait,
@@ -80,14 +80,14 @@ impl VerificationLimit {
     }
 
     /// One verification per available core.
-    pub fn per_core() -> Self {
+    pub(crate) fn per_core() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self::new(cores, Self::DEFAULT_MAX_WAIT)
     }
 
     /// Runs the CPU-bound `check` on the blocking pool once a slot is free; a 503 if none frees
     /// up in time.
-    pub async fn run<T, F>(&self, check: F) -> Result<T, ApiError>
+    pub(crate) async fn run<T, F>(&self, check: F) -> Result<T, ApiError>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,

@@ -39,7 +39,7 @@ pub fn create_user(
         let user = NewUser {
             email: email.as_str(),
             password_hash: &hash,
-            role: role.as_str(),
+            role,
             active: true,
             created_at: now,
         }
@@ -57,7 +57,7 @@ pub fn create_user(
             "user.create",
             Entity::User(user.id),
             None,
-            Some(json!({"email": user.email, "role": user.role, "active": true})),
+            Some(json!({"email": user.email, "role": user.role.as_str(), "active": true})),
             now,
         )?;
         Ok(user)
@@ -115,7 +115,7 @@ pub fn check_password(user: Option<&User>, typed_password: &str) -> Option<Staff
             Some(StaffIdentity {
                 user_id: user.id,
                 email: user.email.clone(),
-                role: Role::parse(&user.role)?,
+                role: user.role,
             })
         }
         Some(_) => None,

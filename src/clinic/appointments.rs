@@ -16,6 +16,7 @@ use crate::db::slots::{self, Slot};
 use crate::db::{is_unique_violation, DbConnection};
 use crate::domain::actor::Actor;
 use crate::domain::booking::{BookingReference, BookingSource, BookingStatus};
+use crate::domain::ids::{BookingId, ProviderId, SlotId};
 use crate::domain::intake::Concern;
 use crate::domain::patient::Patient;
 use crate::domain::slot::SlotStatus;
@@ -39,14 +40,14 @@ pub struct BookingDetails {
 
 impl BookingDetails {
     pub fn status(&self) -> BookingStatus {
-        BookingStatus::parse(&self.booking.status).unwrap_or(BookingStatus::Booked)
+        self.booking.status
     }
 }
 
 fn slot_unavailable(slot: &Slot, now: NaiveDateTime) -> ClinicError {
     let reason = if slot.starts_at <= now {
         Unavailable::Started
-    } else if slot.status == SlotStatus::Blocked.as_str() {
+    } else if slot.status == SlotStatus::Blocked {
         Unavailable::Blocked
     } else {
         Unavailable::Taken
@@ -65,7 +66,7 @@ fn invalid_transition(current: BookingStatus, wanted: &'static str) -> ClinicErr
 /// passed (a booking made inside the window still gets exactly one reminder).
 fn queue_reminder(
     conn: &mut DbConnection,
-    booking_id: i32,
+    booking_id: BookingId,
     starts_at: NaiveDateTime,
     lead: Duration,
     now: NaiveDateTime,
@@ -89,11 +90,11 @@ fn queue_reminder(
 /// conditional update, which alone says who gets it.
 pub fn screen_slot(
     conn: &mut DbConnection,
-    slot_id: i32,
+    slot_id: SlotId,
     now: NaiveDateTime,
 ) -> Result<(), ClinicError> {
     let slot = slots::find(conn, slot_id)?.ok_or_else(|| ClinicError::NotFound("slot"))?;
-    if slot.status != SlotStatus::Free.as_str() || slot.starts_at <= now {
+    if slot.status != SlotStatus::Free || slot.starts_at <= now {
         return Err(slot_unavailable(&slot, now));
     }
     Ok(())
@@ -101,7 +102,7 @@ pub fn screen_slot(
 
 pub fn book(
     conn: &mut DbConnection,
-    slot_id: i32,
+    slot_id: SlotId,
     request: &Intake,
     actor: &Actor,
     reminder_lead: Duration,
@@ -123,8 +124,8 @@ pub fn book(
         patient_phone: patient.phone.as_ref().map(|p| p.as_str()),
         patient_date_of_birth: patient.date_of_birth.map(|d| d.date()),
         reason: request.reason.as_deref(),
-        source: request.source.as_str(),
-        status: BookingStatus::Booked.as_str(),
+        source: &request.source,
+        status: BookingStatus::Booked,
         created_at: now,
         updated_at: now,
         concern_area: concern.area.map(|a| a.as_str()),
@@ -146,16 +147,16 @@ pub fn book(
         Entity::Booking(&booking.reference),
         None,
         Some(json!({
-            "status": booking.status,
+            "status": booking.status.as_str(),
             "slot_id": slot.id,
-            "source": booking.source,
+            "source": booking.source.as_str(),
         })),
         now,
     )?;
     outbox::enqueue(conn, MailKind::Confirmation, booking.id, now, now)?;
     queue_reminder(conn, booking.id, slot.starts_at, reminder_lead, now)?;
     let slot = Slot {
-        status: SlotStatus::Busy.as_str().to_owned(),
+        status: SlotStatus::Busy,
         ..slot
     };
     Ok(BookingDetails {
@@ -279,7 +280,7 @@ pub fn set_status(
 pub fn reschedule(
     conn: &mut DbConnection,
     reference: &BookingReference,
-    new_slot_id: i32,
+    new_slot_id: SlotId,
     actor: &Actor,
     reminder_lead: Duration,
     now: NaiveDateTime,
@@ -332,7 +333,7 @@ const EARLIEST_CANDIDATES: i64 = 25;
 /// Where "the earliest free slot" is looked for: one provider or any, starting in `[from, until)`.
 #[derive(Debug, Clone, Copy)]
 pub struct SlotSearch {
-    pub provider_id: Option<i32>,
+    pub provider_id: Option<ProviderId>,
     pub from: NaiveDateTime,
     pub until: NaiveDateTime,
 }
@@ -369,7 +370,7 @@ pub fn book_earliest(
 #[derive(Debug, Clone, Copy)]
 pub struct EarliestRequest {
     /// One provider, or any.
-    pub provider_id: Option<i32>,
+    pub provider_id: Option<ProviderId>,
     /// Not before this instant (default: now).
     pub not_before: Option<NaiveDateTime>,
     /// How many days ahead the clinic takes bookings.
@@ -414,7 +415,7 @@ pub fn book_earliest_fitting(
 /// The first local dates, from `from` on, that still have a free slot (for one provider or any).
 pub fn next_dates_with_room(
     conn: &mut DbConnection,
-    provider_id: Option<i32>,
+    provider_id: Option<ProviderId>,
     from: NaiveDateTime,
     tz: chrono_tz::Tz,
     count: usize,

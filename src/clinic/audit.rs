@@ -5,39 +5,51 @@
 use chrono::NaiveDateTime;
 use serde_json::Value;
 
-use crate::db::audit::NewAuditEntry;
+use crate::db::audit::{ActorKind, EntityKind, NewAuditEntry};
 use crate::db::DbConnection;
 use crate::domain::actor::Actor;
+use crate::domain::ids::{ProviderId, SlotId, UserId};
 
 /// What was changed.
 #[derive(Debug, Clone, Copy)]
-pub enum Entity<'a> {
+pub(crate) enum Entity<'a> {
     Booking(&'a str),
-    Slot(i32),
-    Provider(i32),
-    User(i32),
+    Slot(SlotId),
+    Provider(ProviderId),
+    User(UserId),
 }
 
 impl Entity<'_> {
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> EntityKind {
         match self {
-            Self::Booking(_) => "booking",
-            Self::Slot(_) => "slot",
-            Self::Provider(_) => "provider",
-            Self::User(_) => "user",
+            Self::Booking(_) => EntityKind::Booking,
+            Self::Slot(_) => EntityKind::Slot,
+            Self::Provider(_) => EntityKind::Provider,
+            Self::User(_) => EntityKind::User,
         }
     }
 
     fn id(&self) -> String {
         match self {
             Self::Booking(reference) => (*reference).to_owned(),
-            Self::Slot(id) | Self::Provider(id) | Self::User(id) => id.to_string(),
+            Self::Slot(id) => id.to_string(),
+            Self::Provider(id) => id.to_string(),
+            Self::User(id) => id.to_string(),
         }
     }
 }
 
+fn actor_kind(actor: &Actor) -> ActorKind {
+    match actor {
+        Actor::Public => ActorKind::Public,
+        Actor::ManageToken(_) => ActorKind::ManageToken,
+        Actor::Staff(_) => ActorKind::Staff,
+        Actor::CommandLine => ActorKind::CommandLine,
+    }
+}
+
 /// Records one change. Call inside the transaction that makes it.
-pub fn record(
+pub(crate) fn record(
     conn: &mut DbConnection,
     actor: &Actor,
     action: &str,
@@ -52,7 +64,7 @@ pub fn record(
     };
     NewAuditEntry {
         at: now,
-        actor_kind: actor.kind(),
+        actor_kind: actor_kind(actor),
         actor_user_id: actor.user_id(),
         actor: actor.label(),
         action,

@@ -12,6 +12,7 @@ use crate::db::providers::{self, NewProvider, Provider, ProviderChanges};
 use crate::db::slots::{self, NewSlot, Slot};
 use crate::db::{self, DbConnection};
 use crate::domain::actor::Actor;
+use crate::domain::ids::{ProviderId, SlotId};
 use crate::domain::provider::ProviderFields;
 use crate::domain::schedule::WeeklySchedule;
 use crate::domain::slot::{SlotStatus, TimeWindow};
@@ -25,7 +26,7 @@ fn provider_state(p: &Provider) -> Value {
     })
 }
 
-pub fn create_provider(
+pub(crate) fn create_provider(
     conn: &mut DbConnection,
     fields: &ProviderFields,
     actor: &Actor,
@@ -57,9 +58,9 @@ pub fn create_provider(
 
 /// Edits a provider (deactivating is `active: false`). The audit entry holds the fields that
 /// changed, before and after; the bio is noted as changed without its text.
-pub fn update_provider(
+pub(crate) fn update_provider(
     conn: &mut DbConnection,
-    id: i32,
+    id: ProviderId,
     fields: &ProviderFields,
     actor: &Actor,
 ) -> Result<Provider, ClinicError> {
@@ -109,7 +110,7 @@ pub fn update_provider(
 
 /// What building a schedule did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ScheduleReport {
+pub(crate) struct ScheduleReport {
     pub created: usize,
     /// Slots of the pattern not created: they overlapped an existing slot (e.g. a re-run), or
     /// their local start does not exist that day (the spring-forward gap).
@@ -118,9 +119,9 @@ pub struct ScheduleReport {
 
 /// Turns a weekly pattern into the provider's slots in the clinic's zone. Re-running it creates
 /// nothing new: every planned slot then overlaps the one made the first time.
-pub fn apply_schedule(
+pub(crate) fn apply_schedule(
     conn: &mut DbConnection,
-    provider_id: i32,
+    provider_id: ProviderId,
     schedule: &WeeklySchedule,
     tz: Tz,
     actor: &Actor,
@@ -139,7 +140,7 @@ pub fn apply_schedule(
                 provider_id,
                 starts_at: s.start.naive_utc(),
                 ends_at: s.end.naive_utc(),
-                status: SlotStatus::Free.as_str(),
+                status: SlotStatus::Free,
                 visit_type: None,
                 created_at: now,
             })
@@ -171,9 +172,9 @@ pub fn apply_schedule(
 const MAX_SINGLE_SLOT_HOURS: i64 = 12;
 
 /// Adds one free slot; 409 if it overlaps one the provider has.
-pub fn add_slot(
+pub(crate) fn add_slot(
     conn: &mut DbConnection,
-    provider_id: i32,
+    provider_id: ProviderId,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
     actor: &Actor,
@@ -202,7 +203,7 @@ pub fn add_slot(
             provider_id,
             starts_at: start,
             ends_at: end,
-            status: SlotStatus::Free.as_str(),
+            status: SlotStatus::Free,
             visit_type: None,
             created_at: now,
         }
@@ -217,7 +218,7 @@ pub fn add_slot(
                 "provider_id": provider_id,
                 "start": slot.starts_at.and_utc().to_rfc3339(),
                 "end": slot.ends_at.and_utc().to_rfc3339(),
-                "status": slot.status,
+                "status": slot.status.as_str(),
             })),
             now,
         )?;
@@ -227,9 +228,9 @@ pub fn add_slot(
 
 /// Blocks a free slot or frees a blocked one. A booked (busy) slot is a 409: cancel or move its
 /// booking first.
-pub fn set_slot_status(
+pub(crate) fn set_slot_status(
     conn: &mut DbConnection,
-    slot_id: i32,
+    slot_id: SlotId,
     target: SlotStatus,
     actor: &Actor,
     now: NaiveDateTime,
@@ -242,8 +243,7 @@ pub fn set_slot_status(
     }
     db::write_transaction(conn, |conn| {
         let slot = slots::find(conn, slot_id)?.ok_or_else(|| ClinicError::NotFound("slot"))?;
-        let current = SlotStatus::parse(&slot.status)
-            .ok_or_else(|| ClinicError::Internal(anyhow::anyhow!("slot with an unknown status")))?;
+        let current = slot.status;
         if current == SlotStatus::Busy {
             return Err(ClinicError::SlotBooked);
         }
@@ -263,7 +263,7 @@ pub fn set_slot_status(
             now,
         )?;
         Ok(Slot {
-            status: target.as_str().to_owned(),
+            status: target,
             ..slot
         })
     })

@@ -6,10 +6,11 @@
 
 pub mod accounts;
 pub mod appointments;
-pub mod audit;
-pub mod front_desk;
+pub(crate) mod audit;
+pub(crate) mod front_desk;
 
 use crate::domain::booking::BookingStatus;
+use crate::domain::ids::{ProviderId, SlotId};
 use crate::domain::FieldErrors;
 
 /// Why an operation refused, in the clinic's words.
@@ -20,7 +21,10 @@ pub enum ClinicError {
     NotFound(&'static str),
     /// The slot cannot be booked now.
     #[error("slot {slot_id} is unavailable ({reason:?})")]
-    SlotUnavailable { slot_id: i32, reason: Unavailable },
+    SlotUnavailable {
+        slot_id: SlotId,
+        reason: Unavailable,
+    },
     /// The booking's life cycle does not allow this step; `allowed` are the steps it does.
     #[error("a {current} booking cannot be {wanted}")]
     InvalidTransition {
@@ -41,7 +45,7 @@ pub enum ClinicError {
     },
     /// A new slot would overlap one the provider already has.
     #[error("the provider already has a slot overlapping this time")]
-    Overlap { provider_id: i32 },
+    Overlap { provider_id: ProviderId },
     /// Blocking or freeing a slot that a booking holds.
     #[error("the slot is booked")]
     SlotBooked,

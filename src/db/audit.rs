@@ -5,17 +5,77 @@ use diesel::prelude::*;
 
 use super::schema::audit_log;
 use super::DbConnection;
+use crate::domain::ids::{AuditEntryId, UserId};
+
+/// Who made a change, as the log files it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub enum ActorKind {
+    Public,
+    ManageToken,
+    Staff,
+    CommandLine,
+}
+
+impl ActorKind {
+    const ALL: [Self; 4] = [
+        Self::Public,
+        Self::ManageToken,
+        Self::Staff,
+        Self::CommandLine,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::ManageToken => "manage_token",
+            Self::Staff => "staff",
+            Self::CommandLine => "command_line",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == value)
+    }
+}
+
+/// What kind of thing a change was made to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub enum EntityKind {
+    Booking,
+    Slot,
+    Provider,
+    User,
+}
+
+impl EntityKind {
+    const ALL: [Self; 4] = [Self::Booking, Self::Slot, Self::Provider, Self::User];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Booking => "booking",
+            Self::Slot => "slot",
+            Self::Provider => "provider",
+            Self::User => "user",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == value)
+    }
+}
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = audit_log)]
 pub struct AuditEntry {
-    pub id: i32,
+    pub id: AuditEntryId,
     pub at: NaiveDateTime,
-    pub actor_kind: String,
-    pub actor_user_id: Option<i32>,
+    pub actor_kind: ActorKind,
+    pub actor_user_id: Option<UserId>,
     pub actor: String,
     pub action: String,
-    pub entity_type: String,
+    pub entity_type: EntityKind,
     pub entity_id: String,
     pub booking_reference: Option<String>,
     pub from_state: Option<String>,
@@ -26,11 +86,11 @@ pub struct AuditEntry {
 #[diesel(table_name = audit_log)]
 pub struct NewAuditEntry<'a> {
     pub at: NaiveDateTime,
-    pub actor_kind: &'a str,
-    pub actor_user_id: Option<i32>,
+    pub actor_kind: ActorKind,
+    pub actor_user_id: Option<UserId>,
     pub actor: String,
     pub action: &'a str,
-    pub entity_type: &'a str,
+    pub entity_type: EntityKind,
     pub entity_id: String,
     pub booking_reference: Option<String>,
     pub from_state: Option<String>,
@@ -50,11 +110,11 @@ impl NewAuditEntry<'_> {
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
     pub booking_reference: Option<String>,
-    pub user_id: Option<i32>,
+    pub user_id: Option<UserId>,
     pub from: Option<NaiveDateTime>,
     pub to: Option<NaiveDateTime>,
     /// Only entries older than this id (the previous page's last).
-    pub before_id: Option<i32>,
+    pub before_id: Option<AuditEntryId>,
 }
 
 /// Entries matching `filter`, newest first, at most `limit`.

@@ -8,21 +8,22 @@ use super::providers::Provider;
 use super::schema::{bookings, providers, slots};
 use super::slots::Slot;
 use super::DbConnection;
-use crate::domain::booking::BookingStatus;
+use crate::domain::booking::{BookingSource, BookingStatus};
+use crate::domain::ids::{BookingId, ProviderId, SlotId};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = bookings)]
 pub struct Booking {
-    pub id: i32,
+    pub id: BookingId,
     pub reference: String,
-    pub slot_id: i32,
+    pub slot_id: SlotId,
     pub patient_name: String,
     pub patient_email: String,
     pub patient_phone: Option<String>,
     pub patient_date_of_birth: Option<NaiveDate>,
     pub reason: Option<String>,
-    pub source: String,
-    pub status: String,
+    pub source: BookingSource,
+    pub status: BookingStatus,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub concern_area: Option<String>,
@@ -35,14 +36,14 @@ pub struct Booking {
 #[diesel(table_name = bookings)]
 pub struct NewBooking<'a> {
     pub reference: &'a str,
-    pub slot_id: i32,
+    pub slot_id: SlotId,
     pub patient_name: &'a str,
     pub patient_email: &'a str,
     pub patient_phone: Option<&'a str>,
     pub patient_date_of_birth: Option<NaiveDate>,
     pub reason: Option<&'a str>,
-    pub source: &'a str,
-    pub status: &'static str,
+    pub source: &'a BookingSource,
+    pub status: BookingStatus,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub concern_area: Option<&'a str>,
@@ -71,8 +72,8 @@ pub fn find_by_reference(conn: &mut DbConnection, reference: &str) -> QueryResul
 /// off `slot_id` by a concurrent reschedule (whose slot the caller is about to free).
 pub fn transition(
     conn: &mut DbConnection,
-    id: i32,
-    slot_id: i32,
+    id: BookingId,
+    slot_id: SlotId,
     from: BookingStatus,
     to: BookingStatus,
     now: NaiveDateTime,
@@ -94,9 +95,9 @@ pub fn transition(
 /// Points a `booked` booking at another slot; false if it changed meanwhile.
 pub fn move_to_slot(
     conn: &mut DbConnection,
-    id: i32,
-    old_slot_id: i32,
-    new_slot_id: i32,
+    id: BookingId,
+    old_slot_id: SlotId,
+    new_slot_id: SlotId,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let updated = diesel::update(
@@ -113,7 +114,7 @@ pub fn move_to_slot(
     Ok(updated == 1)
 }
 
-pub fn find_by_id(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Booking>> {
+pub fn find_by_id(conn: &mut DbConnection, id: BookingId) -> QueryResult<Option<Booking>> {
     bookings::table
         .find(id)
         .select(Booking::as_select())
@@ -127,7 +128,7 @@ pub fn starting_between(
     conn: &mut DbConnection,
     from: NaiveDateTime,
     to: NaiveDateTime,
-    provider_id: Option<i32>,
+    provider_id: Option<ProviderId>,
     status: Option<BookingStatus>,
 ) -> QueryResult<Vec<(Booking, Slot, Provider)>> {
     let mut query = bookings::table

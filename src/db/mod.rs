@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod providers;
 pub mod schema;
 pub mod slots;
+mod types;
 pub mod users;
 
 use std::time::Duration;
@@ -44,7 +45,6 @@ pub enum DbConnection {
 }
 
 pub type Pool = r2d2::Pool<ConnectionManager>;
-pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 
 /// Which backend a database URL selects. `MultiConnection::establish` tries every variant in turn
 /// and hides the real error, so the scheme is read here instead.

@@ -6,8 +6,10 @@ use diesel::prelude::*;
 
 use super::schema::{bookings, outbox};
 use super::{write_transaction, DbConnection};
+use crate::domain::ids::{BookingId, MailJobId};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum MailKind {
     Confirmation,
     Change,
@@ -37,7 +39,8 @@ impl MailKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum JobStatus {
     Pending,
     Sent,
@@ -63,11 +66,11 @@ impl JobStatus {
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = outbox)]
 pub struct OutboxJob {
-    pub id: i32,
-    pub kind: String,
-    pub booking_id: i32,
+    pub id: MailJobId,
+    pub kind: MailKind,
+    pub booking_id: BookingId,
     pub sequence: i32,
-    pub status: String,
+    pub status: JobStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub locked_until: Option<NaiveDateTime>,
@@ -81,7 +84,7 @@ pub struct OutboxJob {
 pub fn enqueue(
     conn: &mut DbConnection,
     kind: MailKind,
-    booking_id: i32,
+    booking_id: BookingId,
     due_at: NaiveDateTime,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
@@ -101,7 +104,11 @@ pub fn enqueue(
 
 /// The iCalendar SEQUENCE a mail of `kind` carries: 0 for the first invitation, one more for
 /// each change or cancellation before it, so calendars apply updates in order.
-fn next_sequence(conn: &mut DbConnection, kind: MailKind, booking_id: i32) -> QueryResult<i32> {
+fn next_sequence(
+    conn: &mut DbConnection,
+    kind: MailKind,
+    booking_id: BookingId,
+) -> QueryResult<i32> {
     if !matches!(kind, MailKind::Change | MailKind::Cancellation) {
         return Ok(0);
     }
@@ -114,7 +121,10 @@ fn next_sequence(conn: &mut DbConnection, kind: MailKind, booking_id: i32) -> Qu
 }
 
 /// Drops a booking's reminder that has not gone out yet (the visit moved or was cancelled).
-pub fn drop_pending_reminders(conn: &mut DbConnection, booking_id: i32) -> QueryResult<usize> {
+pub fn drop_pending_reminders(
+    conn: &mut DbConnection,
+    booking_id: BookingId,
+) -> QueryResult<usize> {
     diesel::delete(
         outbox::table
             .filter(outbox::booking_id.eq(booking_id))
@@ -155,7 +165,7 @@ pub fn claim_due(
     token: &str,
 ) -> QueryResult<Vec<OutboxJob>> {
     write_transaction(conn, |conn| {
-        let ids: Vec<i32> = match conn {
+        let ids: Vec<MailJobId> = match conn {
             DbConnection::Postgres(pg) => due_job_ids!(now, limit)
                 .for_update()
                 .skip_locked()
@@ -182,7 +192,7 @@ pub fn claim_due(
 
 /// Hands claimed jobs that were never tried back to the queue, as if never claimed (the
 /// claim counted an attempt). Only this claim's jobs: one re-claimed since is left alone.
-pub fn release(conn: &mut DbConnection, ids: &[i32], token: &str) -> QueryResult<usize> {
+pub fn release(conn: &mut DbConnection, ids: &[MailJobId], token: &str) -> QueryResult<usize> {
     diesel::update(
         outbox::table
             .filter(outbox::id.eq_any(ids))
@@ -200,7 +210,7 @@ pub fn release(conn: &mut DbConnection, ids: &[i32], token: &str) -> QueryResult
 /// Marks a claimed job sent; false if the claim was lost (lease expired and re-claimed).
 pub fn mark_sent(
     conn: &mut DbConnection,
-    id: i32,
+    id: MailJobId,
     token: &str,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
@@ -222,7 +232,7 @@ pub fn mark_sent(
 /// Records a failed attempt: retried at `retry_at`, or parked as failed when that is `None`.
 pub fn mark_attempt_failed(
     conn: &mut DbConnection,
-    id: i32,
+    id: MailJobId,
     token: &str,
     error: &str,
     retry_at: Option<NaiveDateTime>,
@@ -268,7 +278,7 @@ pub fn list(
     query.load(conn)
 }
 
-pub fn find(conn: &mut DbConnection, id: i32) -> QueryResult<Option<OutboxJob>> {
+pub fn find(conn: &mut DbConnection, id: MailJobId) -> QueryResult<Option<OutboxJob>> {
     outbox::table
         .find(id)
         .select(OutboxJob::as_select())
@@ -277,7 +287,11 @@ pub fn find(conn: &mut DbConnection, id: i32) -> QueryResult<Option<OutboxJob>> 
 }
 
 /// Puts a failed job back in the queue, due now, with a fresh attempt budget.
-pub fn retry_failed(conn: &mut DbConnection, id: i32, now: NaiveDateTime) -> QueryResult<bool> {
+pub fn retry_failed(
+    conn: &mut DbConnection,
+    id: MailJobId,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
     let updated = diesel::update(
         outbox::table
             .filter(outbox::id.eq(id))
@@ -314,7 +328,7 @@ pub fn due_summary(
 /// send it.
 pub fn renew_lease(
     conn: &mut DbConnection,
-    id: i32,
+    id: MailJobId,
     token: &str,
     until: NaiveDateTime,
 ) -> QueryResult<bool> {

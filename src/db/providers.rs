@@ -5,11 +5,12 @@ use diesel::prelude::*;
 
 use super::schema::providers;
 use super::DbConnection;
+use crate::domain::ids::ProviderId;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = providers)]
 pub struct Provider {
-    pub id: i32,
+    pub id: ProviderId,
     pub name: String,
     pub title: String,
     pub specialty: String,
@@ -47,7 +48,7 @@ pub fn list_active(conn: &mut DbConnection) -> QueryResult<Vec<Provider>> {
         .load(conn)
 }
 
-pub fn find(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Provider>> {
+pub fn find(conn: &mut DbConnection, id: ProviderId) -> QueryResult<Option<Provider>> {
     providers::table
         .find(id)
         .select(Provider::as_select())
@@ -60,7 +61,7 @@ pub fn find(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Provider>> {
 /// otherwise both check for overlaps, both find none, and both insert; the second now waits for
 /// the first to commit and then sees its slots. SQLite's `BEGIN IMMEDIATE` already serializes
 /// writers, so there it costs nothing more. Returns whether the provider exists.
-pub fn lock_for_schedule(conn: &mut DbConnection, id: i32) -> QueryResult<bool> {
+pub fn lock_for_schedule(conn: &mut DbConnection, id: ProviderId) -> QueryResult<bool> {
     let updated = diesel::update(providers::table.find(id))
         .set(providers::updated_at.eq(providers::updated_at))
         .execute(conn)?;
@@ -94,7 +95,7 @@ pub struct ProviderChanges {
 /// Applies `changes` (with `updated_at` set) and returns the provider as it now is.
 pub fn update(
     conn: &mut DbConnection,
-    id: i32,
+    id: ProviderId,
     changes: &ProviderChanges,
 ) -> QueryResult<Provider> {
     diesel::update(providers::table.find(id))

@@ -7,16 +7,17 @@ use diesel::prelude::*;
 use super::providers::Provider;
 use super::schema::{providers, slots};
 use super::DbConnection;
+use crate::domain::ids::{ProviderId, SlotId};
 use crate::domain::slot::SlotStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = slots)]
 pub struct Slot {
-    pub id: i32,
-    pub provider_id: i32,
+    pub id: SlotId,
+    pub provider_id: ProviderId,
     pub starts_at: NaiveDateTime,
     pub ends_at: NaiveDateTime,
-    pub status: String,
+    pub status: SlotStatus,
     pub visit_type: Option<String>,
     pub created_at: NaiveDateTime,
 }
@@ -24,10 +25,10 @@ pub struct Slot {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = slots)]
 pub struct NewSlot {
-    pub provider_id: i32,
+    pub provider_id: ProviderId,
     pub starts_at: NaiveDateTime,
     pub ends_at: NaiveDateTime,
-    pub status: &'static str,
+    pub status: SlotStatus,
     pub visit_type: Option<String>,
     pub created_at: NaiveDateTime,
 }
@@ -35,7 +36,7 @@ pub struct NewSlot {
 /// A free slot with its provider, as patients browse them.
 pub type OpenSlot = (Slot, Provider);
 
-pub fn find(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Slot>> {
+pub fn find(conn: &mut DbConnection, id: SlotId) -> QueryResult<Option<Slot>> {
     slots::table
         .find(id)
         .select(Slot::as_select())
@@ -43,7 +44,7 @@ pub fn find(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Slot>> {
         .optional()
 }
 
-pub fn find_with_provider(conn: &mut DbConnection, id: i32) -> QueryResult<Option<OpenSlot>> {
+pub fn find_with_provider(conn: &mut DbConnection, id: SlotId) -> QueryResult<Option<OpenSlot>> {
     slots::table
         .inner_join(providers::table)
         .filter(slots::id.eq(id))
@@ -55,7 +56,7 @@ pub fn find_with_provider(conn: &mut DbConnection, id: i32) -> QueryResult<Optio
 /// Free slots of active providers starting in `[from, to)`, ordered by start, at most `limit`.
 pub fn free_between(
     conn: &mut DbConnection,
-    provider_id: Option<i32>,
+    provider_id: Option<ProviderId>,
     from: NaiveDateTime,
     to: NaiveDateTime,
     limit: i64,
@@ -66,7 +67,7 @@ pub fn free_between(
 /// As `free_between`, and of one visit type when `visit_type` is given.
 pub fn free_of_type_between(
     conn: &mut DbConnection,
-    provider_id: Option<i32>,
+    provider_id: Option<ProviderId>,
     visit_type: Option<&str>,
     from: NaiveDateTime,
     to: NaiveDateTime,
@@ -93,7 +94,7 @@ pub fn free_of_type_between(
 
 /// Marks a free, future slot busy. Returns false when someone else got it first (or it is blocked
 /// or past): the `WHERE status = 'free'` makes this the single point where a slot is won.
-pub fn claim(conn: &mut DbConnection, id: i32, now: NaiveDateTime) -> QueryResult<bool> {
+pub fn claim(conn: &mut DbConnection, id: SlotId, now: NaiveDateTime) -> QueryResult<bool> {
     let updated = diesel::update(
         slots::table
             .filter(slots::id.eq(id))
@@ -106,7 +107,7 @@ pub fn claim(conn: &mut DbConnection, id: i32, now: NaiveDateTime) -> QueryResul
 }
 
 /// Frees a busy slot again (its booking was cancelled or moved).
-pub fn release(conn: &mut DbConnection, id: i32) -> QueryResult<bool> {
+pub fn release(conn: &mut DbConnection, id: SlotId) -> QueryResult<bool> {
     let updated = diesel::update(
         slots::table
             .filter(slots::id.eq(id))
@@ -120,7 +121,7 @@ pub fn release(conn: &mut DbConnection, id: i32) -> QueryResult<bool> {
 /// Whether the provider already has a slot overlapping `[start, end)`.
 pub fn overlaps(
     conn: &mut DbConnection,
-    provider_id: i32,
+    provider_id: ProviderId,
     start: NaiveDateTime,
     end: NaiveDateTime,
 ) -> QueryResult<bool> {
@@ -163,7 +164,7 @@ impl NewSlot {
 /// Moves a slot from `from` to `to`; false if its status was no longer `from`.
 pub fn set_status(
     conn: &mut DbConnection,
-    id: i32,
+    id: SlotId,
     from: SlotStatus,
     to: SlotStatus,
 ) -> QueryResult<bool> {

@@ -5,14 +5,16 @@ use diesel::prelude::*;
 
 use super::schema::users;
 use super::DbConnection;
+use crate::domain::ids::UserId;
+use crate::domain::staff::Role;
 
 #[derive(Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = users)]
 pub struct User {
-    pub id: i32,
+    pub id: UserId,
     pub email: String,
     pub password_hash: String,
-    pub role: String,
+    pub role: Role,
     pub active: bool,
     pub created_at: NaiveDateTime,
 }
@@ -34,7 +36,7 @@ impl std::fmt::Debug for User {
 pub struct NewUser<'a> {
     pub email: &'a str,
     pub password_hash: &'a str,
-    pub role: &'a str,
+    pub role: Role,
     pub active: bool,
     pub created_at: NaiveDateTime,
 }
@@ -57,7 +59,7 @@ pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option
 }
 
 /// Whether the account with this id exists and is active.
-pub fn is_active(conn: &mut DbConnection, id: i32) -> QueryResult<bool> {
+pub fn is_active(conn: &mut DbConnection, id: UserId) -> QueryResult<bool> {
     let active = users::table
         .find(id)
         .select(users::active)

@@ -3,6 +3,7 @@
 //! not cancel a started visit; staff may) and the audit log names it.
 
 use super::booking::BookingReference;
+use super::ids::UserId;
 use super::staff::StaffIdentity;
 
 /// Who is making a change.
@@ -19,16 +20,7 @@ pub enum Actor {
 }
 
 impl Actor {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::Public => "public",
-            Self::ManageToken(_) => "manage_token",
-            Self::Staff(_) => "staff",
-            Self::CommandLine => "command_line",
-        }
-    }
-
-    pub fn user_id(&self) -> Option<i32> {
+    pub fn user_id(&self) -> Option<UserId> {
         match self {
             Self::Staff(staff) => Some(staff.user_id),
             _ => None,

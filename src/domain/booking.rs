@@ -44,7 +44,8 @@ impl fmt::Display for BookingReference {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum BookingStatus {
     Booked,
     Arrived,
@@ -98,7 +99,8 @@ impl fmt::Display for BookingStatus {
 }
 
 /// Where a booking came from: `website`, `front_desk`, `schedule_cta`, or an article's slug.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub struct BookingSource(String);
 
 impl BookingSource {
@@ -123,6 +125,14 @@ impl BookingSource {
             return Err("source front_desk is reserved for staff bookings".into());
         }
         Ok(Self(slug.to_owned()))
+    }
+
+    /// A source as stored: any public one, or `front_desk`.
+    pub fn from_stored(value: &str) -> Option<Self> {
+        if value == Self::FRONT_DESK {
+            return Some(Self::named(Self::FRONT_DESK));
+        }
+        Self::parse_public(value).ok().filter(|s| s.0 == value)
     }
 
     pub fn named(value: &'static str) -> Self {

@@ -3,6 +3,7 @@
 
 pub mod actor;
 pub mod booking;
+pub mod ids;
 pub mod intake;
 pub mod patient;
 pub mod provider;

@@ -1,12 +1,13 @@
 //! Slots and the windows patients look for them in, in the clinic's time zone.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
 /// The longest window a slot search may cover.
 pub const MAX_WINDOW_DAYS: i64 = 62;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum SlotStatus {
     Free,
     Busy,
@@ -84,11 +85,6 @@ pub fn start_of_local_day(date: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {
             .earliest()
             .map(|t| t.with_timezone(&Utc))
     })
-}
-
-/// A stored UTC timestamp as an instant.
-pub fn utc(naive: NaiveDateTime) -> DateTime<Utc> {
-    naive.and_utc()
 }
 
 #[cfg(test)]

@@ -2,18 +2,20 @@
 
 use std::fmt;
 
+use super::ids::UserId;
 use super::patient::EmailAddress;
 
 /// A staff member as a valid staff token names them: who, and in which role.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaffIdentity {
-    pub user_id: i32,
+    pub user_id: UserId,
     pub email: String,
     pub role: Role,
 }
 
 /// What a staff member may do. Routes name the roles they accept (see `auth::extractor`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum Role {
     Admin,
     FrontDesk,

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use icalendar::{Calendar, Component, Event, EventLike, EventStatus};
 
-pub struct Invitation<'a> {
+pub(crate) struct Invitation<'a> {
     pub uid: String,
     pub sequence: u32,
     pub start: DateTime<Utc>,
@@ -21,7 +21,7 @@ pub struct Invitation<'a> {
 
 impl Invitation<'_> {
     /// The iTIP method, also named in the attachment's content type.
-    pub fn method(&self) -> &'static str {
+    pub(crate) fn method(&self) -> &'static str {
         if self.cancelled {
             "CANCEL"
         } else {
@@ -29,7 +29,7 @@ impl Invitation<'_> {
         }
     }
 
-    pub fn to_ics(&self) -> String {
+    pub(crate) fn to_ics(&self) -> String {
         let mut event = Event::new();
         event
             .uid(&self.uid)

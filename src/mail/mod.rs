@@ -1,7 +1,7 @@
 //! Email: the transports mail leaves through, the templates it is written from, the calendar
 //! invitation it carries, and the outbox worker that delivers it.
 
-pub mod ics;
+pub(crate) mod ics;
 pub mod render;
 pub mod worker;
 

@@ -12,7 +12,7 @@ use super::ics::Invitation;
 use crate::auth::jwt::TokenKeys;
 use crate::clinic::appointments::BookingDetails;
 use crate::db::outbox::MailKind;
-use crate::domain::booking::BookingReference;
+use crate::domain::booking::{BookingReference, BookingStatus};
 use crate::settings::Settings;
 
 macro_rules! templates {
@@ -91,9 +91,9 @@ impl MailRenderer {
         // Mail that no longer applies: a reminder for a visit that is off or past, and a
         // confirmation or change that a retry delayed past the booking's cancellation (the
         // patient already has the cancellation; "confirmed" after it would mislead).
-        let cancelled = booking.status == "cancelled";
+        let cancelled = booking.status == BookingStatus::Cancelled;
         let obsolete = match kind {
-            MailKind::Reminder => booking.status != "booked" || start <= now,
+            MailKind::Reminder => booking.status != BookingStatus::Booked || start <= now,
             MailKind::Confirmation | MailKind::Change => cancelled,
             MailKind::Cancellation => false,
         };

@@ -13,7 +13,7 @@ use tokio::sync::{watch, Notify};
 use super::render::MailRenderer;
 use super::Mailer;
 use crate::clinic::appointments;
-use crate::db::outbox::{self, MailKind, OutboxJob};
+use crate::db::outbox::{self, OutboxJob};
 use crate::db::{self, Pool};
 use crate::domain::booking::BookingReference;
 use crate::metrics::Metrics;
@@ -175,7 +175,7 @@ impl MailWorker {
         if let Err(e) = self.record(&job, token, outcome).await {
             // The lease runs out and the job is tried again: sent twice at worst, never lost.
             tracing::warn!(
-                job_id = job.id,
+                job_id = job.id.get(),
                 error = format!("{e:#}"),
                 "could not record mail outcome"
             );
@@ -199,8 +199,7 @@ impl MailWorker {
         let (id, booking_id, sequence) = (job.id, job.booking_id, job.sequence);
         let token = token.to_owned();
         let lease = Duration::seconds(self.settings.lease_seconds);
-        let kind = MailKind::parse(&job.kind)
-            .ok_or_else(|| anyhow::anyhow!("unknown mail kind {}", job.kind))?;
+        let kind = job.kind;
         let renew = claimed_at.elapsed() * 3
             > StdDuration::from_secs(self.settings.lease_seconds.max(1) as u64);
         tokio::task::spawn_blocking(move || {
@@ -223,7 +222,7 @@ impl MailWorker {
     async fn record(&self, job: &OutboxJob, token: &str, outcome: Outcome) -> anyhow::Result<()> {
         let pool = self.pool.clone();
         let token = token.to_owned();
-        let (id, attempts, kind) = (job.id, job.attempts, job.kind.clone());
+        let (id, attempts, kind) = (job.id, job.attempts, job.kind.as_str());
         let retry_at = self.retry_at(attempts);
         if let Some(metrics) = &self.metrics {
             match &outcome {
@@ -238,15 +237,15 @@ impl MailWorker {
             match outcome {
                 Outcome::Sent | Outcome::Obsolete => {
                     outbox::mark_sent(&mut conn, id, &token, now)?;
-                    tracing::info!(job_id = id, kind, attempts, "mail delivered");
+                    tracing::info!(job_id = id.get(), kind, attempts, "mail delivered");
                 }
                 Outcome::Failed(error) => {
                     let error: String = error.chars().take(1000).collect();
                     outbox::mark_attempt_failed(&mut conn, id, &token, &error, retry_at, now)?;
                     // The error text can quote an address; the log gets the job only.
                     match retry_at {
-                        Some(at) => tracing::warn!(job_id = id, kind, attempts, retry_at = %at, "mail not delivered; will retry"),
-                        None => tracing::error!(job_id = id, kind, attempts, "mail not delivered; parked as failed"),
+                        Some(at) => tracing::warn!(job_id = id.get(), kind, attempts, retry_at = %at, "mail not delivered; will retry"),
+                        None => tracing::error!(job_id = id.get(), kind, attempts, "mail not delivered; parked as failed"),
                     }
                 }
             }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::views::rfc3339;
 use crate::auth::extractor::AdminUser;
 use crate::db::{self, bookings, outbox};
+use crate::domain::ids::MailJobId;
 use crate::domain::slot::{parse_instant, TimeWindow};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -19,7 +20,7 @@ const MAX_REPORT_DAYS: i64 = 366;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-pub struct OutboxQuery {
+pub(super) struct OutboxQuery {
     status: Option<String>,
     limit: Option<i64>,
     offset: Option<i64>,
@@ -68,10 +69,10 @@ struct OutboxJobView {
 impl OutboxJobView {
     fn new(job: outbox::OutboxJob, booking_reference: String) -> Self {
         Self {
-            id: job.id,
-            kind: job.kind,
+            id: job.id.get(),
+            kind: job.kind.as_str().to_owned(),
             booking_reference,
-            status: job.status,
+            status: job.status.as_str().to_owned(),
             attempts: job.attempts,
             next_attempt_at: rfc3339(job.next_attempt_at.and_utc()),
             sent_at: job.sent_at.map(|t| rfc3339(t.and_utc())),
@@ -95,7 +96,7 @@ impl OutboxJobView {
         (status = 403),
     ),
 )]
-pub async fn outbox_jobs(
+pub(super) async fn outbox_jobs(
     state: web::Data<AppState>,
     _admin: AdminUser,
     query: web::Query<OutboxQuery>,
@@ -151,12 +152,12 @@ pub async fn outbox_jobs(
         (status = 409, description = "The job has not failed"),
     ),
 )]
-pub async fn retry_outbox_job(
+pub(super) async fn retry_outbox_job(
     state: web::Data<AppState>,
     _admin: AdminUser,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = i32::try_from(path.into_inner()).map_err(|_| ApiError::not_found("mail job"))?;
+    let id = MailJobId::try_from(path.into_inner()).map_err(|_| ApiError::not_found("mail job"))?;
     let job = state
         .with_connection(move |conn| {
             db::write_transaction(conn, |conn| {
@@ -164,7 +165,7 @@ pub async fn retry_outbox_job(
                 if !outbox::retry_failed(conn, id, db::now())? {
                     return Err(ApiError::conflict(format!(
                         "only failed mail jobs can be retried; this one is {}",
-                        job.status
+                        job.status.as_str()
                     )));
                 }
                 outbox::find(conn, id)?.ok_or_else(|| ApiError::not_found("mail job"))
@@ -173,8 +174,8 @@ pub async fn retry_outbox_job(
         .await?;
     state.wake_mail_worker();
     Ok(HttpResponse::Ok().json(RetriedJob {
-        id: job.id,
-        status: job.status,
+        id: job.id.get(),
+        status: job.status.as_str().to_owned(),
         attempts: job.attempts,
         next_attempt_at: rfc3339(job.next_attempt_at.and_utc()),
     }))
@@ -183,7 +184,7 @@ pub async fn retry_outbox_job(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-pub struct ReportQuery {
+pub(super) struct ReportQuery {
     from: Option<String>,
     to: Option<String>,
 }
@@ -211,7 +212,7 @@ struct SourceCounts {
         (status = 403),
     ),
 )]
-pub async fn sources_report(
+pub(super) async fn sources_report(
     state: web::Data<AppState>,
     _admin: AdminUser,
     query: web::Query<ReportQuery>,

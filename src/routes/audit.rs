@@ -8,6 +8,7 @@ use super::views::rfc3339;
 use crate::auth::extractor::AdminUser;
 use crate::db::audit::{self, AuditEntry, AuditFilter};
 use crate::domain::booking::BookingReference;
+use crate::domain::ids::{AuditEntryId, UserId};
 use crate::domain::slot::parse_instant;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -18,7 +19,7 @@ const MAX_LIMIT: i64 = 500;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-pub struct AuditQuery {
+pub(super) struct AuditQuery {
     reference: Option<String>,
     user_id: Option<i64>,
     from: Option<String>,
@@ -54,15 +55,15 @@ fn parse_state(text: Option<String>) -> Option<Value> {
 impl From<AuditEntry> for EntryView {
     fn from(e: AuditEntry) -> Self {
         Self {
-            id: e.id,
+            id: e.id.get(),
             at: rfc3339(e.at.and_utc()),
             actor: ActorView {
-                kind: e.actor_kind,
-                user_id: e.actor_user_id,
+                kind: e.actor_kind.as_str().to_owned(),
+                user_id: e.actor_user_id.map(UserId::get),
                 name: e.actor,
             },
             action: e.action,
-            entity_type: e.entity_type,
+            entity_type: e.entity_type.as_str().to_owned(),
             entity_id: e.entity_id,
             booking_reference: e.booking_reference,
             from: parse_state(e.from_state),
@@ -92,7 +93,7 @@ struct AuditPage {
         (status = 422),
     ),
 )]
-pub async fn list(
+pub(super) async fn list(
     state: web::Data<AppState>,
     _admin: AdminUser,
     query: web::Query<AuditQuery>,
@@ -129,12 +130,12 @@ pub async fn list(
         },
         user_id: query
             .user_id
-            .map(|id| i32::try_from(id).unwrap_or(i32::MAX)),
+            .map(|id| UserId::new(i32::try_from(id).unwrap_or(i32::MAX))),
         from: instant(&query.from, "from")?,
         to: instant(&query.to, "to")?,
         before_id: query
             .before_id
-            .map(|id| i32::try_from(id).unwrap_or(i32::MAX)),
+            .map(|id| AuditEntryId::new(i32::try_from(id).unwrap_or(i32::MAX))),
     };
     let mut entries = state
         .with_connection(move |conn| audit::list(conn, &filter, limit + 1))
@@ -142,7 +143,7 @@ pub async fn list(
     let more = entries.len() as i64 > limit;
     entries.truncate(limit as usize);
     let next_before_id = if more {
-        entries.last().map(|e| e.id)
+        entries.last().map(|e| e.id.get())
     } else {
         None
     };

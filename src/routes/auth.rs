@@ -10,7 +10,7 @@ use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct LoginBody {
+pub(super) struct LoginBody {
     email: String,
     password: String,
 }
@@ -44,7 +44,7 @@ fn bad_credentials() -> ApiError {
         (status = 503),
     ),
 )]
-pub async fn login(
+pub(super) async fn login(
     state: web::Data<AppState>,
     body: web::Json<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -79,7 +79,7 @@ pub async fn login(
         .with_connection(move |conn| accounts::login_succeeded(conn, &key))
         .await?;
     let issued = state.tokens.issue_staff_token(&identity)?;
-    tracing::info!(user_id = identity.user_id, role = %identity.role, "staff login");
+    tracing::info!(user_id = identity.user_id.get(), role = %identity.role, "staff login");
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(LoginResponse {

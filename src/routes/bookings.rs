@@ -17,6 +17,7 @@ use crate::clinic::appointments::{self, BookingDetails, Intake};
 use crate::db;
 use crate::domain::actor::Actor;
 use crate::domain::booking::{BookingReference, BookingSource, BookingStatus};
+use crate::domain::ids::{ProviderId, SlotId};
 use crate::domain::slot::start_of_local_day;
 use crate::domain::FieldErrors;
 use crate::error::ApiError;
@@ -29,7 +30,7 @@ fn tz(state: &AppState) -> Tz {
 
 #[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CreateBookingBody {
+pub(super) struct CreateBookingBody {
     slot_id: Option<i64>,
     patient: Option<PatientBody>,
     reason: Option<String>,
@@ -40,14 +41,14 @@ pub struct CreateBookingBody {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RescheduleBody {
+pub(super) struct RescheduleBody {
     slot_id: i64,
 }
 
 impl CreateBookingBody {
     /// The slot and the intake, or a 422 naming every bad field. Staff bookings are
     /// `front_desk` whatever the body names as source.
-    fn parse(&self, by_staff: bool) -> Result<(i32, Intake), ApiError> {
+    fn parse(&self, by_staff: bool) -> Result<(SlotId, Intake), ApiError> {
         let mut errors = FieldErrors::default();
         let today = Utc::now().date_naive();
         let slot_id = match self.slot_id {
@@ -56,7 +57,7 @@ impl CreateBookingBody {
                 None
             }
             // Ids beyond the column's range exist nowhere.
-            Some(id) => Some(i32::try_from(id).unwrap_or(-1)),
+            Some(id) => Some(SlotId::try_from(id).unwrap_or(SlotId::new(-1))),
         };
         let patient = parse_patient(self.patient.as_ref(), today, &mut errors);
         let reason = parse_reason_field(self.reason.as_deref(), &mut errors);
@@ -100,7 +101,7 @@ impl CreateBookingBody {
         (status = 429),
     ),
 )]
-pub async fn create(
+pub(super) async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     staff: MaybeStaff,
@@ -173,7 +174,7 @@ fn reference_from_path(path: &str) -> Result<BookingReference, ApiError> {
         (status = 404, description = "No such booking"),
     ),
 )]
-pub async fn show(
+pub(super) async fn show(
     state: web::Data<AppState>,
     access: BookingAccess<AllRoles>,
     path: web::Path<String>,
@@ -201,7 +202,7 @@ pub async fn show(
         (status = 409, description = "Not cancellable now; see allowed_next_states"),
     ),
 )]
-pub async fn cancel(
+pub(super) async fn cancel(
     state: web::Data<AppState>,
     access: BookingAccess<AllRoles>,
     path: web::Path<String>,
@@ -238,7 +239,7 @@ pub async fn cancel(
         (status = 413),
     ),
 )]
-pub async fn reschedule(
+pub(super) async fn reschedule(
     state: web::Data<AppState>,
     access: BookingAccess<AllRoles>,
     path: web::Path<String>,
@@ -246,7 +247,7 @@ pub async fn reschedule(
 ) -> Result<HttpResponse, ApiError> {
     let reference = reference_from_path(&path)?;
     let actor = access.actor_for(&reference)?;
-    let new_slot_id = i32::try_from(body.slot_id).map_err(|_| ApiError::not_found("slot"))?;
+    let new_slot_id = SlotId::try_from(body.slot_id).map_err(|_| ApiError::not_found("slot"))?;
     let lead = state.reminder_lead();
     let details = state
         .with_connection(move |conn| {
@@ -261,7 +262,7 @@ pub async fn reschedule(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct StatusBody {
+pub(super) struct StatusBody {
     status: String,
 }
 
@@ -287,7 +288,7 @@ pub struct StatusBody {
         (status = 422),
     ),
 )]
-pub async fn update_status(
+pub(super) async fn update_status(
     state: web::Data<AppState>,
     staff: AnyStaff,
     path: web::Path<String>,
@@ -319,7 +320,7 @@ pub async fn update_status(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-pub struct DaySheetQuery {
+pub(super) struct DaySheetQuery {
     date: Option<String>,
     provider_id: Option<i64>,
     status: Option<String>,
@@ -348,7 +349,7 @@ struct DaySheet {
         (status = 404, description = "No such provider"),
     ),
 )]
-pub async fn day_sheet(
+pub(super) async fn day_sheet(
     state: web::Data<AppState>,
     _staff: AnyStaff,
     query: web::Query<DaySheetQuery>,
@@ -367,7 +368,7 @@ pub async fn day_sheet(
         None => None,
     };
     let provider_id = match query.provider_id {
-        Some(id) => Some(i32::try_from(id).map_err(|_| ApiError::not_found("provider"))?),
+        Some(id) => Some(ProviderId::try_from(id).map_err(|_| ApiError::not_found("provider"))?),
         None => None,
     };
     let day_start = start_of_local_day(date, tz);

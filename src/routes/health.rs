@@ -10,7 +10,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct HealthStatus {
+pub(super) struct HealthStatus {
     #[schema(example = "ok")]
     status: &'static str,
 }
@@ -25,7 +25,7 @@ pub struct HealthStatus {
         (status = 503),
     ),
 )]
-pub async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub(super) async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state
         .with_connection(|conn| {
             conn.batch_execute("SELECT 1")
@@ -45,7 +45,7 @@ pub async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         (status = 200, description = "The process serves HTTP (the database is not consulted)", body = HealthStatus),
     ),
 )]
-pub async fn live() -> HttpResponse {
+pub(super) async fn live() -> HttpResponse {
     HttpResponse::Ok().json(HealthStatus { status: "ok" })
 }
 
@@ -59,7 +59,7 @@ pub async fn live() -> HttpResponse {
         (status = 503, description = "The database does not answer, or migrations are pending"),
     ),
 )]
-pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub(super) async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state
         .with_connection(|conn| match db::migrations_current(conn) {
             Ok(true) => Ok(()),

@@ -32,7 +32,7 @@ const FORWARDING_HEADERS: [&str; 3] = ["forwarded", "x-forwarded-for", "x-real-i
     (status = 503)
     ),
 )]
-pub async fn metrics(
+pub(super) async fn metrics(
     req: HttpRequest,
     state: web::Data<AppState>,
     metrics: web::Data<Metrics>,

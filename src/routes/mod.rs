@@ -8,7 +8,7 @@ mod auth;
 mod bookings;
 mod health;
 mod metrics;
-pub mod openapi;
+pub(crate) mod openapi;
 mod pages;
 mod patient_form;
 mod providers;
@@ -25,7 +25,7 @@ use utoipa::OpenApi;
 use crate::abuse::PublicPostLimit;
 use crate::error::ApiError;
 
-pub fn configure(cfg: &mut web::ServiceConfig, public_posts: &PublicPostLimit) {
+pub(crate) fn configure(cfg: &mut web::ServiceConfig, public_posts: &PublicPostLimit) {
     // One resource per path, with a route per method, so a wrong method is a 405 and not the
     // next resource's 404 (`cfg.route(path, …)` would put the method on the resource itself).
     cfg.service(web::resource("/health").route(web::get().to(health::health)))
@@ -102,7 +102,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, public_posts: &PublicPostLimit) {
 }
 
 /// Every unknown path: a problem document, not an empty 404.
-pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound(format!(
         "no route for {} {}",
         req.method(),
@@ -112,7 +112,7 @@ pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 
 /// A known path asked with a method it does not take: actix answers 405 with an empty body, and
 /// this makes it a problem document like every other error.
-pub fn method_not_allowed<B>(
+pub(crate) fn method_not_allowed<B>(
     response: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
     let (req, _) = response.into_parts();

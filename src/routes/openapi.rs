@@ -64,7 +64,7 @@ the \"Schedule an appointment\" call to action, and the front desk's staff API. 
         (name = "health", description = "Liveness, readiness and metrics"),
     )
 )]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;
 
 /// The two bearer schemes: staff logins and the per-booking manage token. Both are JWTs with
 /// different audiences; neither opens what the other does.
@@ -159,6 +159,6 @@ impl Modify for ProblemResponses {
 #[utoipa::path(get, path = "/openapi.json", tag = "health", security(()), responses(
     (status = 200, description = "This OpenAPI 3.1 document", content_type = "application/json")
 ))]
-pub async fn openapi_json() -> impl Responder {
+pub(crate) async fn openapi_json() -> impl Responder {
     HttpResponse::Ok().json(ApiDoc::openapi())
 }

@@ -26,7 +26,7 @@ fn asset(content_type: &'static str, body: &'static str, cache: &'static str) ->
         (status = 200, description = "The booking page", body = String, content_type = "text/html"),
     ),
 )]
-pub async fn book_page() -> HttpResponse {
+pub(super) async fn book_page() -> HttpResponse {
     let mut response = asset(
         "text/html; charset=utf-8",
         include_str!("../../static/book.html"),
@@ -54,7 +54,7 @@ pub async fn book_page() -> HttpResponse {
         (status = 200, description = "The script of the booking page", body = String, content_type = "text/javascript"),
     ),
 )]
-pub async fn book_script() -> HttpResponse {
+pub(super) async fn book_script() -> HttpResponse {
     asset(
         "text/javascript; charset=utf-8",
         include_str!("../../static/book.js"),
@@ -71,7 +71,7 @@ pub async fn book_script() -> HttpResponse {
         (status = 200, description = "The style sheet of the booking page", body = String, content_type = "text/css"),
     ),
 )]
-pub async fn book_style() -> HttpResponse {
+pub(super) async fn book_style() -> HttpResponse {
     asset(
         "text/css; charset=utf-8",
         include_str!("../../static/book.css"),
@@ -88,7 +88,7 @@ pub async fn book_style() -> HttpResponse {
         (status = 200, description = "The embeddable widget", body = String, content_type = "text/javascript"),
     ),
 )]
-pub async fn widget_script() -> HttpResponse {
+pub(super) async fn widget_script() -> HttpResponse {
     asset(
         "text/javascript; charset=utf-8",
         include_str!("../../static/widget.js"),

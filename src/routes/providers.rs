@@ -6,13 +6,14 @@ use serde::{Deserialize, Serialize};
 use crate::auth::extractor::AdminUser;
 use crate::clinic::front_desk;
 use crate::db::providers::{self, Provider};
+use crate::domain::ids::ProviderId;
 use crate::domain::provider::{ProviderFields, ProviderInput};
 use crate::domain::FieldErrors;
 use crate::error::ApiError;
 use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub struct ProviderView {
+pub(super) struct ProviderView {
     id: i32,
     name: String,
     title: String,
@@ -22,14 +23,14 @@ pub struct ProviderView {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub struct ProviderList {
+pub(super) struct ProviderList {
     items: Vec<ProviderView>,
 }
 
 impl From<Provider> for ProviderView {
     fn from(p: Provider) -> Self {
         Self {
-            id: p.id,
+            id: p.id.get(),
             name: p.name,
             title: p.title,
             specialty: p.specialty,
@@ -46,7 +47,7 @@ impl From<Provider> for ProviderView {
     security(()),
     responses((status = 200, description = "Active providers", body = ProviderList)),
 )]
-pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub(super) async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let items = state.with_connection(providers::list_active).await?;
     let items: Vec<ProviderView> = items.into_iter().map(Into::into).collect();
     Ok(HttpResponse::Ok().json(ProviderList { items }))
@@ -63,11 +64,12 @@ pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> 
         (status = 404, description = "No such provider"),
     ),
 )]
-pub async fn show(
+pub(super) async fn show(
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = i32::try_from(path.into_inner()).map_err(|_| ApiError::not_found("provider"))?;
+    let id =
+        ProviderId::try_from(path.into_inner()).map_err(|_| ApiError::not_found("provider"))?;
     let provider = state
         .with_connection(move |conn| providers::find(conn, id))
         .await?
@@ -78,7 +80,7 @@ pub async fn show(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ProviderBody {
+pub(super) struct ProviderBody {
     name: Option<String>,
     title: Option<String>,
     specialty: Option<String>,
@@ -123,7 +125,7 @@ impl ProviderBody {
         (status = 422),
     ),
 )]
-pub async fn create(
+pub(super) async fn create(
     state: web::Data<AppState>,
     admin: AdminUser,
     body: web::Json<ProviderBody>,
@@ -154,13 +156,14 @@ pub async fn create(
         (status = 422),
     ),
 )]
-pub async fn update(
+pub(super) async fn update(
     state: web::Data<AppState>,
     admin: AdminUser,
     path: web::Path<i64>,
     body: web::Json<ProviderBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = i32::try_from(path.into_inner()).map_err(|_| ApiError::not_found("provider"))?;
+    let id =
+        ProviderId::try_from(path.into_inner()).map_err(|_| ApiError::not_found("provider"))?;
     let fields = body.parse(false)?;
     if fields.is_empty() {
         return Err(ApiError::BadRequest(

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::extractor::FrontDeskUser;
 use crate::clinic::front_desk;
+use crate::domain::ids::ProviderId;
 use crate::domain::schedule::{ScheduleInput, WeeklySchedule};
 use crate::domain::FieldErrors;
 use crate::error::ApiError;
@@ -12,14 +13,14 @@ use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct BreakBody {
+pub(super) struct BreakBody {
     start: String,
     end: String,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ScheduleBody {
+pub(super) struct ScheduleBody {
     from_date: Option<String>,
     to_date: Option<String>,
     weekdays: Option<Vec<String>>,
@@ -54,14 +55,14 @@ struct ScheduleResult {
         (status = 422),
     ),
 )]
-pub async fn apply(
+pub(super) async fn apply(
     state: web::Data<AppState>,
     staff: FrontDeskUser,
     path: web::Path<i64>,
     body: web::Json<ScheduleBody>,
 ) -> Result<HttpResponse, ApiError> {
     let provider_id =
-        i32::try_from(path.into_inner()).map_err(|_| ApiError::not_found("provider"))?;
+        ProviderId::try_from(path.into_inner()).map_err(|_| ApiError::not_found("provider"))?;
     let mut errors = FieldErrors::default();
     let schedule = WeeklySchedule::parse(
         ScheduleInput {

@@ -17,6 +17,7 @@ use crate::clinic::appointments::{self, EarliestRequest, Intake};
 use crate::db::slots;
 use crate::domain::actor::Actor;
 use crate::domain::booking::BookingSource;
+use crate::domain::ids::ProviderId;
 use crate::domain::intake::Concern;
 use crate::domain::slot::parse_instant;
 use crate::domain::FieldErrors;
@@ -29,7 +30,7 @@ const MAX_SLOTS: usize = 50;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-pub struct CtaQuery {
+pub(super) struct CtaQuery {
     /// Only this provider's times.
     provider_id: Option<i64>,
     /// Only slots of this visit type.
@@ -81,7 +82,7 @@ struct CallToAction<'a> {
         (status = 404, description = "No such provider"),
     ),
 )]
-pub async fn show(
+pub(super) async fn show(
     state: web::Data<AppState>,
     query: web::Query<CtaQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -94,7 +95,7 @@ pub async fn show(
         )));
     }
     let provider_id = match query.provider_id {
-        Some(id) => Some(i32::try_from(id).map_err(|_| ApiError::not_found("provider"))?),
+        Some(id) => Some(ProviderId::try_from(id).map_err(|_| ApiError::not_found("provider"))?),
         None => None,
     };
     let visit_type = match query.visit_type.as_deref().map(str::trim) {
@@ -184,7 +185,7 @@ pub async fn show(
 
 #[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ScheduleAppointmentBody {
+pub(super) struct ScheduleAppointmentBody {
     patient: Option<PatientBody>,
     reason: Option<String>,
     concern: Option<Concern>,
@@ -216,7 +217,7 @@ pub struct ScheduleAppointmentBody {
         (status = 429),
     ),
 )]
-pub async fn book(
+pub(super) async fn book(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<ScheduleAppointmentBody>,
@@ -247,7 +248,7 @@ pub async fn book(
         return Err(errors.into());
     }
     let provider_id = match body.provider_id {
-        Some(id) => Some(i32::try_from(id).map_err(|_| ApiError::not_found("provider"))?),
+        Some(id) => Some(ProviderId::try_from(id).map_err(|_| ApiError::not_found("provider"))?),
         None => None,
     };
     let intake = Intake {

@@ -11,6 +11,7 @@ use crate::auth::extractor::FrontDeskUser;
 use crate::availability::AnswerKey;
 use crate::clinic::front_desk;
 use crate::db::slots;
+use crate::domain::ids::{ProviderId, SlotId};
 use crate::domain::slot::{parse_instant, SlotStatus, TimeWindow};
 use crate::domain::FieldErrors;
 use crate::error::ApiError;
@@ -23,7 +24,7 @@ const MAX_LIMIT: i64 = 2000;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-pub struct SlotQuery {
+pub(super) struct SlotQuery {
     provider_id: Option<i64>,
     from: Option<String>,
     to: Option<String>,
@@ -51,7 +52,7 @@ struct SlotList {
         (status = 404, description = "No such provider"),
     ),
 )]
-pub async fn list_free(
+pub(super) async fn list_free(
     state: web::Data<AppState>,
     query: web::Query<SlotQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -76,7 +77,7 @@ pub async fn list_free(
         )));
     }
     let provider_id = match query.provider_id {
-        Some(id) => Some(i32::try_from(id).map_err(|_| ApiError::not_found("provider"))?),
+        Some(id) => Some(ProviderId::try_from(id).map_err(|_| ApiError::not_found("provider"))?),
         None => None,
     };
     // Slots that have started are not bookable, whatever window was asked for.
@@ -135,7 +136,7 @@ pub async fn list_free(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NewSlotBody {
+pub(super) struct NewSlotBody {
     start: Option<String>,
     end: Option<String>,
 }
@@ -159,14 +160,14 @@ pub struct NewSlotBody {
         (status = 422),
     ),
 )]
-pub async fn create(
+pub(super) async fn create(
     state: web::Data<AppState>,
     staff: FrontDeskUser,
     path: web::Path<i64>,
     body: web::Json<NewSlotBody>,
 ) -> Result<HttpResponse, ApiError> {
     let provider_id =
-        i32::try_from(path.into_inner()).map_err(|_| ApiError::not_found("provider"))?;
+        ProviderId::try_from(path.into_inner()).map_err(|_| ApiError::not_found("provider"))?;
     let mut errors = FieldErrors::default();
     let instant = |value: &Option<String>, field: &str, errors: &mut FieldErrors| match value {
         None => {
@@ -194,7 +195,7 @@ pub async fn create(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SlotStatusBody {
+pub(super) struct SlotStatusBody {
     status: String,
 }
 
@@ -217,13 +218,13 @@ pub struct SlotStatusBody {
         (status = 422),
     ),
 )]
-pub async fn update_status(
+pub(super) async fn update_status(
     state: web::Data<AppState>,
     staff: FrontDeskUser,
     path: web::Path<i64>,
     body: web::Json<SlotStatusBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let slot_id = i32::try_from(path.into_inner()).map_err(|_| ApiError::not_found("slot"))?;
+    let slot_id = SlotId::try_from(path.into_inner()).map_err(|_| ApiError::not_found("slot"))?;
     let target = SlotStatus::parse(body.status.trim())
         .ok_or_else(|| ApiError::invalid("status", "status must be blocked or free"))?;
     let actor = staff.actor();

@@ -23,12 +23,12 @@ pub(super) fn json_body(body: web::Bytes) -> HttpResponse {
 }
 
 /// An instant as the API writes it: RFC 3339, UTC, whole seconds.
-pub fn rfc3339(instant: DateTime<Utc>) -> String {
+pub(super) fn rfc3339(instant: DateTime<Utc>) -> String {
     instant.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// A stored UTC timestamp in the clinic's local time, with its offset.
-pub fn local_rfc3339(stored: NaiveDateTime, tz: Tz) -> String {
+pub(super) fn local_rfc3339(stored: NaiveDateTime, tz: Tz) -> String {
     stored
         .and_utc()
         .with_timezone(&tz)
@@ -36,7 +36,7 @@ pub fn local_rfc3339(stored: NaiveDateTime, tz: Tz) -> String {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ProviderSummary {
+pub(super) struct ProviderSummary {
     pub id: i32,
     pub name: String,
     pub title: String,
@@ -46,7 +46,7 @@ pub struct ProviderSummary {
 impl From<&Provider> for ProviderSummary {
     fn from(p: &Provider) -> Self {
         Self {
-            id: p.id,
+            id: p.id.get(),
             name: p.name.clone(),
             title: p.title.clone(),
             specialty: p.specialty.clone(),
@@ -56,7 +56,7 @@ impl From<&Provider> for ProviderSummary {
 
 /// A slot as clients see it: UTC instants plus the clinic's local wall-clock time.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SlotView {
+pub(super) struct SlotView {
     pub id: i32,
     pub provider_id: i32,
     pub start: String,
@@ -69,16 +69,16 @@ pub struct SlotView {
 }
 
 impl SlotView {
-    pub fn new(slot: &Slot, tz: Tz) -> Self {
+    pub(super) fn new(slot: &Slot, tz: Tz) -> Self {
         Self {
-            id: slot.id,
-            provider_id: slot.provider_id,
+            id: slot.id.get(),
+            provider_id: slot.provider_id.get(),
             start: rfc3339(slot.starts_at.and_utc()),
             end: rfc3339(slot.ends_at.and_utc()),
             local_start: local_rfc3339(slot.starts_at, tz),
             local_end: local_rfc3339(slot.ends_at, tz),
             timezone: tz.name().to_owned(),
-            status: slot.status.clone(),
+            status: slot.status.as_str().to_owned(),
             visit_type: slot.visit_type.clone(),
         }
     }
@@ -86,14 +86,14 @@ impl SlotView {
 
 /// A free slot with the provider it is with, for lists patients choose from.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct OpenSlotView {
+pub(super) struct OpenSlotView {
     #[serde(flatten)]
     pub slot: SlotView,
     pub provider: ProviderSummary,
 }
 
 impl OpenSlotView {
-    pub fn new((slot, provider): &(Slot, Provider), tz: Tz) -> Self {
+    pub(super) fn new((slot, provider): &(Slot, Provider), tz: Tz) -> Self {
         Self {
             slot: SlotView::new(slot, tz),
             provider: provider.into(),
@@ -110,7 +110,7 @@ struct PatientView {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub struct BookingView {
+pub(super) struct BookingView {
     reference: String,
     status: String,
     slot: SlotView,
@@ -134,7 +134,7 @@ impl BookingView {
         let b = &details.booking;
         Self {
             reference: b.reference.clone(),
-            status: b.status.clone(),
+            status: b.status.as_str().to_owned(),
             slot: SlotView::new(&details.slot, tz),
             provider: (&details.provider).into(),
             patient: PatientView {
@@ -144,7 +144,7 @@ impl BookingView {
                 date_of_birth: b.patient_date_of_birth.map(|d| d.to_string()),
             },
             reason: b.reason.clone(),
-            source: b.source.clone(),
+            source: b.source.as_str().to_owned(),
             created_at: rfc3339(b.created_at.and_utc()),
             updated_at: rfc3339(b.updated_at.and_utc()),
             concern: Concern::from_stored(

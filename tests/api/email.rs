@@ -107,7 +107,7 @@ async fn outbox_statuses(app: &TestApp) -> HashMap<String, usize> {
     let jobs = app.with_db(|conn| jobs(conn, None)).await;
     let mut counts = HashMap::new();
     for job in jobs {
-        *counts.entry(job.status).or_insert(0) += 1;
+        *counts.entry(job.status.as_str().to_owned()).or_insert(0) += 1;
     }
     counts
 }
@@ -344,7 +344,7 @@ async fn failed_and_kept(app: &TestApp) -> usize {
     app.with_db(|conn| {
         jobs(conn, None)
             .iter()
-            .filter(|j| j.attempts >= 1 && j.last_error.is_some() && j.status == "pending")
+            .filter(|j| j.attempts >= 1 && j.last_error.is_some() && j.status.as_str() == "pending")
             .count()
     })
     .await
@@ -475,7 +475,7 @@ async fn mail_that_keeps_failing_is_parked_with_its_error(backend: Backend) {
     }
     let jobs = failed().await;
     assert_eq!(jobs.len(), 1, "the confirmation is parked as failed");
-    assert_eq!(jobs[0].kind, "confirmation");
+    assert_eq!(jobs[0].kind.as_str(), "confirmation");
     assert_eq!(jobs[0].attempts, 2);
     assert!(jobs[0]
         .last_error

@@ -448,7 +448,7 @@ impl TestApp {
                 &password,
                 &Actor::CommandLine,
             )
-            .map(|u| i64::from(u.id))
+            .map(|u| i64::from(u.id.get()))
             .expect("create user")
         })
         .await

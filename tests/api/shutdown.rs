@@ -349,7 +349,7 @@ async fn jobs_a_stopping_worker_never_started_are_claimable_at_once(backend: Bac
         let lease = chrono::Duration::hours(1);
         let claimed = outbox::claim_due(&mut conn, later, lease, 10, "stopping").expect("claim");
         assert!(claimed.len() >= 3, "the confirmations are claimed");
-        let ids: Vec<i32> = claimed.iter().map(|j| j.id).collect();
+        let ids: Vec<_> = claimed.iter().map(|j| j.id).collect();
         // Another claimer's token releases nothing.
         assert_eq!(outbox::release(&mut conn, &ids, "someone-else").unwrap(), 0);
         assert_eq!(

@@ -1,0 +1,69 @@
+//! Row identities, one type per table, so a `SlotId` is never passed where a `ProviderId` is
+//! meant. They hold the database's integer id; `db::types` maps them to their columns.
+
+use std::fmt;
+
+macro_rules! row_ids {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {$(
+        $(#[$doc])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+            serde::Serialize, serde::Deserialize, diesel::AsExpression, diesel::FromSqlRow,
+        )]
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        #[serde(transparent)]
+        pub struct $name(i32);
+
+        impl $name {
+            pub const fn new(id: i32) -> Self {
+                Self(id)
+            }
+
+            pub const fn get(self) -> i32 {
+                self.0
+            }
+        }
+
+        /// An id from a request: one beyond the column's range names no row.
+        impl TryFrom<i64> for $name {
+            type Error = std::num::TryFromIntError;
+
+            fn try_from(id: i64) -> Result<Self, Self::Error> {
+                i32::try_from(id).map(Self)
+            }
+        }
+
+        impl AsRef<i32> for $name {
+            fn as_ref(&self) -> &i32 {
+                &self.0
+            }
+        }
+
+        impl From<$name> for i32 {
+            fn from(id: $name) -> i32 {
+                id.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    )*};
+}
+
+row_ids! {
+    /// A provider (`providers.id`).
+    ProviderId,
+    /// A slot of a provider's time (`slots.id`).
+    SlotId,
+    /// A booking's row (`bookings.id`); patients and staff name bookings by reference instead.
+    BookingId,
+    /// A staff account (`users.id`).
+    UserId,
+    /// A mail job of the outbox (`outbox.id`).
+    MailJobId,
+    /// An entry of the audit log (`audit_log.id`).
+    AuditEntryId,
+}
