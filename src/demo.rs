@@ -10,7 +10,7 @@ use crate::db::{self, DbConnection};
 use crate::domain::ids::ProviderId;
 use crate::domain::slot::SlotStatus;
 
-pub const DEMO_DAYS: i64 = 14;
+pub(crate) const DEMO_DAYS: i64 = 14;
 const SLOT_MINUTES: i64 = 30;
 
 struct DemoProvider {
@@ -54,7 +54,7 @@ pub struct SeedReport {
 
 /// Seeds the demo clinic into an empty database; does nothing if any provider exists, so a
 /// restart never seeds twice.
-pub fn seed_if_empty(
+pub(crate) fn seed_if_empty(
     conn: &mut DbConnection,
     tz: Tz,
     now: DateTime<Utc>,

@@ -21,7 +21,7 @@ use prometheus::{
 /// The label of requests no route matched; their paths are whatever a client sent.
 const UNMATCHED_ROUTE: &str = "unmatched";
 
-pub struct Metrics {
+pub(crate) struct Metrics {
     registry: Registry,
     http_requests: IntCounterVec,
     http_duration: HistogramVec,
@@ -41,14 +41,14 @@ pub struct Metrics {
 
 /// A snapshot of the outbox, read from the database when scraped (so every copy of the app
 /// reports the same shared queue).
-pub struct OutboxSnapshot {
+pub(crate) struct OutboxSnapshot {
     pub pending: i64,
     pub oldest_pending_age_seconds: i64,
     pub failed: i64,
 }
 
 impl Metrics {
-    pub fn new() -> prometheus::Result<Self> {
+    pub(crate) fn new() -> prometheus::Result<Self> {
         let registry = Registry::new_custom(Some("clinic".into()), None)?;
         let http_requests = IntCounterVec::new(
             Opts::new("http_requests_total", "HTTP requests answered"),
@@ -134,7 +134,7 @@ impl Metrics {
         Ok(())
     }
 
-    pub fn record_request(&self, method: &Method, route: &str, status: u16, seconds: f64) {
+    pub(crate) fn record_request(&self, method: &Method, route: &str, status: u16, seconds: f64) {
         let status = status.to_string();
         let labels = [method_label(method), route, status.as_str()];
         self.http_requests.with_label_values(&labels).inc();
@@ -143,37 +143,37 @@ impl Metrics {
             .observe(seconds);
     }
 
-    pub fn booking_created(&self) {
+    pub(crate) fn booking_created(&self) {
         self.bookings_created.inc();
     }
 
-    pub fn booking_cancelled(&self) {
+    pub(crate) fn booking_cancelled(&self) {
         self.bookings_cancelled.inc();
     }
 
-    pub fn booking_conflict(&self) {
+    pub(crate) fn booking_conflict(&self) {
         self.booking_conflicts.inc();
     }
 
-    pub fn mail_sent(&self) {
+    pub(crate) fn mail_sent(&self) {
         self.mail_sent.inc();
     }
 
-    pub fn mail_attempt_failed(&self, parked: bool) {
+    pub(crate) fn mail_attempt_failed(&self, parked: bool) {
         self.mail_attempts_failed.inc();
         if parked {
             self.mail_parked.inc();
         }
     }
 
-    pub fn set_outbox(&self, outbox: &OutboxSnapshot) {
+    pub(crate) fn set_outbox(&self, outbox: &OutboxSnapshot) {
         self.outbox_pending.set(outbox.pending);
         self.outbox_oldest_pending_age
             .set(outbox.oldest_pending_age_seconds.max(0));
         self.outbox_failed.set(outbox.failed);
     }
 
-    pub fn set_pool(&self, state: diesel::r2d2::State, max_size: u32) {
+    pub(crate) fn set_pool(&self, state: diesel::r2d2::State, max_size: u32) {
         self.pool_connections.set(i64::from(state.connections));
         self.pool_in_use.set(i64::from(
             state.connections.saturating_sub(state.idle_connections),
@@ -182,7 +182,7 @@ impl Metrics {
     }
 
     /// The text exposition of every metric.
-    pub fn render(&self) -> prometheus::Result<String> {
+    pub(crate) fn render(&self) -> prometheus::Result<String> {
         let mut buffer = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
         String::from_utf8(buffer).map_err(|e| prometheus::Error::Msg(e.to_string()))

@@ -133,7 +133,7 @@ pub struct HttpSettings {
 }
 
 impl HttpSettings {
-    pub fn origins(&self) -> Vec<String> {
+    pub(crate) fn origins(&self) -> Vec<String> {
         self.allowed_origins
             .split(',')
             .map(|o| o.trim().trim_end_matches('/').to_owned())
@@ -240,7 +240,7 @@ impl Settings {
     }
 
     /// Refuses settings that are unsafe or cannot work.
-    pub fn validate(&self) -> anyhow::Result<()> {
+    pub(crate) fn validate(&self) -> anyhow::Result<()> {
         if self.is_production() {
             let secret = self.auth.jwt_secret.expose_secret();
             if secret == DEVELOPMENT_JWT_SECRET || secret.len() < 32 {

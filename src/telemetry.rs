@@ -91,7 +91,7 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
 /// Headers every response carries: the request id (the one in the log lines, so a patient's
 /// "it failed" can be found), `nosniff`, no referrer, `no-store` on API answers (they carry
 /// patient data or change often), and a strict content security policy on the docs page.
-pub async fn response_headers(
+pub(crate) async fn response_headers(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
 ) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {

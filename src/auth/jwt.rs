@@ -11,11 +11,11 @@ use crate::domain::booking::BookingReference;
 use crate::domain::ids::UserId;
 use crate::domain::staff::{Role, StaffIdentity};
 
-pub const ISSUER: &str = "clinic-booking";
-pub const MANAGE_AUDIENCE: &str = "clinic-booking:manage";
-pub const STAFF_AUDIENCE: &str = "clinic-booking:staff";
+pub(crate) const ISSUER: &str = "clinic-booking";
+pub(crate) const MANAGE_AUDIENCE: &str = "clinic-booking:manage";
+pub(crate) const STAFF_AUDIENCE: &str = "clinic-booking:staff";
 /// Staff token lifetime when none is configured.
-pub const DEFAULT_STAFF_TOKEN_MINUTES: i64 = 60;
+pub(crate) const DEFAULT_STAFF_TOKEN_MINUTES: i64 = 60;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct StaffClaims {
@@ -63,13 +63,13 @@ impl TokenKeys {
     }
 
     /// Sets how long staff tokens live (`auth.staff_token_minutes`).
-    pub fn with_staff_token_minutes(mut self, minutes: i64) -> Self {
+    pub(crate) fn with_staff_token_minutes(mut self, minutes: i64) -> Self {
         self.staff_token_lifetime = Duration::minutes(minutes);
         self
     }
 
     /// A short-lived token for a logged-in staff member.
-    pub fn issue_staff_token(&self, staff: &StaffIdentity) -> anyhow::Result<IssuedToken> {
+    pub(crate) fn issue_staff_token(&self, staff: &StaffIdentity) -> anyhow::Result<IssuedToken> {
         let now = Utc::now();
         let claims = StaffClaims {
             sub: staff.user_id.to_string(),
@@ -89,7 +89,7 @@ impl TokenKeys {
 
     /// Who a valid staff token speaks for; `None` for anything else (bad signature, `alg: none`
     /// or any other algorithm, expired, a manage token or another audience, unknown role).
-    pub fn verify_staff_token(&self, token: &str) -> Option<StaffIdentity> {
+    pub(crate) fn verify_staff_token(&self, token: &str) -> Option<StaffIdentity> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_audience(&[STAFF_AUDIENCE]);
         validation.set_issuer(&[ISSUER]);
@@ -106,7 +106,7 @@ impl TokenKeys {
     }
 
     /// A token that opens `reference` until some days after the visit ends.
-    pub fn issue_manage_token(
+    pub(crate) fn issue_manage_token(
         &self,
         reference: &BookingReference,
         visit_ends: DateTime<Utc>,
@@ -129,7 +129,7 @@ impl TokenKeys {
 
     /// The booking a valid manage token opens; `None` for anything else (bad signature, other
     /// algorithm, expired, another audience).
-    pub fn verify_manage_token(&self, token: &str) -> Option<BookingReference> {
+    pub(crate) fn verify_manage_token(&self, token: &str) -> Option<BookingReference> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_audience(&[MANAGE_AUDIENCE]);
         validation.set_issuer(&[ISSUER]);

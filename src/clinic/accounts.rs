@@ -14,8 +14,8 @@ use crate::domain::staff::StaffIdentity;
 use crate::domain::staff::{NewPassword, Role, StaffEmail, PASSWORD_MAX_CHARS};
 
 /// Failed logins allowed per address within `LOGIN_WINDOW_MINUTES` before answering 429.
-pub const MAX_LOGIN_FAILURES: i32 = 5;
-pub const LOGIN_WINDOW_MINUTES: i64 = 15;
+pub(crate) const MAX_LOGIN_FAILURES: i32 = 5;
+pub(crate) const LOGIN_WINDOW_MINUTES: i64 = 15;
 
 fn login_window() -> Duration {
     Duration::minutes(LOGIN_WINDOW_MINUTES)
@@ -66,7 +66,7 @@ pub fn create_user(
 
 /// The key failures are counted under: the address as typed, trimmed and lowercased (bounded,
 /// since it is stored even when it names no account).
-pub fn throttle_key(typed_email: &str) -> String {
+pub(crate) fn throttle_key(typed_email: &str) -> String {
     // Control characters (a NUL above all, which PostgreSQL refuses in text) never belong in
     // an address; dropping them keeps every typed string a valid key.
     typed_email
@@ -87,7 +87,7 @@ pub enum LoginStart {
 }
 
 /// Counts the attempt against the address's limit and, if still under it, finds the account.
-pub fn start_login(
+pub(crate) fn start_login(
     conn: &mut DbConnection,
     key: &str,
     now: NaiveDateTime,
@@ -106,7 +106,7 @@ pub fn start_login(
 
 /// Checks the password (CPU-bound: run it on the blocking pool without a connection). Without
 /// an account it verifies against a dummy hash, so both failures take the same time.
-pub fn check_password(user: Option<&User>, typed_password: &str) -> Option<StaffIdentity> {
+pub(crate) fn check_password(user: Option<&User>, typed_password: &str) -> Option<StaffIdentity> {
     if typed_password.chars().count() > PASSWORD_MAX_CHARS {
         return None;
     }
@@ -128,7 +128,7 @@ pub fn check_password(user: Option<&User>, typed_password: &str) -> Option<Staff
 
 /// After a successful login: forget the address's failed attempts. (A failure needs nothing
 /// more: `start_login` counted it before the password was checked.)
-pub fn login_succeeded(conn: &mut DbConnection, key: &str) -> Result<(), ClinicError> {
+pub(crate) fn login_succeeded(conn: &mut DbConnection, key: &str) -> Result<(), ClinicError> {
     db::write_transaction(conn, |conn| login_throttle::clear(conn, key))?;
     Ok(())
 }

@@ -88,7 +88,7 @@ fn queue_reminder(
 /// their way in, without queueing for the write lock (SQLite) or for the winner's row lock
 /// (PostgreSQL). It decides nothing: a slot that passes is still claimed by `book`'s
 /// conditional update, which alone says who gets it.
-pub fn screen_slot(
+pub(crate) fn screen_slot(
     conn: &mut DbConnection,
     slot_id: SlotId,
     now: NaiveDateTime,
@@ -245,7 +245,7 @@ fn record_status_change(
 
 /// Moves a booking to `target` if its life cycle allows it (409 naming the allowed next states
 /// otherwise). Cancelling frees the slot, as `cancel` does.
-pub fn set_status(
+pub(crate) fn set_status(
     conn: &mut DbConnection,
     reference: &BookingReference,
     target: BookingStatus,
@@ -382,7 +382,7 @@ const SUGGESTED_DATES: usize = 5;
 
 /// The call to action's booking: the earliest free slot that fits the request, within the
 /// booking horizon; when none does, `NothingFits` names the next days that have room.
-pub fn book_earliest_fitting(
+pub(crate) fn book_earliest_fitting(
     conn: &mut DbConnection,
     intake: &Intake,
     request: EarliestRequest,
@@ -413,7 +413,7 @@ pub fn book_earliest_fitting(
 }
 
 /// The first local dates, from `from` on, that still have a free slot (for one provider or any).
-pub fn next_dates_with_room(
+pub(crate) fn next_dates_with_room(
     conn: &mut DbConnection,
     provider_id: Option<ProviderId>,
     from: NaiveDateTime,

@@ -60,7 +60,10 @@ impl NewBooking<'_> {
     }
 }
 
-pub fn find_by_reference(conn: &mut DbConnection, reference: &str) -> QueryResult<Option<Booking>> {
+pub(crate) fn find_by_reference(
+    conn: &mut DbConnection,
+    reference: &str,
+) -> QueryResult<Option<Booking>> {
     bookings::table
         .filter(bookings::reference.eq(reference))
         .select(Booking::as_select())
@@ -93,7 +96,7 @@ pub fn transition(
 }
 
 /// Points a `booked` booking at another slot; false if it changed meanwhile.
-pub fn move_to_slot(
+pub(crate) fn move_to_slot(
     conn: &mut DbConnection,
     id: BookingId,
     old_slot_id: SlotId,
@@ -114,7 +117,7 @@ pub fn move_to_slot(
     Ok(updated == 1)
 }
 
-pub fn find_by_id(conn: &mut DbConnection, id: BookingId) -> QueryResult<Option<Booking>> {
+pub(crate) fn find_by_id(conn: &mut DbConnection, id: BookingId) -> QueryResult<Option<Booking>> {
     bookings::table
         .find(id)
         .select(Booking::as_select())
@@ -124,7 +127,7 @@ pub fn find_by_id(conn: &mut DbConnection, id: BookingId) -> QueryResult<Option<
 
 /// The day sheet: bookings whose slot starts in `[from, to)`, with slot and provider, ordered by
 /// start, then provider, then when they were made.
-pub fn starting_between(
+pub(crate) fn starting_between(
     conn: &mut DbConnection,
     from: NaiveDateTime,
     to: NaiveDateTime,
@@ -156,7 +159,7 @@ pub fn starting_between(
 }
 
 /// Bookings made in `[from, to)`, counted by source and current status (for attribution).
-pub fn count_by_source_and_status(
+pub(crate) fn count_by_source_and_status(
     conn: &mut DbConnection,
     from: NaiveDateTime,
     to: NaiveDateTime,

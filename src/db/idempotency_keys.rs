@@ -29,7 +29,7 @@ struct SavedResponse {
 /// Reserves `key` for a request with `request_hash`, or reports what it already holds. Runs in a
 /// savepoint so a duplicate key leaves the caller's transaction usable; on PostgreSQL the insert
 /// waits for a concurrent holder of the same key to commit, then sees its response.
-pub fn reserve(
+pub(crate) fn reserve(
     conn: &mut DbConnection,
     key: &str,
     request_hash: &str,
@@ -65,7 +65,7 @@ pub fn reserve(
 }
 
 /// Stores the response for a reserved key (same transaction as the work it describes).
-pub fn save(conn: &mut DbConnection, key: &str, status: u16, body: &str) -> QueryResult<()> {
+pub(crate) fn save(conn: &mut DbConnection, key: &str, status: u16, body: &str) -> QueryResult<()> {
     diesel::update(idempotency_keys::table.find(key))
         .set((
             idempotency_keys::response_status.eq(i32::from(status)),
@@ -76,7 +76,10 @@ pub fn save(conn: &mut DbConnection, key: &str, status: u16, body: &str) -> Quer
 }
 
 /// Forgets keys older than `before`.
-pub fn purge_older_than(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
+pub(crate) fn purge_older_than(
+    conn: &mut DbConnection,
+    before: NaiveDateTime,
+) -> QueryResult<usize> {
     diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(before)))
         .execute(conn)
 }

@@ -16,7 +16,7 @@ use super::{is_unique_violation, DbConnection};
 /// and returns the attempts counted in the window and when the window started. Counting before
 /// the password is checked, in one atomic update, means concurrent guesses cannot all slip in
 /// under the limit; a successful login then `clear`s the count. Call inside a write transaction.
-pub fn count_attempt(
+pub(crate) fn count_attempt(
     conn: &mut DbConnection,
     email: &str,
     window: Duration,

@@ -247,7 +247,7 @@ where
 
 /// Whether a diesel error is a unique-constraint violation (the database refusing a second
 /// active booking for a slot, a duplicate idempotency key, ...).
-pub fn is_unique_violation(error: &diesel::result::Error) -> bool {
+pub(crate) fn is_unique_violation(error: &diesel::result::Error) -> bool {
     matches!(
         error,
         diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)

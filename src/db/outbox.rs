@@ -81,7 +81,7 @@ pub struct OutboxJob {
 }
 
 /// Writes a job; call it inside the transaction of the change that causes the mail.
-pub fn enqueue(
+pub(crate) fn enqueue(
     conn: &mut DbConnection,
     kind: MailKind,
     booking_id: BookingId,
@@ -121,7 +121,7 @@ fn next_sequence(
 }
 
 /// Drops a booking's reminder that has not gone out yet (the visit moved or was cancelled).
-pub fn drop_pending_reminders(
+pub(crate) fn drop_pending_reminders(
     conn: &mut DbConnection,
     booking_id: BookingId,
 ) -> QueryResult<usize> {
@@ -208,7 +208,7 @@ pub fn release(conn: &mut DbConnection, ids: &[MailJobId], token: &str) -> Query
 }
 
 /// Marks a claimed job sent; false if the claim was lost (lease expired and re-claimed).
-pub fn mark_sent(
+pub(crate) fn mark_sent(
     conn: &mut DbConnection,
     id: MailJobId,
     token: &str,
@@ -230,7 +230,7 @@ pub fn mark_sent(
 }
 
 /// Records a failed attempt: retried at `retry_at`, or parked as failed when that is `None`.
-pub fn mark_attempt_failed(
+pub(crate) fn mark_attempt_failed(
     conn: &mut DbConnection,
     id: MailJobId,
     token: &str,
@@ -287,7 +287,7 @@ pub fn find(conn: &mut DbConnection, id: MailJobId) -> QueryResult<Option<Outbox
 }
 
 /// Puts a failed job back in the queue, due now, with a fresh attempt budget.
-pub fn retry_failed(
+pub(crate) fn retry_failed(
     conn: &mut DbConnection,
     id: MailJobId,
     now: NaiveDateTime,
@@ -309,7 +309,7 @@ pub fn retry_failed(
 /// How many jobs are due and unsent at `now`, and since when the longest-waiting one has been
 /// due. Reminders for later visits are pending but not due, so they do not count: a growing
 /// age means mail is stuck, not that visits are booked ahead.
-pub fn due_summary(
+pub(crate) fn due_summary(
     conn: &mut DbConnection,
     now: NaiveDateTime,
 ) -> QueryResult<(i64, Option<NaiveDateTime>)> {
@@ -326,7 +326,7 @@ pub fn due_summary(
 /// Keeps a claimed job's lease alive just before it is sent; false when the claim was lost
 /// (the lease ran out and another worker took the job), in which case this worker must not
 /// send it.
-pub fn renew_lease(
+pub(crate) fn renew_lease(
     conn: &mut DbConnection,
     id: MailJobId,
     token: &str,
@@ -344,7 +344,7 @@ pub fn renew_lease(
 }
 
 /// How many jobs are parked as failed.
-pub fn count_failed(conn: &mut DbConnection) -> QueryResult<i64> {
+pub(crate) fn count_failed(conn: &mut DbConnection) -> QueryResult<i64> {
     outbox::table
         .filter(outbox::status.eq(JobStatus::Failed.as_str()))
         .count()

@@ -40,7 +40,7 @@ impl NewProvider<'_> {
     }
 }
 
-pub fn list_active(conn: &mut DbConnection) -> QueryResult<Vec<Provider>> {
+pub(crate) fn list_active(conn: &mut DbConnection) -> QueryResult<Vec<Provider>> {
     providers::table
         .filter(providers::active.eq(true))
         .order((providers::name.asc(), providers::id.asc()))
@@ -61,14 +61,14 @@ pub fn find(conn: &mut DbConnection, id: ProviderId) -> QueryResult<Option<Provi
 /// otherwise both check for overlaps, both find none, and both insert; the second now waits for
 /// the first to commit and then sees its slots. SQLite's `BEGIN IMMEDIATE` already serializes
 /// writers, so there it costs nothing more. Returns whether the provider exists.
-pub fn lock_for_schedule(conn: &mut DbConnection, id: ProviderId) -> QueryResult<bool> {
+pub(crate) fn lock_for_schedule(conn: &mut DbConnection, id: ProviderId) -> QueryResult<bool> {
     let updated = diesel::update(providers::table.find(id))
         .set(providers::updated_at.eq(providers::updated_at))
         .execute(conn)?;
     Ok(updated == 1)
 }
 
-pub fn find_by_name(conn: &mut DbConnection, name: &str) -> QueryResult<Option<Provider>> {
+pub(crate) fn find_by_name(conn: &mut DbConnection, name: &str) -> QueryResult<Option<Provider>> {
     providers::table
         .filter(providers::name.eq(name))
         .select(Provider::as_select())

@@ -44,7 +44,10 @@ pub fn find(conn: &mut DbConnection, id: SlotId) -> QueryResult<Option<Slot>> {
         .optional()
 }
 
-pub fn find_with_provider(conn: &mut DbConnection, id: SlotId) -> QueryResult<Option<OpenSlot>> {
+pub(crate) fn find_with_provider(
+    conn: &mut DbConnection,
+    id: SlotId,
+) -> QueryResult<Option<OpenSlot>> {
     slots::table
         .inner_join(providers::table)
         .filter(slots::id.eq(id))
@@ -54,7 +57,7 @@ pub fn find_with_provider(conn: &mut DbConnection, id: SlotId) -> QueryResult<Op
 }
 
 /// Free slots of active providers starting in `[from, to)`, ordered by start, at most `limit`.
-pub fn free_between(
+pub(crate) fn free_between(
     conn: &mut DbConnection,
     provider_id: Option<ProviderId>,
     from: NaiveDateTime,
@@ -65,7 +68,7 @@ pub fn free_between(
 }
 
 /// As `free_between`, and of one visit type when `visit_type` is given.
-pub fn free_of_type_between(
+pub(crate) fn free_of_type_between(
     conn: &mut DbConnection,
     provider_id: Option<ProviderId>,
     visit_type: Option<&str>,
@@ -136,7 +139,7 @@ pub fn overlaps(
 
 /// Inserts the slots that overlap nothing the provider already has; returns how many were
 /// created. Callers run it inside a write transaction.
-pub fn insert_non_overlapping(
+pub(crate) fn insert_non_overlapping(
     conn: &mut DbConnection,
     new_slots: &[NewSlot],
 ) -> QueryResult<usize> {
@@ -162,7 +165,7 @@ impl NewSlot {
 }
 
 /// Moves a slot from `from` to `to`; false if its status was no longer `from`.
-pub fn set_status(
+pub(crate) fn set_status(
     conn: &mut DbConnection,
     id: SlotId,
     from: SlotStatus,

@@ -50,7 +50,7 @@ impl NewUser<'_> {
 }
 
 /// The account with this (lowercased) address.
-pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<User>> {
+pub(crate) fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<User>> {
     users::table
         .filter(users::email.eq(email))
         .select(User::as_select())
@@ -59,7 +59,7 @@ pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option
 }
 
 /// Whether the account with this id exists and is active.
-pub fn is_active(conn: &mut DbConnection, id: UserId) -> QueryResult<bool> {
+pub(crate) fn is_active(conn: &mut DbConnection, id: UserId) -> QueryResult<bool> {
     let active = users::table
         .find(id)
         .select(users::active)

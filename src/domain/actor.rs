@@ -28,7 +28,7 @@ impl Actor {
     }
 
     /// How the log names the actor.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         match self {
             Self::Public => "public".into(),
             Self::ManageToken(reference) => format!("manage token of {reference}"),
@@ -37,7 +37,7 @@ impl Actor {
         }
     }
 
-    pub fn is_staff(&self) -> bool {
+    pub(crate) fn is_staff(&self) -> bool {
         matches!(self, Self::Staff(_))
     }
 }

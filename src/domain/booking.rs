@@ -16,7 +16,7 @@ const REFERENCE_PREFIX: &str = "BK-";
 pub struct BookingReference(String);
 
 impl BookingReference {
-    pub fn generate() -> Self {
+    pub(crate) fn generate() -> Self {
         let mut rng = rand::rng();
         let code: String = (0..REFERENCE_LEN)
             .map(|_| REFERENCE_ALPHABET[rng.random_range(0..REFERENCE_ALPHABET.len())] as char)
@@ -79,7 +79,7 @@ impl BookingStatus {
 
     /// The states this one may move to: `booked → arrived → completed`, `booked → no_show`,
     /// `booked → cancelled`.
-    pub fn next_states(self) -> &'static [BookingStatus] {
+    pub(crate) fn next_states(self) -> &'static [BookingStatus] {
         match self {
             Self::Booked => &[Self::Arrived, Self::Cancelled, Self::NoShow],
             Self::Arrived => &[Self::Completed],
@@ -87,7 +87,7 @@ impl BookingStatus {
         }
     }
 
-    pub fn can_become(self, next: BookingStatus) -> bool {
+    pub(crate) fn can_become(self, next: BookingStatus) -> bool {
         self.next_states().contains(&next)
     }
 }
@@ -105,12 +105,12 @@ pub struct BookingSource(String);
 
 impl BookingSource {
     pub const WEBSITE: &'static str = "website";
-    pub const FRONT_DESK: &'static str = "front_desk";
-    pub const SCHEDULE_CTA: &'static str = "schedule_cta";
+    pub(crate) const FRONT_DESK: &'static str = "front_desk";
+    pub(crate) const SCHEDULE_CTA: &'static str = "schedule_cta";
 
     /// A source a patient may name: a slug of lowercase letters, digits, `-` and `_`, at most 64
     /// characters. `front_desk` is reserved for staff.
-    pub fn parse_public(value: &str) -> Result<Self, String> {
+    pub(crate) fn parse_public(value: &str) -> Result<Self, String> {
         let slug = value.trim();
         if slug.is_empty() || slug.len() > 64 {
             return Err("source must be 1 to 64 characters".into());
@@ -128,7 +128,7 @@ impl BookingSource {
     }
 
     /// A source as stored: any public one, or `front_desk`.
-    pub fn from_stored(value: &str) -> Option<Self> {
+    pub(crate) fn from_stored(value: &str) -> Option<Self> {
         if value == Self::FRONT_DESK {
             return Some(Self::named(Self::FRONT_DESK));
         }
@@ -145,7 +145,7 @@ impl BookingSource {
 }
 
 /// The patient's reason for the visit, free text up to 1000 characters.
-pub fn parse_reason(value: &str) -> Result<Option<String>, String> {
+pub(crate) fn parse_reason(value: &str) -> Result<Option<String>, String> {
     let reason = clean_text(value, 1000, "reason")?;
     Ok((!reason.is_empty()).then_some(reason))
 }

@@ -98,7 +98,7 @@ pub struct Concern {
 
 impl Concern {
     /// The intake read back from its stored columns; `None` when the booking had none.
-    pub fn from_stored(
+    pub(crate) fn from_stored(
         area: Option<&str>,
         onset: Option<&str>,
         red_flags: Option<&str>,
@@ -117,7 +117,7 @@ impl Concern {
         })
     }
 
-    pub fn normalized(mut self) -> Self {
+    pub(crate) fn normalized(mut self) -> Self {
         self.red_flags.sort();
         self.red_flags.dedup();
         self
@@ -129,7 +129,7 @@ impl Concern {
     }
 
     /// Red flags as stored: comma-separated, `None` when there are none.
-    pub fn red_flags_text(&self) -> Option<String> {
+    pub(crate) fn red_flags_text(&self) -> Option<String> {
         (!self.red_flags.is_empty()).then(|| {
             self.red_flags
                 .iter()

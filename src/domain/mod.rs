@@ -26,7 +26,7 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
-    pub fn into_map(self) -> BTreeMap<String, String> {
+    pub(crate) fn into_map(self) -> BTreeMap<String, String> {
         self.0
     }
 

@@ -18,19 +18,19 @@ fn single_line(value: &str, max: usize, what: &str, allow_empty: bool) -> Result
     Ok(text)
 }
 
-pub fn parse_name(value: &str) -> Result<String, String> {
+pub(crate) fn parse_name(value: &str) -> Result<String, String> {
     single_line(value, NAME_MAX_CHARS, "name", false)
 }
 
-pub fn parse_title(value: &str) -> Result<String, String> {
+pub(crate) fn parse_title(value: &str) -> Result<String, String> {
     single_line(value, TITLE_MAX_CHARS, "title", true)
 }
 
-pub fn parse_specialty(value: &str) -> Result<String, String> {
+pub(crate) fn parse_specialty(value: &str) -> Result<String, String> {
     single_line(value, SPECIALTY_MAX_CHARS, "specialty", false)
 }
 
-pub fn parse_bio(value: &str) -> Result<String, String> {
+pub(crate) fn parse_bio(value: &str) -> Result<String, String> {
     clean_text(value, BIO_MAX_CHARS, "bio")
 }
 

@@ -10,11 +10,11 @@ use chrono_tz::Tz;
 use super::FieldErrors;
 
 /// The longest range one request may fill, so one call cannot create years of slots.
-pub const MAX_RANGE_DAYS: i64 = 366;
-pub const MIN_SLOT_MINUTES: i64 = 5;
-pub const MAX_SLOT_MINUTES: i64 = 480;
+pub(crate) const MAX_RANGE_DAYS: i64 = 366;
+pub(crate) const MIN_SLOT_MINUTES: i64 = 5;
+pub(crate) const MAX_SLOT_MINUTES: i64 = 480;
 /// A bound on the slots one request plans, so one transaction stays short.
-pub const MAX_SLOTS: usize = 20_000;
+pub(crate) const MAX_SLOTS: usize = 20_000;
 
 /// A break in the working day, in local wall-clock time, `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,7 +216,7 @@ impl WeeklySchedule {
     /// The slots in `tz`. Local times are kept across DST changes (09:00 stays 09:00); a local
     /// start that does not exist that day is skipped, and one that happens twice (fall-back) is
     /// taken once, at its earlier instant. Each slot lasts `slot_minutes` of real time.
-    pub fn plan(&self, tz: Tz) -> Plan {
+    pub(crate) fn plan(&self, tz: Tz) -> Plan {
         let mut plan = Plan::default();
         let length = Duration::minutes(self.slot_minutes);
         for local in self.local_starts() {

@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
 /// The longest window a slot search may cover.
-pub const MAX_WINDOW_DAYS: i64 = 62;
+pub(crate) const MAX_WINDOW_DAYS: i64 = 62;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
 #[diesel(sql_type = diesel::sql_types::Text)]
@@ -46,7 +46,7 @@ impl TimeWindow {
     }
 
     /// A search window: at most `MAX_WINDOW_DAYS` long.
-    pub fn search(start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Self, String> {
+    pub(crate) fn search(start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Self, String> {
         let window = Self::new(start, end)?;
         if end - start > Duration::days(MAX_WINDOW_DAYS) {
             return Err(format!(
@@ -67,7 +67,7 @@ impl TimeWindow {
 
 /// Reads an instant the way the API accepts one: an RFC 3339 instant, or a date meaning the start
 /// of that day in the clinic's time zone.
-pub fn parse_instant(value: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
+pub(crate) fn parse_instant(value: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
     let value = value.trim();
     if let Ok(instant) = DateTime::parse_from_rfc3339(value) {
         return Ok(instant.with_timezone(&Utc));
@@ -78,7 +78,7 @@ pub fn parse_instant(value: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
 }
 
 /// The first instant of a local calendar day (midnight, or the first time after a DST gap).
-pub fn start_of_local_day(date: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {
+pub(crate) fn start_of_local_day(date: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {
     let midnight = date.and_hms_opt(0, 0, 0)?;
     (0..=180).step_by(30).find_map(|minutes| {
         tz.from_local_datetime(&(midnight + Duration::minutes(minutes)))

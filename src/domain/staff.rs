@@ -60,9 +60,9 @@ impl StaffEmail {
     }
 }
 
-pub const PASSWORD_MIN_CHARS: usize = 12;
+pub(crate) const PASSWORD_MIN_CHARS: usize = 12;
 /// argon2 accepts any length; the bound keeps one login from costing unbounded hashing input.
-pub const PASSWORD_MAX_CHARS: usize = 256;
+pub(crate) const PASSWORD_MAX_CHARS: usize = 256;
 
 /// A password a new account may have: 12 to 256 characters. Never logged: `Debug` hides it.
 #[derive(Clone, PartialEq, Eq)]
@@ -84,7 +84,7 @@ impl NewPassword {
         Ok(Self(value.to_owned()))
     }
 
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
