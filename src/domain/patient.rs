@@ -39,12 +39,14 @@ impl EmailAddress {
             ));
         }
         // `email_address` follows RFC 5322; a clinic also needs a domain that can receive mail,
-        // so a dotted domain is required and display-name forms are refused.
+        // so a dotted domain is required and display-name forms and domain literals (`a@[]`,
+        // which the dotted-domain rule does not cover) are refused.
         let parsed = email_address::EmailAddress::parse_with_options(
             email,
             email_address::Options::default()
                 .with_required_tld()
-                .without_display_text(),
+                .without_display_text()
+                .without_domain_literal(),
         )
         .map_err(|_| "email must be a valid address like name@example.com".to_string())?;
         Ok(Self(parsed.as_str().to_owned()))
@@ -244,6 +246,31 @@ mod tests {
             "patient.date_of_birth",
         ] {
             assert!(map.contains_key(field), "missing {field}: {map:?}");
+        }
+    }
+}
+
+/// The limits of the patient's field rules.
+#[cfg(test)]
+mod properties {
+    use super::*;
+
+    #[test]
+    fn the_rules_edges() {
+        // Each rule's limits, just inside and just outside.
+        let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+        assert!(DateOfBirth::parse("1900-01-01", today).is_ok());
+        assert!(DateOfBirth::parse("2026-11-24", today).is_ok());
+        assert!(DateOfBirth::parse(" 2026-1-5 ", today).is_ok());
+        assert!(PhoneNumber::parse("1234567").is_ok());
+        assert!(PhoneNumber::parse("+123456789012345").is_ok());
+        assert!(
+            PhoneNumber::parse("(1)-(2)-(3)-(4)-(5)-(6)-(7)-(8)-(9)").is_err(),
+            "35 characters"
+        );
+        assert!(PatientName::parse(&"a".repeat(NAME_MAX_CHARS)).is_ok());
+        for literal in ["ana@[]", "ana@[localhost]", "ana@[192.0.2.1]"] {
+            assert!(EmailAddress::parse(literal).is_err(), "{literal}");
         }
     }
 }
