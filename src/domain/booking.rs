@@ -189,3 +189,129 @@ mod tests {
         assert!(BookingSource::parse_public("").is_err());
     }
 }
+
+/// The booking life cycle as an explicit table: each state's next states exactly as listed (so a
+/// changed transition fails here), terminal states, no self-transitions or way back, every state
+/// reachable from `booked`, and the names stored in the database round-tripping.
+#[cfg(test)]
+mod life_cycle {
+    use std::collections::HashSet;
+
+    use super::BookingStatus::{self, *};
+
+    /// Every state and exactly the states it may become, in the order `next_states` gives them.
+    const TRANSITIONS: [(BookingStatus, &[BookingStatus]); 5] = [
+        (Booked, &[Arrived, Cancelled, NoShow]),
+        (Arrived, &[Completed]),
+        (Completed, &[]),
+        (Cancelled, &[]),
+        (NoShow, &[]),
+    ];
+
+    /// Fails to compile when a state is added, so `ALL` and the table above get revisited.
+    fn listed(status: BookingStatus) -> bool {
+        match status {
+            Booked | Arrived | Completed | Cancelled | NoShow => {
+                TRANSITIONS.iter().any(|(s, _)| *s == status)
+                    && BookingStatus::ALL.contains(&status)
+            }
+        }
+    }
+
+    #[test]
+    fn all_lists_every_state_once_and_the_table_covers_them() {
+        let all: HashSet<&str> = BookingStatus::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(
+            all.len(),
+            BookingStatus::ALL.len(),
+            "a state is listed twice"
+        );
+        assert_eq!(TRANSITIONS.len(), BookingStatus::ALL.len());
+        assert!(BookingStatus::ALL.into_iter().all(listed));
+    }
+
+    #[test]
+    fn next_states_are_exactly_the_table() {
+        for (status, next) in TRANSITIONS {
+            assert_eq!(status.next_states(), next, "next states of {status}");
+        }
+    }
+
+    #[test]
+    fn can_become_agrees_with_the_table_for_every_pair() {
+        for (from, next) in TRANSITIONS {
+            for to in BookingStatus::ALL {
+                assert_eq!(from.can_become(to), next.contains(&to), "{from} → {to}");
+            }
+        }
+    }
+
+    #[test]
+    fn completed_cancelled_and_no_show_are_terminal() {
+        let terminal: Vec<BookingStatus> = BookingStatus::ALL
+            .into_iter()
+            .filter(|s| s.next_states().is_empty())
+            .collect();
+        assert_eq!(terminal, [Completed, Cancelled, NoShow]);
+        for end in terminal {
+            assert!(BookingStatus::ALL.iter().all(|s| !end.can_become(*s)));
+        }
+    }
+
+    #[test]
+    fn no_state_becomes_itself_and_nothing_returns_to_booked() {
+        for status in BookingStatus::ALL {
+            assert!(!status.can_become(status), "{status} → {status}");
+            assert!(!status.can_become(Booked), "{status} → booked");
+        }
+    }
+
+    /// Every path from `booked`: together they reach every state, and none comes back to a state
+    /// already on it (the life cycle only moves forward).
+    #[test]
+    fn every_state_is_reachable_from_booked_and_none_twice_on_a_path() {
+        fn paths_from(path: Vec<BookingStatus>, out: &mut Vec<Vec<BookingStatus>>) {
+            let last = *path.last().expect("a path has a state");
+            for next in last.next_states() {
+                assert!(!path.contains(next), "a cycle: {path:?} → {next}");
+                let mut longer = path.clone();
+                longer.push(*next);
+                paths_from(longer, out);
+            }
+            out.push(path);
+        }
+        let mut paths = Vec::new();
+        paths_from(vec![Booked], &mut paths);
+        let reached: HashSet<&str> = paths.iter().flatten().map(|s| s.as_str()).collect();
+        let all: HashSet<&str> = BookingStatus::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(reached, all);
+    }
+
+    #[test]
+    fn stored_names_round_trip_and_nothing_else_parses() {
+        let names: Vec<&str> = BookingStatus::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(
+            names,
+            ["booked", "arrived", "completed", "cancelled", "no_show"]
+        );
+        for status in BookingStatus::ALL {
+            assert_eq!(BookingStatus::parse(status.as_str()), Some(status));
+            assert_eq!(status.to_string(), status.as_str());
+            let name = status.as_str();
+            for near in [
+                name.to_uppercase(),
+                format!(" {name}"),
+                format!("{name} "),
+                name.replace('_', "-"),
+                name.replace('_', " "),
+            ] {
+                if near != name {
+                    assert_eq!(BookingStatus::parse(&near), None, "{near:?}");
+                }
+            }
+        }
+        for unknown in ["", "canceled", "noshow", "done", "pending"] {
+            assert_eq!(BookingStatus::parse(unknown), None, "{unknown:?}");
+        }
+    }
+}

@@ -39,12 +39,14 @@ impl EmailAddress {
             ));
         }
         // `email_address` follows RFC 5322; a clinic also needs a domain that can receive mail,
-        // so a dotted domain is required and display-name forms are refused.
+        // so a dotted domain is required and display-name forms and domain literals (`a@[]`,
+        // which the dotted-domain rule does not cover) are refused.
         let parsed = email_address::EmailAddress::parse_with_options(
             email,
             email_address::Options::default()
                 .with_required_tld()
-                .without_display_text(),
+                .without_display_text()
+                .without_domain_literal(),
         )
         .map_err(|_| "email must be a valid address like name@example.com".to_string())?;
         Ok(Self(parsed.as_str().to_owned()))
@@ -244,6 +246,268 @@ mod tests {
             "patient.date_of_birth",
         ] {
             assert!(map.contains_key(field), "missing {field}: {map:?}");
+        }
+    }
+}
+
+/// Properties of the patient's fields: parsing never panics on any text, accepts exactly what
+/// each field's rule allows, keeps a form that parses back to itself, and names each refused
+/// field under `patient.<field>`.
+#[cfg(test)]
+mod properties {
+    use std::collections::BTreeSet;
+
+    use chrono::Datelike;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn config() -> ProptestConfig {
+        let mut config = ProptestConfig::with_cases(256);
+        // Counterexamples are reported in the failure message; no regression files in `src/`.
+        config.failure_persistence = None;
+        config
+    }
+
+    /// White space `str::trim` removes, ASCII and not.
+    const SPACES: [&str; 7] = [" ", "\t", "\n", "\r\n", "\u{a0}", "\u{2028}", "\u{3000}"];
+
+    /// `text` with white space before and after it, now and then.
+    fn padded(text: impl Strategy<Value = String>) -> impl Strategy<Value = String> {
+        let space = || prop::collection::vec(proptest::sample::select(&SPACES[..]), 0..=2);
+        (space(), text, space()).prop_map(|(before, text, after)| {
+            format!("{}{text}{}", before.concat(), after.concat())
+        })
+    }
+
+    fn names() -> impl Strategy<Value = String> {
+        padded(prop_oneof![
+            3 => "[\\p{L}][\\p{L}\\p{M} .'-]{0,40}",
+            1 => "[a-zé]{95,105}",
+            1 => "[A-Za-z]{1,5}[\u{0}-\u{1f}\u{7f}-\u{9f}\u{200b}\u{202e}][a-z]{0,5}",
+            1 => any::<String>(),
+        ])
+    }
+
+    /// Addresses the rule should accept: a dot-atom user and a dotted host name.
+    fn good_emails() -> impl Strategy<Value = String> {
+        let user = "[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]{1,10}(\\.[a-zA-Z0-9_+-]{1,8}){0,2}";
+        let label = "[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?";
+        (user, prop::collection::vec(label, 2..=4))
+            .prop_map(|(user, labels)| format!("{user}@{}", labels.join(".")))
+    }
+
+    fn emails() -> impl Strategy<Value = String> {
+        padded(prop_oneof![
+            3 => good_emails(),
+            2 => "[a-z\"@. <>\\[\\]\\\\()]{0,24}",
+            1 => "\"[a-z @\\\\\t]{0,8}\"@[a-z]{1,5}(\\.[a-z]{1,3}){0,2}",
+            1 => "[a-z]{1,5}@\\[[0-9a-z.:]{0,12}\\]",
+            1 => "[a-z]{60,70}@[a-z]{60,70}\\.[a-z]{60,70}\\.[a-z]{60,70}",
+            1 => any::<String>(),
+        ])
+    }
+
+    fn phones() -> impl Strategy<Value = String> {
+        padded(prop_oneof![
+            4 => "\\+?[0-9 ().-]{0,34}",
+            1 => "\\+?[0-9+ ().x-]{5,20}",
+            1 => any::<String>(),
+        ])
+    }
+
+    /// `date` as written, now and then without leading zeros.
+    fn date_text(date: NaiveDate, short: bool) -> String {
+        if short {
+            format!("{}-{}-{}", date.year(), date.month(), date.day())
+        } else {
+            date.format("%Y-%m-%d").to_string()
+        }
+    }
+
+    fn day_between(
+        first: (i32, u32, u32),
+        last: (i32, u32, u32),
+    ) -> impl Strategy<Value = NaiveDate> {
+        let day = |(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).expect("a valid date");
+        (day(first).num_days_from_ce()..=day(last).num_days_from_ce())
+            .prop_map(|d| NaiveDate::from_num_days_from_ce_opt(d).expect("a valid date"))
+    }
+
+    fn todays() -> impl Strategy<Value = NaiveDate> {
+        day_between((1990, 1, 1), (2100, 12, 31))
+    }
+
+    fn dates_of_birth() -> impl Strategy<Value = String> {
+        let day = day_between((1850, 1, 1), (2150, 12, 31));
+        padded(prop_oneof![
+            4 => (day, any::<bool>()).prop_map(|(d, short)| date_text(d, short)),
+            1 => "[0-9]{1,5}-[0-9]{1,3}-[0-9]{1,3}",
+            1 => any::<String>(),
+        ])
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        /// A name is accepted exactly when, trimmed, it is 1 to 100 characters without control
+        /// characters (line breaks and tabs included); it is kept trimmed and parses to itself.
+        #[test]
+        fn names_are_trimmed_single_lines_of_1_to_100_characters(text in names()) {
+            let trimmed = text.trim();
+            let allowed = !trimmed.is_empty()
+                && trimmed.chars().count() <= NAME_MAX_CHARS
+                && !trimmed.chars().any(char::is_control);
+            let parsed = PatientName::parse(&text);
+            prop_assert_eq!(parsed.is_ok(), allowed, "{:?}", parsed);
+            if let Ok(name) = parsed {
+                prop_assert_eq!(name.as_str(), trimmed);
+                prop_assert_eq!(PatientName::parse(name.as_str()), Ok(name.clone()));
+            }
+        }
+
+        /// An accepted email is the trimmed input, at most 254 characters: a non-empty user, the
+        /// last `@`, and a host of at least two non-empty labels that begin and end with a letter
+        /// or digit. It parses to itself, and the mailer can address it.
+        #[test]
+        fn accepted_emails_have_a_user_and_a_dotted_host(text in emails()) {
+            let Ok(email) = EmailAddress::parse(&text) else {
+                return Ok(());
+            };
+            let stored = email.as_str();
+            prop_assert_eq!(stored, text.trim());
+            prop_assert!(stored.chars().count() <= EMAIL_MAX_CHARS);
+            let (user, host) = stored.rsplit_once('@').expect("an @");
+            prop_assert!(!user.is_empty());
+            let labels: Vec<&str> = host.split('.').collect();
+            prop_assert!(labels.len() >= 2, "{} has no dot", host);
+            for label in labels {
+                prop_assert!(label.starts_with(char::is_alphanumeric), "{}", host);
+                prop_assert!(label.ends_with(char::is_alphanumeric), "{}", host);
+            }
+            prop_assert_eq!(EmailAddress::parse(stored), Ok(email.clone()));
+            prop_assert!(stored.parse::<lettre::Address>().is_ok());
+        }
+
+        /// Plain addresses (a dot-atom user, a dotted host name) are accepted, trimmed.
+        #[test]
+        fn plain_emails_are_accepted(
+            (email, text) in good_emails().prop_flat_map(|e| (Just(e.clone()), padded(Just(e))))
+        ) {
+            let parsed = EmailAddress::parse(&text);
+            prop_assert_eq!(parsed.map(|e| e.as_str().to_owned()), Ok(email));
+        }
+
+        /// A phone number is accepted exactly when, trimmed, it is an optional `+` then digits,
+        /// spaces, dots, dashes and parentheses, with 7 to 15 digits, in at most 32 characters.
+        /// It is kept as typed (trimmed, not reformatted), parses to itself, and its digits alone
+        /// (with the `+`) are a stable form: accepted too, and unchanged by parsing.
+        #[test]
+        fn phones_are_7_to_15_digits_kept_as_typed(text in phones()) {
+            let trimmed = text.trim();
+            let body = trimmed.strip_prefix('+').unwrap_or(trimmed);
+            let digits: String = body.chars().filter(char::is_ascii_digit).collect();
+            let allowed = body.chars().all(|c| c.is_ascii_digit() || " .-()".contains(c))
+                && (7..=15).contains(&digits.len())
+                && trimmed.len() <= 32;
+            let parsed = PhoneNumber::parse(&text);
+            prop_assert_eq!(parsed.is_ok(), allowed, "{:?}", parsed);
+            if let Ok(phone) = parsed {
+                prop_assert_eq!(phone.as_str(), trimmed);
+                prop_assert_eq!(PhoneNumber::parse(phone.as_str()), Ok(phone.clone()));
+                let plus = if trimmed.starts_with('+') { "+" } else { "" };
+                let compact = format!("{plus}{digits}");
+                let again = PhoneNumber::parse(&compact);
+                prop_assert_eq!(again.as_ref().map(PhoneNumber::as_str), Ok(compact.as_str()));
+            }
+        }
+
+        /// A date of birth is accepted exactly when it is a `YYYY-MM-DD` date from 1900-01-01 to
+        /// the day before `today`; it is kept as that date and its written form parses back to it.
+        #[test]
+        fn dates_of_birth_are_from_1900_to_yesterday(text in dates_of_birth(), today in todays()) {
+            let written = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok();
+            let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap();
+            let allowed = written.filter(|d| earliest <= *d && *d < today);
+            let parsed = DateOfBirth::parse(&text, today);
+            prop_assert_eq!(parsed.as_ref().ok().map(DateOfBirth::date), allowed, "{:?}", parsed);
+            if let Ok(date_of_birth) = parsed {
+                let again = DateOfBirth::parse(&date_text(date_of_birth.date(), false), today);
+                prop_assert_eq!(again, Ok(date_of_birth));
+            }
+        }
+
+        /// `Patient::parse` never panics; it records an error under `patient.<field>` for exactly
+        /// the fields whose own rule refuses them (a blank phone or date of birth is absent, not
+        /// refused), and gives a patient, made of each field's own result, exactly when it
+        /// recorded none.
+        #[test]
+        fn patient_parse_names_exactly_the_refused_fields(
+            name in names(),
+            email in emails(),
+            phone in proptest::option::of(prop_oneof![phones(), padded(Just(String::new()))]),
+            date_of_birth in proptest::option::of(dates_of_birth()),
+            today in todays(),
+        ) {
+            let blank_is_absent = |v: &Option<String>| {
+                v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
+            };
+            let own_name = PatientName::parse(&name);
+            let own_email = EmailAddress::parse(&email);
+            let own_phone = blank_is_absent(&phone).map(|p| PhoneNumber::parse(&p));
+            let own_date = blank_is_absent(&date_of_birth).map(|d| DateOfBirth::parse(&d, today));
+            let mut refused = BTreeSet::new();
+            if own_name.is_err() {
+                refused.insert("patient.name");
+            }
+            if own_email.is_err() {
+                refused.insert("patient.email");
+            }
+            if matches!(own_phone, Some(Err(_))) {
+                refused.insert("patient.phone");
+            }
+            if matches!(own_date, Some(Err(_))) {
+                refused.insert("patient.date_of_birth");
+            }
+
+            let mut errors = FieldErrors::default();
+            let input = PatientInput {
+                name: &name,
+                email: &email,
+                phone: phone.as_deref(),
+                date_of_birth: date_of_birth.as_deref(),
+            };
+            let patient = Patient::parse(input, today, &mut errors);
+            let errors = errors.into_map();
+            let keys: BTreeSet<&str> = errors.keys().map(String::as_str).collect();
+            prop_assert_eq!(&keys, &refused);
+            prop_assert!(errors.values().all(|message| !message.is_empty()));
+            prop_assert_eq!(patient.is_some(), refused.is_empty());
+            if let Some(patient) = patient {
+                prop_assert_eq!(Ok(patient.name), own_name);
+                prop_assert_eq!(Ok(patient.email), own_email);
+                prop_assert_eq!(patient.phone.map(Ok), own_phone);
+                prop_assert_eq!(patient.date_of_birth.map(Ok), own_date);
+            }
+        }
+    }
+
+    #[test]
+    fn the_rules_edges() {
+        // Each rule's limits, just inside and just outside.
+        let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+        assert!(DateOfBirth::parse("1900-01-01", today).is_ok());
+        assert!(DateOfBirth::parse("2026-11-24", today).is_ok());
+        assert!(DateOfBirth::parse(" 2026-1-5 ", today).is_ok());
+        assert!(PhoneNumber::parse("1234567").is_ok());
+        assert!(PhoneNumber::parse("+123456789012345").is_ok());
+        assert!(
+            PhoneNumber::parse("(1)-(2)-(3)-(4)-(5)-(6)-(7)-(8)-(9)").is_err(),
+            "35 characters"
+        );
+        assert!(PatientName::parse(&"a".repeat(NAME_MAX_CHARS)).is_ok());
+        for literal in ["ana@[]", "ana@[localhost]", "ana@[192.0.2.1]"] {
+            assert!(EmailAddress::parse(literal).is_err(), "{literal}");
         }
     }
 }
