@@ -3,6 +3,7 @@
 
 pub mod actor;
 pub mod booking;
+pub mod calendar;
 pub mod ids;
 pub mod intake;
 pub mod patient;

@@ -3,6 +3,8 @@
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
+use super::calendar;
+
 /// The longest window a slot search may cover.
 pub(crate) const MAX_WINDOW_DAYS: i64 = 62;
 
@@ -70,10 +72,18 @@ impl TimeWindow {
 pub(crate) fn parse_instant(value: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
     let value = value.trim();
     if let Ok(instant) = DateTime::parse_from_rfc3339(value) {
-        return Ok(instant.with_timezone(&Utc));
+        return calendar::check_instant(instant.with_timezone(&Utc));
     }
-    let date = NaiveDate::parse_from_str(value, "%Y-%m-%d")
-        .map_err(|_| "must be a date (YYYY-MM-DD) or an RFC 3339 instant".to_string())?;
+    let date = calendar::parse_date(value).map_err(|e| {
+        if e.starts_with("must be a date as") {
+            format!(
+                "must be a date (YYYY-MM-DD) or an RFC 3339 instant, {}",
+                calendar::RANGE
+            )
+        } else {
+            e
+        }
+    })?;
     start_of_local_day(date, tz).ok_or_else(|| "is out of range".to_string())
 }
 
