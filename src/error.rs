@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::clinic::{ClinicError, Unavailable};
+use crate::domain::booking::BookingStatus;
 use crate::domain::FieldErrors;
 
 pub(crate) const PROBLEM_JSON: &str = "application/problem+json";
@@ -132,6 +133,10 @@ impl From<FieldErrors> for ApiError {
     }
 }
 
+fn names(states: &[BookingStatus]) -> Vec<&'static str> {
+    states.iter().map(|s| s.as_str()).collect()
+}
+
 /// The one place where the clinic's refusals become HTTP answers: their status, their detail,
 /// and the members a client acts on (`slot_id`, `allowed_next_states`, ...).
 impl From<ClinicError> for ApiError {
@@ -157,16 +162,28 @@ impl From<ClinicError> for ApiError {
                 },
                 &[("slot_id", json!(slot_id))],
             ),
-            ClinicError::InvalidTransition { current, wanted } => {
-                let allowed: Vec<&str> = current.next_states().iter().map(|s| s.as_str()).collect();
-                conflict(
-                    &format!("a {current} booking cannot be {wanted}"),
-                    &[
-                        ("current_status", json!(current.as_str())),
-                        ("allowed_next_states", json!(allowed)),
-                    ],
-                )
-            }
+            ClinicError::InvalidTransition {
+                current,
+                wanted,
+                allowed,
+            } => conflict(
+                &format!("a {current} booking cannot be {wanted}"),
+                &[
+                    ("current_status", json!(current.as_str())),
+                    ("allowed_next_states", json!(names(&allowed))),
+                ],
+            ),
+            ClinicError::NotNow {
+                current,
+                rule,
+                allowed,
+            } => conflict(
+                rule,
+                &[
+                    ("current_status", json!(current.as_str())),
+                    ("allowed_next_states", json!(names(&allowed))),
+                ],
+            ),
             ClinicError::VisitStarted(change) => Self::conflict(format!(
                 "this visit has already started and can no longer be {change} online; please call the clinic"
             )),

@@ -58,8 +58,18 @@ fn slot_unavailable(slot: &Slot, now: NaiveDateTime) -> ClinicError {
     }
 }
 
-fn invalid_transition(current: BookingStatus, wanted: &'static str) -> ClinicError {
-    ClinicError::InvalidTransition { current, wanted }
+/// A step the life cycle does not allow; the answer names the steps it allows now.
+fn invalid_transition(
+    details: &BookingDetails,
+    wanted: &'static str,
+    now: NaiveDateTime,
+) -> ClinicError {
+    let current = details.status();
+    ClinicError::InvalidTransition {
+        current,
+        wanted,
+        allowed: current.next_states_at(details.slot.starts_at, now),
+    }
 }
 
 /// Queues the reminder of a visit: `lead` before it starts, or at once when that moment has
@@ -194,7 +204,7 @@ pub fn cancel(
     let details = load(conn, reference)?;
     let current = details.status();
     if !current.can_become(BookingStatus::Cancelled) {
-        return Err(invalid_transition(current, "cancelled"));
+        return Err(invalid_transition(&details, "cancelled", now));
     }
     if details.slot.starts_at <= now && !actor.is_staff() {
         return Err(ClinicError::VisitStarted("cancelled"));
@@ -258,7 +268,14 @@ pub(crate) fn set_status(
     let details = load(conn, reference)?;
     let current = details.status();
     if !current.can_become(target) {
-        return Err(invalid_transition(current, target.as_str()));
+        return Err(invalid_transition(&details, target.as_str(), now));
+    }
+    if let Some(rule) = target.refused_at(details.slot.starts_at, now) {
+        return Err(ClinicError::NotNow {
+            current,
+            rule,
+            allowed: current.next_states_at(details.slot.starts_at, now),
+        });
     }
     if !bookings::transition(
         conn,
@@ -288,7 +305,7 @@ pub fn reschedule(
     let details = load(conn, reference)?;
     let current = details.status();
     if current != BookingStatus::Booked {
-        return Err(invalid_transition(current, "rescheduled"));
+        return Err(invalid_transition(&details, "rescheduled", now));
     }
     if details.slot.id == new_slot_id {
         return Ok(details);
@@ -584,11 +601,13 @@ mod tests {
         ] {
             let mut conn = database();
             let (_, reference) = book_new(&mut conn, 60);
+            // Ten minutes into the visit, when the clock allows every step.
+            let during = now() + Duration::minutes(70);
             for step in &path {
-                set_status(&mut conn, &reference, *step, &staff(), now()).expect("legal step");
+                set_status(&mut conn, &reference, *step, &staff(), during).expect("legal step");
             }
             let before = load(&mut conn, &reference).expect("load");
-            let error = set_status(&mut conn, &reference, refused, &staff(), now())
+            let error = set_status(&mut conn, &reference, refused, &staff(), during)
                 .expect_err("an illegal step");
             match error {
                 ClinicError::InvalidTransition { current, .. } => {
@@ -599,6 +618,54 @@ mod tests {
             let after = load(&mut conn, &reference).expect("load");
             assert_eq!(after.booking.status, before.booking.status);
             assert_eq!(after.slot.status, before.slot.status);
+        }
+    }
+
+    #[test]
+    fn the_clock_decides_when_a_visit_can_be_checked_in_or_missed() {
+        let mut conn = database();
+        // Three weeks away: neither arrived nor no-show; cancelling is all that is left.
+        let (_, far) = book_new(&mut conn, 60 * 24 * 21);
+        for early in [BookingStatus::Arrived, BookingStatus::NoShow] {
+            match set_status(&mut conn, &far, early, &staff(), now()) {
+                Err(ClinicError::NotNow {
+                    current, allowed, ..
+                }) => {
+                    assert_eq!(current, BookingStatus::Booked);
+                    assert_eq!(allowed, vec![BookingStatus::Cancelled]);
+                }
+                other => panic!("{early:?} three weeks early: {other:?}"),
+            }
+        }
+        assert_eq!(
+            load(&mut conn, &far).expect("load").status(),
+            BookingStatus::Booked
+        );
+
+        // An hour away: check-in is open, a no-show is not yet.
+        let (_, soon) = book_new(&mut conn, 60);
+        assert!(matches!(
+            set_status(&mut conn, &soon, BookingStatus::NoShow, &staff(), now()),
+            Err(ClinicError::NotNow { .. })
+        ));
+        let started = now() + Duration::minutes(61);
+        set_status(&mut conn, &soon, BookingStatus::NoShow, &staff(), started).expect("missed");
+
+        // Thirteen hours after the start the desk can no longer check the patient in.
+        let (_, missed) = book_new(&mut conn, 60);
+        let next_day = now() + Duration::hours(14);
+        match set_status(
+            &mut conn,
+            &missed,
+            BookingStatus::Arrived,
+            &staff(),
+            next_day,
+        ) {
+            Err(ClinicError::NotNow { allowed, .. }) => assert_eq!(
+                allowed,
+                vec![BookingStatus::Cancelled, BookingStatus::NoShow]
+            ),
+            other => panic!("a late check-in: {other:?}"),
         }
     }
 
@@ -678,9 +745,9 @@ mod tests {
             &reference,
             BookingStatus::NoShow,
             &staff(),
-            now(),
+            now() + Duration::minutes(130),
         )
-        .expect("no-show");
+        .expect("no-show, once the visit has started");
         assert!(matches!(
             reschedule(
                 &mut conn,
@@ -692,7 +759,8 @@ mod tests {
             ),
             Err(ClinicError::InvalidTransition {
                 current: BookingStatus::NoShow,
-                wanted: "rescheduled"
+                wanted: "rescheduled",
+                ..
             })
         ));
     }

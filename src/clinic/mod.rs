@@ -25,11 +25,19 @@ pub enum ClinicError {
         slot_id: SlotId,
         reason: Unavailable,
     },
-    /// The booking's life cycle does not allow this step; `allowed` are the steps it does.
+    /// The booking's life cycle does not allow this step; `allowed` are the steps it does now.
     #[error("a {current} booking cannot be {wanted}")]
     InvalidTransition {
         current: BookingStatus,
         wanted: &'static str,
+        allowed: Vec<BookingStatus>,
+    },
+    /// The life cycle allows this step, but not at this time (`rule` says when it does).
+    #[error("not now: {rule}")]
+    NotNow {
+        current: BookingStatus,
+        rule: &'static str,
+        allowed: Vec<BookingStatus>,
     },
     /// A patient may not change a visit that has started; staff may.
     #[error("the visit has started and cannot be {0} online")]

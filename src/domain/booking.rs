@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use chrono::{Duration, NaiveDateTime};
 use rand::Rng;
 
 use super::clean_text;
@@ -90,7 +91,40 @@ impl BookingStatus {
     pub(crate) fn can_become(self, next: BookingStatus) -> bool {
         self.next_states().contains(&next)
     }
+
+    /// The states this one may move to at `now`, for a visit that starts at `starts_at`: the
+    /// life cycle's steps, less those the clock does not allow yet or any more.
+    pub fn next_states_at(self, starts_at: NaiveDateTime, now: NaiveDateTime) -> Vec<Self> {
+        self.next_states()
+            .iter()
+            .copied()
+            .filter(|next| next.refused_at(starts_at, now).is_none())
+            .collect()
+    }
+
+    /// Why the clock refuses moving to this state now, if it does: a patient is checked in
+    /// (`arrived`) from `CHECK_IN_HOURS` before the visit starts until as long after, and a
+    /// visit is a `no_show` only once it has started.
+    pub fn refused_at(self, starts_at: NaiveDateTime, now: NaiveDateTime) -> Option<&'static str> {
+        let window = Duration::hours(CHECK_IN_HOURS);
+        let check_in = starts_at.checked_sub_signed(window)..=starts_at.checked_add_signed(window);
+        match self {
+            Self::Arrived
+                if check_in.start().is_some_and(|from| now < from)
+                    || check_in.end().is_some_and(|until| now > until) =>
+            {
+                Some("a patient can be checked in from 12 hours before the visit starts until 12 hours after it")
+            }
+            Self::NoShow if now < starts_at => {
+                Some("a visit can be marked no_show only once it has started")
+            }
+            _ => None,
+        }
+    }
 }
+
+/// How long before and after its start a visit's patient can be checked in.
+pub const CHECK_IN_HOURS: i64 = 12;
 
 impl fmt::Display for BookingStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

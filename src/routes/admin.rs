@@ -225,7 +225,9 @@ pub(super) async fn sources_report(
     };
     let from = match &query.from {
         Some(v) => parse_instant(v, tz).map_err(|m| ApiError::BadRequest(format!("`from` {m}")))?,
-        None => to - Duration::days(30),
+        None => to
+            .checked_sub_signed(Duration::days(30))
+            .ok_or_else(|| ApiError::BadRequest("`to` is out of range".into()))?,
     };
     let window = TimeWindow::new(from, to).map_err(ApiError::BadRequest)?;
     if window.end() - window.start() > Duration::days(MAX_REPORT_DAYS) {

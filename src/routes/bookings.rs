@@ -17,6 +17,7 @@ use crate::clinic::appointments::{self, BookingDetails, Intake};
 use crate::db;
 use crate::domain::actor::Actor;
 use crate::domain::booking::{BookingReference, BookingSource, BookingStatus};
+use crate::domain::calendar;
 use crate::domain::ids::{ProviderId, SlotId};
 use crate::domain::slot::start_of_local_day;
 use crate::domain::FieldErrors;
@@ -357,8 +358,9 @@ pub(super) async fn day_sheet(
     let tz = state.settings.clinic.timezone;
     let query = query.into_inner();
     let date = match query.date.as_deref() {
-        Some(d) => chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
-            .map_err(|_| ApiError::BadRequest("`date` must be a date as YYYY-MM-DD".into()))?,
+        Some(d) => {
+            calendar::parse_date(d).map_err(|m| ApiError::BadRequest(format!("`date` {m}")))?
+        }
         None => Utc::now().with_timezone(&tz).date_naive(),
     };
     let status = match query.status.as_deref() {

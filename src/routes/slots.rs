@@ -11,6 +11,7 @@ use crate::auth::extractor::FrontDeskUser;
 use crate::availability::AnswerKey;
 use crate::clinic::front_desk;
 use crate::db::slots;
+use crate::domain::calendar;
 use crate::domain::ids::{ProviderId, SlotId};
 use crate::domain::slot::{parse_instant, SlotStatus, TimeWindow};
 use crate::domain::FieldErrors;
@@ -67,7 +68,9 @@ pub(super) async fn list_free(
     };
     let to = match &query.to {
         Some(to) => parse_instant(to, tz).map_err(|m| ApiError::BadRequest(format!("`to` {m}")))?,
-        None => from + Duration::days(DEFAULT_WINDOW_DAYS),
+        None => from
+            .checked_add_signed(Duration::days(DEFAULT_WINDOW_DAYS))
+            .ok_or_else(|| ApiError::BadRequest("`from` is out of range".into()))?,
     };
     let window = TimeWindow::search(from, to).map_err(ApiError::BadRequest)?;
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
@@ -177,8 +180,11 @@ pub(super) async fn create(
         Some(v) => errors.check(
             field,
             DateTime::parse_from_rfc3339(v.trim())
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| format!("{field} must be an RFC 3339 instant with offset")),
+                .map_err(|_| format!("{field} must be an RFC 3339 instant with offset"))
+                .and_then(|t| {
+                    calendar::check_instant(t.with_timezone(&Utc))
+                        .map_err(|m| format!("{field} {m}"))
+                }),
         ),
     };
     let start = instant(&body.start, "start", &mut errors);
