@@ -6,14 +6,14 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use clinic_booking::db::outbox;
-use clinic_booking::settings::{MailTransportKind, Settings, SmtpTls};
+use clinic_booking::settings::{Settings, SmtpTls};
 use icalendar::{CalendarDateTime, Component, DatePerhapsTime};
 use mail_parser::{MessageParser, MimeHeaders};
 use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::helpers::{
-    spawn_app_on_with, spawn_app_with, Backend, ServerProcess, TestApp, TestDatabase,
+    smtp_to, spawn_app_on_with, spawn_app_with, Backend, ServerProcess, TestApp, TestDatabase,
 };
 use crate::smtp::{unused_port, SmtpSink};
 
@@ -28,21 +28,6 @@ crate::both_backends!(
     a_copy_without_a_mail_worker_leaves_its_mail_to_another,
     starttls_checks_the_relays_certificate_against_the_configured_authority,
 );
-
-pub fn smtp_to(port: u16) -> impl FnOnce(&mut Settings) {
-    move |settings| {
-        settings.mail.transport = MailTransportKind::Smtp;
-        settings.mail.smtp_host = "127.0.0.1".into();
-        settings.mail.smtp_port = port;
-        settings.mail.smtp_tls = SmtpTls::None;
-        settings.mail.smtp_timeout_seconds = 5;
-        settings.mail.retry_base_seconds = 0.1;
-        settings.mail.retry_max_seconds = 0.5;
-        settings.mail.max_attempts = 1000;
-        settings.mail.reminder_hours_before = 1;
-        settings.mail.lease_seconds = 2;
-    }
-}
 
 /// A received mail, parsed into what the tests look at.
 #[derive(Debug)]

@@ -1,5 +1,10 @@
 //! Test harness: a fresh database per test (a temp SQLite file, or a new schema in a PostgreSQL
-//! database created once per test run), the app on port 0, and one helper per endpoint.
+//! database created once per test run), the app on port 0, and one helper per endpoint. Mail
+//! helpers shared by the test files are in `helpers/mail.rs`.
+
+mod mail;
+
+pub use mail::{confirmations_by_reference, smtp_to, wait_until_due_mail_sent};
 
 use std::path::Path;
 use std::sync::OnceLock;

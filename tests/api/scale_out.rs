@@ -6,8 +6,10 @@ use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{patient, Backend, ServerProcess, TestDatabase};
-use crate::shutdown::{confirmations_by_reference, wait_until_due_mail_sent};
+use crate::helpers::{
+    confirmations_by_reference, patient, wait_until_due_mail_sent, Backend, ServerProcess,
+    TestDatabase,
+};
 use crate::smtp::SmtpSink;
 
 /// Slots raced in turn; the third copy is killed during round `KILL_ROUND`.
