@@ -297,7 +297,8 @@ async fn staff_cancel_and_reschedule_any_booking(backend: Backend) {
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["patient"]["email"], "ana.diaz@example.com");
     }
-    // Any staff member cancels and moves any booking, providers included (DESIGN.md).
+    // Any staff member cancels and moves any booking, providers included
+    // (docs/ARCHITECTURE.md).
     let response = app.cancel(ref1, &provider_role).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(app.slot_status(slots[0]).await, "free");
