@@ -1,7 +1,6 @@
 //! Test helpers: a fresh database per test (a temp SQLite file, or a new schema in a PostgreSQL
 //! database created once per test run), the app on port 0, and one helper per endpoint. The
-//! harness that runs the tests is in `helpers/harness.rs`; mail helpers shared by the test files
-//! in `helpers/mail.rs`.
+//! harness that runs the tests is in `helpers/harness.rs`; mail helpers in `helpers/mail.rs`.
 
 pub mod harness;
 mod mail;
@@ -9,6 +8,7 @@ mod mail;
 pub use mail::{confirmations_by_reference, smtp_to, wait_until_due_mail_sent};
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 use actix_web::dev::ServerHandle;
@@ -31,11 +31,13 @@ pub enum Backend {
 }
 
 /// A database that lives as long as the test: a temp SQLite file, or a PostgreSQL schema.
-/// Clones share it (several app copies on one database).
+/// Clones share it (several app copies on one database). Once the test's body returns, the
+/// harness checks that it holds no due mail left undelivered.
 #[derive(Clone)]
 pub struct TestDatabase {
     pub url: String,
     _dir: Option<std::sync::Arc<tempfile::TempDir>>,
+    undelivered_mail_expected: std::sync::Arc<AtomicBool>,
 }
 
 impl TestDatabase {
@@ -46,10 +48,7 @@ impl TestDatabase {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}", dir.path().join("test.db").display());
-                Self {
-                    url,
-                    _dir: Some(std::sync::Arc::new(dir)),
-                }
+                Self::watched(url, Some(dir))
             }
             Backend::Postgres => {
                 let base = postgres_database().unwrap_or_else(|reason| {
@@ -63,12 +62,41 @@ impl TestDatabase {
                 conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
                     .expect("create test schema");
                 let separator = if base.contains('?') { '&' } else { '?' };
-                Self {
-                    url: format!("{base}{separator}options=-csearch_path%3D{schema}"),
-                    _dir: None,
-                }
+                Self::watched(
+                    format!("{base}{separator}options=-csearch_path%3D{schema}"),
+                    None,
+                )
             }
         }
+    }
+
+    /// A database of the running test, which the harness checks for undelivered mail after it.
+    fn watched(url: String, dir: Option<tempfile::TempDir>) -> Self {
+        let database = Self {
+            url,
+            _dir: dir.map(std::sync::Arc::new),
+            undelivered_mail_expected: Default::default(),
+        };
+        harness::TRIAL
+            .try_with(|trial| {
+                trial
+                    .databases
+                    .lock()
+                    .expect("databases")
+                    .push(database.clone())
+            })
+            .expect("a test database is created in the test's own task (not in a spawned one)");
+        database
+    }
+
+    /// This test means to leave due mail unsent in this database (SMTP down, no mail worker,
+    /// a killed server): the harness does not fail it for that.
+    pub fn expect_undelivered_mail(&self) {
+        self.undelivered_mail_expected.store(true, Ordering::SeqCst);
+    }
+
+    fn expects_undelivered_mail(&self) -> bool {
+        self.undelivered_mail_expected.load(Ordering::SeqCst)
     }
 }
 
@@ -77,10 +105,7 @@ impl TestDatabase {
     pub fn sqlite_file_to_be() -> (Self, std::path::PathBuf) {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("restored.db");
-        let database = Self {
-            url: format!("sqlite://{}", path.display()),
-            _dir: Some(std::sync::Arc::new(dir)),
-        };
+        let database = Self::watched(format!("sqlite://{}", path.display()), Some(dir));
         (database, path)
     }
 }
@@ -263,6 +288,12 @@ impl TestApp {
         self.handle.stop(true).await;
         let _ = self.running.await;
         self.database
+    }
+
+    /// This test means to leave due mail unsent in the app's database (see
+    /// [`TestDatabase::expect_undelivered_mail`]).
+    pub fn expect_undelivered_mail(&self) {
+        self.database.expect_undelivered_mail();
     }
 
     pub fn url(&self, path: &str) -> String {

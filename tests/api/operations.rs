@@ -220,6 +220,9 @@ async fn a_backup_taken_while_serving_restores_every_booking() {
     // The copy opens as the database of a new app, and holds every booking made before the
     // backup, each with its slot taken: a consistent snapshot.
     let restored = spawn_app_on(restored).await;
+    // A job the serving app had claimed when the backup was taken is claimed in the copy too:
+    // the copy sends it only once that lease (a minute) has run out.
+    restored.expect_undelivered_mail();
     assert_eq!(restored.get("/health/ready").await.status(), StatusCode::OK);
     let in_copy = restored
         .with_db(|conn| {

@@ -1,7 +1,7 @@
 //! The test binary's own harness (`harness = false`, built on `libtest-mimic`): it lists every
 //! test of `tests/api`, skips what cannot run here as *ignored* with the reason (a PostgreSQL
-//! variant without PostgreSQL, the browser test without Chromium), and runs each test's async
-//! body on a fresh two-worker tokio runtime.
+//! variant without PostgreSQL, the browser test without Chromium), runs each test's async body
+//! on a fresh two-worker tokio runtime, and then fails a test that left due mail undelivered.
 //!
 //! It reads the usual libtest arguments (a name filter, `--exact`, `--skip`, `--list`,
 //! `--ignored`, `--include-ignored`, `--test-threads`, `--nocapture`, `-q`, `--format`), with one
@@ -16,10 +16,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::pin::Pin;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
-use super::Backend;
+use super::{Backend, TestDatabase};
 
 /// Registers the tests of a module with the harness, as `pub(crate) fn tests()`; `main.rs`
 /// lists every module's `tests`. Groups, in any number:
@@ -31,7 +32,8 @@ use super::Backend;
 /// - `once_if(check): [name, …]`: as `once`, skipped when `check()` returns `Err(reason)`.
 /// - `sync: [name, …]`: a plain `fn name()`, no runtime.
 ///
-/// Async bodies run on a fresh multi-thread tokio runtime with two workers.
+/// Async bodies run on a fresh multi-thread tokio runtime with two workers. Every database the
+/// test creates is checked once the body returns: see [`TestDatabase::expect_undelivered_mail`].
 #[macro_export]
 macro_rules! tests {
     ($($group:ident $(($check:path))? : [$($name:ident),* $(,)?]),* $(,)?) => {
@@ -204,7 +206,7 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Runs one test on a thread named after it (as libtest does, so panic messages say which
-/// test): its precondition, then its body.
+/// test): its precondition, its body, and the mail check.
 fn run(name: String, precondition: Option<Precondition>, body: Body) -> Result<Completion, Failed> {
     let thread_name = name.clone();
     let thread = std::thread::Builder::new()
@@ -218,7 +220,7 @@ fn run(name: String, precondition: Option<Precondition>, body: Body) -> Result<C
                 }
                 match body {
                     Body::Sync(body) => body(),
-                    Body::Async(body) => run_async(&name, body),
+                    Body::Async(body) => run_async(&name, body)?,
                 }
                 Ok(Completion::Completed)
             }))
@@ -231,16 +233,36 @@ fn run(name: String, precondition: Option<Precondition>, body: Body) -> Result<C
         .map_err(Failed::from)
 }
 
+/// What one running test has created that the harness checks afterwards.
+#[derive(Default)]
+pub(super) struct TrialState {
+    pub(super) databases: Mutex<Vec<TestDatabase>>,
+}
+
+tokio::task_local! {
+    pub(super) static TRIAL: Arc<TrialState>;
+}
+
 /// The body on a fresh multi-thread runtime with two workers (as
-/// `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]` had it).
-fn run_async(name: &str, body: AsyncBody) {
+/// `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]` had it), then, on the same
+/// runtime while the apps the body started still run, the mail check of its databases.
+fn run_async(name: &str, body: AsyncBody) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name(format!("{name} (worker)"))
         .enable_all()
         .build()
         .expect("a tokio runtime for the test");
-    runtime.block_on(body());
+    let state = Arc::new(TrialState::default());
+    let checked = runtime.block_on(TRIAL.scope(state.clone(), async {
+        body().await;
+        let databases = state.databases.lock().expect("databases").clone();
+        super::mail::check_no_due_mail_left(&databases).await
+    }));
+    // The apps stop with their runtime; their databases (temp dirs) go after them.
+    drop(runtime);
+    drop(state);
+    checked
 }
 
 /// With `harness = false`, `#[test]` and `#[tokio::test]` functions are compiled out without a
