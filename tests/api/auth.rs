@@ -27,9 +27,7 @@ fn claims_of(token: &str) -> Value {
 }
 
 async fn login_returns_a_short_lived_staff_token(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| s.auth.staff_token_minutes = 20).await else {
-        return;
-    };
+    let app = spawn_app_with(backend, |s| s.auth.staff_token_minutes = 20).await;
     let id = app
         .create_user("Desk@Clinic.example", "front_desk", STAFF_PASSWORD)
         .await;
@@ -62,9 +60,7 @@ async fn timed_login(app: &TestApp, email: &str, password: &str) -> (Duration, V
 }
 
 async fn unknown_users_and_wrong_passwords_look_the_same(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+    let app = spawn_app(backend).await;
     app.create_user("admin@clinic.example", "admin", STAFF_PASSWORD)
         .await;
     let mut unknown = Duration::ZERO;
@@ -105,9 +101,7 @@ async fn unknown_users_and_wrong_passwords_look_the_same(backend: Backend) {
 }
 
 async fn repeated_failures_are_throttled(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+    let app = spawn_app(backend).await;
     app.create_user("admin@clinic.example", "admin", STAFF_PASSWORD)
         .await;
     app.create_user("other@clinic.example", "admin", STAFF_PASSWORD)
@@ -159,9 +153,7 @@ async fn repeated_failures_are_throttled(backend: Backend) {
 }
 
 async fn concurrent_guesses_cannot_exceed_the_limit(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+    let app = spawn_app(backend).await;
     app.create_user("admin@clinic.example", "admin", STAFF_PASSWORD)
         .await;
     // Attempts are counted before the password is checked, so a burst gets exactly five tries.
@@ -200,9 +192,7 @@ fn sign_with(app: &TestApp, algorithm: Algorithm, claims: &Value) -> String {
 }
 
 async fn forged_tokens_are_refused(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+    let app = spawn_app(backend).await;
     let (admin_id, _) = app.staff("admin").await;
     let now = chrono::Utc::now().timestamp();
     let claims = |aud: &str, exp: i64| {
@@ -364,9 +354,7 @@ fn forgeries(
 /// The routes that take a manage token or a staff token refuse every forged kind of either, and
 /// the booking stays as it was.
 async fn forged_tokens_cannot_open_bookings(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+    let app = spawn_app(backend).await;
     let (admin_id, _) = app.staff("admin").await;
     let slots = app.free_slot_ids().await;
     let booked = app.book_ok(slots[0]).await;
@@ -428,9 +416,7 @@ async fn set_active(app: &TestApp, user_id: i64, active: bool) {
 /// 401 on every kind of staff route (also where its role would have been a 403), and back when
 /// the account is active again.
 async fn tokens_of_deactivated_accounts_are_refused(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+    let app = spawn_app(backend).await;
     let (admin_id, admin) = app.staff("admin").await;
     let (provider_id, provider) = app.staff("provider").await;
     let slots = app.free_slot_ids().await;
@@ -500,9 +486,7 @@ async fn tokens_of_deactivated_accounts_are_refused(backend: Backend) {
 }
 
 async fn create_user_refuses_duplicates(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+    let app = spawn_app(backend).await;
     app.create_user("admin@clinic.example", "admin", STAFF_PASSWORD)
         .await;
     let outcome = app

@@ -4,7 +4,8 @@
 //! land in `target/screenshots/`.
 //!
 //! Needs `node`, `/usr/bin/chromium` and `npm ci --prefix tests/browser`; without them the test
-//! is skipped with a message, unless `CLINIC_REQUIRE_BROWSER=1` (CI sets it).
+//! is skipped (reported as ignored, with what is missing), unless `CLINIC_REQUIRE_BROWSER=1` (CI
+//! sets it).
 
 use std::path::Path;
 
@@ -32,15 +33,23 @@ fn browser_available(root: &Path) -> Result<(), String> {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_patient_books_through_the_page_and_the_widget_in_a_real_browser() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    if let Err(missing) = browser_available(root) {
+/// The harness's precondition: `Err(what is missing)` skips the test (reported as ignored),
+/// unless `CLINIC_REQUIRE_BROWSER=1`, which makes it a failure.
+fn the_browser_can_run() -> Result<(), String> {
+    let available = browser_available(Path::new(env!("CARGO_MANIFEST_DIR")));
+    if let Err(missing) = &available {
         let required = std::env::var("CLINIC_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
         assert!(!required, "CLINIC_REQUIRE_BROWSER=1 but {missing}");
-        eprintln!("skipping the browser test: {missing}");
-        return;
     }
+    available
+}
+
+crate::tests! {
+    once_if(the_browser_can_run): [a_patient_books_through_the_page_and_the_widget_in_a_real_browser],
+}
+
+async fn a_patient_books_through_the_page_and_the_widget_in_a_real_browser() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let sink = SmtpSink::start();
     let article_port = unused_port();
     let smtp_port = sink.port;
@@ -51,8 +60,7 @@ async fn a_patient_books_through_the_page_and_the_widget_in_a_real_browser() {
         s.mail.reminder_hours_before = 1;
         s.http.allowed_origins = format!("http://127.0.0.1:{article_port}");
     })
-    .await
-    .expect("SQLite is always there");
+    .await;
 
     let screenshots = root.join("target/screenshots");
     let output = tokio::process::Command::new("node")

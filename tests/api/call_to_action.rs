@@ -31,9 +31,7 @@ fn start(slot: &Value) -> DateTime<Utc> {
 }
 
 async fn it_books_the_earliest_free_slot(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+    let app = spawn_app(backend).await;
     let offered = app.get_json(CTA).await;
     let first = offered["items"][0].clone();
     let response = app.post_json(CTA, &json!({"patient": patient()})).await;
@@ -59,9 +57,7 @@ async fn it_books_the_earliest_free_slot(backend: Backend) {
 }
 
 async fn provider_and_not_before_narrow_the_choice(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+    let app = spawn_app(backend).await;
     let response = app
         .post_json(CTA, &json!({"patient": patient(), "provider_id": 2}))
         .await;
@@ -99,9 +95,7 @@ async fn provider_and_not_before_narrow_the_choice(backend: Backend) {
 }
 
 async fn when_nothing_fits_it_names_the_next_dates_with_room(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| s.clinic.booking_horizon_days = 2).await else {
-        return;
-    };
+    let app = spawn_app_with(backend, |s| s.clinic.booking_horizon_days = 2).await;
     let not_before = (Utc::now() + Duration::days(6)).date_naive();
     let response = app
         .post_json(
@@ -135,9 +129,7 @@ async fn when_nothing_fits_it_names_the_next_dates_with_room(backend: Backend) {
 }
 
 async fn red_flags_mark_the_booking_for_review_and_mail_still_goes(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+    let app = spawn_app(backend).await;
     let body = json!({
         "patient": patient(),
         "reason": "Lower back has ached for weeks",
@@ -203,9 +195,7 @@ async fn red_flags_mark_the_booking_for_review_and_mail_still_goes(backend: Back
 }
 
 async fn the_sources_report_counts_bookings_cancellations_and_no_shows(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+    let app = spawn_app(backend).await;
     let article = json!({"patient": patient(), "source": "stress-and-back-pain"});
     let a: Value = app.post_json(CTA, &article).await.json().await.unwrap();
     let _b: Value = app.post_json(CTA, &article).await.json().await.unwrap();
@@ -282,7 +272,7 @@ async fn the_sources_report_counts_bookings_cancellations_and_no_shows(backend: 
 
 async fn admins_see_and_retry_failed_mail(backend: Backend) {
     let port = crate::smtp::unused_port();
-    let Some(app) = spawn_app_with(backend, |s| {
+    let app = spawn_app_with(backend, |s| {
         s.mail.transport = clinic_booking::settings::MailTransportKind::Smtp;
         s.mail.smtp_host = "127.0.0.1".into();
         s.mail.smtp_port = port;
@@ -290,10 +280,7 @@ async fn admins_see_and_retry_failed_mail(backend: Backend) {
         s.mail.smtp_timeout_seconds = 5;
         s.mail.reminder_hours_before = 1;
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     let booking = app.book_ok(app.free_slot_ids().await[0]).await;
     let admin = app.staff_token("admin").await;
     let mut failed = Value::Null;
@@ -372,9 +359,7 @@ async fn admins_see_and_retry_failed_mail(backend: Backend) {
 }
 
 async fn public_posts_are_rate_limited_per_client(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| s.http.rate_limit_per_minute = 3).await else {
-        return;
-    };
+    let app = spawn_app_with(backend, |s| s.http.rate_limit_per_minute = 3).await;
     let slots = app.free_slot_ids().await;
     for id in &slots[..3] {
         assert_eq!(app.book(*id).await.status(), StatusCode::CREATED);
@@ -416,9 +401,7 @@ async fn the_offer_drops_a_booked_time_at_once_and_an_outside_change_within_the_
     backend: Backend,
 ) {
     // A long cache: only invalidation can explain a changed offer.
-    let Some(app) = spawn_app_with(backend, |s| s.http.availability_cache_ms = 60_000).await else {
-        return;
-    };
+    let app = spawn_app_with(backend, |s| s.http.availability_cache_ms = 60_000).await;
     let before = app.get_json(CTA).await;
     assert_eq!(
         app.get_json(CTA).await,
@@ -437,9 +420,7 @@ async fn the_offer_drops_a_booked_time_at_once_and_an_outside_change_within_the_
 
     // A change the process does not see (another copy, here a write to the database) shows
     // within the cache time.
-    let Some(app) = spawn_app_with(backend, |s| s.http.availability_cache_ms = 300).await else {
-        return;
-    };
+    let app = spawn_app_with(backend, |s| s.http.availability_cache_ms = 300).await;
     let first = offered_ids(&app.get_json(CTA).await)[0];
     app.block_slot_behind_its_back(first).await;
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
@@ -459,14 +440,11 @@ async fn book_forwarded(app: &TestApp, slot_id: i64, forwarded_for: &str) -> Sta
 }
 
 async fn behind_a_trusted_proxy_each_patient_has_their_own_limit(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| {
+    let app = spawn_app_with(backend, |s| {
         s.http.rate_limit_per_minute = 2;
         s.http.trusted_proxies = "127.0.0.1".into();
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     let slots = app.free_slot_ids().await;
     for id in &slots[..2] {
         assert_eq!(
@@ -486,9 +464,7 @@ async fn behind_a_trusted_proxy_each_patient_has_their_own_limit(backend: Backen
     );
 
     // Without trusted proxies the header changes nothing: the peer's address counts.
-    let Some(app) = spawn_app_with(backend, |s| s.http.rate_limit_per_minute = 2).await else {
-        return;
-    };
+    let app = spawn_app_with(backend, |s| s.http.rate_limit_per_minute = 2).await;
     let slots = app.free_slot_ids().await;
     for (id, client) in slots[..2].iter().zip(["203.0.113.5", "203.0.113.6"]) {
         assert_eq!(book_forwarded(&app, *id, client).await, StatusCode::CREATED);
@@ -500,9 +476,7 @@ async fn behind_a_trusted_proxy_each_patient_has_their_own_limit(backend: Backen
 }
 
 async fn the_honeypot_rejects_naive_bots(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+    let app = spawn_app(backend).await;
     let slot = app.free_slot_ids().await[0];
     let bot =
         json!({"slot_id": slot, "patient": patient(), "company_website": "http://spam.example"});
@@ -522,14 +496,11 @@ async fn the_honeypot_rejects_naive_bots(backend: Backend) {
 }
 
 async fn cors_allows_the_configured_websites_only(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| {
+    let app = spawn_app_with(backend, |s| {
         s.http.allowed_origins =
             "https://www.desertspine.example, https://blog.desertspine.example".into();
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     let preflight = |origin: &'static str| {
         app.client
             .request(Method::OPTIONS, app.url("/api/v1/bookings"))
@@ -569,9 +540,7 @@ async fn cors_allows_the_configured_websites_only(backend: Backend) {
 }
 
 async fn the_booking_page_and_widget_are_served(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+    let app = spawn_app(backend).await;
     let page = app.get("/book").await;
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.headers()["content-type"]
@@ -609,9 +578,7 @@ async fn the_booking_page_and_widget_are_served(backend: Backend) {
 }
 
 async fn the_offer_narrows_by_visit_type_and_carries_the_source(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+    let app = spawn_app(backend).await;
     let ids: Vec<i32> = app
         .free_slot_ids()
         .await

@@ -8,9 +8,7 @@ use crate::helpers::{spawn_app, spawn_app_on, Backend};
 crate::both_backends!(bookings_survive_a_restart);
 
 async fn bookings_survive_a_restart(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+    let app = spawn_app(backend).await;
     let providers_before = app.get_json("/api/v1/providers").await;
     let slot_id = app.free_slot_ids().await[0];
     let slot_count = app.free_slots().await.len();

@@ -1,7 +1,14 @@
-//! Test harness: a fresh database per test (a temp SQLite file, or a new schema in a PostgreSQL
-//! database created once per test run), the app on port 0, and one helper per endpoint.
+//! Test helpers: a fresh database per test (a temp SQLite file, or a new schema in a PostgreSQL
+//! database created once per test run), the app on port 0, and one helper per endpoint. The
+//! harness that runs the tests is in `helpers/harness.rs`; mail helpers in `helpers/mail.rs`.
+
+pub mod harness;
+mod mail;
+
+pub use mail::{confirmations_by_reference, smtp_to, wait_until_due_mail_sent};
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 use actix_web::dev::ServerHandle;
@@ -23,62 +30,73 @@ pub enum Backend {
     Postgres,
 }
 
-/// Runs a test function once per backend, as `sqlite::name` and `postgres::name`.
-#[macro_export]
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name($crate::helpers::Backend::Sqlite).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name($crate::helpers::Backend::Postgres).await
-                }
-            )*
-        }
-    };
-}
-
 /// A database that lives as long as the test: a temp SQLite file, or a PostgreSQL schema.
-/// Clones share it (several app copies on one database).
+/// Clones share it (several app copies on one database). Once the test's body returns, the
+/// harness checks that it holds no due mail left undelivered.
 #[derive(Clone)]
 pub struct TestDatabase {
     pub url: String,
     _dir: Option<std::sync::Arc<tempfile::TempDir>>,
+    undelivered_mail_expected: std::sync::Arc<AtomicBool>,
 }
 
 impl TestDatabase {
-    /// `None` when PostgreSQL is asked for but not configured (and not required).
-    pub fn create(backend: Backend) -> Option<Self> {
+    /// A fresh database. A test on PostgreSQL is registered as one, so the harness has skipped it
+    /// already when PostgreSQL cannot be reached.
+    pub fn create(backend: Backend) -> Self {
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}", dir.path().join("test.db").display());
-                Some(Self {
-                    url,
-                    _dir: Some(std::sync::Arc::new(dir)),
-                })
+                Self::watched(url, Some(dir))
             }
             Backend::Postgres => {
-                let base = postgres_database()?;
+                let base = postgres_database().unwrap_or_else(|reason| {
+                    panic!(
+                        "{reason}: a test on PostgreSQL is registered as one (`both_backends`, \
+                         `once_if(postgres_available)`) so that the harness skips it"
+                    )
+                });
                 let schema = format!("t_{}", random_suffix());
                 let mut conn = PgConnection::establish(base).expect("connect to the test database");
                 conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
                     .expect("create test schema");
                 let separator = if base.contains('?') { '&' } else { '?' };
-                Some(Self {
-                    url: format!("{base}{separator}options=-csearch_path%3D{schema}"),
-                    _dir: None,
-                })
+                Self::watched(
+                    format!("{base}{separator}options=-csearch_path%3D{schema}"),
+                    None,
+                )
             }
         }
+    }
+
+    /// A database of the running test, which the harness checks for undelivered mail after it.
+    fn watched(url: String, dir: Option<tempfile::TempDir>) -> Self {
+        let database = Self {
+            url,
+            _dir: dir.map(std::sync::Arc::new),
+            undelivered_mail_expected: Default::default(),
+        };
+        harness::TRIAL
+            .try_with(|trial| {
+                trial
+                    .databases
+                    .lock()
+                    .expect("databases")
+                    .push(database.clone())
+            })
+            .expect("a test database is created in the test's own task (not in a spawned one)");
+        database
+    }
+
+    /// This test means to leave due mail unsent in this database (SMTP down, no mail worker,
+    /// a killed server): the harness does not fail it for that.
+    pub fn expect_undelivered_mail(&self) {
+        self.undelivered_mail_expected.store(true, Ordering::SeqCst);
+    }
+
+    fn expects_undelivered_mail(&self) -> bool {
+        self.undelivered_mail_expected.load(Ordering::SeqCst)
     }
 }
 
@@ -87,10 +105,7 @@ impl TestDatabase {
     pub fn sqlite_file_to_be() -> (Self, std::path::PathBuf) {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("restored.db");
-        let database = Self {
-            url: format!("sqlite://{}", path.display()),
-            _dir: Some(std::sync::Arc::new(dir)),
-        };
+        let database = Self::watched(format!("sqlite://{}", path.display()), Some(dir));
         (database, path)
     }
 }
@@ -137,10 +152,11 @@ const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres"
 /// The PostgreSQL database of this test run, created on first use on the server of
 /// `TEST_DATABASE_URL` (a URL whose database allows `CREATE DATABASE`; default
 /// `postgres://postgres@127.0.0.1:5432/postgres`). If that server cannot be reached the
-/// PostgreSQL variants are skipped with a message, unless `CLINIC_REQUIRE_POSTGRES=1`, which
-/// makes them fail: CI sets it, so CI cannot go green without PostgreSQL.
-fn postgres_database() -> Option<&'static str> {
-    static DATABASE: OnceLock<Option<String>> = OnceLock::new();
+/// PostgreSQL variants are skipped (reported as ignored, with the reason), unless
+/// `CLINIC_REQUIRE_POSTGRES=1`, which makes them fail: CI sets it, so CI cannot go green without
+/// PostgreSQL. `Err` carries why they are skipped.
+fn postgres_database() -> Result<&'static str, &'static str> {
+    static DATABASE: OnceLock<Result<String, String>> = OnceLock::new();
     DATABASE
         .get_or_init(|| {
             let required = std::env::var("CLINIC_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
@@ -149,8 +165,11 @@ fn postgres_database() -> Option<&'static str> {
             let mut admin = match PgConnection::establish(&admin_url) {
                 Ok(conn) => conn,
                 Err(e) if !required => {
-                    eprintln!("PostgreSQL not reachable ({e}): skipping the PostgreSQL variants");
-                    return None;
+                    let error = e.to_string();
+                    return Err(format!(
+                        "PostgreSQL not reachable: {}",
+                        error.lines().next().unwrap_or_default().trim()
+                    ));
                 }
                 Err(e) => panic!("CLINIC_REQUIRE_POSTGRES=1 but PostgreSQL is not reachable: {e}"),
             };
@@ -166,9 +185,15 @@ fn postgres_database() -> Option<&'static str> {
             let (server, _) = admin_url
                 .rsplit_once('/')
                 .expect("TEST_DATABASE_URL names a database");
-            Some(format!("{server}/{name}"))
+            Ok(format!("{server}/{name}"))
         })
         .as_deref()
+        .map_err(String::as_str)
+}
+
+/// The harness's precondition of the PostgreSQL variants: `Err(reason)` skips them.
+pub fn postgres_available() -> Result<(), String> {
+    postgres_database().map(|_| ()).map_err(str::to_owned)
 }
 
 pub struct TestApp {
@@ -202,20 +227,15 @@ pub fn test_settings(database_url: &str, mail_dir: &Path) -> Settings {
     settings
 }
 
-/// Starts the app on a fresh database with the demo clinic; `None` if the backend is skipped.
-pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
-    let database = TestDatabase::create(backend)?;
-    Some(spawn_app_on(database).await)
+/// Starts the app on a fresh database with the demo clinic.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_on(TestDatabase::create(backend)).await
 }
 
 /// Starts the app on a fresh database with settings adjusted by `tweak` (e.g. another clinic
-/// time zone); `None` if the backend is skipped.
-pub async fn spawn_app_with(
-    backend: Backend,
-    tweak: impl FnOnce(&mut Settings),
-) -> Option<TestApp> {
-    let database = TestDatabase::create(backend)?;
-    Some(spawn_app_on_with(database, tweak).await)
+/// time zone).
+pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_on_with(TestDatabase::create(backend), tweak).await
 }
 
 /// Starts the app on an existing database (as a restart would).
@@ -268,6 +288,12 @@ impl TestApp {
         self.handle.stop(true).await;
         let _ = self.running.await;
         self.database
+    }
+
+    /// This test means to leave due mail unsent in the app's database (see
+    /// [`TestDatabase::expect_undelivered_mail`]).
+    pub fn expect_undelivered_mail(&self) {
+        self.database.expect_undelivered_mail();
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,6 +1,8 @@
 //! One integration-test binary: each test starts the real application on a random port against
 //! a fresh database and speaks HTTP to it. Data-behaviour tests run on SQLite always and on
-//! PostgreSQL when `TEST_DATABASE_URL` is set (see `helpers.rs`).
+//! PostgreSQL when it can be reached (see `helpers.rs`). The binary has its own harness
+//! (`helpers/harness.rs`): each module registers its tests with `tests!` or `both_backends!`,
+//! and `main` lists the modules.
 
 mod helpers;
 mod smtp;
@@ -26,3 +28,29 @@ mod scale_out;
 mod schedule;
 mod shutdown;
 mod validation;
+
+fn main() -> std::process::ExitCode {
+    helpers::harness::main(&[
+        audit::tests,
+        auth::tests,
+        bookings::tests,
+        browse::tests,
+        browser::tests,
+        call_to_action::tests,
+        durability::tests,
+        email::tests,
+        front_desk::tests,
+        migrations::tests,
+        openapi::tests,
+        operations::tests,
+        privacy::tests,
+        race::tests,
+        reschedule::tests,
+        roles::tests,
+        scale_out::tests,
+        schedule::tests,
+        shutdown::tests,
+        threats::tests,
+        validation::tests,
+    ])
+}

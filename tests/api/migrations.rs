@@ -7,9 +7,7 @@ use crate::helpers::{Backend, TestDatabase};
 crate::both_backends!(migrations_go_up_down_and_up_again);
 
 async fn migrations_go_up_down_and_up_again(backend: Backend) {
-    let Some(database) = TestDatabase::create(backend) else {
-        return;
-    };
+    let database = TestDatabase::create(backend);
     let pool = db::build_pool(&database.url, 1).expect("pool");
     tokio::task::spawn_blocking(move || {
         let mut conn = pool.get().expect("connection");

@@ -6,8 +6,10 @@ use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{patient, Backend, ServerProcess, TestDatabase};
-use crate::shutdown::{confirmations_by_reference, wait_until_due_mail_sent};
+use crate::helpers::{
+    confirmations_by_reference, patient, postgres_available, wait_until_due_mail_sent, Backend,
+    ServerProcess, TestDatabase,
+};
 use crate::smtp::SmtpSink;
 
 /// Slots raced in turn; the third copy is killed during round `KILL_ROUND`.
@@ -20,11 +22,12 @@ const PER_COPY: usize = 3;
 const WORKER_CONCURRENCY: usize = 2;
 const KILLED_BATCH: usize = WORKER_CONCURRENCY * 4;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+crate::tests! {
+    once_if(postgres_available): [three_copies_race_for_slots_and_one_dies],
+}
+
 async fn three_copies_race_for_slots_and_one_dies() {
-    let Some(database) = TestDatabase::create(Backend::Postgres) else {
-        return;
-    };
+    let database = TestDatabase::create(Backend::Postgres);
     let sink = SmtpSink::start();
     let concurrency = WORKER_CONCURRENCY.to_string();
     let environment = [("APP__MAIL__WORKER_CONCURRENCY", concurrency.as_str())];

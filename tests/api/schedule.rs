@@ -100,13 +100,10 @@ fn new_york_offset(day: chrono::NaiveDate) -> String {
 }
 
 async fn schedules_keep_local_times_across_new_york_dst(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| {
+    let app = spawn_app_with(backend, |s| {
         s.clinic.timezone = chrono_tz::America::New_York;
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     let admin = app.staff_token("admin").await;
     let desk = app.staff_token("front_desk").await;
     let provider = new_provider(&app, &admin, "Dr. Eastern").await;
@@ -278,9 +275,7 @@ async fn all_slots(
 }
 
 async fn rerunning_a_schedule_creates_nothing_new(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+    let app = spawn_app(backend).await;
     let admin = app.staff_token("admin").await;
     let provider = new_provider(&app, &admin, "Dr. Repeat").await;
     let body = json!({
@@ -322,9 +317,7 @@ fn assert_no_overlap(slots: &[(chrono::NaiveDateTime, chrono::NaiveDateTime)]) {
 /// and inserts, so without serializing them per provider both could see no overlap and insert
 /// (PostgreSQL under READ COMMITTED). Both must succeed, and the slots must still never overlap.
 async fn concurrent_schedules_for_one_provider_never_overlap(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+    let app = spawn_app(backend).await;
     let admin = app.staff_token("admin").await;
     let desk = app.staff_token("front_desk").await;
     let provider = new_provider(&app, &admin, "Dr. Busy").await;
@@ -360,9 +353,7 @@ async fn concurrent_schedules_for_one_provider_never_overlap(backend: Backend) {
 /// The same for single slots: of several overlapping slots asked for at once, exactly one is
 /// created and the others are 409.
 async fn concurrent_single_slots_for_one_provider_never_overlap(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+    let app = spawn_app(backend).await;
     let admin = app.staff_token("admin").await;
     let desk = app.staff_token("front_desk").await;
     let provider = new_provider(&app, &admin, "Dr. Single").await;
@@ -400,9 +391,7 @@ async fn concurrent_single_slots_for_one_provider_never_overlap(backend: Backend
 }
 
 async fn schedule_requests_are_validated(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+    let app = spawn_app(backend).await;
     let desk = app.staff_token("front_desk").await;
     let response = app
         .send(
@@ -441,9 +430,7 @@ async fn schedule_requests_are_validated(backend: Backend) {
 }
 
 async fn single_slots_never_overlap(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+    let app = spawn_app(backend).await;
     let desk = app.staff_token("front_desk").await;
     let add = |start: &'static str, end: &'static str| {
         let app = &app;
@@ -494,9 +481,7 @@ async fn single_slots_never_overlap(backend: Backend) {
 }
 
 async fn free_slots_can_be_blocked_and_unblocked(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+    let app = spawn_app(backend).await;
     let desk = app.staff_token("front_desk").await;
     let slots = app.free_slot_ids().await;
     let (free, booked) = (slots[0], slots[1]);
@@ -533,9 +518,7 @@ async fn free_slots_can_be_blocked_and_unblocked(backend: Backend) {
 }
 
 async fn deactivated_providers_are_not_offered(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+    let app = spawn_app(backend).await;
     let admin = app.staff_token("admin").await;
     let slot_of_provider_1 = app
         .free_slots()

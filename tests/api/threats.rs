@@ -24,9 +24,7 @@ struct Attack {
 }
 
 async fn the_threat_table_holds(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| s.http.rate_limit_per_minute = 20).await else {
-        return;
-    };
+    let app = spawn_app_with(backend, |s| s.http.rate_limit_per_minute = 20).await;
     let slots = app.free_slot_ids().await;
     let a = app.book_ok(slots[0]).await;
     let b = app.book_ok(slots[1]).await;
@@ -240,9 +238,7 @@ async fn the_threat_table_holds(backend: Backend) {
 }
 
 async fn injection_strings_are_stored_and_returned_verbatim(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |_| {}).await else {
-        return;
-    };
+    let app = spawn_app_with(backend, |_| {}).await;
     let hostile = [
         "Robert'); DROP TABLE bookings;--",
         "<img src=x onerror=alert(1)>",

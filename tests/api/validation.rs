@@ -15,9 +15,7 @@ crate::both_backends!(
 );
 
 async fn unknown_paths_and_wrong_methods_get_problem_documents(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+    let app = spawn_app(backend).await;
     let request = |method: reqwest::Method, path: &str| {
         app.client
             .request(method, app.url(path))
@@ -46,9 +44,7 @@ async fn unknown_paths_and_wrong_methods_get_problem_documents(backend: Backend)
 }
 
 async fn invalid_fields_are_named(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+    let app = spawn_app(backend).await;
     let slot_id = app.free_slot_ids().await[0];
     let cases: Vec<(Value, Vec<&str>)> = vec![
         (
@@ -105,9 +101,7 @@ async fn invalid_fields_are_named(backend: Backend) {
 }
 
 async fn malformed_requests_are_400(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+    let app = spawn_app(backend).await;
     let post_raw = |body: &'static str, content_type: &'static str| {
         let request = app
             .client
@@ -148,9 +142,7 @@ async fn malformed_requests_are_400(backend: Backend) {
 }
 
 async fn oversized_bodies_are_413(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+    let app = spawn_app(backend).await;
     let huge = json!({"slot_id": 1, "patient": patient(), "reason": "x".repeat(70 * 1024)});
     assert_problem(
         app.post_json("/api/v1/bookings", &huge).await,
@@ -160,9 +152,7 @@ async fn oversized_bodies_are_413(backend: Backend) {
 }
 
 async fn hostile_text_is_stored_verbatim(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+    let app = spawn_app(backend).await;
     let slot_id = app.free_slot_ids().await[0];
     let name = "Robert'); DROP TABLE bookings;-- <script>alert(1)</script>";
     let reason = "' OR 1=1 -- {{7*7}} ${jndi:ldap://x}";
@@ -189,9 +179,7 @@ async fn hostile_text_is_stored_verbatim(backend: Backend) {
 /// PostgreSQL refuses NUL in text: every place client text reaches a query must catch it first.
 /// (Found by review; schemathesis ran on SQLite only at the time.)
 async fn nul_bytes_get_a_4xx_not_a_database_error(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+    let app = spawn_app(backend).await;
     let cta = app.get("/api/v1/schedule-appointment?visit_type=%00").await;
     assert_problem(cta, StatusCode::BAD_REQUEST).await;
     let login = app
