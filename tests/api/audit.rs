@@ -125,6 +125,7 @@ async fn every_change_is_audited(backend: Backend) {
     );
     let other_slot = app.free_slot_ids().await[0];
     app.reschedule(&reference, &token, other_slot).await;
+    app.move_visit(&reference, -5).await;
     app.send_ok(
         Method::PATCH,
         &format!("/api/v1/bookings/{reference}"),

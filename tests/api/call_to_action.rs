@@ -208,6 +208,8 @@ async fn the_sources_report_counts_bookings_cancellations_and_no_shows(backend: 
     )
     .await;
     let admin = app.staff_token("admin").await;
+    // A no-show once the visit has started.
+    app.move_visit(c["reference"].as_str().unwrap(), -5).await;
     app.send_ok(
         Method::PATCH,
         &format!("/api/v1/bookings/{}", c["reference"].as_str().unwrap()),

@@ -139,18 +139,35 @@ async fn staff_book_for_patients_and_read_the_day_sheet(backend: Backend) {
         )
         .await;
     assert!(other_provider["items"].as_array().unwrap().is_empty());
-    app.send_ok(
-        Method::PATCH,
-        &format!("/api/v1/bookings/{}", online["reference"].as_str().unwrap()),
-        &desk,
-        Some(&json!({"status": "arrived"})),
-        StatusCode::OK,
-    )
-    .await;
+    // Weeks ahead the patient cannot be checked in yet; the 409 says what can be done now.
+    let online_ref = online["reference"].as_str().unwrap();
+    let early = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/bookings/{online_ref}"),
+            Some(&desk),
+            Some(&json!({"status": "arrived"})),
+        )
+        .await;
+    let early = assert_problem(early, StatusCode::CONFLICT).await;
+    assert_eq!(early["allowed_next_states"], json!(["cancelled"]));
+    assert_eq!(early["current_status"], "booked");
+    // On the day, half an hour before the visit, the desk checks Ana in.
+    app.move_visit(online_ref, 30).await;
+    let checked_in = app
+        .send_ok(
+            Method::PATCH,
+            &format!("/api/v1/bookings/{online_ref}"),
+            &desk,
+            Some(&json!({"status": "arrived"})),
+            StatusCode::OK,
+        )
+        .await;
+    let visit_day = &checked_in["slot"]["local_start"].as_str().unwrap()[..10];
     let arrived = app
         .send_ok(
             Method::GET,
-            &format!("/api/v1/bookings?date={day}&status=arrived"),
+            &format!("/api/v1/bookings?date={visit_day}&status=arrived"),
             &desk,
             None,
             StatusCode::OK,
@@ -193,6 +210,8 @@ async fn booking_in(app: &TestApp, desk: &str, status: &str, n: i64) -> (String,
         .as_str()
         .unwrap()
         .to_owned();
+    // The visit has just started: the clock allows every step the life cycle does.
+    app.move_visit(&reference, -5).await;
     let path: &[&str] = match status {
         "booked" => &[],
         "arrived" => &["arrived"],

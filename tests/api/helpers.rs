@@ -417,6 +417,45 @@ impl TestApp {
         .await;
     }
 
+    /// Moves a booking's visit (its slot, kept as long) to start `minutes_from_now` (negative:
+    /// it has started), as if its day had come: the desk checks patients in from 12 hours before
+    /// a visit and marks no-shows once it has started. A write behind the app's back.
+    pub async fn move_visit(&self, reference: &str, minutes_from_now: i64) {
+        let reference = reference.to_owned();
+        self.with_db(move |conn| {
+            use clinic_booking::db::schema::{bookings, slots};
+            use diesel::prelude::*;
+            let (slot_id, starts_at, ends_at): (i32, chrono::NaiveDateTime, chrono::NaiveDateTime) =
+                bookings::table
+                    .inner_join(slots::table)
+                    .filter(bookings::reference.eq(&reference))
+                    .select((slots::id, slots::starts_at, slots::ends_at))
+                    .first(conn)
+                    .expect("the booking's slot");
+            // A provider's slots start at distinct instants: step back a second past another's.
+            for earlier in 0..600 {
+                let start =
+                    db::now() + Duration::minutes(minutes_from_now) - Duration::seconds(earlier);
+                let moved = diesel::update(slots::table.find(slot_id))
+                    .set((
+                        slots::starts_at.eq(start),
+                        slots::ends_at.eq(start + (ends_at - starts_at)),
+                    ))
+                    .execute(conn);
+                match moved {
+                    Ok(_) => return,
+                    Err(diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::UniqueViolation,
+                        _,
+                    )) => continue,
+                    Err(e) => panic!("move the visit: {e}"),
+                }
+            }
+            panic!("no free second to move the visit to");
+        })
+        .await;
+    }
+
     /// Adds a slot for provider 1 starting `minutes_from_now` (negative: in the past).
     pub async fn insert_slot(&self, minutes_from_now: i64) -> i64 {
         use clinic_booking::db::schema::slots;

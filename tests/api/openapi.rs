@@ -13,7 +13,7 @@ use crate::helpers::{spawn_app, Backend};
 /// no method routes) fall out on their own.
 fn registered_routes() -> BTreeSet<(String, String)> {
     let source = include_str!("../../src/routes/mod.rs");
-    let configure = &source[source.find("pub fn configure").expect("configure")..];
+    let configure = &source[source.find("fn configure(").expect("configure")..];
     let configure = &configure[..configure.find("\n}\n").expect("end of configure")];
     let mut routes = BTreeSet::new();
     let mut prefix = String::new();

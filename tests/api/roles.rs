@@ -184,6 +184,8 @@ async fn request_for(app: &TestApp, endpoint: &str, n: i64) -> Request {
         }
         "PATCH /bookings/{reference}" => {
             let (reference, token) = booking().await;
+            // Within check-in hours, so a role that may check patients in can.
+            app.move_visit(&reference, 30).await;
             Request {
                 manage_token: Some(token),
                 ..plain(
