@@ -233,6 +233,12 @@ impl From<diesel::result::Error> for ApiError {
     }
 }
 
+impl From<crate::auth::password::VerificationBusy> for ApiError {
+    fn from(busy: crate::auth::password::VerificationBusy) -> Self {
+        Self::Unavailable(busy.to_string())
+    }
+}
+
 impl From<diesel::r2d2::PoolError> for ApiError {
     fn from(error: diesel::r2d2::PoolError) -> Self {
         Self::Unavailable(format!("no database connection: {error}"))
@@ -314,5 +320,21 @@ impl ResponseError for ApiError {
             response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
         }
         response.body(serde_json::to_string(&problem).unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_password_check_is_a_503_to_retry() {
+        let response = ApiError::from(crate::auth::password::VerificationBusy).error_response();
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers().get("retry-after").unwrap(), "1");
+        assert_eq!(
+            response.headers().get("content-type").unwrap(),
+            PROBLEM_JSON
+        );
     }
 }

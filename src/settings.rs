@@ -92,8 +92,11 @@ pub struct AuthSettings {
     pub staff_token_minutes: i64,
 }
 
+/// How long a staff login lasts unless `auth.staff_token_minutes` says otherwise.
+pub(crate) const DEFAULT_STAFF_TOKEN_MINUTES: i64 = 60;
+
 fn default_staff_token_minutes() -> i64 {
-    crate::auth::jwt::DEFAULT_STAFF_TOKEN_MINUTES
+    DEFAULT_STAFF_TOKEN_MINUTES
 }
 
 #[derive(Debug, Clone, Deserialize)]

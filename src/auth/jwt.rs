@@ -14,8 +14,6 @@ use crate::domain::staff::{Role, StaffIdentity};
 pub(crate) const ISSUER: &str = "clinic-booking";
 pub(crate) const MANAGE_AUDIENCE: &str = "clinic-booking:manage";
 pub(crate) const STAFF_AUDIENCE: &str = "clinic-booking:staff";
-/// Staff token lifetime when none is configured.
-pub(crate) const DEFAULT_STAFF_TOKEN_MINUTES: i64 = 60;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct StaffClaims {
@@ -58,7 +56,7 @@ impl TokenKeys {
             encoding: EncodingKey::from_secret(bytes),
             decoding: DecodingKey::from_secret(bytes),
             manage_days_after_visit,
-            staff_token_lifetime: Duration::minutes(DEFAULT_STAFF_TOKEN_MINUTES),
+            staff_token_lifetime: Duration::minutes(crate::settings::DEFAULT_STAFF_TOKEN_MINUTES),
         }
     }
 

@@ -1,15 +1,6 @@
-//! Who may touch what: the manage token that opens one booking for the patient who made it,
-//! and staff logins with roles (`extractor`, `password`).
+//! Credentials: the manage token that opens one booking for the patient who made it, staff
+//! tokens with roles (`jwt`), and password hashing (`password`). Who may call which route is
+//! decided at the edge, by the extractors of `routes::access`.
 
-pub(crate) mod extractor;
 pub mod jwt;
 pub(crate) mod password;
-
-use actix_web::{http::header, HttpRequest};
-
-/// The bearer token of a request, if it has one.
-pub(crate) fn bearer_token(req: &HttpRequest) -> Option<&str> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-}

@@ -11,7 +11,6 @@ use argon2::Argon2;
 use tokio::sync::Semaphore;
 
 use crate::domain::staff::NewPassword;
-use crate::error::ApiError;
 
 /// The argon2id hash of a new password, with a fresh random salt. `Argon2::default()` is
 /// argon2id v1.3 with the parameters OWASP recommends (19 MiB, 2 passes, 1 lane).
@@ -85,47 +84,43 @@ impl VerificationLimit {
         Self::new(cores, Self::DEFAULT_MAX_WAIT)
     }
 
-    /// Runs the CPU-bound `check` on the blocking pool once a slot is free; a 503 if none frees
-    /// up in time.
-    pub(crate) async fn run<T, F>(&self, check: F) -> Result<T, ApiError>
+    /// Runs the CPU-bound `check` on the blocking pool once a slot is free; `Busy` if none
+    /// frees up in time.
+    pub(crate) async fn run<T, F>(&self, check: F) -> Result<T, VerificationBusy>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
         let permit = tokio::time::timeout(self.max_wait, self.permits.clone().acquire_owned())
             .await
-            .map_err(|_| ApiError::Unavailable("every password verification slot is busy".into()))?
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("verification limit closed: {e}")))?;
-        let result = actix_web::web::block(move || {
+            .map_err(|_| VerificationBusy)?
+            .map_err(|_| VerificationBusy)?;
+        tokio::task::spawn_blocking(move || {
             let _permit = permit;
             check()
         })
-        .await?;
-        Ok(result)
+        .await
+        .map_err(|_| VerificationBusy)
     }
 }
+
+/// Every password verification slot stayed busy (or the check could not run): try again shortly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("every password verification slot is busy")]
+pub(crate) struct VerificationBusy;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn verifications_wait_for_a_free_slot_and_give_up_with_a_503() {
+    async fn verifications_wait_for_a_free_slot_and_give_up_busy() {
         let limit = VerificationLimit::new(1, Duration::from_millis(20));
         assert_eq!(limit.run(|| 7).await.unwrap(), 7);
         // The only slot taken (as by a verification in progress): the next one is refused.
         let held = limit.permits.clone().acquire_owned().await.unwrap();
         let refused = limit.run(|| 8).await;
-        let Err(error) = refused else {
-            panic!("a verification ran without a free slot");
-        };
-        let response = actix_web::ResponseError::error_response(&error);
-        assert_eq!(response.status(), 503);
-        assert_eq!(response.headers().get("retry-after").unwrap(), "1");
-        assert_eq!(
-            response.headers().get("content-type").unwrap(),
-            crate::error::PROBLEM_JSON
-        );
+        assert_eq!(refused, Err(VerificationBusy));
         // Once it is released, verifications run again.
         drop(held);
         assert_eq!(limit.run(|| 9).await.unwrap(), 9);

@@ -13,7 +13,7 @@ pub struct StaffIdentity {
     pub role: Role,
 }
 
-/// What a staff member may do. Routes name the roles they accept (see `auth::extractor`).
+/// What a staff member may do. Routes name the roles they accept (see `routes::access`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, diesel::AsExpression, diesel::FromSqlRow)]
 #[diesel(sql_type = diesel::sql_types::Text)]
 pub enum Role {

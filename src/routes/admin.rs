@@ -7,11 +7,11 @@ use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::views::rfc3339;
-use crate::auth::extractor::AdminUser;
 use crate::db::{self, bookings, outbox};
 use crate::domain::ids::MailJobId;
 use crate::domain::slot::{parse_instant, TimeWindow};
 use crate::error::ApiError;
+use crate::routes::access::AdminUser;
 use crate::state::AppState;
 
 const MAX_PAGE: i64 = 200;

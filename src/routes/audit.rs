@@ -5,12 +5,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::views::rfc3339;
-use crate::auth::extractor::AdminUser;
 use crate::db::audit::{self, AuditEntry, AuditFilter};
 use crate::domain::booking::BookingReference;
 use crate::domain::ids::{AuditEntryId, UserId};
 use crate::domain::slot::parse_instant;
 use crate::error::ApiError;
+use crate::routes::access::AdminUser;
 use crate::state::AppState;
 
 const DEFAULT_LIMIT: i64 = 100;

@@ -12,7 +12,6 @@ use super::patient_form::{
     parse_patient, parse_reason_field, parse_source_field, reject_bots, PatientBody,
 };
 use super::views::{booking_json, new_booking_json, private_json, BookingView};
-use crate::auth::extractor::{AllRoles, AnyStaff, BookingAccess, MaybeStaff};
 use crate::clinic::appointments::{self, BookingDetails, Intake};
 use crate::db;
 use crate::domain::actor::Actor;
@@ -23,6 +22,7 @@ use crate::domain::slot::start_of_local_day;
 use crate::domain::FieldErrors;
 use crate::error::ApiError;
 use crate::idempotency::{self, Answer};
+use crate::routes::access::{AllRoles, AnyStaff, BookingAccess, MaybeStaff};
 use crate::state::AppState;
 
 fn tz(state: &AppState) -> Tz {

@@ -2,6 +2,7 @@
 //! of `crate::db` for plain reads), and shapes the answer (`views`). One `configure` registers
 //! every route.
 
+pub(crate) mod access;
 mod admin;
 mod audit;
 mod auth;

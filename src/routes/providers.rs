@@ -3,13 +3,13 @@
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::extractor::AdminUser;
 use crate::clinic::front_desk;
 use crate::db::providers::{self, Provider};
 use crate::domain::ids::ProviderId;
 use crate::domain::provider::{ProviderFields, ProviderInput};
 use crate::domain::FieldErrors;
 use crate::error::ApiError;
+use crate::routes::access::AdminUser;
 use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]

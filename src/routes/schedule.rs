@@ -3,12 +3,12 @@
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::extractor::FrontDeskUser;
 use crate::clinic::front_desk;
 use crate::domain::ids::ProviderId;
 use crate::domain::schedule::{ScheduleInput, WeeklySchedule};
 use crate::domain::FieldErrors;
 use crate::error::ApiError;
+use crate::routes::access::FrontDeskUser;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

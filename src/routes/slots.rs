@@ -7,7 +7,6 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::views::{json_body, rfc3339, OpenSlotView, SlotView};
-use crate::auth::extractor::FrontDeskUser;
 use crate::availability::AnswerKey;
 use crate::clinic::front_desk;
 use crate::db::slots;
@@ -16,6 +15,7 @@ use crate::domain::ids::{ProviderId, SlotId};
 use crate::domain::slot::{parse_instant, SlotStatus, TimeWindow};
 use crate::domain::FieldErrors;
 use crate::error::ApiError;
+use crate::routes::access::FrontDeskUser;
 use crate::state::AppState;
 
 const DEFAULT_WINDOW_DAYS: i64 = 14;

@@ -5,10 +5,9 @@
 
 use std::marker::PhantomData;
 
-use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use futures::future::LocalBoxFuture;
 
-use super::bearer_token;
 use crate::db::users;
 use crate::domain::actor::Actor;
 use crate::domain::booking::BookingReference;
@@ -221,4 +220,11 @@ impl<R: RoleSet + 'static> FromRequest for BookingAccess<R> {
             }
         })
     }
+}
+
+/// The bearer token of a request, if it has one.
+pub(crate) fn bearer_token(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
