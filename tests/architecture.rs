@@ -215,6 +215,17 @@ fn assert_layer_avoids(tree: &Tree, layer: &str, forbidden: &[&str]) {
     );
 }
 
+/// Fails when code of `layer` names one of `words` (outside comments and strings).
+fn assert_layer_never_names(tree: &Tree, layer: &str, words: &[&str], why: &str) {
+    for (module, code) in &tree.code {
+        if in_layer(module, layer) {
+            for word in words {
+                assert!(!code.contains(word), "{} names {word}: {why}", name(module));
+            }
+        }
+    }
+}
+
 #[test]
 fn handlers_and_extractors_do_not_import_startup() {
     let tree = read_tree();
@@ -250,17 +261,12 @@ fn operations_know_nothing_of_http() {
             "availability",
         ],
     );
-    for (module, code) in &tree.code {
-        if in_layer(module, "clinic") {
-            for word in ["ApiError", "actix_web", "HttpResponse", "StatusCode"] {
-                assert!(
-                    !code.contains(word),
-                    "{} names {word}: operations answer with ClinicError and know nothing of HTTP",
-                    name(module)
-                );
-            }
-        }
-    }
+    assert_layer_never_names(
+        &tree,
+        "clinic",
+        &["ApiError", "actix_web", "HttpResponse", "StatusCode"],
+        "operations answer with ClinicError and know nothing of HTTP",
+    );
 }
 
 #[test]
@@ -287,22 +293,17 @@ fn persistence_and_domain_stay_below_the_operations() {
     let mut above_domain = above_db.to_vec();
     above_domain.push("db");
     assert_layer_avoids(&tree, "domain", &above_domain);
-    for (module, code) in &tree.code {
-        if in_layer(module, "domain") {
-            for word in [
-                "actix_web",
-                "diesel::prelude",
-                "diesel::insert_into",
-                ".load(",
-            ] {
-                assert!(
-                    !code.contains(word),
-                    "{} names {word}: domain types neither speak HTTP nor query",
-                    name(module)
-                );
-            }
-        }
-    }
+    assert_layer_never_names(
+        &tree,
+        "domain",
+        &[
+            "actix_web",
+            "diesel::prelude",
+            "diesel::insert_into",
+            ".load(",
+        ],
+        "domain types neither speak HTTP nor query",
+    );
 }
 
 #[test]
