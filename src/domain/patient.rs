@@ -1,6 +1,7 @@
 //! The patient as the booking form gives them: name, email, optional phone and date of birth.
 
 use chrono::NaiveDate;
+use lettre::message::Mailbox;
 
 use super::{clean_text, FieldErrors};
 
@@ -49,12 +50,34 @@ impl EmailAddress {
                 .without_domain_literal(),
         )
         .map_err(|_| "email must be a valid address like name@example.com".to_string())?;
+        if !deliverable(parsed.as_str()) {
+            return Err("email must be an address mail can be sent to, like name@example.com".into());
+        }
         Ok(Self(parsed.as_str().to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Whether the mail transport can address a message to `email`, by its own rules: lettre
+/// parses the address and derives the message's envelope from its `To` header. RFC 5322 allows
+/// quoted local parts with spaces or `@` (`"ana diaz"@example.com`) that parse, then yield no
+/// envelope, so every attempt to send would fail.
+fn deliverable(email: &str) -> bool {
+    let Ok(address) = email.parse::<lettre::Address>() else {
+        return false;
+    };
+    let sender = lettre::Address::new("clinic", "example.com").map(|a| Mailbox::new(None, a));
+    let Ok(sender) = sender else {
+        return false;
+    };
+    lettre::Message::builder()
+        .from(sender)
+        .to(Mailbox::new(None, address))
+        .body(String::new())
+        .is_ok()
 }
 
 /// A phone number as people write it: digits with optional `+` prefix, spaces, dots, dashes and
@@ -195,6 +218,20 @@ mod tests {
             "a b@example.com",
         ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn emails_are_addresses_the_mailer_can_send_to() {
+        // Valid RFC 5322, but lettre derives no envelope from them: every send would fail.
+        for undeliverable in [r#""ana diaz"@example.com"#, r#""a@b"@example.com"#] {
+            assert!(
+                EmailAddress::parse(undeliverable).is_err(),
+                "{undeliverable} should be refused"
+            );
+        }
+        for fine in [r#""ana"@example.com"#, "ana.o'neil+desk@example.com", "josé@example.com"] {
+            assert!(EmailAddress::parse(fine).is_ok(), "{fine} should be accepted");
         }
     }
 
@@ -511,3 +548,4 @@ mod properties {
         }
     }
 }
+
