@@ -50,6 +50,9 @@ pub(crate) enum ApiError {
     Unavailable(String),
     #[error("internal error: {0}")]
     Internal(#[from] anyhow::Error),
+    /// Any other refusal, named by its status alone (e.g. a refused CORS preflight).
+    #[error("{0}")]
+    Status(StatusCode),
 }
 
 impl ApiError {
@@ -85,6 +88,8 @@ impl ApiError {
             Self::Unprocessable(_) => ("unprocessable", "Unprocessable request"),
             Self::Unavailable(_) => ("unavailable", "Service unavailable"),
             Self::Internal(_) => ("internal", "Internal server error"),
+            Self::Status(status) if status.is_server_error() => ("server-error", "Server error"),
+            Self::Status(_) => ("refused", "Request refused"),
         }
     }
 
@@ -103,6 +108,11 @@ impl ApiError {
                 "the service is temporarily unavailable; try again shortly".into()
             }
             Self::Internal(_) => "an unexpected error occurred; it has been logged".into(),
+            Self::Status(status) => format!(
+                "{} {}",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("refused")
+            ),
         }
     }
 }
@@ -278,6 +288,7 @@ impl ResponseError for ApiError {
             Self::Validation(_) | Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Status(status) => *status,
         }
     }
 

@@ -6,7 +6,6 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::http::StatusCode;
 use actix_web::middleware::ErrorHandlers;
 use actix_web::{error::InternalError, web, App, HttpServer};
 use tokio::sync::{watch, Notify};
@@ -96,21 +95,20 @@ impl Application {
         let public_posts = PublicPostLimit::new(&settings.http)?;
         let http_settings = settings.http.clone();
         let server = HttpServer::new(move || {
+            // Innermost first. Every answer, a refused CORS preflight included, passes through
+            // the problem documents and then the security headers on its way out.
             App::new()
-                .wrap(actix_web::middleware::from_fn(
-                    crate::metrics::track_requests,
-                ))
-                .wrap(actix_web::middleware::from_fn(
-                    crate::telemetry::response_headers,
-                ))
                 .wrap(actix_web::middleware::from_fn(
                     crate::availability::invalidate_after_writes,
                 ))
-                .wrap(ErrorHandlers::new().handler(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    crate::routes::method_not_allowed,
+                .wrap(actix_web::middleware::from_fn(
+                    crate::metrics::track_requests,
                 ))
                 .wrap(abuse::cors(&http_settings))
+                .wrap(ErrorHandlers::new().default_handler(crate::routes::problem_document))
+                .wrap(actix_web::middleware::from_fn(
+                    crate::telemetry::response_headers,
+                ))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(state.clone())
                 .app_data(metrics_data.clone())

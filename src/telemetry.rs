@@ -105,6 +105,7 @@ pub(crate) async fn response_headers(
     let api = req.path().starts_with("/api/");
     let docs = req.path().starts_with("/docs");
     let mut response = next.call(req).await?;
+    let status = response.status();
     let headers = response.headers_mut();
     if let Some(id) = request_id {
         headers.insert(HeaderName::from_static("x-request-id"), id);
@@ -119,7 +120,9 @@ pub(crate) async fn response_headers(
             HeaderValue::from_static("no-referrer"),
         );
     }
-    if api && !headers.contains_key(header::CACHE_CONTROL) {
+    if (api || status.is_client_error() || status.is_server_error())
+        && !headers.contains_key(header::CACHE_CONTROL)
+    {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     if docs {

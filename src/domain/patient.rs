@@ -51,7 +51,9 @@ impl EmailAddress {
         )
         .map_err(|_| "email must be a valid address like name@example.com".to_string())?;
         if !deliverable(parsed.as_str()) {
-            return Err("email must be an address mail can be sent to, like name@example.com".into());
+            return Err(
+                "email must be an address mail can be sent to, like name@example.com".into(),
+            );
         }
         Ok(Self(parsed.as_str().to_owned()))
     }
@@ -230,8 +232,15 @@ mod tests {
                 "{undeliverable} should be refused"
             );
         }
-        for fine in [r#""ana"@example.com"#, "ana.o'neil+desk@example.com", "josé@example.com"] {
-            assert!(EmailAddress::parse(fine).is_ok(), "{fine} should be accepted");
+        for fine in [
+            r#""ana"@example.com"#,
+            "ana.o'neil+desk@example.com",
+            "josé@example.com",
+        ] {
+            assert!(
+                EmailAddress::parse(fine).is_ok(),
+                "{fine} should be accepted"
+            );
         }
     }
 
@@ -548,4 +557,3 @@ mod properties {
         }
     }
 }
-

@@ -383,7 +383,12 @@ pub(super) async fn day_sheet(
     let (from, to) = (from.naive_utc(), to.naive_utc());
     let rows = state
         .with_connection(move |conn| {
-            db::bookings::starting_between(conn, from, to, provider_id, status)
+            let rows = db::bookings::starting_between(conn, from, to, provider_id, status)?;
+            // An empty sheet for a provider who does not exist is a 404, not a quiet day.
+            if let (true, Some(id)) = (rows.is_empty(), provider_id) {
+                db::providers::find(conn, id)?.ok_or_else(|| ApiError::not_found("provider"))?;
+            }
+            Ok::<_, ApiError>(rows)
         })
         .await?;
     let items = rows

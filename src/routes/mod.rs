@@ -19,6 +19,7 @@ mod slots;
 mod views;
 
 use actix_web::dev::ServiceResponse;
+use actix_web::http::{header, StatusCode};
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use utoipa::OpenApi;
@@ -38,6 +39,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, public_posts: &PublicPostL
         .service(web::resource("/book.css").route(web::get().to(pages::book_style)))
         .service(web::resource("/widget.js").route(web::get().to(pages::widget_script)))
         .service(web::resource("/openapi.json").route(web::get().to(openapi::openapi_json)))
+        .service(web::resource("/docs").route(web::get().to(docs_redirect)))
         .service(
             utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
                 .url("/docs/openapi.json", openapi::ApiDoc::openapi()),
@@ -105,21 +107,59 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, public_posts: &PublicPostL
 /// Every unknown path: a problem document, not an empty 404.
 pub(crate) async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound(format!(
-        "no route for {} {}",
+        "{} {}",
         req.method(),
         req.path()
     )))
 }
 
-/// A known path asked with a method it does not take: actix answers 405 with an empty body, and
-/// this makes it a problem document like every other error.
-pub(crate) fn method_not_allowed<B>(
+/// `/docs`, the first address people type: the docs page lives at `/docs/`.
+#[utoipa::path(
+    get,
+    path = "/docs",
+    tag = "health",
+    security(()),
+    responses((status = 308, description = "Redirects to the docs page at /docs/")),
+)]
+pub(crate) async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/docs/"))
+        .finish()
+}
+
+/// Every error answer that is not a problem document yet becomes one: actix's empty 405 for a
+/// known path asked with another method, the docs assets' bare 404, a refused CORS preflight.
+/// The headers the client acts on (`Allow`, `Retry-After`, `Vary`, CORS) are kept.
+pub(crate) fn problem_document<B>(
     response: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let (req, _) = response.into_parts();
-    let problem =
-        ApiError::MethodNotAllowed(format!("{} is not allowed on {}", req.method(), req.path()))
-            .error_response();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| {
+            v.as_bytes()
+                .starts_with(crate::error::PROBLEM_JSON.as_bytes())
+        });
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(
+            response.map_into_left_body(),
+        ));
+    }
+    let (req, original) = response.into_parts();
+    let status = original.status();
+    let error = match status {
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ApiError::MethodNotAllowed(format!("{} is not allowed on {}", req.method(), req.path()))
+        }
+        StatusCode::NOT_FOUND => ApiError::NotFound(format!("{} {}", req.method(), req.path())),
+        status => ApiError::Status(status),
+    };
+    let mut problem = error.error_response();
+    for (name, value) in original.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            problem.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, problem).map_into_right_body(),
     ))

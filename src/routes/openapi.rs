@@ -51,6 +51,7 @@ the \"Schedule an appointment\" call to action, and the front desk's staff API. 
         pages::book_style,
         pages::widget_script,
         openapi_json,
+        super::docs_redirect,
     ),
     components(schemas(crate::error::ProblemDetails)),
     modifiers(&SecuritySchemes, &ProblemResponses),

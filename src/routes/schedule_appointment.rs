@@ -14,7 +14,7 @@ use super::patient_form::{
 use super::views::{json_body, new_booking_json, OpenSlotView};
 use crate::availability::AnswerKey;
 use crate::clinic::appointments::{self, EarliestRequest, Intake};
-use crate::db::slots;
+use crate::db::{providers, slots};
 use crate::domain::actor::Actor;
 use crate::domain::booking::BookingSource;
 use crate::domain::ids::ProviderId;
@@ -132,14 +132,22 @@ pub(super) async fn show(
     let horizon = now + Duration::days(settings.clinic.booking_horizon_days);
     let found = state
         .with_connection(move |conn| {
-            slots::free_of_type_between(
+            let found = slots::free_of_type_between(
                 conn,
                 provider_id,
                 visit_type.as_deref(),
                 now.naive_utc(),
                 horizon.naive_utc(),
                 limit as i64,
-            )
+            )?;
+            // Nothing offered: say so for a provider who is not there (404) rather than for
+            // one who is fully booked (an empty offer). Asked only then, off the busy path.
+            if let (true, Some(id)) = (found.is_empty(), provider_id) {
+                providers::find(conn, id)?
+                    .filter(|p| p.active)
+                    .ok_or_else(|| ApiError::not_found("provider"))?;
+            }
+            Ok::<_, ApiError>(found)
         })
         .await?;
     let body = serde_json::to_vec(&CallToAction {

@@ -23,6 +23,7 @@ mod operations;
 mod privacy;
 mod race;
 mod reschedule;
+mod robustness;
 mod roles;
 mod scale_out;
 mod schedule;
@@ -46,6 +47,7 @@ fn main() -> std::process::ExitCode {
         privacy::tests,
         race::tests,
         reschedule::tests,
+        robustness::tests,
         roles::tests,
         scale_out::tests,
         schedule::tests,
