@@ -17,6 +17,7 @@ mod call_to_action;
 mod durability;
 mod email;
 mod front_desk;
+mod fuzz;
 mod migrations;
 mod openapi;
 mod operations;
@@ -41,6 +42,7 @@ fn main() -> std::process::ExitCode {
         durability::tests,
         email::tests,
         front_desk::tests,
+        fuzz::tests,
         migrations::tests,
         openapi::tests,
         operations::tests,
