@@ -110,7 +110,9 @@ impl TokenKeys {
         visit_ends: DateTime<Utc>,
     ) -> anyhow::Result<String> {
         let now = Utc::now();
-        let expires = visit_ends + Duration::days(self.manage_days_after_visit);
+        let expires = visit_ends
+            .checked_add_signed(Duration::days(self.manage_days_after_visit))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
         let claims = ManageClaims {
             sub: reference.as_str().to_owned(),
             aud: MANAGE_AUDIENCE.to_owned(),

@@ -85,7 +85,7 @@ fn queue_reminder(
         conn,
         MailKind::Reminder,
         booking_id,
-        (starts_at - lead).max(now),
+        starts_at.checked_sub_signed(lead).unwrap_or(now).max(now),
         now,
     )?;
     Ok(())
@@ -414,7 +414,9 @@ pub(crate) fn book_earliest_fitting(
             .ok_or(ClinicError::NotFound("provider"))?;
     }
     let from = request.not_before.unwrap_or(now).max(now);
-    let until = now + Duration::days(request.horizon_days);
+    let until = now
+        .checked_add_signed(Duration::days(request.horizon_days))
+        .unwrap_or(NaiveDateTime::MAX);
     let search = SlotSearch {
         provider_id: request.provider_id,
         from,
@@ -437,7 +439,9 @@ pub(crate) fn next_dates_with_room(
     tz: chrono_tz::Tz,
     count: usize,
 ) -> Result<Vec<chrono::NaiveDate>, ClinicError> {
-    let until = from + Duration::days(366);
+    let until = from
+        .checked_add_signed(Duration::days(366))
+        .unwrap_or(NaiveDateTime::MAX);
     let mut dates: Vec<chrono::NaiveDate> = Vec::new();
     for (slot, _) in slots::free_between(conn, provider_id, from, until, 2000)? {
         let date = slot.starts_at.and_utc().with_timezone(&tz).date_naive();

@@ -209,7 +209,10 @@ impl WeeklySchedule {
                     match clash {
                         Some(b) => minute = minute_of_day(b.end).max(minute + 1),
                         None => {
-                            starts.push(date.and_time(NaiveTime::MIN) + Duration::minutes(minute));
+                            starts.extend(
+                                date.and_time(NaiveTime::MIN)
+                                    .checked_add_signed(Duration::minutes(minute)),
+                            );
                             minute = slot_end;
                         }
                     }

@@ -91,7 +91,8 @@ pub(crate) fn parse_instant(value: &str, tz: Tz) -> Result<DateTime<Utc>, String
 pub(crate) fn start_of_local_day(date: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {
     let midnight = date.and_hms_opt(0, 0, 0)?;
     (0..=180).step_by(30).find_map(|minutes| {
-        tz.from_local_datetime(&(midnight + Duration::minutes(minutes)))
+        let local = midnight.checked_add_signed(Duration::minutes(minutes))?;
+        tz.from_local_datetime(&local)
             .earliest()
             .map(|t| t.with_timezone(&Utc))
     })
