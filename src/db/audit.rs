@@ -18,7 +18,7 @@ pub enum ActorKind {
 }
 
 impl ActorKind {
-    const ALL: [Self; 4] = [
+    pub(crate) const ALL: [Self; 4] = [
         Self::Public,
         Self::ManageToken,
         Self::Staff,
@@ -50,7 +50,7 @@ pub enum EntityKind {
 }
 
 impl EntityKind {
-    const ALL: [Self; 4] = [Self::Booking, Self::Slot, Self::Provider, Self::User];
+    pub const ALL: [Self; 4] = [Self::Booking, Self::Slot, Self::Provider, Self::User];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -17,6 +17,8 @@ pub enum SlotStatus {
 }
 
 impl SlotStatus {
+    pub const ALL: [SlotStatus; 3] = [Self::Free, Self::Busy, Self::Blocked];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Free => "free",

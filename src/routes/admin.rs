@@ -6,7 +6,7 @@ use actix_web::{web, HttpResponse};
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::views::rfc3339;
+use super::views::{mail_kind_schema, mail_status_schema, rfc3339};
 use crate::db::{self, bookings, outbox};
 use crate::domain::ids::MailJobId;
 use crate::domain::slot::{parse_instant, TimeWindow};
@@ -14,15 +14,18 @@ use crate::error::ApiError;
 use crate::routes::access::AdminUser;
 use crate::state::AppState;
 
-const MAX_PAGE: i64 = 200;
+pub(super) const MAX_PAGE: i64 = 200;
 const MAX_REPORT_DAYS: i64 = 366;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct OutboxQuery {
+    #[param(schema_with = mail_status_schema)]
     status: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
+    #[param(minimum = 0)]
     offset: Option<i64>,
 }
 
@@ -34,35 +37,47 @@ struct OutboxPage {
     /// Jobs due and not yet sent (reminders for later visits are not due yet).
     due: i64,
     /// Since when the longest-waiting due job has been due.
+    #[schema(format = DateTime)]
     oldest_due_since: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct RetriedJob {
+    #[schema(value_type = i64)]
     id: i32,
+    #[schema(schema_with = mail_status_schema)]
     status: String,
     attempts: i32,
+    #[schema(format = DateTime)]
     next_attempt_at: String,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct SourcesReport {
+    #[schema(format = DateTime)]
     from: String,
+    #[schema(format = DateTime)]
     to: String,
     items: Vec<SourceCounts>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct OutboxJobView {
+    #[schema(value_type = i64)]
     id: i32,
+    #[schema(schema_with = mail_kind_schema)]
     kind: String,
     booking_reference: String,
+    #[schema(schema_with = mail_status_schema)]
     status: String,
     attempts: i32,
+    #[schema(format = DateTime)]
     next_attempt_at: String,
+    #[schema(format = DateTime)]
     sent_at: Option<String>,
     /// The transport's last error, for staff (it may quote the mail server).
     last_error: Option<String>,
+    #[schema(format = DateTime)]
     created_at: String,
 }
 
@@ -86,6 +101,9 @@ impl OutboxJobView {
 #[utoipa::path(
     get,
     path = "/api/v1/admin/outbox",
+    operation_id = "listMailJobs",
+    summary = "List the mail queue",
+    description = "The outbox's mail jobs, newest first, with how many are due and since when. Page with `limit` (default 50, at most 200) and `offset`.",
     tag = "staff",
     security(("staff_jwt" = [])),
     params(OutboxQuery),
@@ -141,6 +159,9 @@ pub(super) async fn outbox_jobs(
 #[utoipa::path(
     post,
     path = "/api/v1/admin/outbox/{id}/retry",
+    operation_id = "retryMailJob",
+    summary = "Retry a failed mail job",
+    description = "Puts a job that failed every attempt back in the queue; 409 unless it failed.",
     tag = "staff",
     security(("staff_jwt" = [])),
     params(("id" = i64, Path, description = "The mail job id")),
@@ -202,6 +223,9 @@ struct SourceCounts {
 #[utoipa::path(
     get,
     path = "/api/v1/admin/reports/sources",
+    operation_id = "getSourcesReport",
+    summary = "Bookings by source",
+    description = "Bookings made in a period (default the last 30 days, at most 366), by source, with cancellations and no-shows.",
     tag = "staff",
     security(("staff_jwt" = [])),
     params(ReportQuery),

@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::views::rfc3339;
+use super::views::{actor_kind_schema, entity_kind_schema, rfc3339};
 use crate::db::audit::{self, AuditEntry, AuditFilter};
 use crate::domain::booking::BookingReference;
 use crate::domain::ids::{AuditEntryId, UserId};
@@ -14,33 +14,41 @@ use crate::routes::access::AdminUser;
 use crate::state::AppState;
 
 const DEFAULT_LIMIT: i64 = 100;
-const MAX_LIMIT: i64 = 500;
+pub(super) const MAX_LIMIT: i64 = 500;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct AuditQuery {
     reference: Option<String>,
+    #[param(minimum = 1)]
     user_id: Option<i64>,
     from: Option<String>,
     to: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
+    #[param(minimum = 1)]
     before_id: Option<i64>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct ActorView {
+    #[schema(schema_with = actor_kind_schema)]
     kind: String,
+    #[schema(value_type = Option<i64>)]
     user_id: Option<i32>,
     name: String,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct EntryView {
+    #[schema(value_type = i64)]
     id: i32,
+    #[schema(format = DateTime)]
     at: String,
     actor: ActorView,
     action: String,
+    #[schema(schema_with = entity_kind_schema)]
     entity_type: String,
     entity_id: String,
     booking_reference: Option<String>,
@@ -76,12 +84,17 @@ impl From<AuditEntry> for EntryView {
 struct AuditPage {
     items: Vec<EntryView>,
     /// Pass as `before_id` for the next (older) page; absent on the last page.
+    #[schema(value_type = Option<i64>)]
     next_before_id: Option<i32>,
 }
 
 #[utoipa::path(
     get,
     path = "/api/v1/audit",
+    operation_id = "listAuditEntries",
+    summary = "Read the audit log",
+
+    description = "Who changed which booking, slot, provider or account, newest first. Page with `limit` (default 100, at most 500) and `before_id` = the previous page's `next_before_id`.",
     tag = "staff",
     security(("staff_jwt" = [])),
     params(AuditQuery),

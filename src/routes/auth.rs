@@ -11,6 +11,7 @@ use crate::state::AppState;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct LoginBody {
+    #[schema(format = Email)]
     email: String,
     password: String,
 }
@@ -31,6 +32,10 @@ fn bad_credentials() -> ApiError {
 #[utoipa::path(
     post,
     path = "/api/v1/auth/login",
+    operation_id = "login",
+    summary = "Log in as staff",
+
+    description = "Trades a staff account's email and password for a short-lived staff token. Failed logins per address are throttled (429).",
     tag = "staff",
     security(()),
     request_body = LoginBody,

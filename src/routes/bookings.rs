@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use super::patient_form::{
     parse_patient, parse_reason_field, parse_source_field, reject_bots, PatientBody,
 };
-use super::views::{booking_json, new_booking_json, private_json, BookingView};
+use super::views::{
+    booking_json, booking_status_schema, new_booking_json, private_json, BookingView,
+};
 use crate::clinic::appointments::{self, BookingDetails, Intake};
 use crate::db;
 use crate::domain::actor::Actor;
@@ -29,14 +31,31 @@ fn tz(state: &AppState) -> Tz {
     state.settings.clinic.timezone
 }
 
+/// A booking request. `slot_id` and `patient` are required: without them the answer is a 422
+/// naming them (they are `Option` here so that every missing field is named at once).
 #[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "slot_id": 42,
+    "patient": {"name": "Ana Díaz", "email": "ana@example.com", "phone": "+1 602 555 0134"},
+    "reason": "Lower-back pain",
+    "source": "stress-and-back-pain"
+}))]
 pub(super) struct CreateBookingBody {
+    /// A free slot's `id` (from `GET /api/v1/slots`).
+    #[schema(required = true, nullable = false, minimum = 1, format = Int64)]
     slot_id: Option<i64>,
+    #[schema(required = true, nullable = false)]
     patient: Option<PatientBody>,
+    /// Why the patient is coming, up to 1000 characters.
+    #[schema(max_length = 1000)]
     reason: Option<String>,
+    /// Where the booking came from: an article's slug (lowercase letters, digits, `-`, `_`).
+    /// Default `website`; staff bookings are always `front_desk`.
+    #[schema(max_length = 64, pattern = "^[a-z0-9_-]+$")]
     source: Option<String>,
-    /// The booking form's honeypot (see `reject_bots`).
+    /// The booking form's honeypot, a field people never see: leave it out or empty.
+    #[schema(max_length = 0)]
     company_website: Option<String>,
 }
 
@@ -85,6 +104,9 @@ impl CreateBookingBody {
 #[utoipa::path(
     post,
     path = "/api/v1/bookings",
+    operation_id = "createBooking",
+    summary = "Book a slot",
+    description = "Books a free slot for a patient (with a staff token, for a caller: the source is `front_desk`). Retrying with the same `Idempotency-Key` and body replays the first answer.",
     tag = "bookings",
     security((), ("staff_jwt" = [])),
     params(
@@ -164,6 +186,9 @@ fn reference_from_path(path: &str) -> Result<BookingReference, ApiError> {
 #[utoipa::path(
     get,
     path = "/api/v1/bookings/{reference}",
+    operation_id = "getBooking",
+    summary = "Read a booking",
+    description = "With the booking's manage token or any staff token.",
     tag = "bookings",
     security(("manage_token" = []), ("staff_jwt" = [])),
     params(
@@ -191,6 +216,9 @@ pub(super) async fn show(
 #[utoipa::path(
     post,
     path = "/api/v1/bookings/{reference}/cancel",
+    operation_id = "cancelBooking",
+    summary = "Cancel a booking",
+    description = "Frees the slot and sends the cancellation. Patients may cancel until the visit starts; staff at any time.",
     tag = "bookings",
     security(("manage_token" = []), ("staff_jwt" = [])),
     params(
@@ -225,6 +253,9 @@ pub(super) async fn cancel(
 #[utoipa::path(
     post,
     path = "/api/v1/bookings/{reference}/reschedule",
+    operation_id = "rescheduleBooking",
+    summary = "Move a booking to another slot",
+    description = "In one transaction: if the new slot is taken nothing changes (409).",
     tag = "bookings",
     security(("manage_token" = []), ("staff_jwt" = [])),
     params(
@@ -264,6 +295,7 @@ pub(super) async fn reschedule(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct StatusBody {
+    #[schema(schema_with = booking_status_schema)]
     status: String,
 }
 
@@ -272,6 +304,9 @@ pub(super) struct StatusBody {
 #[utoipa::path(
     patch,
     path = "/api/v1/bookings/{reference}",
+    operation_id = "updateBookingStatus",
+    summary = "Change a booking's status",
+    description = "Check-in (`arrived`, from 12 hours before the visit until 12 hours after), `completed`, `no_show` (once the visit has started) or `cancelled`, as the life cycle allows.",
     tag = "staff",
     security(("staff_jwt" = [])),
     params(
@@ -322,13 +357,17 @@ pub(super) async fn update_status(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct DaySheetQuery {
+    #[param(format = Date)]
     date: Option<String>,
+    #[param(minimum = 1)]
     provider_id: Option<i64>,
+    #[param(schema_with = booking_status_schema)]
     status: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct DaySheet {
+    #[schema(format = Date)]
     date: String,
     timezone: String,
     items: Vec<BookingView>,
@@ -339,6 +378,9 @@ struct DaySheet {
 #[utoipa::path(
     get,
     path = "/api/v1/bookings",
+    operation_id = "getDaySheet",
+    summary = "The day sheet",
+    description = "One local day's bookings (default today), ordered by start, with patient details.",
     tag = "staff",
     security(("staff_jwt" = [])),
     params(DaySheetQuery),

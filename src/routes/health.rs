@@ -18,6 +18,10 @@ pub(super) struct HealthStatus {
 #[utoipa::path(
     get,
     path = "/health",
+    operation_id = "getHealth",
+    summary = "Health",
+
+    description = "`ok` when the database answers.",
     tag = "health",
     security(()),
     responses(
@@ -39,6 +43,9 @@ pub(super) async fn health(state: web::Data<AppState>) -> Result<HttpResponse, A
 #[utoipa::path(
     get,
     path = "/health/live",
+    operation_id = "getLiveness",
+    summary = "Liveness",
+    description = "The process serves HTTP; the database is not consulted.",
     tag = "health",
     security(()),
     responses(
@@ -52,6 +59,10 @@ pub(super) async fn live() -> HttpResponse {
 #[utoipa::path(
     get,
     path = "/health/ready",
+    operation_id = "getReadiness",
+    summary = "Readiness",
+
+    description = "Ready for traffic: the database answers and its migrations are applied.",
     tag = "health",
     security(()),
     responses(

@@ -18,6 +18,8 @@ const FORWARDING_HEADERS: [&str; 3] = ["forwarded", "x-forwarded-for", "x-real-i
 #[utoipa::path(
     get,
     path = "/metrics",
+    operation_id = "getMetrics",
+    summary = "Prometheus metrics",
     tag = "health",
     security(()),
     description = concat!(

@@ -117,6 +117,9 @@ pub(crate) async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError
 #[utoipa::path(
     get,
     path = "/docs",
+    operation_id = "redirectToDocs",
+    summary = "The docs page",
+    description = "Redirects to the Swagger UI page at `/docs/`.",
     tag = "health",
     security(()),
     responses((status = 308, description = "Redirects to the docs page at /docs/")),

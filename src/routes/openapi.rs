@@ -2,9 +2,14 @@
 //! and return, served at `/openapi.json`, with Swagger UI at `/docs` from assets compiled into
 //! the binary (no CDN).
 
-use actix_web::{HttpResponse, Responder};
+use std::sync::OnceLock;
+
+use actix_web::{web, HttpResponse, Responder};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
+
+use crate::settings::Settings;
+use crate::state::AppState;
 
 use super::{
     admin, audit, auth, bookings, health, metrics, pages, providers, schedule,
@@ -18,7 +23,7 @@ use super::{
         description = "Appointment booking for clinics: providers, free slots, patient bookings, \
 the \"Schedule an appointment\" call to action, and the front desk's staff API. Errors are RFC 9457 \
 `application/problem+json`. Instants are RFC 3339; dates are the clinic's local dates.",
-        license(name = "MIT OR Apache-2.0")
+        license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0")
     ),
     paths(
         health::health,
@@ -108,7 +113,9 @@ fn usual_description(status: &str) -> Option<&'static str> {
         "403" => "The token's role may not do this",
         "413" => "JSON body over 64 KiB",
         "422" => "Invalid fields, named in `errors`",
+        "405" => "The path does not take this method",
         "429" => "Too many requests; see Retry-After",
+        "500" => "An unexpected failure, logged under the answer's X-Request-Id",
         "503" => "The database does not answer",
         _ => return None,
     })
@@ -116,7 +123,24 @@ fn usual_description(status: &str) -> Option<&'static str> {
 
 impl Modify for ProblemResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{ContentBuilder, Ref, RefOr};
+        use utoipa::openapi::header::Header;
+        use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response};
+        let request_id = Header::builder()
+            .schema(Some(Object::with_type(Type::String)))
+            .description(Some(
+                "The id of this request in the server's log: quote it when reporting a problem",
+            ))
+            .build();
+        let retry_after = Header::builder()
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0))
+                    .build(),
+            ))
+            .description(Some("Seconds to wait before trying again"))
+            .build();
         let problem = RefOr::T(
             ContentBuilder::new()
                 .schema(Some(Ref::from_schema_name("ProblemDetails")))
@@ -134,6 +158,30 @@ impl Modify for ProblemResponses {
                 &mut item.trace,
             ];
             for operation in operations.into_iter().flatten() {
+                // Any path answers a method it does not take with 405, and any request may
+                // meet an unexpected failure (500, logged, its detail withheld).
+                for status in ["405", "500"] {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| RefOr::T(Response::new("")));
+                }
+                for (status, response) in operation.responses.responses.iter_mut() {
+                    let RefOr::T(response) = response else {
+                        continue;
+                    };
+                    response
+                        .headers
+                        .entry("X-Request-Id".to_owned())
+                        .or_insert_with(|| RefOr::T(request_id.clone()));
+                    if status == "429" || status == "503" {
+                        response
+                            .headers
+                            .entry("Retry-After".to_owned())
+                            .or_insert_with(|| RefOr::T(retry_after.clone()));
+                    }
+                }
                 for (status, response) in operation.responses.responses.iter_mut() {
                     let RefOr::T(response) = response else {
                         continue;
@@ -156,10 +204,105 @@ impl Modify for ProblemResponses {
     }
 }
 
-/// The document itself.
-#[utoipa::path(get, path = "/openapi.json", tag = "health", security(()), responses(
-    (status = 200, description = "This OpenAPI 3.1 document", content_type = "application/json")
-))]
-pub(crate) async fn openapi_json() -> impl Responder {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+/// The document as this server serves it: its public address as the server, the clinic as the
+/// contact.
+pub(crate) fn served_document(settings: &Settings) -> utoipa::openapi::OpenApi {
+    static DOCUMENT: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+    let mut document = DOCUMENT.get_or_init(ApiDoc::openapi).clone();
+    let base = settings.clinic.public_base_url.trim_end_matches('/');
+    document.servers = Some(vec![utoipa::openapi::server::ServerBuilder::new()
+        .url(base)
+        .description(Some(settings.clinic.name.as_str()))
+        .build()]);
+    document.info.contact = Some(
+        utoipa::openapi::info::ContactBuilder::new()
+            .name(Some(settings.clinic.name.as_str()))
+            .url(Some(base))
+            .build(),
+    );
+    document
+}
+
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    operation_id = "getOpenApiDocument",
+    summary = "This OpenAPI document",
+    description = "The OpenAPI 3.1 document of this API, with this server's public address.",
+    tag = "health",
+    security(()),
+    responses(
+        (status = 200, description = "This OpenAPI 3.1 document", content_type = "application/json")
+    ),
+)]
+pub(crate) async fn openapi_json(state: web::Data<AppState>) -> impl Responder {
+    HttpResponse::Ok().json(served_document(&state.settings))
+}
+
+#[cfg(test)]
+mod tests {
+    //! The document's bounds and names come from the same constants and enums the handlers
+    //! enforce: a change to one that forgets the other fails here.
+
+    use serde_json::Value;
+
+    use super::*;
+
+    fn document() -> Value {
+        serde_json::to_value(ApiDoc::openapi()).expect("the document as JSON")
+    }
+
+    fn parameter<'a>(doc: &'a Value, path: &str, name: &str) -> &'a Value {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["name"] == name))
+            .unwrap_or_else(|| panic!("{path} has no parameter {name}"))
+    }
+
+    #[test]
+    fn page_sizes_are_documented_as_enforced() {
+        let doc = document();
+        for (path, most) in [
+            ("/api/v1/slots", super::super::slots::MAX_LIMIT),
+            ("/api/v1/audit", super::super::audit::MAX_LIMIT),
+            ("/api/v1/admin/outbox", super::super::admin::MAX_PAGE),
+            (
+                "/api/v1/schedule-appointment",
+                super::super::schedule_appointment::MAX_SLOTS as i64,
+            ),
+        ] {
+            let schema = &parameter(&doc, path, "limit")["schema"];
+            assert_eq!(schema["maximum"], most, "{path}");
+            assert_eq!(schema["minimum"], 1, "{path}");
+        }
+        let schedule = &doc["components"]["schemas"]["ScheduleBody"]["properties"]["slot_minutes"];
+        assert_eq!(
+            schedule["minimum"],
+            crate::domain::schedule::MIN_SLOT_MINUTES
+        );
+        assert_eq!(
+            schedule["maximum"],
+            crate::domain::schedule::MAX_SLOT_MINUTES
+        );
+    }
+
+    #[test]
+    fn operation_ids_are_unique_and_every_operation_is_summarised() {
+        let doc = document();
+        let mut ids = std::collections::BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, operation) in item.as_object().expect("item") {
+                let id = operation["operationId"].as_str().expect("an operationId");
+                assert!(ids.insert(id.to_owned()), "{id} twice");
+                assert!(
+                    operation["summary"].is_string(),
+                    "{method} {path} has no summary"
+                );
+                assert!(
+                    operation["description"].is_string(),
+                    "{method} {path} has no description"
+                );
+            }
+        }
+    }
 }

@@ -20,6 +20,10 @@ fn asset(content_type: &'static str, body: &'static str, cache: &'static str) ->
 #[utoipa::path(
     get,
     path = "/book",
+    operation_id = "getBookingPage",
+    summary = "The booking page",
+
+    description = "An HTML page patients book from, on a phone or a desktop.",
     tag = "pages",
     security(()),
     responses(
@@ -48,6 +52,10 @@ pub(super) async fn book_page() -> HttpResponse {
 #[utoipa::path(
     get,
     path = "/book.js",
+    operation_id = "getBookingScript",
+    summary = "The booking page's script",
+
+    description = "The booking page's script",
     tag = "pages",
     security(()),
     responses(
@@ -65,6 +73,10 @@ pub(super) async fn book_script() -> HttpResponse {
 #[utoipa::path(
     get,
     path = "/book.css",
+    operation_id = "getBookingStyle",
+    summary = "The booking page's style sheet",
+
+    description = "The booking page's style sheet",
     tag = "pages",
     security(()),
     responses(
@@ -82,6 +94,10 @@ pub(super) async fn book_style() -> HttpResponse {
 #[utoipa::path(
     get,
     path = "/widget.js",
+    operation_id = "getWidgetScript",
+    summary = "The embeddable booking widget",
+
+    description = "A script a clinic's page includes to show the next free times and book one.",
     tag = "pages",
     security(()),
     responses(

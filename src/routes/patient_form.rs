@@ -12,9 +12,17 @@ use crate::error::ApiError;
 #[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct PatientBody {
+    /// 1 to 100 characters, one line.
+    #[schema(required = true, nullable = false, min_length = 1, max_length = 100)]
     name: Option<String>,
+    /// An address mail can be sent to.
+    #[schema(required = true, nullable = false, format = Email, max_length = 254)]
     email: Option<String>,
+    /// 7 to 15 digits, optionally with `+`, spaces, dashes, dots or parentheses.
+    #[schema(max_length = 32)]
     phone: Option<String>,
+    /// From 1900-01-01 until yesterday.
+    #[schema(format = Date)]
     date_of_birth: Option<String>,
 }
 

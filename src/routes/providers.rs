@@ -14,6 +14,7 @@ use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct ProviderView {
+    #[schema(value_type = i64)]
     id: i32,
     name: String,
     title: String,
@@ -43,6 +44,10 @@ impl From<Provider> for ProviderView {
 #[utoipa::path(
     get,
     path = "/api/v1/providers",
+    operation_id = "listProviders",
+    summary = "List providers",
+
+    description = "The clinic's active providers.",
     tag = "providers",
     security(()),
     responses((status = 200, description = "Active providers", body = ProviderList)),
@@ -56,6 +61,9 @@ pub(super) async fn list(state: web::Data<AppState>) -> Result<HttpResponse, Api
 #[utoipa::path(
     get,
     path = "/api/v1/providers/{id}",
+    operation_id = "getProvider",
+    summary = "Read a provider",
+    description = "Read a provider",
     tag = "providers",
     security(()),
     params(("id" = i64, Path, description = "The provider id")),
@@ -113,6 +121,9 @@ impl ProviderBody {
 #[utoipa::path(
     post,
     path = "/api/v1/providers",
+    operation_id = "createProvider",
+    summary = "Add a provider",
+    description = "Admins only.",
     tag = "staff",
     security(("staff_jwt" = [])),
     request_body = ProviderBody,
@@ -142,6 +153,9 @@ pub(super) async fn create(
 #[utoipa::path(
     patch,
     path = "/api/v1/providers/{id}",
+    operation_id = "updateProvider",
+    summary = "Edit a provider",
+    description = "Changes the fields sent; `{\"active\": false}` deactivates. Admins only.",
     tag = "staff",
     security(("staff_jwt" = [])),
     params(("id" = i64, Path, description = "The provider id")),

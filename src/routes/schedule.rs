@@ -21,11 +21,17 @@ pub(super) struct BreakBody {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ScheduleBody {
+    #[schema(required = true, nullable = false, format = Date)]
     from_date: Option<String>,
+    #[schema(required = true, nullable = false, format = Date)]
     to_date: Option<String>,
+    #[schema(required = true, nullable = false, max_items = 7)]
     weekdays: Option<Vec<String>>,
+    #[schema(required = true, nullable = false, example = "09:00")]
     start_time: Option<String>,
+    #[schema(required = true, nullable = false, example = "17:00")]
     end_time: Option<String>,
+    #[schema(required = true, nullable = false, minimum = 5, maximum = 480)]
     slot_minutes: Option<i64>,
     #[serde(default)]
     breaks: Vec<BreakBody>,
@@ -40,6 +46,9 @@ struct ScheduleResult {
 #[utoipa::path(
     post,
     path = "/api/v1/providers/{id}/schedule",
+    operation_id = "applySchedule",
+    summary = "Build a provider's schedule",
+    description = "Turns a weekly pattern into slots in the clinic's time zone; slots that would overlap existing ones are skipped, so running it again creates nothing.",
     tag = "staff",
     security(("staff_jwt" = [])),
     params(("id" = i64, Path, description = "The provider id")),

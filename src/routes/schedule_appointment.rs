@@ -25,13 +25,14 @@ use crate::error::ApiError;
 use crate::idempotency::{self, NO_SCREEN};
 use crate::state::AppState;
 
-const MAX_SLOTS: usize = 50;
+pub(super) const MAX_SLOTS: usize = 50;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CtaQuery {
     /// Only this provider's times.
+    #[param(minimum = 1)]
     provider_id: Option<i64>,
     /// Only slots of this visit type.
     visit_type: Option<String>,
@@ -39,6 +40,7 @@ pub(super) struct CtaQuery {
     /// body so its bookings are attributed to it.
     source: Option<String>,
     /// How many times to offer (default: the configured count).
+    #[param(minimum = 1, maximum = 50)]
     limit: Option<usize>,
 }
 
@@ -73,6 +75,10 @@ struct CallToAction<'a> {
 #[utoipa::path(
     get,
     path = "/api/v1/schedule-appointment",
+    operation_id = "getCallToAction",
+    summary = "The call to action",
+
+    description = "What an article's \"Schedule an appointment\" button shows: headline, text, the clinic, the next free times and how to book.",
     tag = "schedule-appointment",
     security(()),
     params(CtaQuery),
@@ -194,9 +200,11 @@ pub(super) async fn show(
 #[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ScheduleAppointmentBody {
+    #[schema(required = true, nullable = false)]
     patient: Option<PatientBody>,
     reason: Option<String>,
     concern: Option<Concern>,
+    #[schema(minimum = 1, format = Int64)]
     provider_id: Option<i64>,
     not_before: Option<String>,
     source: Option<String>,
@@ -209,6 +217,9 @@ pub(super) struct ScheduleAppointmentBody {
 #[utoipa::path(
     post,
     path = "/api/v1/schedule-appointment",
+    operation_id = "bookEarliest",
+    summary = "Book the earliest time that fits",
+    description = "Books the earliest free slot for the patient's request, or answers 409 with `next_available_dates`.",
     tag = "schedule-appointment",
     security(()),
     params(

@@ -20,15 +20,17 @@ use crate::state::AppState;
 
 const DEFAULT_WINDOW_DAYS: i64 = 14;
 const DEFAULT_LIMIT: i64 = 500;
-const MAX_LIMIT: i64 = 2000;
+pub(super) const MAX_LIMIT: i64 = 2000;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct SlotQuery {
+    #[param(minimum = 1)]
     provider_id: Option<i64>,
     from: Option<String>,
     to: Option<String>,
+    #[param(minimum = 1, maximum = 2000)]
     limit: Option<i64>,
 }
 
@@ -44,6 +46,10 @@ struct SlotList {
 #[utoipa::path(
     get,
     path = "/api/v1/slots",
+    operation_id = "listFreeSlots",
+    summary = "List free slots",
+
+    description = "Free slots in `[from, to)`, ordered by start (default: the next 14 days; at most 62). When `limit` cuts the list, `next_from` says where to continue.",
     tag = "slots",
     security(()),
     params(SlotQuery),
@@ -148,6 +154,9 @@ pub(super) struct NewSlotBody {
 #[utoipa::path(
     post,
     path = "/api/v1/providers/{id}/slots",
+    operation_id = "createSlot",
+    summary = "Add one slot",
+    description = "One free slot of a provider; 409 if it overlaps one of theirs.",
     tag = "staff",
     security(("staff_jwt" = [])),
     params(("id" = i64, Path, description = "The provider id")),
@@ -209,6 +218,9 @@ pub(super) struct SlotStatusBody {
 #[utoipa::path(
     patch,
     path = "/api/v1/slots/{id}",
+    operation_id = "updateSlotStatus",
+    summary = "Block or free a slot",
+    description = "A booked slot is a 409: cancel or move its booking first.",
     tag = "staff",
     security(("staff_jwt" = [])),
     params(("id" = i64, Path, description = "The slot id")),

@@ -8,10 +8,13 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::clinic::appointments::BookingDetails;
+use crate::db::audit::{ActorKind, EntityKind};
+use crate::db::outbox::{JobStatus, MailKind};
 use crate::db::providers::Provider;
 use crate::db::slots::Slot;
-use crate::domain::booking::BookingReference;
+use crate::domain::booking::{BookingReference, BookingStatus};
 use crate::domain::intake::Concern;
+use crate::domain::slot::SlotStatus;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -37,6 +40,7 @@ pub(super) fn local_rfc3339(stored: NaiveDateTime, tz: Tz) -> String {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct ProviderSummary {
+    #[schema(value_type = i64)]
     pub id: i32,
     pub name: String,
     pub title: String,
@@ -57,13 +61,20 @@ impl From<&Provider> for ProviderSummary {
 /// A slot as clients see it: UTC instants plus the clinic's local wall-clock time.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct SlotView {
+    #[schema(value_type = i64)]
     pub id: i32,
+    #[schema(value_type = i64)]
     pub provider_id: i32,
+    #[schema(format = DateTime)]
     pub start: String,
+    #[schema(format = DateTime)]
     pub end: String,
+    #[schema(format = DateTime)]
     pub local_start: String,
+    #[schema(format = DateTime)]
     pub local_end: String,
     pub timezone: String,
+    #[schema(schema_with = slot_status_schema)]
     pub status: String,
     pub visit_type: Option<String>,
 }
@@ -104,28 +115,35 @@ impl OpenSlotView {
 #[derive(Serialize, utoipa::ToSchema)]
 struct PatientView {
     name: String,
+    #[schema(format = Email)]
     email: String,
     phone: Option<String>,
+    #[schema(format = Date)]
     date_of_birth: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct BookingView {
     reference: String,
+    #[schema(schema_with = booking_status_schema)]
     status: String,
     slot: SlotView,
     provider: ProviderSummary,
     patient: PatientView,
     reason: Option<String>,
     source: String,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
     concern: Option<Concern>,
     /// Red flags in the intake: the front desk reviews this booking before the visit.
     needs_review: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Only in the answer that made the booking: the patient's key to read, cancel and move it.
     manage_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// `queued` in the answer that made the booking.
     confirmation_email: Option<&'static str>,
 }
 
@@ -188,4 +206,38 @@ pub(super) fn private_json(body: String) -> HttpResponse {
         .content_type("application/json")
         .insert_header(("Cache-Control", "no-store"))
         .body(body)
+}
+
+/// A string schema that takes exactly `names`: each status and kind enum documents the names its
+/// own `as_str` gives, so the document and the server cannot drift apart.
+fn names_schema(names: impl IntoIterator<Item = &'static str>) -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(names))
+        .build()
+}
+
+pub(super) fn booking_status_schema() -> utoipa::openapi::schema::Object {
+    names_schema(BookingStatus::ALL.map(BookingStatus::as_str))
+}
+
+pub(super) fn slot_status_schema() -> utoipa::openapi::schema::Object {
+    names_schema(SlotStatus::ALL.map(SlotStatus::as_str))
+}
+
+pub(super) fn mail_kind_schema() -> utoipa::openapi::schema::Object {
+    names_schema(MailKind::ALL.map(MailKind::as_str))
+}
+
+pub(super) fn mail_status_schema() -> utoipa::openapi::schema::Object {
+    names_schema(JobStatus::ALL.map(JobStatus::as_str))
+}
+
+pub(super) fn actor_kind_schema() -> utoipa::openapi::schema::Object {
+    names_schema(ActorKind::ALL.map(ActorKind::as_str))
+}
+
+pub(super) fn entity_kind_schema() -> utoipa::openapi::schema::Object {
+    names_schema(EntityKind::ALL.map(EntityKind::as_str))
 }

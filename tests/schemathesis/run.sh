@@ -33,7 +33,7 @@ token=$(curl -fsS -X POST "$base/api/v1/auth/login" -H 'Content-Type: applicatio
   python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 
 checks=not_a_server_error,response_schema_conformance,content_type_conformance,status_code_conformance,response_headers_conformance,unsupported_method
-common=(--checks "$checks" --phases examples,stateful,fuzzing --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-25}"
+common=(--url "$base" --checks "$checks" --phases examples,stateful,fuzzing --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-25}"
   --workers 2 --request-timeout 10 --suppress-health-check all --seed 42)
 
 echo "== schemathesis, no token"
