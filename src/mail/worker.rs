@@ -213,7 +213,7 @@ impl MailWorker {
             let details =
                 appointments::load(&mut conn, &reference).map_err(|e| anyhow::anyhow!("{e}"))?;
             Ok(renderer
-                .render(kind, sequence, &details, Utc::now())?
+                .render(id, kind, sequence, &details, Utc::now())?
                 .map_or(Prepared::Obsolete, Prepared::Send))
         })
         .await?
