@@ -22,6 +22,7 @@ mod openapi;
 mod operations;
 mod privacy;
 mod race;
+mod redelivery;
 mod reschedule;
 mod roles;
 mod scale_out;
@@ -45,6 +46,7 @@ fn main() -> std::process::ExitCode {
         operations::tests,
         privacy::tests,
         race::tests,
+        redelivery::tests,
         reschedule::tests,
         roles::tests,
         scale_out::tests,
