@@ -7,12 +7,14 @@ use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::Message;
 use minijinja::{context, Environment};
+use sha2::{Digest, Sha256};
 
 use super::ics::Invitation;
 use crate::auth::jwt::TokenKeys;
 use crate::clinic::appointments::BookingDetails;
 use crate::db::outbox::MailKind;
 use crate::domain::booking::{BookingReference, BookingStatus};
+use crate::domain::ids::MailJobId;
 use crate::settings::Settings;
 
 macro_rules! templates {
@@ -49,6 +51,8 @@ pub struct MailRenderer {
     tz: Tz,
     public_base_url: String,
     tokens: TokenKeys,
+    /// The right-hand side of every `Message-ID` (see [`message_id_domain`]).
+    message_id_domain: String,
 }
 
 impl MailRenderer {
@@ -60,9 +64,11 @@ impl MailRenderer {
         for (name, source) in TEMPLATES {
             env.add_template(name, source)?;
         }
+        let from: Mailbox = settings.mail.from.parse()?;
+        let message_id_domain = message_id_domain(&from, &settings.clinic.public_base_url);
         Ok(Self {
             env,
-            from: settings.mail.from.parse()?,
+            from,
             clinic_name: settings.clinic.name.clone(),
             clinic_address: settings.clinic.address.clone(),
             clinic_phone: settings.clinic.phone.clone(),
@@ -73,13 +79,16 @@ impl MailRenderer {
                 .trim_end_matches('/')
                 .to_owned(),
             tokens,
+            message_id_domain,
         })
     }
 
-    /// The message for a job, or `None` when it no longer applies (a reminder for a visit that
-    /// was cancelled or has passed).
+    /// The message for job `id`, or `None` when it no longer applies (a reminder for a visit
+    /// that was cancelled or has passed). Every rendering of one job carries the same
+    /// `Message-ID` ([`Self::message_id`]).
     pub fn render(
         &self,
+        id: MailJobId,
         kind: MailKind,
         sequence: i32,
         details: &BookingDetails,
@@ -186,10 +195,252 @@ impl MailRenderer {
             }
         };
         let message = Message::builder()
+            .message_id(Some(self.message_id(id, kind, &reference)))
             .from(self.from.clone())
             .to(to)
             .subject(subject.trim())
             .multipart(body)?;
         Ok(Some(message))
+    }
+
+    /// The `Message-ID` of job `id`'s mail, e.g. `<42.confirmation.9f2c…@clinic.example>`: the
+    /// job's id and kind, a digest of them with the booking's reference, and the sender's
+    /// domain. Every attempt at one job renders the same id, so a mail sent again after a crash
+    /// (accepted by the server, but not yet marked sent) is a duplicate that mail clients and
+    /// relays recognise and drop. The reference in the digest tells apart jobs with the same id
+    /// in different databases (a fresh install, staging); it is hashed, not shown, and nothing
+    /// of the patient goes in.
+    fn message_id(&self, id: MailJobId, kind: MailKind, reference: &BookingReference) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(b"clinic-booking Message-ID\0");
+        hasher.update(id.get().to_be_bytes());
+        hasher.update(kind.as_str().as_bytes());
+        hasher.update(b"\0");
+        hasher.update(reference.as_str().as_bytes());
+        let digest = hex::encode(&hasher.finalize()[..12]);
+        format!(
+            "<{}.{}.{digest}@{}>",
+            id.get(),
+            kind.as_str(),
+            self.message_id_domain
+        )
+    }
+}
+
+/// The domain a `Message-ID` ends with: the sender's (`mail.from`), the owner of the name space
+/// relays de-duplicate in; failing that (an internationalized domain would need encoding the
+/// header cannot carry), the host of `clinic.public_base_url`; failing that,
+/// `clinic-booking.invalid`, a name that is nobody's.
+fn message_id_domain(from: &Mailbox, public_base_url: &str) -> String {
+    let plain = |domain: &str| {
+        !domain.is_empty()
+            && domain.split('.').all(|label| {
+                !label.is_empty()
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            })
+    };
+    let sender = from.email.domain();
+    if plain(sender) {
+        return sender.to_ascii_lowercase();
+    }
+    let host = public_base_url
+        .split_once("://")
+        .map_or(public_base_url, |(_, rest)| rest)
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default();
+    let host = host.rsplit_once('@').map_or(host, |(_, host)| host);
+    let host = host.split(':').next().unwrap_or_default();
+    if plain(host) {
+        return host.to_ascii_lowercase();
+    }
+    "clinic-booking.invalid".to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::path::Path;
+
+    use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::db::bookings::Booking;
+    use crate::db::providers::Provider;
+    use crate::db::slots::Slot;
+    use crate::domain::booking::BookingSource;
+    use crate::domain::ids::{BookingId, ProviderId, SlotId};
+    use crate::domain::slot::SlotStatus;
+
+    const PATIENT_NAME: &str = "Ada Lovelace";
+    const PATIENT_EMAIL: &str = "ada.lovelace@patients.example";
+    const REFERENCE: &str = "BK-7Q2M9XA4KD";
+
+    fn renderer() -> MailRenderer {
+        let settings = Settings::load_from(Path::new("config"), "default").expect("defaults");
+        let tokens = TokenKeys::new(
+            &SecretString::from("a-secret-of-sufficient-length-000000".to_owned()),
+            30,
+        );
+        MailRenderer::new(&settings, tokens).expect("renderer")
+    }
+
+    fn at(day: u32, hour: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2030, 1, day)
+            .and_then(|d| d.and_hms_opt(hour, 0, 0))
+            .expect("a time")
+    }
+
+    fn details() -> BookingDetails {
+        BookingDetails {
+            booking: Booking {
+                id: BookingId::new(7),
+                reference: REFERENCE.to_owned(),
+                slot_id: SlotId::new(3),
+                patient_name: PATIENT_NAME.to_owned(),
+                patient_email: PATIENT_EMAIL.to_owned(),
+                patient_phone: None,
+                patient_date_of_birth: None,
+                reason: None,
+                source: BookingSource::named(BookingSource::WEBSITE),
+                status: BookingStatus::Booked,
+                created_at: at(1, 9),
+                updated_at: at(1, 9),
+                concern_area: None,
+                concern_onset: None,
+                red_flags: None,
+                needs_review: false,
+            },
+            slot: Slot {
+                id: SlotId::new(3),
+                provider_id: ProviderId::new(1),
+                starts_at: at(20, 16),
+                ends_at: at(20, 17),
+                status: SlotStatus::Busy,
+                visit_type: None,
+                created_at: at(1, 8),
+            },
+            provider: Provider {
+                id: ProviderId::new(1),
+                name: "Dr. Grace Hopper".to_owned(),
+                title: "MD".to_owned(),
+                specialty: "Pain medicine".to_owned(),
+                bio: String::new(),
+                active: true,
+                created_at: at(1, 8),
+                updated_at: at(1, 8),
+            },
+        }
+    }
+
+    fn message_id(renderer: &MailRenderer, id: i32, kind: MailKind, now: NaiveDateTime) -> String {
+        let message = renderer
+            .render(
+                MailJobId::new(id),
+                kind,
+                0,
+                &details(),
+                Utc.from_utc_datetime(&now),
+            )
+            .expect("rendered")
+            .expect("a mail that applies");
+        message
+            .headers()
+            .get_raw("Message-ID")
+            .expect("a Message-ID")
+            .to_owned()
+    }
+
+    #[test]
+    fn every_attempt_at_a_job_carries_the_same_message_id() {
+        let renderer = renderer();
+        for kind in MailKind::ALL {
+            let first = message_id(&renderer, 42, kind, at(1, 9));
+            let retried = message_id(&renderer, 42, kind, at(2, 14));
+            assert_eq!(first, retried, "{kind:?}");
+            // And another renderer built from the same settings (the next start) agrees.
+            assert_eq!(
+                first,
+                message_id(&super::tests::renderer(), 42, kind, at(3, 8))
+            );
+        }
+    }
+
+    #[test]
+    fn different_jobs_carry_different_message_ids() {
+        let renderer = renderer();
+        let now = at(1, 9);
+        let ids: Vec<String> = [
+            (1, MailKind::Confirmation),
+            (2, MailKind::Reminder),
+            (3, MailKind::Change),
+            (4, MailKind::Reminder),
+            (5, MailKind::Cancellation),
+            // The same number in another kind (and so another table's history) differs too.
+            (1, MailKind::Reminder),
+        ]
+        .into_iter()
+        .map(|(id, kind)| message_id(&renderer, id, kind, now))
+        .collect();
+        let distinct: HashSet<&String> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len(), "{ids:?}");
+    }
+
+    #[test]
+    fn a_message_id_is_well_formed_and_names_nothing_of_the_patient() {
+        let id = message_id(&renderer(), 42, MailKind::Confirmation, at(1, 9));
+        // The demo sender is appointments@clinic.example.
+        assert!(id.starts_with("<42.confirmation."), "{id}");
+        assert!(id.ends_with("@clinic.example>"), "{id}");
+        assert!(id.is_ascii() && !id.contains(char::is_whitespace), "{id}");
+        assert_eq!(id.matches('@').count(), 1, "{id}");
+        // Written as it is: on one line, neither folded nor encoded.
+        let message = renderer()
+            .render(
+                MailJobId::new(42),
+                MailKind::Confirmation,
+                0,
+                &details(),
+                Utc.from_utc_datetime(&at(1, 9)),
+            )
+            .expect("rendered")
+            .expect("a mail that applies");
+        let formatted = String::from_utf8(message.formatted()).expect("UTF-8");
+        let header = format!("Message-ID: {id}");
+        assert!(formatted.lines().any(|l| l == header), "{formatted}");
+        let lower = id.to_ascii_lowercase();
+        for private in [
+            PATIENT_NAME,
+            "ada",
+            "lovelace",
+            PATIENT_EMAIL,
+            REFERENCE,
+            "7q2m9xa4kd",
+        ] {
+            assert!(
+                !lower.contains(&private.to_ascii_lowercase()),
+                "{id} names {private}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_message_id_domain_is_the_senders_or_a_plain_fallback() {
+        let mailbox = |address: &str| -> Mailbox { address.parse().expect("a mailbox") };
+        let base = "https://book.clinic.example:8443/widget";
+        assert_eq!(
+            message_id_domain(&mailbox("Clinic <appointments@Mail.Clinic.example>"), base),
+            "mail.clinic.example"
+        );
+        // A non-ASCII domain would need encoding the header cannot carry: the site's host.
+        let idn = mailbox("appointments@klinik-müller.example");
+        assert_eq!(message_id_domain(&idn, base), "book.clinic.example");
+        assert_eq!(
+            message_id_domain(&idn, "http://[::1]:8080"),
+            "clinic-booking.invalid"
+        );
     }
 }

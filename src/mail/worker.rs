@@ -1,6 +1,9 @@
 //! The outbox worker: claims due mail jobs, renders and sends them, and records the outcome.
 //! Delivery is at-least-once: a job is marked sent only after the transport accepted it, so a
-//! crash between the two sends that one job again, and nothing is ever lost.
+//! crash between the two sends that one job again, and nothing is ever lost. The copy sent again
+//! carries the same `Message-ID` (see `render`), so the recipient's mail system can drop it; and
+//! the gap between the two is kept short: the outcome is written on a database connection held
+//! through the send, the moment the transport answers.
 
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
@@ -8,13 +11,13 @@ use std::time::{Duration as StdDuration, Instant};
 use chrono::{Duration, Utc};
 use futures::StreamExt;
 use rand::Rng;
-use tokio::sync::{watch, Notify};
+use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 
 use super::render::MailRenderer;
 use super::Mailer;
 use crate::clinic::appointments;
 use crate::db::outbox::{self, OutboxJob};
-use crate::db::{self, Pool};
+use crate::db::{self, ConnectionManager, DbConnection, Pool};
 use crate::domain::booking::BookingReference;
 use crate::metrics::Metrics;
 use crate::settings::MailSettings;
@@ -28,11 +31,31 @@ pub struct MailWorker {
     /// Identifies this worker's claims; a random part keeps copies of the app apart.
     name: String,
     metrics: Option<Arc<Metrics>>,
+    /// How many sends may hold a pooled connection through the send (see [`Held`]): half the
+    /// pool, so the worker never leaves the HTTP handlers fewer than the other half.
+    holds: Arc<Semaphore>,
+}
+
+/// A connection taken from the pool.
+type PooledConnection = diesel::r2d2::PooledConnection<ConnectionManager>;
+
+/// The connection a message was rendered on, kept through its send to write the outcome the
+/// moment the transport answers, with no wait for the pool (nor, on PostgreSQL, its liveness
+/// check) in between; and the permit it is counted by.
+struct Held {
+    conn: PooledConnection,
+    _permit: OwnedSemaphorePermit,
+}
+
+/// A rendered message, with its connection when one could be kept.
+struct Ready {
+    message: lettre::Message,
+    held: Option<Held>,
 }
 
 /// What a claimed job turned out to need.
 enum Prepared {
-    Send(lettre::Message),
+    Send(Box<Ready>),
     /// Nothing to send any more.
     Obsolete,
     /// The lease lapsed and another worker claimed the job.
@@ -56,13 +79,14 @@ impl MailWorker {
     ) -> Self {
         let id: u64 = rand::rng().random();
         Self {
-            pool,
             mailer,
             renderer,
             settings,
             wakeup,
             name: format!("mail-{id:016x}"),
             metrics: None,
+            holds: Arc::new(Semaphore::new((pool.max_size() / 2) as usize)),
+            pool,
         }
     }
 
@@ -162,17 +186,23 @@ impl MailWorker {
     }
 
     async fn deliver(&self, job: OutboxJob, token: &str, claimed_at: Instant) {
-        let outcome = match self.prepare(&job, token, claimed_at).await {
-            Ok(Prepared::Send(message)) => match self.mailer.send(message).await {
-                Ok(()) => Outcome::Sent,
-                Err(e) => Outcome::Failed(format!("send: {e}")),
-            },
-            Ok(Prepared::Obsolete) => Outcome::Obsolete,
+        let (outcome, held) = match self.prepare(&job, token, claimed_at).await {
+            // A crash between the server's acceptance and the write that marks the job sent
+            // sends the mail again. In between run only the hand-over to a blocking thread and
+            // the write itself, on the connection held through the send.
+            Ok(Prepared::Send(ready)) => {
+                let Ready { message, held } = *ready;
+                match self.mailer.send(message).await {
+                    Ok(()) => (Outcome::Sent, held),
+                    Err(e) => (Outcome::Failed(format!("send: {e}")), held),
+                }
+            }
+            Ok(Prepared::Obsolete) => (Outcome::Obsolete, None),
             // Another worker holds the job now (this batch waited past its lease): it sends.
             Ok(Prepared::ClaimLost) => return,
-            Err(e) => Outcome::Failed(format!("render: {e:#}")),
+            Err(e) => (Outcome::Failed(format!("render: {e:#}")), None),
         };
-        if let Err(e) = self.record(&job, token, outcome).await {
+        if let Err(e) = self.record(&job, token, outcome, held).await {
             // The lease runs out and the job is tried again: sent twice at worst, never lost.
             tracing::warn!(
                 job_id = job.id.get(),
@@ -183,11 +213,14 @@ impl MailWorker {
     }
 
     /// Renews the job's lease for the send about to happen if a third of it has passed since the
-    /// claim, then renders its message. A batch is claimed under one lease but sent a few at a
-    /// time; renewing keeps a slow mail server from letting a later job's lease lapse while it
-    /// waits, which would let another worker send it too. Early in the lease no other worker
-    /// can hold the job, and skipping the write spares SQLite's one write lock a transaction per
-    /// mail.
+    /// claim, then renders its message, which comes back with the connection used ([`Held`]) if
+    /// the worker's share of the pool allows: the connection waits idle, outside any
+    /// transaction, through the send.
+    ///
+    /// A batch is claimed under one lease but sent a few at a time; renewing keeps a slow mail
+    /// server from letting a later job's lease lapse while it waits, which would let another
+    /// worker send it too. Early in the lease no other worker can hold the job, and skipping
+    /// the write spares SQLite's one write lock a transaction per mail.
     async fn prepare(
         &self,
         job: &OutboxJob,
@@ -200,6 +233,7 @@ impl MailWorker {
         let token = token.to_owned();
         let lease = Duration::seconds(self.settings.lease_seconds);
         let kind = job.kind;
+        let holds = self.holds.clone();
         let renew = claimed_at.elapsed() * 3
             > StdDuration::from_secs(self.settings.lease_seconds.max(1) as u64);
         tokio::task::spawn_blocking(move || {
@@ -213,35 +247,67 @@ impl MailWorker {
             let details =
                 appointments::load(&mut conn, &reference).map_err(|e| anyhow::anyhow!("{e}"))?;
             Ok(renderer
-                .render(kind, sequence, &details, Utc::now())?
-                .map_or(Prepared::Obsolete, Prepared::Send))
+                .render(id, kind, sequence, &details, Utc::now())?
+                .map_or(Prepared::Obsolete, |message| {
+                    let held = holds.try_acquire_owned().ok().map(|permit| Held {
+                        conn,
+                        _permit: permit,
+                    });
+                    Prepared::Send(Box::new(Ready { message, held }))
+                }))
         })
         .await?
     }
 
-    async fn record(&self, job: &OutboxJob, token: &str, outcome: Outcome) -> anyhow::Result<()> {
+    /// Writes the outcome on `held` (the connection the message was rendered on) or, without
+    /// one, on a connection from the pool; metrics and logs come after the write.
+    async fn record(
+        &self,
+        job: &OutboxJob,
+        token: &str,
+        outcome: Outcome,
+        held: Option<Held>,
+    ) -> anyhow::Result<()> {
         let pool = self.pool.clone();
         let token = token.to_owned();
         let (id, attempts, kind) = (job.id, job.attempts, job.kind.as_str());
-        let retry_at = self.retry_at(attempts);
-        if let Some(metrics) = &self.metrics {
-            match &outcome {
-                Outcome::Sent => metrics.mail_sent(),
-                Outcome::Obsolete => {}
-                Outcome::Failed(_) => metrics.mail_attempt_failed(retry_at.is_none()),
-            }
-        }
+        let retry_at = match outcome {
+            Outcome::Failed(_) => self.retry_at(attempts),
+            Outcome::Sent | Outcome::Obsolete => None,
+        };
+        let metrics = self.metrics.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-            let mut conn = pool.get()?;
             let now = db::now();
             match outcome {
                 Outcome::Sent | Outcome::Obsolete => {
-                    outbox::mark_sent(&mut conn, id, &token, now)?;
-                    tracing::info!(job_id = id.get(), kind, attempts, "mail delivered");
+                    let delivered = matches!(outcome, Outcome::Sent);
+                    let marked =
+                        write_outcome(&pool, held, |conn| outbox::mark_sent(conn, id, &token, now));
+                    if let (true, Some(metrics)) = (delivered, &metrics) {
+                        metrics.mail_sent();
+                    }
+                    if marked? {
+                        tracing::info!(job_id = id.get(), kind, attempts, "mail delivered");
+                    } else {
+                        // Its lease ran out first and another worker claimed the job, which may
+                        // send it too (under the same Message-ID).
+                        tracing::warn!(
+                            job_id = id.get(),
+                            kind,
+                            attempts,
+                            "mail job finished after its claim lapsed"
+                        );
+                    }
                 }
                 Outcome::Failed(error) => {
                     let error: String = error.chars().take(1000).collect();
-                    outbox::mark_attempt_failed(&mut conn, id, &token, &error, retry_at, now)?;
+                    let marked = write_outcome(&pool, held, |conn| {
+                        outbox::mark_attempt_failed(conn, id, &token, &error, retry_at, now)
+                    });
+                    if let Some(metrics) = &metrics {
+                        metrics.mail_attempt_failed(retry_at.is_none());
+                    }
+                    marked?;
                     // The error text can quote an address; the log gets the job only.
                     match retry_at {
                         Some(at) => tracing::warn!(job_id = id.get(), kind, attempts, retry_at = %at, "mail not delivered; will retry"),
@@ -267,4 +333,27 @@ impl MailWorker {
         let jittered = backoff * rand::rng().random_range(0.5..=1.0);
         Some(db::now() + Duration::milliseconds((jittered * 1000.0) as i64))
     }
+}
+
+/// Runs `write` on `held`, the connection kept through the send, or on one from the pool when
+/// there is none or the held one failed (its server may have gone away during a long send, or
+/// SQLite stayed busy): one more try now rather than a duplicate after the lease.
+fn write_outcome<T>(
+    pool: &Pool,
+    held: Option<Held>,
+    write: impl Fn(&mut DbConnection) -> diesel::QueryResult<T>,
+) -> anyhow::Result<T> {
+    if let Some(mut held) = held {
+        let written = write(&mut held.conn);
+        // Back to the pool (or, broken, out of it) before another is taken.
+        drop(held);
+        match written {
+            Ok(done) => return Ok(done),
+            Err(e) => {
+                tracing::debug!(error = %e, "mail outcome not written; trying a new connection")
+            }
+        }
+    }
+    let mut conn = pool.get()?;
+    Ok(write(&mut conn)?)
 }

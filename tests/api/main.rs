@@ -23,6 +23,7 @@ mod openapi;
 mod operations;
 mod privacy;
 mod race;
+mod redelivery;
 mod reschedule;
 mod robustness;
 mod roles;
@@ -48,6 +49,7 @@ fn main() -> std::process::ExitCode {
         operations::tests,
         privacy::tests,
         race::tests,
+        redelivery::tests,
         reschedule::tests,
         robustness::tests,
         roles::tests,
