@@ -9,6 +9,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::StatusCode;
 use actix_web::middleware::ErrorHandlers;
 use actix_web::{error::InternalError, web, App, HttpServer};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use tracing_actix_web::TracingLogger;
@@ -46,6 +47,9 @@ impl Application {
         let settings = Arc::new(settings);
         let pool = prepare_database(&settings).await?;
         tokio::task::spawn_blocking(crate::auth::password::prepare_dummy_hash).await?;
+        // Before the address is announced: from then on SIGTERM is a graceful stop (a signal
+        // that comes before the server runs waits for it), never the default action's exit.
+        let signals = shutdown_signals();
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let address = listener.local_addr()?;
         tracing::info!(%address, "listening on http://{address}");
@@ -130,6 +134,7 @@ impl Application {
         ))
         .shutdown_timeout(shutdown_timeout.as_secs())
         .shutdown_signal(stop_on_signal(
+            signals,
             stop_mail_worker.clone(),
             signalled_at.clone(),
         ))
@@ -189,15 +194,12 @@ impl Application {
 /// Completes on SIGTERM or SIGINT (both graceful: actix treats SIGINT as a forced stop), and
 /// tells the mail worker to finish up at the same moment the server stops accepting.
 async fn stop_on_signal(
+    signals: std::io::Result<(Signal, Signal)>,
     stop_mail_worker: Arc<watch::Sender<bool>>,
     signalled_at: Arc<OnceLock<Instant>>,
 ) {
-    use tokio::signal::unix::{signal, SignalKind};
-    match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) {
-        (Ok(mut terminate), Ok(mut interrupt)) => {
+    match signals {
+        Ok((mut terminate, mut interrupt)) => {
             let name = tokio::select! {
                 _ = terminate.recv() => "SIGTERM",
                 _ = interrupt.recv() => "SIGINT",
@@ -205,13 +207,21 @@ async fn stop_on_signal(
             let _ = signalled_at.set(Instant::now());
             tracing::info!(signal = name, "shutting down gracefully");
         }
-        (Err(e), _) | (_, Err(e)) => {
+        Err(e) => {
             // Without handlers the default action (exit) applies; serve on regardless.
             tracing::warn!(error = %e, "cannot listen for shutdown signals");
             std::future::pending::<()>().await;
         }
     }
     let _ = stop_mail_worker.send(true);
+}
+
+/// Listens for SIGTERM and SIGINT (each `recv` sees a signal that came after this call).
+fn shutdown_signals() -> std::io::Result<(Signal, Signal)> {
+    Ok((
+        signal(SignalKind::terminate())?,
+        signal(SignalKind::interrupt())?,
+    ))
 }
 
 /// Blocking threads each HTTP worker may start for `web::block`: together about two per pooled
