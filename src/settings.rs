@@ -42,7 +42,14 @@ pub struct ServerSettings {
     /// before the process exits anyway.
     #[serde(default = "default_shutdown_timeout_seconds")]
     pub shutdown_timeout_seconds: u64,
+    /// After SIGTERM/SIGINT: how long the copy serves on, with `/health/ready` answering 503 so
+    /// load balancers take it out, before it stops accepting; 0 stops accepting at once.
+    #[serde(default)]
+    pub drain_seconds: u64,
 }
+
+/// The longest drain `server.drain_seconds` may ask for.
+const MAX_DRAIN_SECONDS: u64 = 300;
 
 fn default_shutdown_timeout_seconds() -> u64 {
     30
@@ -267,7 +274,12 @@ impl Settings {
             anyhow::bail!("mail.worker_concurrency, mail.max_attempts and mail.lease_seconds must be at least 1");
         }
         // Bounds keep every duration these become far inside what the clock can represent.
-        let bounded: [(&str, f64, f64); 9] = [
+        let bounded: [(&str, f64, f64); 10] = [
+            (
+                "server.drain_seconds",
+                self.server.drain_seconds as f64,
+                MAX_DRAIN_SECONDS as f64,
+            ),
             (
                 "http.availability_cache_ms",
                 self.http.availability_cache_ms as f64,
@@ -380,5 +392,35 @@ mod tests {
             settings.auth.jwt_secret = SecretString::from(secret.to_owned());
             assert!(settings.validate().is_err(), "{secret} accepted");
         }
+    }
+
+    #[test]
+    fn production_drains_for_a_few_seconds_development_not_at_all() {
+        let server = |profile: &str| -> ServerSettings {
+            config::Config::builder()
+                .add_source(config::File::from_str(
+                    DEFAULT_TOML,
+                    config::FileFormat::Toml,
+                ))
+                .add_source(config::File::from_str(profile, config::FileFormat::Toml))
+                .build()
+                .and_then(|c| c.get("server"))
+                .expect("server settings")
+        };
+        assert_eq!(server("").drain_seconds, 0);
+        assert!((1..=30).contains(&server(PRODUCTION_TOML).drain_seconds));
+    }
+
+    #[test]
+    fn drains_longer_than_the_maximum_are_refused() {
+        let mut settings = production();
+        settings.server.drain_seconds = MAX_DRAIN_SECONDS;
+        assert!(settings.validate().is_ok());
+        settings.server.drain_seconds = MAX_DRAIN_SECONDS + 1;
+        let refused = settings.validate().expect_err("refused");
+        assert!(
+            refused.to_string().contains("server.drain_seconds"),
+            "{refused}"
+        );
     }
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::ErrorHandlers;
 use actix_web::{error::InternalError, web, App, HttpServer};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use tracing_actix_web::TracingLogger;
@@ -25,7 +26,7 @@ use crate::mail::worker::MailWorker;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
-use crate::state::{AppState, MAX_JSON_BYTES};
+use crate::state::{AppState, Draining, MAX_JSON_BYTES};
 
 pub struct Application {
     port: u16,
@@ -34,8 +35,9 @@ pub struct Application {
     mail_worker: JoinHandle<()>,
     stop_mail_worker: Arc<watch::Sender<bool>>,
     shutdown_timeout: Duration,
-    /// When a signal asked to stop: the shutdown timeout counts from then.
-    signalled_at: Arc<OnceLock<Instant>>,
+    /// When a signal's drain was over and the server stopped accepting: the shutdown timeout
+    /// counts from then.
+    stopping_since: Arc<OnceLock<Instant>>,
 }
 
 impl Application {
@@ -45,6 +47,9 @@ impl Application {
         let settings = Arc::new(settings);
         let pool = prepare_database(&settings).await?;
         tokio::task::spawn_blocking(crate::auth::password::prepare_dummy_hash).await?;
+        // Before the address is announced: from then on SIGTERM is a graceful stop (a signal
+        // that comes before the server runs waits for it), never the default action's exit.
+        let signals = shutdown_signals();
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let address = listener.local_addr()?;
         tracing::info!(%address, "listening on http://{address}");
@@ -77,6 +82,7 @@ impl Application {
             settings.http.availability_cache_ms,
         )));
         let availability_data = web::Data::from(availability.clone());
+        let draining = Draining::default();
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             tokens,
@@ -85,13 +91,15 @@ impl Application {
             metrics,
             password_checks: VerificationLimit::per_core(),
             availability,
+            draining: draining.clone(),
         });
         let workers = match settings.server.workers {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
         let shutdown_timeout = Duration::from_secs(settings.server.shutdown_timeout_seconds);
-        let signalled_at = Arc::new(OnceLock::new());
+        let drain = Duration::from_secs(settings.server.drain_seconds);
+        let stopping_since = Arc::new(OnceLock::new());
         let public_posts = PublicPostLimit::new(&settings.http)?;
         let http_settings = settings.http.clone();
         let server = HttpServer::new(move || {
@@ -110,6 +118,9 @@ impl Application {
                     crate::telemetry::response_headers,
                 ))
                 .wrap(TracingLogger::<RequestSpan>::new())
+                .wrap(actix_web::middleware::from_fn(
+                    close_connections_when_draining,
+                ))
                 .app_data(state.clone())
                 .app_data(metrics_data.clone())
                 .app_data(availability_data.clone())
@@ -128,8 +139,11 @@ impl Application {
         ))
         .shutdown_timeout(shutdown_timeout.as_secs())
         .shutdown_signal(stop_on_signal(
+            signals,
+            draining,
+            drain,
             stop_mail_worker.clone(),
-            signalled_at.clone(),
+            stopping_since.clone(),
         ))
         .listen(listener)?
         .run();
@@ -140,7 +154,7 @@ impl Application {
             mail_worker,
             stop_mail_worker,
             shutdown_timeout,
-            signalled_at,
+            stopping_since,
         })
     }
 
@@ -157,15 +171,16 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until the server is stopped (SIGTERM, SIGINT or `handle().stop()`), then lets the
-    /// mail worker finish the job in hand, all within the shutdown timeout counted from the
-    /// signal. A job the worker could not finish in time stays claimed until its lease runs
-    /// out, and is sent then by another copy or the next start: late, never lost.
+    /// Serves until the server is stopped (SIGTERM or SIGINT after the drain, or
+    /// `handle().stop()`), then lets the mail worker finish the job in hand, all within the
+    /// shutdown timeout counted from the moment the server stopped accepting. A job the worker
+    /// could not finish in time stays claimed until its lease runs out, and is sent then by
+    /// another copy or the next start: late, never lost.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         let _ = self.stop_mail_worker.send(true);
         let deadline = self
-            .signalled_at
+            .stopping_since
             .get()
             .copied()
             .unwrap_or_else(Instant::now)
@@ -184,32 +199,73 @@ impl Application {
     }
 }
 
-/// Completes on SIGTERM or SIGINT (both graceful: actix treats SIGINT as a forced stop), and
-/// tells the mail worker to finish up at the same moment the server stops accepting.
+/// Completes once the server should stop accepting: on SIGTERM or SIGINT (both graceful: actix
+/// alone would treat SIGINT as a forced stop), after the drain. From the signal on the copy is
+/// draining: `/health/ready` answers 503 so load balancers take it out, and everything else is
+/// served as before (with `Connection: close`) for `drain`, which a second signal cuts short.
+/// Then the mail worker is told to finish up, at the moment the server stops accepting.
 async fn stop_on_signal(
+    signals: std::io::Result<(Signal, Signal)>,
+    draining: Draining,
+    drain: Duration,
     stop_mail_worker: Arc<watch::Sender<bool>>,
-    signalled_at: Arc<OnceLock<Instant>>,
+    stopping_since: Arc<OnceLock<Instant>>,
 ) {
-    use tokio::signal::unix::{signal, SignalKind};
-    match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) {
-        (Ok(mut terminate), Ok(mut interrupt)) => {
-            let name = tokio::select! {
-                _ = terminate.recv() => "SIGTERM",
-                _ = interrupt.recv() => "SIGINT",
-            };
-            let _ = signalled_at.set(Instant::now());
-            tracing::info!(signal = name, "shutting down gracefully");
-        }
-        (Err(e), _) | (_, Err(e)) => {
+    let (mut terminate, mut interrupt) = match signals {
+        Ok(signals) => signals,
+        Err(e) => {
             // Without handlers the default action (exit) applies; serve on regardless.
             tracing::warn!(error = %e, "cannot listen for shutdown signals");
             std::future::pending::<()>().await;
+            return;
+        }
+    };
+    let name = tokio::select! {
+        _ = terminate.recv() => "SIGTERM",
+        _ = interrupt.recv() => "SIGINT",
+    };
+    draining.begin();
+    if !drain.is_zero() {
+        tracing::info!(
+            signal = name,
+            drain_seconds = drain.as_secs(),
+            "draining: /health/ready answers 503, other requests are served until the drain ends"
+        );
+        tokio::select! {
+            _ = tokio::time::sleep(drain) => {}
+            _ = terminate.recv() => tracing::info!("SIGTERM again: the drain is cut short"),
+            _ = interrupt.recv() => tracing::info!("SIGINT again: the drain is cut short"),
         }
     }
+    let _ = stopping_since.set(Instant::now());
+    tracing::info!(signal = name, "shutting down gracefully");
     let _ = stop_mail_worker.send(true);
+}
+
+/// Listens for SIGTERM and SIGINT (each `recv` sees a signal that came after this call).
+fn shutdown_signals() -> std::io::Result<(Signal, Signal)> {
+    Ok((
+        signal(SignalKind::terminate())?,
+        signal(SignalKind::interrupt())?,
+    ))
+}
+
+/// While the copy drains, each answer closes its connection: a client (or proxy) that keeps
+/// connections open reconnects for its next request, to a copy that stays if the load balancer
+/// has taken this one out, and no idle connection is left to be cut when the drain ends.
+async fn close_connections_when_draining(
+    request: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let state = request.app_data::<web::Data<AppState>>().cloned();
+    let mut response = next.call(request).await?;
+    if state.is_some_and(|state| state.draining.is_on()) {
+        response
+            .response_mut()
+            .head_mut()
+            .set_connection_type(actix_web::http::ConnectionType::Close);
+    }
+    Ok(response)
 }
 
 /// Blocking threads each HTTP worker may start for `web::block`: together about two per pooled

@@ -1,7 +1,9 @@
 //! What every handler shares: the pool, settings, token keys, the mail worker's wake-up, metrics,
-//! the password-check limit and the availability cache. Built once by `startup`, read by the
-//! handlers and the extractors (which is why it lives apart from `startup`, which imports them).
+//! the password-check limit, the availability cache and whether the copy is draining. Built once
+//! by `startup`, read by the handlers and the extractors (which is why it lives apart from
+//! `startup`, which imports them).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use actix_web::web;
@@ -30,6 +32,24 @@ pub(crate) struct AppState {
     pub password_checks: VerificationLimit,
     /// Free-slot lists answered from memory.
     pub availability: Arc<AvailabilityCache>,
+    /// Set once a shutdown signal came.
+    pub draining: Draining,
+}
+
+/// Whether this copy is on its way out: from a shutdown signal on, `/health/ready` answers 503
+/// so that load balancers send it no new traffic, while it serves on for `server.drain_seconds`
+/// (and answers with `Connection: close`, so clients reconnect to a copy that stays).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Draining(Arc<AtomicBool>);
+
+impl Draining {
+    pub(crate) fn begin(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub(crate) fn is_on(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
 }
 
 impl AppState {

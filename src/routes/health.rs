@@ -1,6 +1,7 @@
 //! Probes: `GET /health` (the contract: ok when the database answers), `GET /health/live` (the
 //! process serves HTTP) and `GET /health/ready` (the database answers and its schema is the one
-//! this build expects, so a load balancer sends no traffic to a copy that cannot serve it).
+//! this build expects, so a load balancer sends no traffic to a copy that cannot serve it; and
+//! not while the copy drains before it stops).
 
 use actix_web::{web, HttpResponse};
 use diesel::connection::SimpleConnection;
@@ -67,10 +68,15 @@ pub(super) async fn live() -> HttpResponse {
     security(()),
     responses(
         (status = 200, description = "The database answers and every migration this build knows is applied", body = HealthStatus),
-        (status = 503, description = "The database does not answer, or migrations are pending"),
+        (status = 503, description = "The database does not answer, migrations are pending, or this copy is shutting down (it still serves other requests while it drains)"),
     ),
 )]
 pub(super) async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if state.draining.is_on() {
+        return Err(ApiError::Unavailable(
+            "shutting down: this copy drains and takes no new traffic".into(),
+        ));
+    }
     state
         .with_connection(|conn| match db::migrations_current(conn) {
             Ok(true) => Ok(()),

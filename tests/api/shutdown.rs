@@ -1,5 +1,7 @@
 //! SIGTERM under load: the real binary stops accepting, answers every request it accepted,
-//! finishes the mail in hand and exits 0; no booking goes unanswered and no mail is lost.
+//! finishes the mail in hand and exits 0; no booking goes unanswered and no mail is lost. With a
+//! drain (`server.drain_seconds`) it first serves on while `/health/ready` answers 503, and
+//! every request sent meanwhile is answered.
 //!
 //! Booking requests take milliseconds, so a signal rarely finds one in a handler by chance. The
 //! test makes sure it does: it holds the database's write lock (SQLite) or a lock on `slots`
@@ -9,20 +11,23 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use clinic_booking::db::{outbox, DbConnection};
 use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::helpers::{
-    confirmations_by_reference, patient, smtp_to, spawn_app_on_with, spawn_app_with,
-    wait_until_due_mail_sent, Backend, ServerProcess, TestDatabase,
+    assert_problem, confirmations_by_reference, patient, smtp_to, spawn_app_on_with,
+    spawn_app_with, wait_until_due_mail_sent, Backend, ServerProcess, TestDatabase,
 };
 use crate::smtp::SmtpSink;
 
 crate::both_backends!(
     sigterm_under_load_fails_no_request_and_loses_no_mail,
     jobs_a_stopping_worker_never_started_are_claimable_at_once,
+    a_draining_copy_answers_every_request_sent_during_the_drain,
+    a_second_signal_cuts_the_drain_short,
 );
 
 /// Concurrent patients booking during the shutdown.
@@ -181,6 +186,7 @@ async fn sigterm_under_load_fails_no_request_and_loses_no_mail(backend: Backend)
     }
     let log = server.log();
     assert!(log.contains("shutting down gracefully"), "{log}");
+    assert!(!log.contains(DRAIN_LOGGED), "no drain by default: {log}");
     if backend == Backend::Postgres {
         // A booking was seen waiting in its handler when the signal came; it was answered.
         assert!(
@@ -322,4 +328,233 @@ async fn jobs_a_stopping_worker_never_started_are_claimable_at_once(backend: Bac
     })
     .await
     .unwrap();
+}
+
+/// The drain the drain tests ask for.
+const DRAIN_SECONDS: u64 = 3;
+
+/// What the server logs when a drain begins.
+const DRAIN_LOGGED: &str = "draining: /health/ready answers 503";
+
+/// How far before the drain's end a request counts as sent during the drain. A request sent in
+/// the drain's last moments may meet the listener closing (that is what the drain makes rare:
+/// by then the load balancer sends nothing); the test asserts nothing about those.
+const DRAIN_END_MARGIN: Duration = Duration::from_secs(1);
+
+/// Clients keeping steady load on the copy: even ones keep their connections open (as a proxy
+/// does), odd ones open a connection per request.
+const LOAD_CLIENTS: usize = 4;
+
+/// One request of the load: when it was sent, and its status or why it got none.
+struct Sent {
+    at: Instant,
+    outcome: Result<StatusCode, String>,
+}
+
+fn http_client(keep_alive: bool) -> reqwest::Client {
+    let builder = reqwest::Client::builder().timeout(Duration::from_secs(30));
+    let builder = if keep_alive {
+        builder
+    } else {
+        builder.pool_max_idle_per_host(0)
+    };
+    builder.build().expect("client")
+}
+
+/// Polls `/health/ready` (bounded) until it answers 503, checking that it is a problem document
+/// with the headers every answer carries; panics if it has not by `deadline`.
+async fn wait_until_not_ready(probe: &reqwest::Client, address: &str, deadline: Instant) {
+    loop {
+        let response = probe
+            .get(format!("{address}/health/ready"))
+            .send()
+            .await
+            .expect("the draining copy answers /health/ready");
+        if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+            for header in [
+                "x-request-id",
+                "x-content-type-options",
+                "referrer-policy",
+                "retry-after",
+            ] {
+                assert!(response.headers().contains_key(header), "{header} missing");
+            }
+            assert_problem(response, StatusCode::SERVICE_UNAVAILABLE).await;
+            return;
+        }
+        assert_eq!(response.status(), StatusCode::OK, "ready until the signal");
+        assert!(
+            Instant::now() < deadline,
+            "/health/ready still answers 200 after the signal"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Steady load through SIGTERM with a drain: `/health/ready` turns 503 at once, every other
+/// request goes on being answered for the drain, and only then does the copy stop accepting,
+/// finish what it holds and exit 0.
+async fn a_draining_copy_answers_every_request_sent_during_the_drain(backend: Backend) {
+    let database = TestDatabase::create(backend);
+    let drain = DRAIN_SECONDS.to_string();
+    let mut server = ServerProcess::start_with(
+        &database,
+        crate::smtp::unused_port(),
+        &[("APP__SERVER__DRAIN_SECONDS", drain.as_str())],
+    )
+    .await;
+    let address = server.address.clone();
+    let probe = http_client(false);
+    let ready = probe
+        .get(format!("{address}/health/ready"))
+        .send()
+        .await
+        .expect("ready");
+    assert_eq!(ready.status(), StatusCode::OK);
+
+    let stop_load = Arc::new(AtomicBool::new(false));
+    let answered = Arc::new(AtomicUsize::new(0));
+    let clients: Vec<_> = (0..LOAD_CLIENTS)
+        .map(|i| {
+            let client = http_client(i % 2 == 0);
+            let address = address.clone();
+            let (stop_load, answered) = (stop_load.clone(), answered.clone());
+            tokio::spawn(async move {
+                let mut sent = Vec::new();
+                while !stop_load.load(Ordering::SeqCst) {
+                    let at = Instant::now();
+                    let outcome = match client
+                        .get(format!("{address}/api/v1/providers"))
+                        .send()
+                        .await
+                    {
+                        Ok(response) => {
+                            let status = response.status();
+                            response
+                                .bytes()
+                                .await
+                                .map(|_| status)
+                                .map_err(|e| format!("reading the body: {e}"))
+                        }
+                        Err(e) => Err(format!("{e:?}")),
+                    };
+                    if outcome.is_ok() {
+                        answered.fetch_add(1, Ordering::SeqCst);
+                    }
+                    // Once the copy is gone every request fails at once: stop at the first.
+                    let failed = outcome.is_err();
+                    sent.push(Sent { at, outcome });
+                    if failed {
+                        break;
+                    }
+                }
+                sent
+            })
+        })
+        .collect();
+    for _ in 0..1200 {
+        if answered.load(Ordering::SeqCst) >= 20 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(answered.load(Ordering::SeqCst) >= 20, "the load started");
+
+    let signalled = Instant::now();
+    server.terminate();
+    let drain_end = signalled + Duration::from_secs(DRAIN_SECONDS);
+    let counted_until = drain_end - DRAIN_END_MARGIN;
+    wait_until_not_ready(&probe, &address, counted_until).await;
+    let not_ready_since = Instant::now();
+    // While it drains, answers close their connection, so keep-alive clients reconnect.
+    let during = http_client(true)
+        .get(format!("{address}/health"))
+        .send()
+        .await
+        .expect("the draining copy answers /health");
+    assert_eq!(during.status(), StatusCode::OK, "/health is not readiness");
+    assert_eq!(
+        during.headers().get("connection").map(|v| v.as_bytes()),
+        Some(&b"close"[..])
+    );
+
+    let status = server.wait_for_exit().await;
+    assert!(status.success(), "exit status {status:?}\n{}", server.log());
+    stop_load.store(true, Ordering::SeqCst);
+    let mut sent = Vec::new();
+    for client in clients {
+        sent.extend(
+            tokio::time::timeout(Duration::from_secs(60), client)
+                .await
+                .expect("the load ends once the copy is gone")
+                .expect("a load client"),
+        );
+    }
+
+    let mut sent_during_drain = 0;
+    let mut answered_during_drain = 0;
+    let mut answered_while_not_ready = 0;
+    for request in &sent {
+        let during_drain = (signalled..counted_until).contains(&request.at);
+        sent_during_drain += usize::from(during_drain);
+        match &request.outcome {
+            Ok(status) => {
+                assert_eq!(*status, StatusCode::OK, "an answered request failed");
+                answered_during_drain += usize::from(during_drain);
+                answered_while_not_ready +=
+                    usize::from((not_ready_since..counted_until).contains(&request.at));
+            }
+            Err(error) => assert!(
+                request.at >= counted_until,
+                "a request sent {:?} after SIGTERM, during the drain, got no answer: {error}",
+                request.at.saturating_duration_since(signalled)
+            ),
+        }
+    }
+    eprintln!(
+        "{} requests in all; {sent_during_drain} sent during the drain, \
+         {answered_during_drain} of them answered ({answered_while_not_ready} once \
+         /health/ready answered 503)",
+        sent.len()
+    );
+    assert!(sent_during_drain > 0, "load during the drain");
+    assert_eq!(answered_during_drain, sent_during_drain);
+    assert!(
+        answered_while_not_ready > 0,
+        "the copy served on once /health/ready answered 503"
+    );
+    let log = server.log();
+    let draining = log.find(DRAIN_LOGGED).expect("the drain is logged");
+    let stopping = log
+        .find("shutting down gracefully")
+        .expect("the stop is logged");
+    assert!(draining < stopping, "{log}");
+}
+
+/// A second SIGTERM (or SIGINT) during a long drain stops the copy without waiting it out. The
+/// first comes as soon as the address is announced: a signal that early is graceful too.
+async fn a_second_signal_cuts_the_drain_short(backend: Backend) {
+    let database = TestDatabase::create(backend);
+    let mut server = ServerProcess::start_with(
+        &database,
+        crate::smtp::unused_port(),
+        // Longer than `wait_for_exit` waits.
+        &[("APP__SERVER__DRAIN_SECONDS", "300")],
+    )
+    .await;
+    let address = server.address.clone();
+    let probe = http_client(false);
+    server.terminate();
+    wait_until_not_ready(&probe, &address, Instant::now() + Duration::from_secs(60)).await;
+    let providers = probe
+        .get(format!("{address}/api/v1/providers"))
+        .send()
+        .await
+        .expect("the draining copy serves");
+    assert_eq!(providers.status(), StatusCode::OK);
+    server.terminate();
+    let status = server.wait_for_exit().await;
+    assert!(status.success(), "exit status {status:?}\n{}", server.log());
+    let log = server.log();
+    assert!(log.contains("the drain is cut short"), "{log}");
 }
