@@ -21,10 +21,13 @@ const MAX_REPORT_DAYS: i64 = 366;
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct OutboxQuery {
+    /// Only jobs in this state (default: every state).
     #[param(schema_with = mail_status_schema)]
     status: Option<String>,
+    /// The most jobs to answer (default 50).
     #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
+    /// How many jobs to skip: the next page starts at `offset + limit` (default 0).
     #[param(minimum = 0)]
     offset: Option<i64>,
 }

@@ -20,13 +20,19 @@ pub(super) const MAX_LIMIT: i64 = 500;
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct AuditQuery {
+    /// Only this booking's entries (`BK-…`).
     reference: Option<String>,
+    /// Only changes made by this staff account.
     #[param(minimum = 1)]
     user_id: Option<i64>,
+    /// Entries from this instant or local date on.
     from: Option<String>,
+    /// Entries before this instant or local date.
     to: Option<String>,
+    /// The most entries to answer (default 100).
     #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
+    /// Only entries older than this id: the previous page's `next_before_id`.
     #[param(minimum = 1)]
     before_id: Option<i64>,
 }
@@ -83,7 +89,7 @@ impl From<AuditEntry> for EntryView {
 #[derive(Serialize, utoipa::ToSchema)]
 struct AuditPage {
     items: Vec<EntryView>,
-    /// Pass as `before_id` for the next (older) page; absent on the last page.
+    /// Pass as `before_id` for the next (older) page; `null` on the last page.
     #[schema(value_type = Option<i64>)]
     next_before_id: Option<i32>,
 }

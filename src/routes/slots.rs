@@ -26,10 +26,16 @@ pub(super) const MAX_LIMIT: i64 = 2000;
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct SlotQuery {
+    /// Only this provider's slots (default: every active provider's).
     #[param(minimum = 1)]
     provider_id: Option<i64>,
+    /// The window's start: an RFC 3339 instant, or a date meaning the clinic's local midnight
+    /// (default: now). For the next page, the previous answer's `next_from`.
+    #[param(example = "2027-03-01")]
     from: Option<String>,
+    /// The window's end, exclusive, as `from` (default: 14 days after `from`; at most 62).
     to: Option<String>,
+    /// The most slots to answer (default 500).
     #[param(minimum = 1, maximum = 2000)]
     limit: Option<i64>,
 }
@@ -39,7 +45,9 @@ struct SlotList {
     items: Vec<OpenSlotView>,
     from: String,
     to: String,
-    /// Where to continue when `limit` cut the list short.
+    /// When `limit` cut the list short, the `from` of the next page (the first slot not listed);
+    /// `null` when the window's list is complete.
+    #[schema(format = DateTime)]
     next_from: Option<String>,
 }
 
