@@ -169,7 +169,7 @@ pub(crate) fn apply_schedule(
 }
 
 /// The longest single slot: a working day.
-const MAX_SINGLE_SLOT_HOURS: i64 = 12;
+const MAX_SINGLE_SLOT_HOURS: i64 = crate::domain::slot::LONGEST_SLOT_HOURS;
 
 /// Adds one free slot; 409 if it overlaps one the provider has.
 pub(crate) fn add_slot(

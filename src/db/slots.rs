@@ -8,7 +8,7 @@ use super::providers::Provider;
 use super::schema::{providers, slots};
 use super::DbConnection;
 use crate::domain::ids::{ProviderId, SlotId};
-use crate::domain::slot::SlotStatus;
+use crate::domain::slot::{SlotStatus, LONGEST_SLOT_HOURS};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = slots)]
@@ -128,9 +128,15 @@ pub fn overlaps(
     start: NaiveDateTime,
     end: NaiveDateTime,
 ) -> QueryResult<bool> {
+    // Bounded below as well, so the index range is a day's worth of slots, not the provider's
+    // whole history (schedule runs slowed down as a provider's slots accumulated).
+    let earliest_start = start
+        .checked_sub_signed(chrono::Duration::hours(LONGEST_SLOT_HOURS))
+        .unwrap_or(NaiveDateTime::MIN);
     diesel::select(diesel::dsl::exists(
         slots::table
             .filter(slots::provider_id.eq(provider_id))
+            .filter(slots::starts_at.ge(earliest_start))
             .filter(slots::starts_at.lt(end))
             .filter(slots::ends_at.gt(start)),
     ))
@@ -179,4 +185,58 @@ pub(crate) fn set_status(
     .set(slots::status.eq(to.as_str()))
     .execute(conn)?;
     Ok(updated == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, NaiveDate};
+    use diesel::prelude::*;
+    use diesel::sqlite::SqliteConnection;
+
+    use super::*;
+    use crate::db::providers::NewProvider;
+
+    #[test]
+    fn overlaps_finds_the_longest_slot_from_either_side() {
+        let mut conn = DbConnection::Sqlite(SqliteConnection::establish(":memory:").unwrap());
+        crate::db::run_migrations(&mut conn).unwrap();
+        let at = |h: i64| {
+            NaiveDate::from_ymd_opt(2030, 1, 7)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+                + Duration::hours(h)
+        };
+        let provider = NewProvider {
+            name: "Dr. Rivera",
+            title: "",
+            specialty: "",
+            bio: "",
+            active: true,
+            created_at: at(0),
+            updated_at: at(0),
+        }
+        .insert(&mut conn)
+        .unwrap()
+        .id;
+        // A working day's slot, 08:00-20:00.
+        NewSlot {
+            provider_id: provider,
+            starts_at: at(8),
+            ends_at: at(8 + LONGEST_SLOT_HOURS),
+            status: SlotStatus::Free,
+            visit_type: None,
+            created_at: at(0),
+        }
+        .insert(&mut conn)
+        .unwrap();
+        let overlaps_at = |conn: &mut DbConnection, from: i64, to: i64| {
+            overlaps(conn, provider, at(from), at(to)).unwrap()
+        };
+        assert!(overlaps_at(&mut conn, 19, 21), "its last hour");
+        assert!(overlaps_at(&mut conn, 7, 9), "its first hour");
+        assert!(overlaps_at(&mut conn, 10, 11), "inside it");
+        assert!(!overlaps_at(&mut conn, 20, 21), "right after it");
+        assert!(!overlaps_at(&mut conn, 7, 8), "right before it");
+    }
 }

@@ -13,6 +13,7 @@ use super::FieldErrors;
 pub(crate) const MAX_RANGE_DAYS: i64 = 366;
 pub(crate) const MIN_SLOT_MINUTES: i64 = 5;
 pub(crate) const MAX_SLOT_MINUTES: i64 = 480;
+const _: () = assert!(MAX_SLOT_MINUTES <= super::slot::LONGEST_SLOT_HOURS * 60);
 /// A bound on the slots one request plans, so one transaction stays short.
 pub(crate) const MAX_SLOTS: usize = 20_000;
 

@@ -5,6 +5,11 @@ use chrono_tz::Tz;
 
 use super::calendar;
 
+/// The longest a slot may last (a working day). Overlap checks rely on it: a slot that overlaps
+/// `[start, end)` starts after `start - LONGEST_SLOT_HOURS`, so they never scan a provider's
+/// whole history.
+pub const LONGEST_SLOT_HOURS: i64 = 12;
+
 /// The longest window a slot search may cover.
 pub(crate) const MAX_WINDOW_DAYS: i64 = 62;
 
