@@ -46,7 +46,15 @@ impl Application {
         let settings = Arc::new(settings);
         let pool = prepare_database(&settings).await?;
         tokio::task::spawn_blocking(crate::auth::password::prepare_dummy_hash).await?;
-        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
+        let (host, port) = (settings.server.host.as_str(), settings.server.port);
+        let listener = TcpListener::bind((host, port)).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AddrInUse => anyhow::anyhow!(
+                "{host}:{port} is in use; set APP__SERVER__PORT (0 takes a free port)"
+            ),
+            _ => anyhow::anyhow!(
+                "cannot listen on {host}:{port} ({e}); set APP__SERVER__HOST or APP__SERVER__PORT"
+            ),
+        })?;
         let address = listener.local_addr()?;
         tracing::info!(%address, "listening on http://{address}");
         let tokens = TokenKeys::new(
