@@ -3,7 +3,7 @@
 use std::io::BufRead;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use clinic_booking::clinic::accounts;
 use clinic_booking::domain::actor::Actor;
 use clinic_booking::domain::staff::{NewPassword, Role, StaffEmail};
@@ -11,11 +11,47 @@ use clinic_booking::settings::Settings;
 use clinic_booking::startup::{prepare_database, Application};
 use clinic_booking::{db, demo, telemetry};
 
+/// Where the settings come from and the ones a newcomer changes first (`serve --help`).
+const SETTINGS_HELP: &str = "\
+Settings: config/default.toml is built into the binary; config/default.toml and
+config/$APP_ENV.toml in the working directory override it when they exist (APP_ENV is
+`default`, or `production` for config/production.toml); APP__SECTION__KEY environment
+variables override both. Those most often changed:
+
+  APP__SERVER__HOST, APP__SERVER__PORT  where to listen (127.0.0.1 and 8080; port 0 takes a
+                                        free port, and the log says which)
+  APP__DATABASE__URL                    sqlite://PATH (default sqlite://data/clinic-booking.db;
+                                        ./data is created, any other directory must exist)
+                                        or postgres://USER@HOST:PORT/DB
+  APP__AUTH__JWT_SECRET                 signs tokens; production refuses the development value
+  APP__MAIL__TRANSPORT                  file (.eml files under data/mail) or smtp
+  APP__DEMO__SEED                       seed a demo clinic into an empty database (never in
+                                        production)
+  RUST_LOG                              what the log shows (default info)
+
+Every setting, with its default and what it does, is in config/default.toml and in the README's
+Configuration section.";
+
+/// The other commands open the same database as `serve`.
+const DATABASE_HELP: &str = "\
+The database is APP__DATABASE__URL (default sqlite://data/clinic-booking.db); settings are read
+as for `serve` (see `clinic-booking serve --help`).";
+
+const CREATE_USER_HELP: &str = "\
+Create a staff account. Its password is one line of standard input, at least 12 characters, so
+that it is in neither the shell history nor the process list:
+
+  echo 'desk-password-change-me' | clinic-booking create-user --email desk@clinic.example --role front_desk
+
+The account logs in with POST /api/v1/auth/login.";
+
 #[derive(Parser)]
 #[command(
     name = "clinic-booking",
     version,
-    about = "Appointment-booking backend for clinics"
+    about = "Appointment-booking backend for clinics",
+    after_help = "Settings: config/default.toml, config/$APP_ENV.toml and APP__SECTION__KEY \
+                  environment variables; `clinic-booking serve --help` lists them."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -25,25 +61,59 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Apply pending migrations, then serve the API (the default).
+    #[command(after_help = SETTINGS_HELP)]
     Serve,
     /// Apply pending migrations and exit.
+    #[command(after_help = DATABASE_HELP)]
     Migrate,
     /// Add the demo clinic (providers and two weeks of slots) where it is missing.
+    #[command(after_help = DATABASE_HELP)]
     SeedDemo,
     /// Copy the SQLite database to FILE, consistently, while `serve` may be running.
     /// (PostgreSQL: use pg_dump.)
+    #[command(after_help = DATABASE_HELP)]
     Backup {
+        /// Where to write the copy: a new file (an existing one is never overwritten), in a
+        /// directory that exists.
         #[arg(long, value_name = "FILE")]
         to: std::path::PathBuf,
     },
-    /// Create a staff account; the password is read from standard input (one line).
+    /// Create a staff account (its password is read from standard input)
+    #[command(long_about = CREATE_USER_HELP, after_help = DATABASE_HELP)]
     CreateUser {
-        #[arg(long)]
+        /// The address the staff member logs in with (case does not matter; one account per
+        /// address).
+        #[arg(long, value_name = "ADDRESS")]
         email: String,
-        /// admin, front_desk or provider
-        #[arg(long)]
-        role: String,
+        /// What the account may do.
+        #[arg(long, value_enum)]
+        role: RoleArg,
     },
+}
+
+/// `create-user --role`: the staff roles, with what each may do.
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    /// everything: providers, schedules, bookings, the audit log and the mail queue
+    #[value(name = "admin")]
+    Admin,
+    /// schedules, slots and bookings
+    #[value(name = "front_desk")]
+    FrontDesk,
+    /// the day sheet and bookings: book, move and cancel visits, record arrivals, completed
+    /// visits and no-shows
+    #[value(name = "provider")]
+    Provider,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Admin => Role::Admin,
+            RoleArg::FrontDesk => Role::FrontDesk,
+            RoleArg::Provider => Role::Provider,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -88,7 +158,7 @@ async fn run() -> ExitCode {
         Command::Migrate => migrate(settings).await,
         Command::SeedDemo => seed_demo(settings).await,
         Command::Backup { to } => backup(settings, to).await,
-        Command::CreateUser { email, role } => create_user(settings, &email, &role).await,
+        Command::CreateUser { email, role } => create_user(settings, &email, role.into()).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -146,10 +216,8 @@ async fn seed_demo(mut settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn create_user(settings: Settings, email: &str, role: &str) -> anyhow::Result<()> {
+async fn create_user(settings: Settings, email: &str, role: Role) -> anyhow::Result<()> {
     let email = StaffEmail::parse(email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
-    let role = Role::parse(role)
-        .ok_or_else(|| anyhow::anyhow!("--role must be admin, front_desk or provider"))?;
     // One line from standard input, so the password is in neither the shell history nor `ps`.
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
