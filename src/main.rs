@@ -148,11 +148,15 @@ async fn run() -> ExitCode {
     let settings = match Settings::load() {
         Ok(settings) => settings,
         Err(e) => {
-            eprintln!("clinic-booking: invalid settings: {e:#}");
+            eprintln!(
+                "clinic-booking: invalid settings: {}",
+                with_setting_named(&format!("{e:#}"))
+            );
             return ExitCode::FAILURE;
         }
     };
-    telemetry::init(settings.is_production());
+    let production = settings.is_production();
+    telemetry::init(production);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
         Command::Migrate => migrate(settings).await,
@@ -163,9 +167,65 @@ async fn run() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "clinic-booking failed");
+            let message = describe(&e);
+            // Production's JSON log is what gets collected: the failure goes there as well.
+            if production {
+                tracing::error!(error = %message, "clinic-booking failed");
+            }
+            eprintln!("clinic-booking: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// A command's failure as one reads it at a terminal: the causes in a line, and the setting that
+/// changes the outcome when it can be told.
+fn describe(error: &anyhow::Error) -> String {
+    let message = format!("{error:#}");
+    let message = message.trim_end();
+    // The pool could not open a connection: a database that is not there, refuses us, or is
+    // not a database. Errors about the URL itself name the setting already.
+    let opening_failed = error
+        .chain()
+        .any(|cause| cause.is::<diesel::r2d2::PoolError>());
+    if opening_failed && !message.contains("APP__DATABASE__URL") {
+        return format!("cannot open the database (check APP__DATABASE__URL): {message}");
+    }
+    with_setting_named(message)
+}
+
+/// Appends the environment variable of each setting the message names as `section.key` (as the
+/// settings' own checks and the config loader word them), unless it names one already:
+/// "invalid type ... for key `server.port`" gets "; set APP__SERVER__PORT".
+fn with_setting_named(message: &str) -> String {
+    const SECTIONS: [&str; 9] = [
+        "server", "database", "auth", "clinic", "cta", "demo", "mail", "http", "metrics",
+    ];
+    if message.contains("APP__") {
+        return message.to_owned();
+    }
+    let mut variables: Vec<String> = Vec::new();
+    let words = message.split(|c: char| !(c.is_ascii_lowercase() || c == '_' || c == '.'));
+    for word in words {
+        let word = word.trim_matches('.');
+        let Some((section, key)) = word.split_once('.') else {
+            continue;
+        };
+        if SECTIONS.contains(&section) && !key.is_empty() && !key.contains('.') {
+            let variable = format!(
+                "APP__{}__{}",
+                section.to_ascii_uppercase(),
+                key.to_ascii_uppercase()
+            );
+            if !variables.contains(&variable) {
+                variables.push(variable);
+            }
+        }
+    }
+    match variables.as_slice() {
+        [] => message.to_owned(),
+        [one] => format!("{message}; set {one}"),
+        [several @ .., last] => format!("{message}; check {} and {last}", several.join(", ")),
     }
 }
 
@@ -190,7 +250,7 @@ async fn backup(settings: Settings, to: std::path::PathBuf) -> anyhow::Result<()
         ),
         // Opening a missing file would create an empty database and back that up.
         db::DatabaseUrl::Sqlite(path) if !std::path::Path::new(&path).exists() => {
-            anyhow::bail!("no SQLite database at {path}")
+            anyhow::bail!("no SQLite database at {path}; set APP__DATABASE__URL")
         }
         db::DatabaseUrl::Sqlite(_) => {}
     }
