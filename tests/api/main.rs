@@ -14,6 +14,7 @@ mod bookings;
 mod browse;
 mod browser;
 mod call_to_action;
+mod cli;
 mod durability;
 mod email;
 mod front_desk;
@@ -37,6 +38,7 @@ fn main() -> std::process::ExitCode {
         browse::tests,
         browser::tests,
         call_to_action::tests,
+        cli::tests,
         durability::tests,
         email::tests,
         front_desk::tests,
