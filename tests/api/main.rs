@@ -28,6 +28,7 @@ mod roles;
 mod scale_out;
 mod schedule;
 mod shutdown;
+mod test_databases;
 mod validation;
 
 fn main() -> std::process::ExitCode {
@@ -52,6 +53,7 @@ fn main() -> std::process::ExitCode {
         scale_out::tests,
         schedule::tests,
         shutdown::tests,
+        test_databases::tests,
         threats::tests,
         validation::tests,
     ])
