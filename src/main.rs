@@ -198,25 +198,15 @@ fn describe(error: &anyhow::Error) -> String {
 /// settings' own checks and the config loader word them), unless it names one already:
 /// "invalid type ... for key `server.port`" gets "; set APP__SERVER__PORT".
 fn with_setting_named(message: &str) -> String {
-    const SECTIONS: [&str; 9] = [
-        "server", "database", "auth", "clinic", "cta", "demo", "mail", "http", "metrics",
-    ];
     if message.contains("APP__") {
         return message.to_owned();
     }
+    let known = known_settings();
     let mut variables: Vec<String> = Vec::new();
     let words = message.split(|c: char| !(c.is_ascii_lowercase() || c == '_' || c == '.'));
-    for word in words {
-        let word = word.trim_matches('.');
-        let Some((section, key)) = word.split_once('.') else {
-            continue;
-        };
-        if SECTIONS.contains(&section) && !key.is_empty() && !key.contains('.') {
-            let variable = format!(
-                "APP__{}__{}",
-                section.to_ascii_uppercase(),
-                key.to_ascii_uppercase()
-            );
+    for word in words.map(|w| w.trim_matches('.')) {
+        if known.iter().any(|k| k == word) {
+            let variable = format!("APP__{}", word.replace('.', "__").to_ascii_uppercase());
             if !variables.contains(&variable) {
                 variables.push(variable);
             }
@@ -227,6 +217,24 @@ fn with_setting_named(message: &str) -> String {
         [one] => format!("{message}; set {one}"),
         [several @ .., last] => format!("{message}; check {} and {last}", several.join(", ")),
     }
+}
+
+/// Every setting as `section.key`, read from the defaults built into the binary (they list
+/// them all).
+fn known_settings() -> Vec<String> {
+    let mut section = "";
+    let mut keys = Vec::new();
+    for line in include_str!("../config/default.toml")
+        .lines()
+        .map(str::trim)
+    {
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name;
+        } else if let Some((key, _)) = line.split_once('=').filter(|_| !line.starts_with('#')) {
+            keys.push(format!("{section}.{}", key.trim()));
+        }
+    }
+    keys
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
