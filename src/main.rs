@@ -3,7 +3,7 @@
 use std::io::BufRead;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use clinic_booking::clinic::accounts;
 use clinic_booking::domain::actor::Actor;
 use clinic_booking::domain::staff::{NewPassword, Role, StaffEmail};
@@ -11,11 +11,47 @@ use clinic_booking::settings::Settings;
 use clinic_booking::startup::{prepare_database, Application};
 use clinic_booking::{db, demo, telemetry};
 
+/// Where the settings come from and the ones a newcomer changes first (`serve --help`).
+const SETTINGS_HELP: &str = "\
+Settings: config/default.toml is built into the binary; config/default.toml and
+config/$APP_ENV.toml in the working directory override it when they exist (APP_ENV is
+`default`, or `production` for config/production.toml); APP__SECTION__KEY environment
+variables override both. Those most often changed:
+
+  APP__SERVER__HOST, APP__SERVER__PORT  where to listen (127.0.0.1 and 8080; port 0 takes a
+                                        free port, and the log says which)
+  APP__DATABASE__URL                    sqlite://PATH (default sqlite://data/clinic-booking.db;
+                                        ./data is created, any other directory must exist)
+                                        or postgres://USER@HOST:PORT/DB
+  APP__AUTH__JWT_SECRET                 signs tokens; production refuses the development value
+  APP__MAIL__TRANSPORT                  file (.eml files under data/mail) or smtp
+  APP__DEMO__SEED                       seed a demo clinic into an empty database (never in
+                                        production)
+  RUST_LOG                              what the log shows (default info)
+
+Every setting, with its default and what it does, is in config/default.toml and in the README's
+Configuration section.";
+
+/// The other commands open the same database as `serve`.
+const DATABASE_HELP: &str = "\
+The database is APP__DATABASE__URL (default sqlite://data/clinic-booking.db); settings are read
+as for `serve` (see `clinic-booking serve --help`).";
+
+const CREATE_USER_HELP: &str = "\
+Create a staff account. Its password is one line of standard input, at least 12 characters, so
+that it is in neither the shell history nor the process list:
+
+  echo 'desk-password-change-me' | clinic-booking create-user --email desk@clinic.example --role front_desk
+
+The account logs in with POST /api/v1/auth/login.";
+
 #[derive(Parser)]
 #[command(
     name = "clinic-booking",
     version,
-    about = "Appointment-booking backend for clinics"
+    about = "Appointment-booking backend for clinics",
+    after_help = "Settings: config/default.toml, config/$APP_ENV.toml and APP__SECTION__KEY \
+                  environment variables; `clinic-booking serve --help` lists them."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -25,25 +61,59 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Apply pending migrations, then serve the API (the default).
+    #[command(after_help = SETTINGS_HELP)]
     Serve,
     /// Apply pending migrations and exit.
+    #[command(after_help = DATABASE_HELP)]
     Migrate,
     /// Add the demo clinic (providers and two weeks of slots) where it is missing.
+    #[command(after_help = DATABASE_HELP)]
     SeedDemo,
     /// Copy the SQLite database to FILE, consistently, while `serve` may be running.
     /// (PostgreSQL: use pg_dump.)
+    #[command(after_help = DATABASE_HELP)]
     Backup {
+        /// Where to write the copy: a new file (an existing one is never overwritten), in a
+        /// directory that exists.
         #[arg(long, value_name = "FILE")]
         to: std::path::PathBuf,
     },
-    /// Create a staff account; the password is read from standard input (one line).
+    /// Create a staff account (its password is read from standard input)
+    #[command(long_about = CREATE_USER_HELP, after_help = DATABASE_HELP)]
     CreateUser {
-        #[arg(long)]
+        /// The address the staff member logs in with (case does not matter; one account per
+        /// address).
+        #[arg(long, value_name = "ADDRESS")]
         email: String,
-        /// admin, front_desk or provider
-        #[arg(long)]
-        role: String,
+        /// What the account may do.
+        #[arg(long, value_enum)]
+        role: RoleArg,
     },
+}
+
+/// `create-user --role`: the staff roles, with what each may do.
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    /// everything: providers, schedules, bookings, the audit log and the mail queue
+    #[value(name = "admin")]
+    Admin,
+    /// schedules, slots and bookings
+    #[value(name = "front_desk")]
+    FrontDesk,
+    /// the day sheet and bookings: book, move and cancel visits, record arrivals, completed
+    /// visits and no-shows
+    #[value(name = "provider")]
+    Provider,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Admin => Role::Admin,
+            RoleArg::FrontDesk => Role::FrontDesk,
+            RoleArg::Provider => Role::Provider,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -78,25 +148,93 @@ async fn run() -> ExitCode {
     let settings = match Settings::load() {
         Ok(settings) => settings,
         Err(e) => {
-            eprintln!("clinic-booking: invalid settings: {e:#}");
+            eprintln!(
+                "clinic-booking: invalid settings: {}",
+                with_setting_named(&format!("{e:#}"))
+            );
             return ExitCode::FAILURE;
         }
     };
-    telemetry::init(settings.is_production());
+    let production = settings.is_production();
+    telemetry::init(production);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
         Command::Migrate => migrate(settings).await,
         Command::SeedDemo => seed_demo(settings).await,
         Command::Backup { to } => backup(settings, to).await,
-        Command::CreateUser { email, role } => create_user(settings, &email, &role).await,
+        Command::CreateUser { email, role } => create_user(settings, &email, role.into()).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "clinic-booking failed");
+            let message = describe(&e);
+            // Production's JSON log is what gets collected: the failure goes there as well.
+            if production {
+                tracing::error!(error = %message, "clinic-booking failed");
+            }
+            eprintln!("clinic-booking: {message}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// A command's failure as one reads it at a terminal: the causes in a line, and the setting that
+/// changes the outcome when it can be told.
+fn describe(error: &anyhow::Error) -> String {
+    let message = format!("{error:#}");
+    let message = message.trim_end();
+    // The pool could not open a connection: a database that is not there, refuses us, or is
+    // not a database. Errors about the URL itself name the setting already.
+    let opening_failed = error
+        .chain()
+        .any(|cause| cause.is::<diesel::r2d2::PoolError>());
+    if opening_failed && !message.contains("APP__DATABASE__URL") {
+        return format!("cannot open the database (check APP__DATABASE__URL): {message}");
+    }
+    with_setting_named(message)
+}
+
+/// Appends the environment variable of each setting the message names as `section.key` (as the
+/// settings' own checks and the config loader word them), unless it names one already:
+/// "invalid type ... for key `server.port`" gets "; set APP__SERVER__PORT".
+fn with_setting_named(message: &str) -> String {
+    if message.contains("APP__") {
+        return message.to_owned();
+    }
+    let known = known_settings();
+    let mut variables: Vec<String> = Vec::new();
+    let words = message.split(|c: char| !(c.is_ascii_lowercase() || c == '_' || c == '.'));
+    for word in words.map(|w| w.trim_matches('.')) {
+        if known.iter().any(|k| k == word) {
+            let variable = format!("APP__{}", word.replace('.', "__").to_ascii_uppercase());
+            if !variables.contains(&variable) {
+                variables.push(variable);
+            }
+        }
+    }
+    match variables.as_slice() {
+        [] => message.to_owned(),
+        [one] => format!("{message}; set {one}"),
+        [several @ .., last] => format!("{message}; check {} and {last}", several.join(", ")),
+    }
+}
+
+/// Every setting as `section.key`, read from the defaults built into the binary (they list
+/// them all).
+fn known_settings() -> Vec<String> {
+    let mut section = "";
+    let mut keys = Vec::new();
+    for line in include_str!("../config/default.toml")
+        .lines()
+        .map(str::trim)
+    {
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name;
+        } else if let Some((key, _)) = line.split_once('=').filter(|_| !line.starts_with('#')) {
+            keys.push(format!("{section}.{}", key.trim()));
+        }
+    }
+    keys
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
@@ -120,7 +258,7 @@ async fn backup(settings: Settings, to: std::path::PathBuf) -> anyhow::Result<()
         ),
         // Opening a missing file would create an empty database and back that up.
         db::DatabaseUrl::Sqlite(path) if !std::path::Path::new(&path).exists() => {
-            anyhow::bail!("no SQLite database at {path}")
+            anyhow::bail!("no SQLite database at {path}; set APP__DATABASE__URL")
         }
         db::DatabaseUrl::Sqlite(_) => {}
     }
@@ -146,10 +284,8 @@ async fn seed_demo(mut settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn create_user(settings: Settings, email: &str, role: &str) -> anyhow::Result<()> {
+async fn create_user(settings: Settings, email: &str, role: Role) -> anyhow::Result<()> {
     let email = StaffEmail::parse(email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
-    let role = Role::parse(role)
-        .ok_or_else(|| anyhow::anyhow!("--role must be admin, front_desk or provider"))?;
     // One line from standard input, so the password is in neither the shell history nor `ps`.
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;

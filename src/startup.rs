@@ -50,7 +50,15 @@ impl Application {
         // Before the address is announced: from then on SIGTERM is a graceful stop (a signal
         // that comes before the server runs waits for it), never the default action's exit.
         let signals = shutdown_signals();
-        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
+        let (host, port) = (settings.server.host.as_str(), settings.server.port);
+        let listener = TcpListener::bind((host, port)).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AddrInUse => anyhow::anyhow!(
+                "{host}:{port} is in use; set APP__SERVER__PORT (0 takes a free port)"
+            ),
+            _ => anyhow::anyhow!(
+                "cannot listen on {host}:{port} ({e}); set APP__SERVER__HOST or APP__SERVER__PORT"
+            ),
+        })?;
         let address = listener.local_addr()?;
         tracing::info!(%address, "listening on http://{address}");
         let tokens = TokenKeys::new(

@@ -4,6 +4,7 @@
 //! logging records method, route pattern, status, latency and request id (never bodies or `Authorization`), and errors log
 //! database messages, which name constraints rather than values.
 
+use std::io::IsTerminal;
 use std::time::Instant;
 
 use actix_web::HttpMessage;
@@ -12,13 +13,23 @@ use tracing_subscriber::{fmt, EnvFilter};
 
 pub fn init(json: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = fmt().with_env_filter(filter).with_target(false);
+    let builder = fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(colours_wanted());
     // A second init (tests) is harmless: the first subscriber stays.
     let _ = if json {
         builder.json().try_init()
     } else {
         builder.try_init()
     };
+}
+
+/// Colours in the log lines only for a person at a terminal: never in a file, a pipe or a log
+/// collector, and not with `NO_COLOR` set (<https://no-color.org>). The lines go to standard
+/// output, the formatter's writer.
+fn colours_wanted() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// When a request arrived, for the latency on its finishing line.

@@ -122,13 +122,10 @@ impl ManageConnection for ConnectionManager {
 
 /// Builds the pool. Connections are opened lazily except the first, so a bad URL fails here.
 pub fn build_pool(url: &str, max_size: u32) -> anyhow::Result<Pool> {
-    let url = DatabaseUrl::parse(url).map_err(anyhow::Error::msg)?;
+    let url =
+        DatabaseUrl::parse(url).map_err(|e| anyhow::anyhow!("{e}; set APP__DATABASE__URL"))?;
     if let DatabaseUrl::Sqlite(path) = &url {
-        if let Some(dir) = std::path::Path::new(path).parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir)?;
-            }
-        }
+        prepare_sqlite_directory(path)?;
     }
     // A pooled PostgreSQL connection may have died with its server or the network: check it
     // before handing it out. A SQLite connection is a file handle in this process and cannot;
@@ -141,6 +138,47 @@ pub fn build_pool(url: &str, max_size: u32) -> anyhow::Result<Pool> {
         .connection_timeout(Duration::from_secs(5))
         .build(ConnectionManager::new(url))?;
     Ok(pool)
+}
+
+/// The directory, relative to the working directory, that holds the default profile's SQLite
+/// database (`sqlite://data/clinic-booking.db`) and mail: created when missing, so `serve` on a
+/// fresh clone needs no setup.
+const DEFAULT_SQLITE_DIRECTORY: &str = "data";
+
+/// A SQLite database is a file in a directory that must exist: a path with a typo would
+/// otherwise become a new, empty database in a new directory, and the data seem gone. Only the
+/// default `./data` is created.
+fn prepare_sqlite_directory(path: &str) -> anyhow::Result<()> {
+    use std::path::{Component, Path};
+    // `:memory:` and `file:` URIs name no directory of their own.
+    if path.starts_with(':') || path.starts_with("file:") {
+        return Ok(());
+    }
+    let Some(directory) = Path::new(path).parent() else {
+        return Ok(());
+    };
+    if directory.as_os_str().is_empty() || directory.exists() {
+        return Ok(());
+    }
+    let is_default = directory
+        .components()
+        .filter(|c| *c != Component::CurDir)
+        .eq([Component::Normal(DEFAULT_SQLITE_DIRECTORY.as_ref())]);
+    if is_default {
+        std::fs::create_dir_all(directory).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create {} for the SQLite database ({e}); set APP__DATABASE__URL",
+                directory.display()
+            )
+        })?;
+        return Ok(());
+    }
+    anyhow::bail!(
+        "the SQLite database's directory {} does not exist: create it, or set \
+         APP__DATABASE__URL to a file in a directory that exists (only ./{DEFAULT_SQLITE_DIRECTORY} \
+         is created when missing)",
+        directory.display()
+    )
 }
 
 /// Applies pending migrations of the connection's backend; returns how many ran.

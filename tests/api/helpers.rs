@@ -110,39 +110,186 @@ impl TestDatabase {
     }
 }
 
-fn random_suffix() -> String {
+pub(crate) fn random_suffix() -> String {
     let n: u64 = rand::rng().random();
     format!("{n:016x}")
 }
 
-const TEST_DATABASE_PREFIX: &str = "clinic_booking_test_";
+pub(crate) const TEST_DATABASE_PREFIX: &str = "clinic_booking_test_";
 
-/// Drops the databases of earlier test runs whose process is gone (a run cannot drop its own
-/// database while its pools are connected, so each run cleans up after the previous ones).
-fn drop_abandoned_databases(admin: &mut PgConnection) {
+/// The advisory lock a test run holds on its database from creating it to dropping it, on a
+/// connection to that database: the run's claim on it, whatever machine or container the run is
+/// on and whatever becomes of its pid. Advisory locks belong to the database they are taken in,
+/// so one key serves every run.
+const RUN_LOCK: i64 = 0x636c_696e_6963_0001;
+
+/// What a run that holds `RUN_LOCK` writes on its database. One without it was made by a
+/// checkout from before the lock, which holds none.
+const RUN_DATABASE_COMMENT: &str = "clinic-booking test run; its run holds an advisory lock on it";
+
+/// A test run's PostgreSQL database and the connection that holds its lock.
+pub(crate) struct RunDatabase {
+    pub(crate) name: String,
+    _owner: PgConnection,
+}
+
+/// This run's database, dropped by [`drop_run_database`] when the run ends.
+static RUN_DATABASE: std::sync::Mutex<Option<(RunDatabase, String)>> = std::sync::Mutex::new(None);
+
+/// The server and database the PostgreSQL tests start from (`TEST_DATABASE_URL`).
+pub(crate) fn admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned())
+}
+
+/// `admin_url` without its database: where the URL of another database on that server starts.
+pub(crate) fn server_of(admin_url: &str) -> &str {
+    admin_url
+        .rsplit_once('/')
+        .expect("TEST_DATABASE_URL names a database")
+        .0
+}
+
+#[derive(QueryableByName)]
+struct Flag {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    value: bool,
+}
+
+/// Connects to `name` and takes its run lock without waiting: `None` when another session holds
+/// it, or the database cannot be reached (gone, or being dropped).
+pub(crate) fn take_run_lock(server: &str, name: &str) -> Option<PgConnection> {
+    let mut conn = PgConnection::establish(&format!("{server}/{name}")).ok()?;
+    let taken = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS value")
+        .bind::<diesel::sql_types::BigInt, _>(RUN_LOCK)
+        .get_result::<Flag>(&mut conn)
+        .ok()?;
+    taken.value.then_some(conn)
+}
+
+/// Creates a database for a test run and takes its lock; its name carries `pid`, the run's
+/// process id. If another run's cleanup got to the new database first (it took the lock, or
+/// dropped it), another name is tried.
+pub(crate) fn create_run_database(
+    admin: &mut PgConnection,
+    server: &str,
+    pid: &str,
+) -> RunDatabase {
+    for _ in 0..5 {
+        let name = format!("{TEST_DATABASE_PREFIX}{pid}_{}", random_suffix());
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create the test run's database");
+        let Some(mut owner) = take_run_lock(server, &name) else {
+            continue;
+        };
+        if owner
+            .batch_execute(&format!(
+                "COMMENT ON DATABASE {name} IS '{RUN_DATABASE_COMMENT}'"
+            ))
+            .is_ok()
+        {
+            return RunDatabase {
+                name,
+                _owner: owner,
+            };
+        }
+    }
+    panic!("could not create a test database that stayed this run's (cleanups of other runs?)");
+}
+
+/// Drops `name`, a test run's database, if its run has ended without dropping it (killed,
+/// say), and answers whether it did. Never one a live run uses:
+///
+/// - a live run holds its database's lock (`RUN_LOCK`): a database whose lock can be taken has
+///   no run left;
+/// - a database from a checkout that predates the lock (no `RUN_DATABASE_COMMENT`) is kept, as
+///   those checkouts kept it, while a process with the pid in its name lives here;
+/// - the drop is a plain `DROP DATABASE`, which refuses while any session is connected.
+pub(crate) fn drop_if_abandoned(admin: &mut PgConnection, server: &str, name: &str) -> bool {
+    let Some(lock) = take_run_lock(server, name) else {
+        return false;
+    };
+    #[derive(QueryableByName)]
+    struct Comment {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        comment: Option<String>,
+    }
+    let comment = diesel::sql_query(
+        "SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1",
+    )
+    .bind::<diesel::sql_types::Text, _>(name)
+    .get_result::<Comment>(admin);
+    let Ok(Comment { comment }) = comment else {
+        return false;
+    };
+    if comment.as_deref() != Some(RUN_DATABASE_COMMENT) {
+        let pid = name
+            .trim_start_matches(TEST_DATABASE_PREFIX)
+            .split('_')
+            .next()
+            .unwrap_or_default();
+        if !pid.is_empty() && Path::new("/proc").join(pid).exists() {
+            return false;
+        }
+    }
+    // The drop waits (up to 5 s) for this session to end; a session anyone else has open makes
+    // it fail.
+    drop(lock);
+    match admin.batch_execute(&format!(
+        "DROP DATABASE IF EXISTS \"{}\"",
+        name.replace('"', "\"\"")
+    )) {
+        Ok(()) => true,
+        Err(e) => {
+            if !e.to_string().contains("is being accessed by other users") {
+                eprintln!("could not drop {name}: {e}");
+            }
+            false
+        }
+    }
+}
+
+/// Drops the databases of earlier test runs that ended without dropping their own (see
+/// [`drop_if_abandoned`]).
+fn drop_abandoned_databases(admin: &mut PgConnection, server: &str) {
     #[derive(QueryableByName)]
     struct Name {
         #[diesel(sql_type = diesel::sql_types::Text)]
         datname: String,
     }
-    let names: Vec<Name> = diesel::sql_query(format!(
-        "SELECT datname::text AS datname FROM pg_database WHERE datname LIKE '{TEST_DATABASE_PREFIX}%'"
-    ))
+    let names: Vec<Name> = diesel::sql_query(
+        "SELECT datname::text AS datname FROM pg_database WHERE starts_with(datname::text, $1)",
+    )
+    .bind::<diesel::sql_types::Text, _>(TEST_DATABASE_PREFIX)
     .load(admin)
     .unwrap_or_else(|e| panic!("list test databases: {e}"));
     for Name { datname } in names {
-        let pid = datname
-            .trim_start_matches(TEST_DATABASE_PREFIX)
-            .split('_')
-            .next()
-            .unwrap_or_default();
-        if !Path::new("/proc").join(pid).exists() {
-            if let Err(e) = admin.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS \"{datname}\" WITH (FORCE)"
-            )) {
-                eprintln!("could not drop {datname}: {e}");
-            }
-        }
+        drop_if_abandoned(admin, server, &datname);
+    }
+}
+
+/// Drops this run's PostgreSQL database, if it made one: the harness calls it once every test
+/// has finished. `FORCE` ends what a finished test may have left connected, and the lock's own
+/// session.
+pub fn drop_run_database() {
+    let Some((run, admin_url)) = RUN_DATABASE.lock().expect("run database").take() else {
+        return;
+    };
+    let dropped = PgConnection::establish(&admin_url)
+        .map_err(|e| e.to_string())
+        .and_then(|mut admin| {
+            admin
+                .batch_execute(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    run.name
+                ))
+                .map_err(|e| e.to_string())
+        });
+    if let Err(e) = dropped {
+        eprintln!(
+            "could not drop this run's database {} (the next run drops it): {e}",
+            run.name
+        );
     }
 }
 
@@ -151,17 +298,16 @@ const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres"
 
 /// The PostgreSQL database of this test run, created on first use on the server of
 /// `TEST_DATABASE_URL` (a URL whose database allows `CREATE DATABASE`; default
-/// `postgres://postgres@127.0.0.1:5432/postgres`). If that server cannot be reached the
-/// PostgreSQL variants are skipped (reported as ignored, with the reason), unless
-/// `CLINIC_REQUIRE_POSTGRES=1`, which makes them fail: CI sets it, so CI cannot go green without
-/// PostgreSQL. `Err` carries why they are skipped.
+/// `postgres://postgres@127.0.0.1:5432/postgres`) and dropped when the run ends. If that server
+/// cannot be reached the PostgreSQL variants are skipped (reported as ignored, with the reason),
+/// unless `CLINIC_REQUIRE_POSTGRES=1`, which makes them fail: CI sets it, so CI cannot go green
+/// without PostgreSQL. `Err` carries why they are skipped.
 fn postgres_database() -> Result<&'static str, &'static str> {
     static DATABASE: OnceLock<Result<String, String>> = OnceLock::new();
     DATABASE
         .get_or_init(|| {
             let required = std::env::var("CLINIC_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
-            let admin_url = std::env::var("TEST_DATABASE_URL")
-                .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
+            let admin_url = admin_url();
             let mut admin = match PgConnection::establish(&admin_url) {
                 Ok(conn) => conn,
                 Err(e) if !required => {
@@ -173,22 +319,24 @@ fn postgres_database() -> Result<&'static str, &'static str> {
                 }
                 Err(e) => panic!("CLINIC_REQUIRE_POSTGRES=1 but PostgreSQL is not reachable: {e}"),
             };
-            drop_abandoned_databases(&mut admin);
-            let name = format!(
-                "{TEST_DATABASE_PREFIX}{}_{}",
-                std::process::id(),
-                random_suffix()
-            );
-            admin
-                .batch_execute(&format!("CREATE DATABASE {name}"))
-                .expect("create the test run's database");
-            let (server, _) = admin_url
-                .rsplit_once('/')
-                .expect("TEST_DATABASE_URL names a database");
-            Ok(format!("{server}/{name}"))
+            let server = server_of(&admin_url).to_owned();
+            drop_abandoned_databases(&mut admin, &server);
+            let run = create_run_database(&mut admin, &server, &std::process::id().to_string());
+            let url = format!("{server}/{}", run.name);
+            *RUN_DATABASE.lock().expect("run database") = Some((run, admin_url));
+            Ok(url)
         })
         .as_deref()
         .map_err(String::as_str)
+}
+
+/// The name of this run's PostgreSQL database, once a test has made it.
+pub(crate) fn run_database_name() -> Option<String> {
+    RUN_DATABASE
+        .lock()
+        .expect("run database")
+        .as_ref()
+        .map(|(run, _)| run.name.clone())
 }
 
 /// The harness's precondition of the PostgreSQL variants: `Err(reason)` skips them.

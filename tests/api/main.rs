@@ -14,6 +14,7 @@ mod bookings;
 mod browse;
 mod browser;
 mod call_to_action;
+mod cli;
 mod durability;
 mod email;
 mod front_desk;
@@ -30,6 +31,7 @@ mod roles;
 mod scale_out;
 mod schedule;
 mod shutdown;
+mod test_databases;
 mod validation;
 
 fn main() -> std::process::ExitCode {
@@ -40,6 +42,7 @@ fn main() -> std::process::ExitCode {
         browse::tests,
         browser::tests,
         call_to_action::tests,
+        cli::tests,
         durability::tests,
         email::tests,
         front_desk::tests,
@@ -56,6 +59,7 @@ fn main() -> std::process::ExitCode {
         scale_out::tests,
         schedule::tests,
         shutdown::tests,
+        test_databases::tests,
         threats::tests,
         validation::tests,
     ])

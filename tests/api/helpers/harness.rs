@@ -2,6 +2,7 @@
 //! test of `tests/api`, skips what cannot run here as *ignored* with the reason (a PostgreSQL
 //! variant without PostgreSQL, the browser test without Chromium), runs each test's async body
 //! on a fresh two-worker tokio runtime, and then fails a test that left due mail undelivered.
+//! Once every test has run, it drops the run's PostgreSQL database (`drop_run_database`).
 //!
 //! It reads the usual libtest arguments (a name filter, `--exact`, `--skip`, `--list`,
 //! `--ignored`, `--include-ignored`, `--test-threads`, `--nocapture`, `-q`, `--format`), with one
@@ -175,7 +176,10 @@ pub fn main(modules: &[fn() -> Vec<Test>]) -> ExitCode {
         panic!("{} is registered twice", twice[0]);
     }
     let trials = tests.into_iter().map(Test::into_trial).collect();
-    libtest_mimic::run(&arguments, trials).exit_code()
+    let conclusion = libtest_mimic::run(&arguments, trials);
+    // Every test has finished, and its apps and pools with it.
+    super::drop_run_database();
+    conclusion.exit_code()
 }
 
 thread_local! {
