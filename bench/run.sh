@@ -250,6 +250,13 @@ for backend in $BACKENDS; do
   wrk_run "$backend" "GET /api/v1/slots, one provider, 7 days, default workers (one per core)" 32 "$avail"
   stop_server
 
+  # Request logging at info: a line per request (to a file, through the log writer's thread),
+  # against the rows above, which log at warn.
+  start_server "$URL" "$backend" RUST_LOG=info
+  avail="$BASE/api/v1/slots?provider_id=1&from=$from&to=$to"
+  wrk_run "$backend" "GET /api/v1/slots, one provider, 7 days, RUST_LOG=info" 32 "$avail"
+  stop_server
+
   # History versus none: a copy of the database is kept before the history is loaded, and
   # servers on the two take turns for three rounds, so that drift of a shared machine does not
   # pass for an effect of history. Reads without `from`: the database's cost, not the cache's.

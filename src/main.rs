@@ -156,7 +156,8 @@ async fn run() -> ExitCode {
         }
     };
     let production = settings.is_production();
-    telemetry::init(production);
+    // Held to the end of the command: dropping it flushes the queued log lines.
+    let _log_writer = telemetry::init(production);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
         Command::Migrate => migrate(settings).await,

@@ -11,18 +11,28 @@ use actix_web::HttpMessage;
 
 use tracing_subscriber::{fmt, EnvFilter};
 
-pub fn init(json: bool) {
+/// Installs the logger. Lines are written to standard output by a thread of their own, so a
+/// request never waits on the terminal, pipe or collector (a request line each cost cached
+/// answers about 30% of their throughput when written in place). Nothing is dropped: when the
+/// queue is full, logging waits. Keep the guard alive: dropping it flushes what is queued.
+pub fn init(json: bool) -> tracing_appender::non_blocking::WorkerGuard {
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("log-writer")
+        .finish(std::io::stdout());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = fmt()
         .with_env_filter(filter)
         .with_target(false)
-        .with_ansi(colours_wanted());
+        .with_ansi(colours_wanted())
+        .with_writer(writer);
     // A second init (tests) is harmless: the first subscriber stays.
     let _ = if json {
         builder.json().try_init()
     } else {
         builder.try_init()
     };
+    guard
 }
 
 /// Colours in the log lines only for a person at a terminal: never in a file, a pipe or a log
