@@ -10,6 +10,7 @@ use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "desk@clinic.example", "password": "desk-password-change-me"}))]
 pub(super) struct LoginBody {
     #[schema(format = Email)]
     email: String,

@@ -61,7 +61,10 @@ pub(super) struct CreateBookingBody {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"slot_id": 43}))]
 pub(super) struct RescheduleBody {
+    /// The free slot to move to.
+    #[schema(minimum = 1)]
     slot_id: i64,
 }
 
@@ -294,6 +297,7 @@ pub(super) async fn reschedule(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "arrived"}))]
 pub(super) struct StatusBody {
     #[schema(schema_with = booking_status_schema)]
     status: String,

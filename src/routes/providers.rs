@@ -88,6 +88,7 @@ pub(super) async fn show(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Dr. Maya Rivera", "title": "MD, Pain Medicine", "specialty": "Interventional pain management"}))]
 pub(super) struct ProviderBody {
     name: Option<String>,
     title: Option<String>,

@@ -199,6 +199,7 @@ pub(super) async fn show(
 
 #[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"patient": {"name": "Ana Díaz", "email": "ana@example.com"}, "concern": {"area": "lower_back", "onset": "gradual", "red_flags": []}, "source": "stress-and-back-pain"}))]
 pub(super) struct ScheduleAppointmentBody {
     #[schema(required = true, nullable = false)]
     patient: Option<PatientBody>,

@@ -153,8 +153,13 @@ pub(super) async fn list_free(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"start": "2027-03-01T16:00:00Z", "end": "2027-03-01T16:30:00Z"}))]
 pub(super) struct NewSlotBody {
+    /// An RFC 3339 instant with offset.
+    #[schema(required = true, nullable = false, format = DateTime)]
     start: Option<String>,
+    /// After `start`, at most 12 hours later.
+    #[schema(required = true, nullable = false, format = DateTime)]
     end: Option<String>,
 }
 
@@ -218,8 +223,22 @@ pub(super) async fn create(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "blocked"}))]
 pub(super) struct SlotStatusBody {
+    /// `blocked` or `free`; slots become `busy` by being booked.
+    #[schema(schema_with = blockable_schema)]
     status: String,
+}
+
+fn blockable_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some([
+            SlotStatus::Blocked.as_str(),
+            SlotStatus::Free.as_str(),
+        ]))
+        .build()
 }
 
 /// `PATCH /api/v1/slots/{id}` (admin, front desk): `{"status": "blocked" | "free"}`.
