@@ -20,7 +20,12 @@ pub(super) struct BreakBody {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"from_date": "2027-03-01", "to_date": "2027-03-05", "weekdays": ["mon", "tue", "wed", "thu", "fri"], "start_time": "09:00", "end_time": "17:00", "slot_minutes": 30, "breaks": [{"start": "12:00", "end": "13:00"}]}))]
+#[schema(example = json!({
+    "from_date": "2027-03-01", "to_date": "2027-03-05",
+    "weekdays": ["mon", "tue", "wed", "thu", "fri"],
+    "start_time": "09:00", "end_time": "17:00", "slot_minutes": 30,
+    "breaks": [{"start": "12:00", "end": "13:00"}]
+}))]
 pub(super) struct ScheduleBody {
     #[schema(required = true, nullable = false, format = Date)]
     from_date: Option<String>,
