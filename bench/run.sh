@@ -298,6 +298,32 @@ for backend in $BACKENDS; do
       stop_server
     done
   done
+  # Schedule generation: 17,220 five-minute slots (60 days of 00:00-23:55) for a provider with no
+  # slots, then the same pattern for provider 1, who holds a year of slots and three years of
+  # history, in a range after all of them. The two should take the same time.
+  log "$backend: schedule generation with and without existing slots"
+  printf 'bench-admin-password\n' | APP__DATABASE__URL=$URL RUST_LOG=warn "$BIN" create-user \
+    --email bench-admin@clinic.example --role admin >/dev/null
+  start_server "$URL" "$backend"
+  admin=$(curl -fsS -X POST "$BASE/api/v1/auth/login" -H 'Content-Type: application/json' \
+    -d '{"email":"bench-admin@clinic.example","password":"bench-admin-password"}' |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  empty=$(curl -fsS -X POST "$BASE/api/v1/providers" -H "Authorization: Bearer $admin" \
+    -H 'Content-Type: application/json' -d '{"name": "Dr. New", "specialty": "Physical therapy"}' |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  sched_from=$(date -u -d '+400 days' +%F)
+  sched_to=$(date -u -d '+459 days' +%F)
+  pattern="{\"from_date\": \"$sched_from\", \"to_date\": \"$sched_to\", \"weekdays\": [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\"], \"start_time\": \"00:00\", \"end_time\": \"23:55\", \"slot_minutes\": 5}"
+  for who in "$empty:no existing slots" "1:a year of slots and 3 years of history"; do
+    provider=${who%%:*}
+    existing=$(echo "SELECT count(*) FROM slots WHERE provider_id = $provider;" | case $backend in sqlite) sqlite3 "${URL#sqlite://}" ;; postgres) psql -qtAX "$URL" ;; esac)
+    answer=$(curl -sS -o "$WORK/schedule.json" -w '%{http_code} %{time_total}' -X POST "$BASE/api/v1/providers/$provider/schedule" \
+      -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' -d "$pattern")
+    record "$backend" "POST /providers/{id}/schedule, 17,220 slots, ${who#*:} (s)" - "${answer#* }" - - - \
+      "HTTP ${answer%% *}, $existing slots before: $(cat "$WORK/schedule.json")"
+    echo "$backend schedule (${who#*:}): $answer $(cat "$WORK/schedule.json")" >&2
+  done
+  stop_server
   record "$backend" "server peak RSS (VmHWM, MiB)" - "$(printf '%s\n' $HWMS | sort -n | tail -n 1)" - - - \
     "largest of the $(printf '%s\n' $HWMS | wc -l) server runs (loads, bookings, race first):$HWMS"
   if [ "$backend" = postgres ]; then
