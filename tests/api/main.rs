@@ -14,6 +14,7 @@ mod bookings;
 mod browse;
 mod browser;
 mod call_to_action;
+mod client;
 mod durability;
 mod email;
 mod front_desk;
@@ -39,6 +40,7 @@ fn main() -> std::process::ExitCode {
         browse::tests,
         browser::tests,
         call_to_action::tests,
+        client::tests,
         durability::tests,
         email::tests,
         front_desk::tests,
