@@ -15,6 +15,7 @@ mod browse;
 mod browser;
 mod call_to_action;
 mod cli;
+mod client;
 mod durability;
 mod email;
 mod front_desk;
@@ -43,6 +44,7 @@ fn main() -> std::process::ExitCode {
         browser::tests,
         call_to_action::tests,
         cli::tests,
+        client::tests,
         durability::tests,
         email::tests,
         front_desk::tests,
