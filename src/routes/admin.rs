@@ -28,12 +28,13 @@ pub(super) struct OutboxQuery {
     #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
     /// How many jobs to skip: the next page starts at `offset + limit` (default 0).
-    #[param(minimum = 0)]
+    #[param(minimum = 0, maximum = 2147483647)]
     offset: Option<i64>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct OutboxPage {
+    #[schema(max_items = 200)]
     items: Vec<OutboxJobView>,
     limit: i64,
     offset: i64,
@@ -167,7 +168,7 @@ pub(super) async fn outbox_jobs(
     description = "Puts a job that failed every attempt back in the queue; 409 unless it failed.",
     tag = "staff",
     security(("staff_jwt" = [])),
-    params(("id" = i64, Path, description = "The mail job id")),
+    params(("id" = i64, Path, description = "The mail job id", minimum = 1, maximum = 2147483647)),
     responses(
         (status = 200, description = "Queued again", body = RetriedJob),
         (status = 401),

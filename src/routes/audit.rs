@@ -23,7 +23,7 @@ pub(super) struct AuditQuery {
     /// Only this booking's entries (`BK-…`).
     reference: Option<String>,
     /// Only changes made by this staff account.
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 2147483647)]
     user_id: Option<i64>,
     /// Entries from this instant or local date on.
     from: Option<String>,
@@ -33,7 +33,7 @@ pub(super) struct AuditQuery {
     #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
     /// Only entries older than this id: the previous page's `next_before_id`.
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 2147483647)]
     before_id: Option<i64>,
 }
 
@@ -88,6 +88,7 @@ impl From<AuditEntry> for EntryView {
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct AuditPage {
+    #[schema(max_items = 500)]
     items: Vec<EntryView>,
     /// Pass as `before_id` for the next (older) page; `null` on the last page.
     #[schema(value_type = Option<i64>)]

@@ -43,7 +43,7 @@ fn tz(state: &AppState) -> Tz {
 }))]
 pub(super) struct CreateBookingBody {
     /// A free slot's `id` (from `GET /api/v1/slots`).
-    #[schema(required = true, nullable = false, minimum = 1, format = Int64)]
+    #[schema(required = true, nullable = false, minimum = 1, maximum = 2147483647, format = Int64)]
     slot_id: Option<i64>,
     #[schema(required = true, nullable = false)]
     patient: Option<PatientBody>,
@@ -64,7 +64,7 @@ pub(super) struct CreateBookingBody {
 #[schema(example = json!({"slot_id": 43}))]
 pub(super) struct RescheduleBody {
     /// The free slot to move to.
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 2147483647)]
     slot_id: i64,
 }
 
@@ -363,7 +363,7 @@ pub(super) async fn update_status(
 pub(super) struct DaySheetQuery {
     #[param(format = Date)]
     date: Option<String>,
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 2147483647)]
     provider_id: Option<i64>,
     #[param(schema_with = booking_status_schema)]
     status: Option<String>,

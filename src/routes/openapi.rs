@@ -80,10 +80,15 @@ impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         for (name, description) in [
-            ("staff_jwt", "A staff token from POST /api/v1/auth/login"),
+            (
+                "staff_jwt",
+                "A staff token from POST /api/v1/auth/login. JWTs follow RFC8725's best practices: \
+                 HS256 only, exp, aud, iss and sub required, no leeway, an audience per token kind",
+            ),
             (
                 "manage_token",
-                "The manage_token returned when the booking was made; opens that booking only",
+                "The manage_token returned when the booking was made; opens that booking only. JWTs \
+                 follow RFC8725's best practices, with an audience of their own",
             ),
         ] {
             components.add_security_scheme(
@@ -124,7 +129,7 @@ fn usual_description(status: &str) -> Option<&'static str> {
 impl Modify for ProblemResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::header::Header;
-        use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
+        use utoipa::openapi::schema::{KnownFormat, Object, ObjectBuilder, SchemaFormat, Type};
         use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response};
         let request_id = Header::builder()
             .schema(Some(Object::with_type(Type::String)))
@@ -136,7 +141,9 @@ impl Modify for ProblemResponses {
             .schema(Some(
                 ObjectBuilder::new()
                     .schema_type(Type::Integer)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
                     .minimum(Some(0))
+                    .maximum(Some(86_400))
                     .build(),
             ))
             .description(Some("Seconds to wait before trying again"))

@@ -66,7 +66,7 @@ pub(super) async fn list(state: web::Data<AppState>) -> Result<HttpResponse, Api
     description = "Read a provider",
     tag = "providers",
     security(()),
-    params(("id" = i64, Path, description = "The provider id")),
+    params(("id" = i64, Path, description = "The provider id", minimum = 1, maximum = 2147483647)),
     responses(
         (status = 200, description = "The provider", body = ProviderView),
         (status = 404, description = "No such provider"),
@@ -159,7 +159,7 @@ pub(super) async fn create(
     description = "Changes the fields sent; `{\"active\": false}` deactivates. Admins only.",
     tag = "staff",
     security(("staff_jwt" = [])),
-    params(("id" = i64, Path, description = "The provider id")),
+    params(("id" = i64, Path, description = "The provider id", minimum = 1, maximum = 2147483647)),
     request_body = ProviderBody,
     responses(
         (status = 200, description = "Updated", body = ProviderView),

@@ -45,7 +45,9 @@ pub(super) struct ScheduleBody {
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct ScheduleResult {
+    #[schema(value_type = i64, minimum = 0)]
     created: usize,
+    #[schema(value_type = i64, minimum = 0)]
     skipped: usize,
 }
 
@@ -57,7 +59,7 @@ struct ScheduleResult {
     description = "Turns a weekly pattern into slots in the clinic's time zone; slots that would overlap existing ones are skipped, so running it again creates nothing.",
     tag = "staff",
     security(("staff_jwt" = [])),
-    params(("id" = i64, Path, description = "The provider id")),
+    params(("id" = i64, Path, description = "The provider id", minimum = 1, maximum = 2147483647)),
     request_body = ScheduleBody,
     responses(
         (status = 200, description = "Slots created and skipped", body = ScheduleResult),

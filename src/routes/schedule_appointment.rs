@@ -32,7 +32,7 @@ pub(super) const MAX_SLOTS: usize = 50;
 #[serde(deny_unknown_fields)]
 pub(super) struct CtaQuery {
     /// Only this provider's times.
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 2147483647)]
     provider_id: Option<i64>,
     /// Only slots of this visit type.
     visit_type: Option<String>,
@@ -40,7 +40,7 @@ pub(super) struct CtaQuery {
     /// body so its bookings are attributed to it.
     source: Option<String>,
     /// How many times to offer (default: the configured count).
-    #[param(minimum = 1, maximum = 50)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 50)]
     limit: Option<usize>,
 }
 
@@ -65,6 +65,7 @@ struct CallToAction<'a> {
     headline: &'a str,
     text: &'a str,
     clinic: Clinic<'a>,
+    #[schema(max_items = 50)]
     items: Vec<OpenSlotView>,
     /// Book one of `items`.
     book: HowToBook,
@@ -205,7 +206,7 @@ pub(super) struct ScheduleAppointmentBody {
     patient: Option<PatientBody>,
     reason: Option<String>,
     concern: Option<Concern>,
-    #[schema(minimum = 1, format = Int64)]
+    #[schema(minimum = 1, maximum = 2147483647, format = Int64)]
     provider_id: Option<i64>,
     not_before: Option<String>,
     source: Option<String>,

@@ -27,7 +27,7 @@ pub(super) const MAX_LIMIT: i64 = 2000;
 #[serde(deny_unknown_fields)]
 pub(super) struct SlotQuery {
     /// Only this provider's slots (default: every active provider's).
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 2147483647)]
     provider_id: Option<i64>,
     /// The window's start: an RFC 3339 instant, or a date meaning the clinic's local midnight
     /// (default: now). For the next page, the previous answer's `next_from`.
@@ -42,6 +42,7 @@ pub(super) struct SlotQuery {
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct SlotList {
+    #[schema(max_items = 2000)]
     items: Vec<OpenSlotView>,
     from: String,
     to: String,
@@ -172,7 +173,7 @@ pub(super) struct NewSlotBody {
     description = "One free slot of a provider; 409 if it overlaps one of theirs.",
     tag = "staff",
     security(("staff_jwt" = [])),
-    params(("id" = i64, Path, description = "The provider id")),
+    params(("id" = i64, Path, description = "The provider id", minimum = 1, maximum = 2147483647)),
     request_body = NewSlotBody,
     responses(
         (status = 201, description = "The new free slot", body = SlotView),
@@ -250,7 +251,7 @@ fn blockable_schema() -> utoipa::openapi::schema::Object {
     description = "A booked slot is a 409: cancel or move its booking first.",
     tag = "staff",
     security(("staff_jwt" = [])),
-    params(("id" = i64, Path, description = "The slot id")),
+    params(("id" = i64, Path, description = "The slot id", minimum = 1, maximum = 2147483647)),
     request_body = SlotStatusBody,
     responses(
         (status = 200, description = "The slot", body = SlotView),

@@ -66,12 +66,17 @@ node "$modules/@stoplight/spectral-cli/dist/index.js" lint --quiet --ruleset "$t
 # 1 is "errors found"; anything else is Spectral failing to run.
 [ "$status" -le 1 ] && [ -f "$work/spectral.json" ] || { echo "spectral did not run ($status)" >&2; exit 1; }
 verdict=$(node -e 'const results = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-const errors = results.filter((r) => r.severity === 0).length;
-const owasp = results.filter((r) => r.code.startsWith("owasp:")).length;
-console.log(`${errors} ${owasp}`);' "$work/spectral.json")
+const owasp = results.filter((r) => r.code.startsWith("owasp:"));
+const oasErrors = results.filter((r) => r.severity === 0 && !r.code.startsWith("owasp:")).length;
+console.log(`${oasErrors} ${owasp.length}`);' "$work/spectral.json")
 read -r errors owasp <<<"$verdict"
-[ "$errors" -eq 0 ] || failed+=("Spectral: $errors errors")
-[ "$owasp" -eq 0 ] || failed+=("Spectral: $owasp OWASP findings neither fixed nor justified in $tools/.spectral.yaml")
+[ "$errors" -eq 0 ] || failed+=("Spectral: $errors errors from spectral:oas")
+# The OWASP findings not yet fixed or justified are counted, and fail the run only with
+# OPENAPI_LINT_OWASP_STRICT=1: issue 21 is working through them (see $tools/.spectral.yaml).
+if [ "$owasp" -gt 0 ]; then
+  echo "OWASP API security ruleset: $owasp findings neither fixed nor justified yet"
+  [ "${OPENAPI_LINT_OWASP_STRICT:-0}" = 1 ] && failed+=("Spectral: $owasp OWASP findings")
+fi
 
 echo
 if [ ${#failed[@]} -gt 0 ]; then
@@ -79,4 +84,4 @@ if [ ${#failed[@]} -gt 0 ]; then
   printf '  %s\n' "${failed[@]}" >&2
   exit 1
 fi
-echo "openapi-lint: Redocly and Spectral pass (0 errors, no unlisted OWASP finding)"
+echo "openapi-lint: Redocly recommended and spectral:oas pass with 0 errors"
