@@ -16,6 +16,8 @@ pub(crate) const MAX_SLOT_MINUTES: i64 = 480;
 const _: () = assert!(MAX_SLOT_MINUTES <= super::slot::LONGEST_SLOT_HOURS * 60);
 /// A bound on the slots one request plans, so one transaction stays short.
 pub(crate) const MAX_SLOTS: usize = 20_000;
+/// The most breaks one day's pattern may have.
+pub(crate) const MAX_BREAKS: usize = 24;
 
 /// A break in the working day, in local wall-clock time, `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,7 +151,10 @@ impl WeeklySchedule {
             ok.then_some(m)
         });
         let mut breaks = Vec::new();
-        for (i, (start, end)) in input.breaks.iter().enumerate() {
+        if input.breaks.len() > MAX_BREAKS {
+            errors.add("breaks", format!("at most {MAX_BREAKS} breaks a day"));
+        }
+        for (i, (start, end)) in input.breaks.iter().enumerate().take(MAX_BREAKS) {
             let field = format!("breaks[{i}]");
             let start = errors.check(&format!("{field}.start"), parse_time(start));
             let end = errors.check(&format!("{field}.end"), parse_time(end));

@@ -210,7 +210,9 @@ pub(super) async fn retry_outbox_job(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ReportQuery {
+    #[param(max_length = 35)]
     from: Option<String>,
+    #[param(max_length = 35)]
     to: Option<String>,
 }
 

@@ -21,13 +21,16 @@ pub(super) const MAX_LIMIT: i64 = 500;
 #[serde(deny_unknown_fields)]
 pub(super) struct AuditQuery {
     /// Only this booking's entries (`BK-…`).
+    #[param(max_length = 13)]
     reference: Option<String>,
     /// Only changes made by this staff account.
     #[param(minimum = 1, maximum = 2147483647)]
     user_id: Option<i64>,
     /// Entries from this instant or local date on.
+    #[param(max_length = 35)]
     from: Option<String>,
     /// Entries before this instant or local date.
+    #[param(max_length = 35)]
     to: Option<String>,
     /// The most entries to answer (default 100).
     #[param(minimum = 1, maximum = 500)]

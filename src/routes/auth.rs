@@ -12,8 +12,9 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"email": "desk@clinic.example", "password": "desk-password-change-me"}))]
 pub(super) struct LoginBody {
-    #[schema(format = Email)]
+    #[schema(format = Email, max_length = 320)]
     email: String,
+    #[schema(max_length = 256)]
     password: String,
 }
 

@@ -113,7 +113,7 @@ impl CreateBookingBody {
     tag = "bookings",
     security((), ("staff_jwt" = [])),
     params(
-        ("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key and body replay the first answer"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key and body replay the first answer", max_length = 255, pattern = "^[!-~]+$"),
     ),
     request_body = CreateBookingBody,
     responses(
@@ -195,7 +195,7 @@ fn reference_from_path(path: &str) -> Result<BookingReference, ApiError> {
     tag = "bookings",
     security(("manage_token" = []), ("staff_jwt" = [])),
     params(
-        ("reference" = String, Path, description = "The booking reference, e.g. BK-7Q2M9XA4KD", example = "BK-7Q2M9XA4KD"),
+        ("reference" = String, Path, description = "The booking reference, e.g. BK-7Q2M9XA4KD", example = "BK-7Q2M9XA4KD", max_length = 13, pattern = "^BK-[0-9A-Z]{10}$"),
     ),
     responses(
         (status = 200, description = "The booking", body = BookingView),
@@ -225,7 +225,7 @@ pub(super) async fn show(
     tag = "bookings",
     security(("manage_token" = []), ("staff_jwt" = [])),
     params(
-        ("reference" = String, Path, description = "The booking reference, e.g. BK-7Q2M9XA4KD", example = "BK-7Q2M9XA4KD"),
+        ("reference" = String, Path, description = "The booking reference, e.g. BK-7Q2M9XA4KD", example = "BK-7Q2M9XA4KD", max_length = 13, pattern = "^BK-[0-9A-Z]{10}$"),
     ),
     responses(
         (status = 200, description = "Cancelled; the slot is free again", body = BookingView),
@@ -262,7 +262,7 @@ pub(super) async fn cancel(
     tag = "bookings",
     security(("manage_token" = []), ("staff_jwt" = [])),
     params(
-        ("reference" = String, Path, description = "The booking reference, e.g. BK-7Q2M9XA4KD", example = "BK-7Q2M9XA4KD"),
+        ("reference" = String, Path, description = "The booking reference, e.g. BK-7Q2M9XA4KD", example = "BK-7Q2M9XA4KD", max_length = 13, pattern = "^BK-[0-9A-Z]{10}$"),
     ),
     request_body = RescheduleBody,
     responses(
@@ -314,7 +314,7 @@ pub(super) struct StatusBody {
     tag = "staff",
     security(("staff_jwt" = [])),
     params(
-        ("reference" = String, Path, description = "The booking reference, e.g. BK-7Q2M9XA4KD", example = "BK-7Q2M9XA4KD"),
+        ("reference" = String, Path, description = "The booking reference, e.g. BK-7Q2M9XA4KD", example = "BK-7Q2M9XA4KD", max_length = 13, pattern = "^BK-[0-9A-Z]{10}$"),
     ),
     request_body = StatusBody,
     responses(
@@ -361,7 +361,7 @@ pub(super) async fn update_status(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct DaySheetQuery {
-    #[param(format = Date)]
+    #[param(format = Date, max_length = 10)]
     date: Option<String>,
     #[param(minimum = 1, maximum = 2147483647)]
     provider_id: Option<i64>,

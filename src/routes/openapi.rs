@@ -129,10 +129,16 @@ fn usual_description(status: &str) -> Option<&'static str> {
 impl Modify for ProblemResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::header::Header;
-        use utoipa::openapi::schema::{KnownFormat, Object, ObjectBuilder, SchemaFormat, Type};
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
         use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response};
         let request_id = Header::builder()
-            .schema(Some(Object::with_type(Type::String)))
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::Custom("uuid".into())))
+                    .max_length(Some(36))
+                    .build(),
+            ))
             .description(Some(
                 "The id of this request in the server's log: quote it when reporting a problem",
             ))

@@ -22,7 +22,7 @@ pub(super) struct PatientBody {
     #[schema(max_length = 32)]
     phone: Option<String>,
     /// From 1900-01-01 until yesterday.
-    #[schema(format = Date)]
+    #[schema(format = Date, max_length = 10)]
     date_of_birth: Option<String>,
 }
 

@@ -90,9 +90,13 @@ pub(super) async fn show(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Dr. Maya Rivera", "title": "MD, Pain Medicine", "specialty": "Interventional pain management"}))]
 pub(super) struct ProviderBody {
+    #[schema(max_length = 100)]
     name: Option<String>,
+    #[schema(max_length = 100)]
     title: Option<String>,
+    #[schema(max_length = 64)]
     specialty: Option<String>,
+    #[schema(max_length = 2000)]
     bio: Option<String>,
     active: Option<bool>,
 }

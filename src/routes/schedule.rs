@@ -14,7 +14,9 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct BreakBody {
+    #[schema(max_length = 8)]
     start: String,
+    #[schema(max_length = 8)]
     end: String,
 }
 
@@ -27,19 +29,20 @@ pub(super) struct BreakBody {
     "breaks": [{"start": "12:00", "end": "13:00"}]
 }))]
 pub(super) struct ScheduleBody {
-    #[schema(required = true, nullable = false, format = Date)]
+    #[schema(required = true, nullable = false, format = Date, max_length = 10)]
     from_date: Option<String>,
-    #[schema(required = true, nullable = false, format = Date)]
+    #[schema(required = true, nullable = false, format = Date, max_length = 10)]
     to_date: Option<String>,
     #[schema(required = true, nullable = false, max_items = 7)]
     weekdays: Option<Vec<String>>,
-    #[schema(required = true, nullable = false, example = "09:00")]
+    #[schema(required = true, nullable = false, example = "09:00", max_length = 8)]
     start_time: Option<String>,
-    #[schema(required = true, nullable = false, example = "17:00")]
+    #[schema(required = true, nullable = false, example = "17:00", max_length = 8)]
     end_time: Option<String>,
     #[schema(required = true, nullable = false, minimum = 5, maximum = 480)]
     slot_minutes: Option<i64>,
     #[serde(default)]
+    #[schema(max_items = 24)]
     breaks: Vec<BreakBody>,
 }
 

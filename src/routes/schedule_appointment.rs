@@ -35,9 +35,11 @@ pub(super) struct CtaQuery {
     #[param(minimum = 1, maximum = 2147483647)]
     provider_id: Option<i64>,
     /// Only slots of this visit type.
+    #[param(max_length = 64)]
     visit_type: Option<String>,
     /// The page showing the call to action (e.g. the article's slug): filled into `book`'s
     /// body so its bookings are attributed to it.
+    #[param(max_length = 64, pattern = "^[a-z0-9_-]+$")]
     source: Option<String>,
     /// How many times to offer (default: the configured count).
     #[param(value_type = Option<i64>, minimum = 1, maximum = 50)]
@@ -204,13 +206,17 @@ pub(super) async fn show(
 pub(super) struct ScheduleAppointmentBody {
     #[schema(required = true, nullable = false)]
     patient: Option<PatientBody>,
+    #[schema(max_length = 1000)]
     reason: Option<String>,
     concern: Option<Concern>,
     #[schema(minimum = 1, maximum = 2147483647, format = Int64)]
     provider_id: Option<i64>,
+    #[schema(max_length = 35)]
     not_before: Option<String>,
+    #[schema(max_length = 64, pattern = "^[a-z0-9_-]+$")]
     source: Option<String>,
     /// The form's honeypot.
+    #[schema(max_length = 0)]
     company_website: Option<String>,
 }
 
@@ -225,7 +231,7 @@ pub(super) struct ScheduleAppointmentBody {
     tag = "schedule-appointment",
     security(()),
     params(
-        ("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key and body replay the first answer"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key and body replay the first answer", max_length = 255, pattern = "^[!-~]+$"),
     ),
     request_body = ScheduleAppointmentBody,
     responses(

@@ -31,9 +31,10 @@ pub(super) struct SlotQuery {
     provider_id: Option<i64>,
     /// The window's start: an RFC 3339 instant, or a date meaning the clinic's local midnight
     /// (default: now). For the next page, the previous answer's `next_from`.
-    #[param(example = "2027-03-01")]
+    #[param(example = "2027-03-01", max_length = 35)]
     from: Option<String>,
     /// The window's end, exclusive, as `from` (default: 14 days after `from`; at most 62).
+    #[param(max_length = 35)]
     to: Option<String>,
     /// The most slots to answer (default 500).
     #[param(minimum = 1, maximum = 2000)]
@@ -157,10 +158,10 @@ pub(super) async fn list_free(
 #[schema(example = json!({"start": "2027-03-01T16:00:00Z", "end": "2027-03-01T16:30:00Z"}))]
 pub(super) struct NewSlotBody {
     /// An RFC 3339 instant with offset.
-    #[schema(required = true, nullable = false, format = DateTime)]
+    #[schema(required = true, nullable = false, format = DateTime, max_length = 35)]
     start: Option<String>,
     /// After `start`, at most 12 hours later.
-    #[schema(required = true, nullable = false, format = DateTime)]
+    #[schema(required = true, nullable = false, format = DateTime, max_length = 35)]
     end: Option<String>,
 }
 
