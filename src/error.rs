@@ -243,9 +243,13 @@ impl From<diesel::result::Error> for ApiError {
     }
 }
 
-impl From<crate::auth::password::VerificationBusy> for ApiError {
-    fn from(busy: crate::auth::password::VerificationBusy) -> Self {
-        Self::Unavailable(busy.to_string())
+impl From<crate::auth::password::VerificationFailed> for ApiError {
+    fn from(failed: crate::auth::password::VerificationFailed) -> Self {
+        use crate::auth::password::VerificationFailed;
+        match failed {
+            VerificationFailed::Busy => Self::Unavailable(failed.to_string()),
+            VerificationFailed::Crashed(_) => Self::Internal(anyhow::Error::new(failed)),
+        }
     }
 }
 
@@ -340,7 +344,8 @@ mod tests {
 
     #[test]
     fn a_busy_password_check_is_a_503_to_retry() {
-        let response = ApiError::from(crate::auth::password::VerificationBusy).error_response();
+        let busy = crate::auth::password::VerificationFailed::Busy;
+        let response = ApiError::from(busy).error_response();
         assert_eq!(response.status(), 503);
         assert_eq!(response.headers().get("retry-after").unwrap(), "1");
         assert_eq!(

@@ -1,7 +1,7 @@
 //! clinic-booking: an appointment-booking backend for clinics.
 //!
 //! Layers, each importing only those below it (docs/ARCHITECTURE.md): `startup` builds the app
-//! from `routes` (HTTP handlers, with `auth`'s extractors, `idempotency` and `state`), which call
+//! from `routes` (HTTP handlers and their extractors, with `idempotency` and `state`), which call
 //! `clinic` (the clinic's use cases), which work on `db` (diesel over SQLite or PostgreSQL) with
 //! `domain` types (valid by construction). `mail` sends what the outbox holds.
 #![warn(unreachable_pub)]

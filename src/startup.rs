@@ -109,6 +109,7 @@ impl Application {
         let drain = Duration::from_secs(settings.server.drain_seconds);
         let stopping_since = Arc::new(OnceLock::new());
         let public_posts = PublicPostLimit::new(&settings.http)?;
+        let document = crate::routes::openapi::served_document(&settings);
         let http_settings = settings.http.clone();
         let server = HttpServer::new(move || {
             // Innermost first. Every answer, a refused CORS preflight included, passes through
@@ -135,7 +136,7 @@ impl Application {
                 .app_data(json_config())
                 .app_data(query_config())
                 .app_data(path_config())
-                .configure(|cfg| crate::routes::configure(cfg, &public_posts))
+                .configure(|cfg| crate::routes::configure(cfg, &public_posts, &document))
                 .default_service(web::to(crate::routes::not_found))
         })
         .workers(workers)

@@ -215,6 +215,42 @@ fn assert_layer_avoids(tree: &Tree, layer: &str, forbidden: &[&str]) {
     );
 }
 
+/// Fails with every import of a module of `layer` that reaches a layer not in `allowed`.
+fn assert_layer_only_imports(tree: &Tree, layer: &str, allowed: &[&str]) {
+    let mut broken = Vec::new();
+    for (module, targets) in &tree.imports {
+        if !in_layer(module, layer) {
+            continue;
+        }
+        for target in targets {
+            if !allowed.iter().any(|a| in_layer(target, a)) {
+                broken.push(format!("{} imports {}", name(module), name(target)));
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "`{layer}` may import only {allowed:?} (docs/ARCHITECTURE.md):\n{}",
+        broken.join("\n")
+    );
+}
+
+#[test]
+fn the_lower_layers_import_only_what_the_table_allows() {
+    let tree = read_tree();
+    assert_layer_only_imports(&tree, "domain", &["domain"]);
+    assert_layer_only_imports(&tree, "db", &["db", "domain"]);
+    assert_layer_only_imports(&tree, "auth", &["auth", "db", "domain", "settings"]);
+    assert_layer_only_imports(&tree, "clinic", &["clinic", "auth", "db", "domain"]);
+    assert_layer_only_imports(
+        &tree,
+        "mail",
+        &[
+            "mail", "clinic", "auth", "db", "domain", "settings", "metrics",
+        ],
+    );
+}
+
 /// Fails when code of `layer` names one of `words` (outside comments and strings).
 fn assert_layer_never_names(tree: &Tree, layer: &str, words: &[&str], why: &str) {
     for (module, code) in &tree.code {

@@ -86,28 +86,34 @@ impl VerificationLimit {
 
     /// Runs the CPU-bound `check` on the blocking pool once a slot is free; `Busy` if none
     /// frees up in time.
-    pub(crate) async fn run<T, F>(&self, check: F) -> Result<T, VerificationBusy>
+    pub(crate) async fn run<T, F>(&self, check: F) -> Result<T, VerificationFailed>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
         let permit = tokio::time::timeout(self.max_wait, self.permits.clone().acquire_owned())
             .await
-            .map_err(|_| VerificationBusy)?
-            .map_err(|_| VerificationBusy)?;
+            .map_err(|_| VerificationFailed::Busy)?
+            .map_err(|_| VerificationFailed::Busy)?;
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             check()
         })
         .await
-        .map_err(|_| VerificationBusy)
+        .map_err(|e| VerificationFailed::Crashed(e.to_string()))
     }
 }
 
-/// Every password verification slot stayed busy (or the check could not run): try again shortly.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("every password verification slot is busy")]
-pub(crate) struct VerificationBusy;
+/// Why a password check did not run to its answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum VerificationFailed {
+    /// Every verification slot stayed busy: try again shortly.
+    #[error("every password verification slot is busy")]
+    Busy,
+    /// The check itself failed (a panic on the blocking pool): a bug, not a busy server.
+    #[error("the password check failed: {0}")]
+    Crashed(String),
+}
 
 #[cfg(test)]
 mod tests {
@@ -120,7 +126,7 @@ mod tests {
         // The only slot taken (as by a verification in progress): the next one is refused.
         let held = limit.permits.clone().acquire_owned().await.unwrap();
         let refused = limit.run(|| 8).await;
-        assert_eq!(refused, Err(VerificationBusy));
+        assert_eq!(refused, Err(VerificationFailed::Busy));
         // Once it is released, verifications run again.
         drop(held);
         assert_eq!(limit.run(|| 9).await.unwrap(), 9);

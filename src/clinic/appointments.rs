@@ -44,10 +44,10 @@ impl BookingDetails {
     }
 }
 
-fn slot_unavailable(slot: &Slot, now: NaiveDateTime) -> ClinicError {
+fn slot_unavailable(slot: &Slot, provider_active: bool, now: NaiveDateTime) -> ClinicError {
     let reason = if slot.starts_at <= now {
         Unavailable::Started
-    } else if slot.status == SlotStatus::Blocked {
+    } else if slot.status == SlotStatus::Blocked || !provider_active {
         Unavailable::Blocked
     } else {
         Unavailable::Taken
@@ -105,7 +105,7 @@ pub(crate) fn screen_slot(
 ) -> Result<(), ClinicError> {
     let slot = slots::find(conn, slot_id)?.ok_or_else(|| ClinicError::NotFound("slot"))?;
     if slot.status != SlotStatus::Free || slot.starts_at <= now {
-        return Err(slot_unavailable(&slot, now));
+        return Err(slot_unavailable(&slot, true, now));
     }
     Ok(())
 }
@@ -121,7 +121,7 @@ pub fn book(
     let (slot, provider) =
         slots::find_with_provider(conn, slot_id)?.ok_or_else(|| ClinicError::NotFound("slot"))?;
     if !provider.active || !slots::claim(conn, slot.id, now)? {
-        return Err(slot_unavailable(&slot, now));
+        return Err(slot_unavailable(&slot, provider.active, now));
     }
     let reference = BookingReference::generate();
     let patient = &request.patient;
@@ -147,7 +147,9 @@ pub fn book(
     let booking = match inserted {
         Ok(booking) => booking,
         // The index on active bookings refused a second one: the slot was not really free.
-        Err(e) if is_unique_violation(&e) => return Err(slot_unavailable(&slot, now)),
+        Err(e) if is_unique_violation(&e) => {
+            return Err(slot_unavailable(&slot, provider.active, now))
+        }
         Err(e) => return Err(e.into()),
     };
     audit::record(
@@ -316,7 +318,7 @@ pub fn reschedule(
     let (new_slot, provider) = slots::find_with_provider(conn, new_slot_id)?
         .ok_or_else(|| ClinicError::NotFound("slot"))?;
     if !provider.active || !slots::claim(conn, new_slot.id, now)? {
-        return Err(slot_unavailable(&new_slot, now));
+        return Err(slot_unavailable(&new_slot, provider.active, now));
     }
     if !bookings::move_to_slot(conn, details.booking.id, details.slot.id, new_slot.id, now)? {
         return Err(ClinicError::ChangedMeanwhile("booking"));
@@ -841,6 +843,26 @@ mod tests {
             }
             other => panic!("expected NothingFits, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_mail_job_of_a_kind_this_version_does_not_know_waits_for_one_that_does() {
+        let mut conn = database();
+        book_new(&mut conn, 60);
+        // A newer copy's kind, written during a rolling deploy (its CHECK is newer too).
+        diesel::sql_query("PRAGMA ignore_check_constraints = ON")
+            .execute(&mut conn)
+            .expect("pragma");
+        diesel::sql_query(
+            "UPDATE outbox SET kind = 'text_message' WHERE id = (SELECT min(id) FROM outbox)",
+        )
+        .execute(&mut conn)
+        .expect("a job of an unknown kind");
+        let later = now() + Duration::hours(2);
+        let claimed = crate::db::outbox::claim_due(&mut conn, later, Duration::minutes(1), 10, "t")
+            .expect("the other jobs are still claimed");
+        assert!(!claimed.is_empty());
+        assert!(claimed.iter().all(|job| job.kind.as_str() != "text_message"));
     }
 
     #[test]

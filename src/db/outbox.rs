@@ -144,6 +144,9 @@ macro_rules! due_job_ids {
         outbox::table
             .filter(outbox::status.eq(JobStatus::Pending.as_str()))
             .filter(outbox::next_attempt_at.le($now))
+            // Only kinds this version can send: a job of a kind a newer copy added (during a
+            // rolling deploy) waits for that copy instead of failing every claim here.
+            .filter(outbox::kind.eq_any(MailKind::ALL.map(MailKind::as_str)))
             .filter(
                 outbox::locked_until
                     .is_null()

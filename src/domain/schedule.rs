@@ -1006,9 +1006,8 @@ mod properties {
         }
     }
 
-    // Counterexamples the properties above found (shrunk by proptest, then restated by hand).
-    // Each asserts what the code should do and is ignored until the bug is fixed:
-    // `cargo test --lib -- --ignored` runs them.
+    // Counterexamples the properties above found (shrunk by proptest, then restated by hand),
+    // kept as tests of the fixes: each asserts what the code now does.
 
     fn schedule(
         days: (&str, &str),

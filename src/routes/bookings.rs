@@ -79,8 +79,8 @@ impl CreateBookingBody {
                 errors.add("slot_id", "slot_id is required");
                 None
             }
-            // Ids beyond the column's range exist nowhere.
-            Some(id) => Some(SlotId::try_from(id).unwrap_or(SlotId::new(-1))),
+            // An id beyond the column's range names no slot: 404 once the fields are valid.
+            Some(id) => Some(SlotId::try_from(id).ok()),
         };
         let patient = parse_patient(self.patient.as_ref(), today, &mut errors);
         let reason = parse_reason_field(self.reason.as_deref(), &mut errors);
@@ -90,7 +90,8 @@ impl CreateBookingBody {
             parse_source_field(self.source.as_deref(), BookingSource::WEBSITE, &mut errors)
         };
         match (slot_id, patient, source) {
-            (Some(slot_id), Some(patient), Some(source)) if errors.is_empty() => Ok((
+            (Some(None), Some(_), Some(_)) if errors.is_empty() => Err(ApiError::not_found("slot")),
+            (Some(Some(slot_id)), Some(patient), Some(source)) if errors.is_empty() => Ok((
                 slot_id,
                 Intake {
                     patient,

@@ -22,12 +22,17 @@ use actix_web::dev::ServiceResponse;
 use actix_web::http::{header, StatusCode};
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
-use utoipa::OpenApi;
 
 use crate::abuse::PublicPostLimit;
 use crate::error::ApiError;
 
-pub(crate) fn configure(cfg: &mut web::ServiceConfig, public_posts: &PublicPostLimit) {
+/// `document` is the OpenAPI document as served (`openapi::served_document`): the docs page shows
+/// the same one `/openapi.json` answers.
+pub(crate) fn configure(
+    cfg: &mut web::ServiceConfig,
+    public_posts: &PublicPostLimit,
+    document: &utoipa::openapi::OpenApi,
+) {
     // One resource per path, with a route per method, so a wrong method is a 405 and not the
     // next resource's 404 (`cfg.route(path, …)` would put the method on the resource itself).
     cfg.service(web::resource("/health").route(web::get().to(health::health)))
@@ -42,7 +47,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, public_posts: &PublicPostL
         .service(web::resource("/docs").route(web::get().to(docs_redirect)))
         .service(
             utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
-                .url("/docs/openapi.json", openapi::ApiDoc::openapi()),
+                .url("/docs/openapi.json", document.clone()),
         )
         .service(
             web::scope("/api/v1")
@@ -160,7 +165,7 @@ pub(crate) fn problem_document<B>(
     let mut problem = error.error_response();
     for (name, value) in original.headers() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            problem.headers_mut().insert(name.clone(), value.clone());
+            problem.headers_mut().append(name.clone(), value.clone());
         }
     }
     Ok(ErrorHandlerResponse::Response(

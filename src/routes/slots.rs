@@ -233,14 +233,7 @@ pub(super) struct SlotStatusBody {
 }
 
 fn blockable_schema() -> utoipa::openapi::schema::Object {
-    use utoipa::openapi::schema::{ObjectBuilder, Type};
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .enum_values(Some([
-            SlotStatus::Blocked.as_str(),
-            SlotStatus::Free.as_str(),
-        ]))
-        .build()
+    super::views::names_schema([SlotStatus::Blocked.as_str(), SlotStatus::Free.as_str()])
 }
 
 /// `PATCH /api/v1/slots/{id}` (admin, front desk): `{"status": "blocked" | "free"}`.

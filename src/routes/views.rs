@@ -210,7 +210,9 @@ pub(super) fn private_json(body: String) -> HttpResponse {
 
 /// A string schema that takes exactly `names`: each status and kind enum documents the names its
 /// own `as_str` gives, so the document and the server cannot drift apart.
-fn names_schema(names: impl IntoIterator<Item = &'static str>) -> utoipa::openapi::schema::Object {
+pub(super) fn names_schema(
+    names: impl IntoIterator<Item = &'static str>,
+) -> utoipa::openapi::schema::Object {
     use utoipa::openapi::schema::{ObjectBuilder, Type};
     ObjectBuilder::new()
         .schema_type(Type::String)

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Map, Value};
 
@@ -349,10 +349,17 @@ async fn generated_requests_never_break_the_server(backend: Backend) {
     let operations = operations(&document);
     assert!(operations.len() >= 30, "{} operations", operations.len());
 
-    let mut runner = TestRunner::new(Config {
-        rng_algorithm: proptest::test_runner::RngAlgorithm::ChaCha,
-        ..Config::default()
-    });
+    // A fresh seed each run (set CLINIC_FUZZ_SEED to replay one); a failure names it.
+    let seed: u64 = std::env::var("CLINIC_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
+    let mut seed_bytes = [0u8; 32];
+    seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes),
+    );
     let mut faults: BTreeMap<String, String> = BTreeMap::new();
     let mut answered = 0;
     for operation in &operations {
@@ -378,7 +385,7 @@ async fn generated_requests_never_break_the_server(backend: Backend) {
     let panics: Vec<&str> = log.lines().filter(|l| l.contains("panicked")).collect();
     assert!(
         faults.is_empty() && panics.is_empty(),
-        "{answered} requests; faults:\n{}\npanics:\n{}",
+        "{answered} requests (CLINIC_FUZZ_SEED={seed} replays them); faults:\n{}\npanics:\n{}",
         faults
             .iter()
             .map(|(op, f)| format!("{op}: {f}"))

@@ -331,7 +331,7 @@ async fn jobs_a_stopping_worker_never_started_are_claimable_at_once(backend: Bac
 }
 
 /// The drain the drain tests ask for.
-const DRAIN_SECONDS: u64 = 3;
+const DRAIN_SECONDS: u64 = 6;
 
 /// What the server logs when a drain begins.
 const DRAIN_LOGGED: &str = "draining: /health/ready answers 503";
