@@ -862,7 +862,9 @@ mod tests {
         let claimed = crate::db::outbox::claim_due(&mut conn, later, Duration::minutes(1), 10, "t")
             .expect("the other jobs are still claimed");
         assert!(!claimed.is_empty());
-        assert!(claimed.iter().all(|job| job.kind.as_str() != "text_message"));
+        assert!(claimed
+            .iter()
+            .all(|job| job.kind.as_str() != "text_message"));
     }
 
     #[test]
