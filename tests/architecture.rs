@@ -195,19 +195,22 @@ fn in_layer(module: &[String], layer: &str) -> bool {
     module.first().is_some_and(|m| m == layer)
 }
 
-/// Fails with every import of a module of `layer` that reaches one of `forbidden`.
-fn assert_layer_avoids(tree: &Tree, layer: &str, forbidden: &[&str]) {
+/// Every import from a module of `layer` to a module for which `refused` holds.
+fn imports_refused(tree: &Tree, layer: &str, refused: impl Fn(&[String]) -> bool) -> Vec<String> {
     let mut broken = Vec::new();
     for (module, targets) in &tree.imports {
-        if !in_layer(module, layer) {
-            continue;
-        }
-        for target in targets {
-            if forbidden.iter().any(|f| in_layer(target, f)) {
+        if in_layer(module, layer) {
+            for target in targets.iter().filter(|t| refused(t)) {
                 broken.push(format!("{} imports {}", name(module), name(target)));
             }
         }
     }
+    broken
+}
+
+/// Fails with every import of a module of `layer` that reaches one of `forbidden`.
+fn assert_layer_avoids(tree: &Tree, layer: &str, forbidden: &[&str]) {
+    let broken = imports_refused(tree, layer, |t| forbidden.iter().any(|f| in_layer(t, f)));
     assert!(
         broken.is_empty(),
         "`{layer}` must not import {forbidden:?} (docs/ARCHITECTURE.md):\n{}",
@@ -217,17 +220,7 @@ fn assert_layer_avoids(tree: &Tree, layer: &str, forbidden: &[&str]) {
 
 /// Fails with every import of a module of `layer` that reaches a layer not in `allowed`.
 fn assert_layer_only_imports(tree: &Tree, layer: &str, allowed: &[&str]) {
-    let mut broken = Vec::new();
-    for (module, targets) in &tree.imports {
-        if !in_layer(module, layer) {
-            continue;
-        }
-        for target in targets {
-            if !allowed.iter().any(|a| in_layer(target, a)) {
-                broken.push(format!("{} imports {}", name(module), name(target)));
-            }
-        }
-    }
+    let broken = imports_refused(tree, layer, |t| !allowed.iter().any(|a| in_layer(t, a)));
     assert!(
         broken.is_empty(),
         "`{layer}` may import only {allowed:?} (docs/ARCHITECTURE.md):\n{}",

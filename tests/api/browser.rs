@@ -15,33 +15,17 @@ use serde_json::Value;
 use crate::helpers::{spawn_app_with, Backend};
 use crate::smtp::{unused_port, SmtpSink};
 
-fn browser_available(root: &Path) -> Result<(), String> {
+fn browser_available() -> Result<(), String> {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     if !Path::new(&chromium).exists() {
         return Err(format!("{chromium} not found"));
     }
-    if !root
-        .join("tests/browser/node_modules/playwright-core")
-        .exists()
-    {
-        return Err("tests/browser/node_modules missing (npm ci --prefix tests/browser)".into());
-    }
-    std::process::Command::new("node")
-        .arg("--version")
-        .output()
-        .map_err(|e| format!("node: {e}"))?;
-    Ok(())
+    crate::helpers::node_packages("tests/browser", &["playwright-core"])
 }
 
-/// The harness's precondition: `Err(what is missing)` skips the test (reported as ignored),
-/// unless `CLINIC_REQUIRE_BROWSER=1`, which makes it a failure.
+/// The harness's precondition: Chromium and the driver, required with `CLINIC_REQUIRE_BROWSER=1`.
 fn the_browser_can_run() -> Result<(), String> {
-    let available = browser_available(Path::new(env!("CARGO_MANIFEST_DIR")));
-    if let Err(missing) = &available {
-        let required = std::env::var("CLINIC_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
-        assert!(!required, "CLINIC_REQUIRE_BROWSER=1 but {missing}");
-    }
-    available
+    crate::helpers::unless_required("CLINIC_REQUIRE_BROWSER", browser_available())
 }
 
 crate::tests! {

@@ -24,29 +24,12 @@ const PACKAGES: [&str; 4] = [
     "@types/node",
 ];
 
-fn client_toolchain(root: &Path) -> Result<(), String> {
-    let modules = root.join("tests/client/node_modules");
-    if let Some(missing) = PACKAGES.iter().find(|p| !modules.join(p).exists()) {
-        return Err(format!(
-            "tests/client/node_modules/{missing} missing (npm ci --prefix tests/client)"
-        ));
-    }
-    std::process::Command::new("node")
-        .arg("--version")
-        .output()
-        .map_err(|e| format!("node: {e}"))?;
-    Ok(())
-}
-
-/// The harness's precondition: `Err(what is missing)` skips the test (reported as ignored),
-/// unless `CLINIC_REQUIRE_NODE=1`, which makes it a failure.
+/// The harness's precondition: the client's tools, required with `CLINIC_REQUIRE_NODE=1`.
 fn the_client_can_be_generated() -> Result<(), String> {
-    let available = client_toolchain(Path::new(env!("CARGO_MANIFEST_DIR")));
-    if let Err(missing) = &available {
-        let required = std::env::var("CLINIC_REQUIRE_NODE").is_ok_and(|v| v == "1");
-        assert!(!required, "CLINIC_REQUIRE_NODE=1 but {missing}");
-    }
-    available
+    crate::helpers::unless_required(
+        "CLINIC_REQUIRE_NODE",
+        crate::helpers::node_packages("tests/client", &PACKAGES),
+    )
 }
 
 crate::tests! {

@@ -891,3 +891,31 @@ impl Drop for ServerProcess {
         let _ = self.child.wait();
     }
 }
+
+/// A node-based test's tools: `node` on the path and each of `packages` installed under
+/// `dir/node_modules` (by `npm ci --prefix dir`); `Err` names what is missing.
+pub fn node_packages(dir: &str, packages: &[&str]) -> Result<(), String> {
+    let modules = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(dir)
+        .join("node_modules");
+    if let Some(missing) = packages.iter().find(|p| !modules.join(p).exists()) {
+        return Err(format!(
+            "{dir}/node_modules/{missing} missing (npm ci --prefix {dir})"
+        ));
+    }
+    std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .map_err(|e| format!("node: {e}"))?;
+    Ok(())
+}
+
+/// The harness's precondition for a test that needs an optional tool: `Err(what is missing)`
+/// skips it (reported as ignored), unless `variable=1`, which makes a missing tool a failure.
+pub fn unless_required(variable: &str, available: Result<(), String>) -> Result<(), String> {
+    if let Err(missing) = &available {
+        let required = std::env::var(variable).is_ok_and(|v| v == "1");
+        assert!(!required, "{variable}=1 but {missing}");
+    }
+    available
+}
