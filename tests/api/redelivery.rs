@@ -8,16 +8,15 @@
 //! only after the kill.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::net::TcpListener;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use mail_parser::MessageParser;
-use mailin_embedded::{response, Handler, Response, Server};
 use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::helpers::{patient, wait_until_due_mail_sent, Backend, ServerProcess, TestDatabase};
+use crate::smtp::SmtpSink;
 
 crate::both_backends!(a_mail_sent_again_after_a_kill_9_carries_the_same_message_id);
 
@@ -35,91 +34,55 @@ struct Holding {
     generation: u64,
 }
 
+/// The answers' gate: shared by the server's threads and the test.
 #[derive(Default)]
-struct Shared {
-    received: Mutex<Vec<Vec<u8>>>,
+struct Gate {
     holding: Mutex<Holding>,
     released: Condvar,
 }
 
-/// An SMTP server on loopback that accepts every message (records it once its final `.` has
-/// arrived) and, while holding is on, answers that `.` only when the test lets go.
-#[derive(Clone, Default)]
-struct Holder {
-    shared: Arc<Shared>,
-    current: Vec<u8>,
-}
-
-impl Handler for Holder {
-    fn data_start(
-        &mut self,
-        _domain: &str,
-        _from: &str,
-        _is8bit: bool,
-        _to: &[String],
-    ) -> Response {
-        self.current.clear();
-        response::OK
-    }
-
-    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        self.current.extend_from_slice(buf);
-        Ok(())
-    }
-
-    fn data_end(&mut self) -> Response {
-        let message = std::mem::take(&mut self.current);
-        self.shared.received.lock().expect("received").push(message);
-        let holding = self.shared.holding.lock().expect("holding");
+impl Gate {
+    /// Holds the caller while holding is on, until the test lets go of this generation.
+    fn wait(&self) {
+        let holding = self.holding.lock().expect("holding");
         let generation = holding.generation;
         // Bounded, so a test that fails never leaves a thread here for good.
         let _ = self
-            .shared
             .released
             .wait_timeout_while(holding, LONGEST_HOLD, |h| {
                 h.on && h.generation == generation
             })
             .expect("holding");
-        response::OK
     }
 }
 
+/// An SMTP server on loopback that accepts every message (records it once its final `.` has
+/// arrived) and, while holding is on, answers that `.` only when the test lets go.
 struct HoldingSmtp {
-    port: u16,
-    shared: Arc<Shared>,
+    sink: SmtpSink,
+    gate: Arc<Gate>,
 }
 
 impl HoldingSmtp {
     /// Starts the server, holding answers. It runs until the test process ends.
     fn start() -> Self {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind SMTP port");
-        let port = listener.local_addr().expect("address").port();
-        let handler = Holder::default();
-        handler.shared.holding.lock().expect("holding").on = true;
-        let shared = handler.shared.clone();
-        let mut server = Server::new(handler);
-        server
-            .with_name("localhost")
-            .with_num_threads(16)
-            .with_tcp_listener(listener);
-        std::thread::spawn(move || {
-            if let Err(e) = server.serve() {
-                eprintln!("test SMTP server stopped: {e}");
-            }
-        });
-        Self { port, shared }
+        let gate = Arc::new(Gate::default());
+        gate.holding.lock().expect("holding").on = true;
+        let waiting = gate.clone();
+        let sink = SmtpSink::start_answering_after(move || waiting.wait());
+        Self { sink, gate }
     }
 
     /// Lets go of the answers held so far; `keep_holding` decides for the messages to come.
     fn release(&self, keep_holding: bool) {
-        let mut holding = self.shared.holding.lock().expect("holding");
+        let mut holding = self.gate.holding.lock().expect("holding");
         holding.generation += 1;
         holding.on = keep_holding;
-        self.shared.released.notify_all();
+        self.gate.released.notify_all();
     }
 
     fn messages(&self) -> Vec<Vec<u8>> {
-        self.shared.received.lock().expect("received").clone()
+        self.sink.messages()
     }
 
     /// Waits (bounded) until the confirmation of each of `references` has arrived at least
@@ -188,7 +151,7 @@ async fn a_mail_sent_again_after_a_kill_9_carries_the_same_message_id(backend: B
 
     // First run: the first confirmation (perhaps more) is accepted and its answer held; the
     // worker is still waiting for it when the process is killed.
-    let mut server = ServerProcess::start_with(&database, smtp.port, &patient_smtp).await;
+    let mut server = ServerProcess::start_with(&database, smtp.sink.port, &patient_smtp).await;
     let references = book(&server.address, BOOKINGS).await;
     smtp.wait_for_confirmations(&references[..1], 1).await;
     server.kill();
@@ -197,13 +160,13 @@ async fn a_mail_sent_again_after_a_kill_9_carries_the_same_message_id(backend: B
     // Second run, still held: the confirmations still queued are accepted and held in turn,
     // and the process is killed again. Every confirmation has now been accepted at least once
     // and never marked sent.
-    let mut server = ServerProcess::start_with(&database, smtp.port, &patient_smtp).await;
+    let mut server = ServerProcess::start_with(&database, smtp.sink.port, &patient_smtp).await;
     smtp.wait_for_confirmations(&references, 1).await;
     server.kill();
     smtp.release(false);
 
     // Third run, answered at once: everything is sent again and marked sent.
-    let server = ServerProcess::start_with(&database, smtp.port, &patient_smtp).await;
+    let server = ServerProcess::start_with(&database, smtp.sink.port, &patient_smtp).await;
     let pool = clinic_booking::db::build_pool(&database.url, 1).expect("pool");
     wait_until_due_mail_sent(&pool).await;
     let log = server.log();

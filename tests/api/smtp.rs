@@ -8,10 +8,14 @@ use std::time::Duration;
 
 use mailin_embedded::{response, Handler, Response, Server, SslConfig};
 
+/// Called after a message is recorded and before its final `.` is answered.
+type BeforeAnswer = Arc<dyn Fn() + Send + Sync>;
+
 #[derive(Clone, Default)]
 struct Recorder {
     received: Arc<Mutex<Vec<Vec<u8>>>>,
     current: Vec<u8>,
+    before_answer: Option<BeforeAnswer>,
 }
 
 impl Handler for Recorder {
@@ -34,6 +38,9 @@ impl Handler for Recorder {
     fn data_end(&mut self) -> Response {
         let message = std::mem::take(&mut self.current);
         self.received.lock().expect("recorder lock").push(message);
+        if let Some(before_answer) = &self.before_answer {
+            before_answer();
+        }
         response::OK
     }
 }
@@ -58,7 +65,13 @@ impl SmtpSink {
 
     /// Starts the server on `port` (0: any free port). It runs until the test process ends.
     pub fn start_on(port: u16) -> Self {
-        Self::start_with(port, SslConfig::None)
+        Self::start_with(port, SslConfig::None, None)
+    }
+
+    /// A server that records each message when its final `.` arrives, then runs
+    /// `before_answer` (which may hold the answer back) before it answers.
+    pub fn start_answering_after(before_answer: impl Fn() + Send + Sync + 'static) -> Self {
+        Self::start_with(0, SslConfig::None, Some(Arc::new(before_answer)))
     }
 
     /// A server that offers STARTTLS with the certificate and key in these PEM files.
@@ -69,18 +82,23 @@ impl SmtpSink {
                 cert_path: certificate.display().to_string(),
                 key_path: key.display().to_string(),
             },
+            None,
         )
     }
 
-    fn start_with(port: u16, ssl: SslConfig) -> Self {
+    fn start_with(port: u16, ssl: SslConfig, before_answer: Option<BeforeAnswer>) -> Self {
         let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind SMTP port");
         let port = listener.local_addr().expect("address").port();
-        let recorder = Recorder::default();
+        let recorder = Recorder {
+            before_answer,
+            ..Recorder::default()
+        };
         let received = recorder.received.clone();
         let mut server = Server::new(recorder);
         server
             .with_name("localhost")
-            .with_num_threads(8)
+            // Enough for the connections of several copies, some of them held.
+            .with_num_threads(16)
             .with_tcp_listener(listener)
             .with_ssl(ssl)
             .expect("TLS set-up of the test SMTP server");
