@@ -9,7 +9,6 @@
 
 use std::path::Path;
 
-use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use crate::helpers::{spawn_app_with, Backend};
@@ -76,15 +75,7 @@ async fn a_patient_books_through_the_page_and_the_widget_in_a_real_browser() {
     let mut sources = Vec::new();
     for key in ["page_reference", "widget_reference"] {
         let reference = result[key].as_str().expect("reference");
-        let booking = app
-            .send_ok(
-                Method::GET,
-                &format!("/api/v1/bookings/{reference}"),
-                &admin,
-                None,
-                StatusCode::OK,
-            )
-            .await;
+        let booking = app.booking_as_staff(&admin, reference).await;
         assert_eq!(booking["status"], "booked");
         sources.push(booking["source"].as_str().unwrap_or_default().to_owned());
     }

@@ -11,7 +11,7 @@
 
 use std::path::Path;
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::helpers::{spawn_app, Backend};
@@ -124,15 +124,7 @@ async fn a_client_generated_from_the_served_document_books_an_appointment() {
         "{result}"
     );
     let admin = app.staff_token("admin").await;
-    let booking = app
-        .send_ok(
-            Method::GET,
-            &format!("/api/v1/bookings/{reference}"),
-            &admin,
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let booking = app.booking_as_staff(&admin, reference).await;
     assert_eq!(booking["status"], "cancelled");
     assert_eq!(booking["slot"]["id"], second);
     // One booking, moved: the replay made no second one, nor did the 409 and the 422.

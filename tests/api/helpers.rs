@@ -521,6 +521,18 @@ impl TestApp {
         response.json().await.expect("json")
     }
 
+    /// A booking as staff read it with `staff_token` (must be 200).
+    pub async fn booking_as_staff(&self, staff_token: &str, reference: &str) -> Value {
+        self.send_ok(
+            Method::GET,
+            &format!("/api/v1/bookings/{reference}"),
+            staff_token,
+            None,
+            StatusCode::OK,
+        )
+        .await
+    }
+
     pub async fn cancel(&self, reference: &str, token: &str) -> Response {
         self.client
             .post(self.url(&format!("/api/v1/bookings/{reference}/cancel")))
