@@ -103,7 +103,6 @@ struct AuditPage {
     path = "/api/v1/audit",
     operation_id = "listAuditEntries",
     summary = "Read the audit log",
-
     description = "Who changed which booking, slot, provider or account, newest first. Page with `limit` (default 100, at most 500) and `before_id` = the previous page's `next_before_id`.",
     tag = "staff",
     security(("staff_jwt" = [])),

@@ -36,7 +36,6 @@ fn bad_credentials() -> ApiError {
     path = "/api/v1/auth/login",
     operation_id = "login",
     summary = "Log in as staff",
-
     description = "Trades a staff account's email and password for a short-lived staff token. Failed logins per address are throttled (429).",
     tag = "staff",
     security(()),

@@ -21,7 +21,6 @@ pub(super) struct HealthStatus {
     path = "/health",
     operation_id = "getHealth",
     summary = "Health",
-
     description = "`ok` when the database answers.",
     tag = "health",
     security(()),
@@ -62,7 +61,6 @@ pub(super) async fn live() -> HttpResponse {
     path = "/health/ready",
     operation_id = "getReadiness",
     summary = "Readiness",
-
     description = "Ready for traffic: the database answers and its migrations are applied.",
     tag = "health",
     security(()),

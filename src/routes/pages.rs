@@ -22,7 +22,6 @@ fn asset(content_type: &'static str, body: &'static str, cache: &'static str) ->
     path = "/book",
     operation_id = "getBookingPage",
     summary = "The booking page",
-
     description = "An HTML page patients book from, on a phone or a desktop.",
     tag = "pages",
     security(()),
@@ -54,7 +53,6 @@ pub(super) async fn book_page() -> HttpResponse {
     path = "/book.js",
     operation_id = "getBookingScript",
     summary = "The booking page's script",
-
     description = "The booking page's script",
     tag = "pages",
     security(()),
@@ -75,7 +73,6 @@ pub(super) async fn book_script() -> HttpResponse {
     path = "/book.css",
     operation_id = "getBookingStyle",
     summary = "The booking page's style sheet",
-
     description = "The booking page's style sheet",
     tag = "pages",
     security(()),
@@ -96,7 +93,6 @@ pub(super) async fn book_style() -> HttpResponse {
     path = "/widget.js",
     operation_id = "getWidgetScript",
     summary = "The embeddable booking widget",
-
     description = "A script a clinic's page includes to show the next free times and book one.",
     tag = "pages",
     security(()),

@@ -46,7 +46,6 @@ impl From<Provider> for ProviderView {
     path = "/api/v1/providers",
     operation_id = "listProviders",
     summary = "List providers",
-
     description = "The clinic's active providers.",
     tag = "providers",
     security(()),

@@ -80,7 +80,6 @@ struct CallToAction<'a> {
     path = "/api/v1/schedule-appointment",
     operation_id = "getCallToAction",
     summary = "The call to action",
-
     description = "What an article's \"Schedule an appointment\" button shows: headline, text, the clinic, the next free times and how to book.",
     tag = "schedule-appointment",
     security(()),

@@ -58,7 +58,6 @@ struct SlotList {
     path = "/api/v1/slots",
     operation_id = "listFreeSlots",
     summary = "List free slots",
-
     description = "Free slots in `[from, to)`, ordered by start (default: the next 14 days; at most 62). When `limit` cuts the list, `next_from` says where to continue.",
     tag = "slots",
     security(()),
