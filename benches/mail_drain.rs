@@ -66,6 +66,7 @@ async fn main() -> anyhow::Result<()> {
                     reason: None,
                     source: BookingSource::named(BookingSource::WEBSITE),
                     concern: None,
+                    visit_type_id: None,
                 };
                 db::write_transaction(&mut conn, |conn| {
                     appointments::book(

@@ -17,7 +17,7 @@
 //! A stale list costs nothing worse than what a slow patient meets anyway: claiming a slot is
 //! the atomic write in `db::slots::claim`, and a slot someone else took answers 409.
 
-use crate::domain::ids::ProviderId;
+use crate::domain::ids::{ProviderId, VisitTypeId};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -42,6 +42,7 @@ pub(crate) enum AnswerKey {
     /// A list of free slots: provider (or all), the window asked for, and the limit.
     Window {
         provider_id: Option<ProviderId>,
+        visit_type_id: Option<VisitTypeId>,
         from: NaiveDateTime,
         to: NaiveDateTime,
         limit: i64,
@@ -50,6 +51,7 @@ pub(crate) enum AnswerKey {
     /// visit type, or any), how many, and the `source` its booking hints repeat.
     Offer {
         provider_id: Option<ProviderId>,
+        visit_type_id: Option<VisitTypeId>,
         visit_type: Option<String>,
         limit: usize,
         source: Option<String>,
@@ -175,6 +177,7 @@ mod tests {
         };
         AnswerKey::Window {
             provider_id: Some(ProviderId::new(1)),
+            visit_type_id: None,
             from: at(0),
             to: at(23),
             limit: 500,

@@ -1,17 +1,65 @@
-//! The demo clinic: three providers of a spine and pain clinic and two weeks of weekday slots,
-//! so a newcomer's first `serve` has something to book.
+//! The demo clinic: three providers of a spine and pain clinic, the visit types they offer, and
+//! two weeks of weekday slots, so a newcomer's first `serve` has something to book.
 
 use chrono::{DateTime, Datelike, Duration, NaiveTime, SubsecRound, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 
 use crate::db::providers::{self, NewProvider};
 use crate::db::slots::{self, NewSlot};
+use crate::db::visit_types::{self, NewVisitType};
 use crate::db::{self, DbConnection};
 use crate::domain::ids::ProviderId;
 use crate::domain::slot::SlotStatus;
 
 pub(crate) const DEMO_DAYS: i64 = 14;
-const SLOT_MINUTES: i64 = 30;
+/// The grain of the demo schedules: every visit type below lasts whole quarter hours, so each
+/// holds a run of back-to-back slots with nothing left over.
+const SLOT_MINUTES: i64 = 15;
+
+struct DemoVisitType {
+    name: &'static str,
+    description: &'static str,
+    duration_minutes: i32,
+    buffer_minutes: i32,
+    new_patients_online: bool,
+    /// Indexes into `PROVIDERS`.
+    providers: &'static [usize],
+}
+
+const VISIT_TYPES: [DemoVisitType; 4] = [
+    DemoVisitType {
+        name: "New-patient evaluation",
+        description: "A first visit: your history, an examination and a plan for your pain.",
+        duration_minutes: 60,
+        buffer_minutes: 15,
+        new_patients_online: true,
+        providers: &[0],
+    },
+    DemoVisitType {
+        name: "Follow-up visit",
+        description: "For patients we have seen: how the plan is working, and what comes next.",
+        duration_minutes: 30,
+        buffer_minutes: 0,
+        new_patients_online: false,
+        providers: &[0, 1],
+    },
+    DemoVisitType {
+        name: "Physical-therapy session",
+        description: "Exercises and hands-on therapy; usually a course of weekly sessions.",
+        duration_minutes: 45,
+        buffer_minutes: 15,
+        new_patients_online: false,
+        providers: &[1],
+    },
+    DemoVisitType {
+        name: "Therapeutic massage",
+        description: "Eases tension in the back, shoulders and neck.",
+        duration_minutes: 60,
+        buffer_minutes: 15,
+        new_patients_online: true,
+        providers: &[2],
+    },
+];
 
 struct DemoProvider {
     name: &'static str,
@@ -49,6 +97,7 @@ const PROVIDERS: [DemoProvider; 3] = [
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct SeedReport {
     pub providers_created: usize,
+    pub visit_types_created: usize,
     pub slots_created: usize,
 }
 
@@ -66,6 +115,7 @@ pub(crate) fn seed_if_empty(
         let report = add_missing(conn, tz, now)?;
         tracing::info!(
             providers = report.providers_created,
+            visit_types = report.visit_types_created,
             slots = report.slots_created,
             "seeded the demo clinic"
         );
@@ -82,6 +132,7 @@ pub fn seed(conn: &mut DbConnection, tz: Tz, now: DateTime<Utc>) -> anyhow::Resu
 fn add_missing(conn: &mut DbConnection, tz: Tz, now: DateTime<Utc>) -> anyhow::Result<SeedReport> {
     let mut report = SeedReport::default();
     let stamp = now.naive_utc().trunc_subsecs(0);
+    let mut provider_ids = Vec::with_capacity(PROVIDERS.len());
     for demo in &PROVIDERS {
         let provider = match providers::find_by_name(conn, demo.name)? {
             Some(p) => p,
@@ -99,8 +150,28 @@ fn add_missing(conn: &mut DbConnection, tz: Tz, now: DateTime<Utc>) -> anyhow::R
                 .insert(conn)?
             }
         };
+        provider_ids.push(provider.id);
         let new_slots = weekday_slots(provider.id, demo.hours, tz, now, stamp);
         report.slots_created += slots::insert_non_overlapping(conn, &new_slots)?;
+    }
+    for demo in &VISIT_TYPES {
+        if visit_types::find_by_name(conn, demo.name)?.is_some() {
+            continue;
+        }
+        report.visit_types_created += 1;
+        let visit_type = NewVisitType {
+            name: demo.name,
+            description: demo.description,
+            duration_minutes: demo.duration_minutes,
+            buffer_minutes: demo.buffer_minutes,
+            new_patients_online: demo.new_patients_online,
+            active: true,
+            created_at: stamp,
+            updated_at: stamp,
+        }
+        .insert(conn)?;
+        let offered_by: Vec<_> = demo.providers.iter().map(|&i| provider_ids[i]).collect();
+        visit_types::set_providers(conn, visit_type.id, &offered_by)?;
     }
     Ok(report)
 }

@@ -169,6 +169,9 @@ impl From<ClinicError> for ApiError {
                     Unavailable::Taken => {
                         "this slot has just been booked by someone else; choose another time"
                     }
+                    Unavailable::DoesNotFit => {
+                        "the visit does not fit here: the provider's time runs out before it ends; choose another time"
+                    }
                 },
                 &[("slot_id", json!(slot_id))],
             ),
@@ -215,6 +218,9 @@ impl From<ClinicError> for ApiError {
                     &[("next_available_dates", json!(dates))],
                 )
             }
+            ClinicError::ReturningPatientsOnly(name) => Self::conflict(format!(
+                "{name} is for returning patients; book a new-patient visit first, or call the clinic"
+            )),
             ClinicError::Overlap { provider_id } => conflict(
                 "the provider already has a slot overlapping this time",
                 &[("provider_id", json!(provider_id))],

@@ -279,6 +279,7 @@ async fn seed_demo(mut settings: Settings) -> anyhow::Result<()> {
             .await??;
     tracing::info!(
         providers = report.providers_created,
+        visit_types = report.visit_types_created,
         slots = report.slots_created,
         "demo clinic seeded"
     );

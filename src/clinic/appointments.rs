@@ -8,18 +8,20 @@ use diesel::Connection;
 use serde_json::json;
 
 use super::audit::{self, Entity};
+use super::openings;
 use super::{ClinicError, Unavailable};
 use crate::db::bookings::{self, Booking, NewBooking};
 use crate::db::outbox::{self, MailKind};
 use crate::db::providers::{self, Provider};
 use crate::db::slots::{self, Slot};
+use crate::db::visit_types::{self, VisitType};
 use crate::db::{is_unique_violation, DbConnection};
 use crate::domain::actor::Actor;
 use crate::domain::booking::{BookingReference, BookingSource, BookingStatus};
-use crate::domain::ids::{BookingId, ProviderId, SlotId};
+use crate::domain::ids::{BookingId, ProviderId, SlotId, VisitTypeId};
 use crate::domain::intake::Concern;
 use crate::domain::patient::Patient;
-use crate::domain::slot::SlotStatus;
+use crate::domain::slot::{covering_prefix, SlotStatus};
 
 /// Who a visit is for and why: everything a booking request says but the time.
 #[derive(Debug, Clone)]
@@ -28,17 +30,41 @@ pub struct Intake {
     pub reason: Option<String>,
     pub source: BookingSource,
     pub concern: Option<Concern>,
+    /// The kind of visit; none books exactly the slot named (the API before visit types).
+    pub visit_type_id: Option<VisitTypeId>,
 }
 
 /// A booking with the slot and provider it is for.
 #[derive(Debug, Clone)]
 pub struct BookingDetails {
     pub booking: Booking,
+    /// The visit as booked: its first slot, with `ends_at` where the visit ends (a visit type
+    /// longer than one slot holds the slots after it too; see `booking_slots`).
     pub slot: Slot,
     pub provider: Provider,
+    pub visit_type: Option<VisitType>,
 }
 
 impl BookingDetails {
+    /// A booking as stored, with its first slot, provider and visit type.
+    pub fn new(
+        booking: Booking,
+        slot: Slot,
+        provider: Provider,
+        visit_type: Option<VisitType>,
+    ) -> Self {
+        let slot = Slot {
+            ends_at: booking.ends_at.unwrap_or(slot.ends_at),
+            ..slot
+        };
+        Self {
+            booking,
+            slot,
+            provider,
+            visit_type,
+        }
+    }
+
     pub fn status(&self) -> BookingStatus {
         self.booking.status
     }
@@ -120,9 +146,20 @@ pub fn book(
 ) -> Result<BookingDetails, ClinicError> {
     let (slot, provider) =
         slots::find_with_provider(conn, slot_id)?.ok_or_else(|| ClinicError::NotFound("slot"))?;
-    if !provider.active || !slots::claim(conn, slot.id, now)? {
+    let visit_type = match request.visit_type_id {
+        Some(id) => Some(visit_type_for(
+            conn,
+            id,
+            &provider,
+            &request.patient,
+            actor,
+        )?),
+        None => None,
+    };
+    if !provider.active {
         return Err(slot_unavailable(&slot, provider.active, now));
     }
+    let (held, visit_end) = claim_visit(conn, &slot, visit_type.as_ref(), now)?;
     let reference = BookingReference::generate();
     let patient = &request.patient;
     let concern = request.concern.clone().unwrap_or_default();
@@ -142,6 +179,8 @@ pub fn book(
         concern_onset: concern.onset.map(|o| o.as_str()),
         red_flags: concern.red_flags_text(),
         needs_review: concern.needs_review(),
+        visit_type_id: request.visit_type_id,
+        ends_at: Some(visit_end),
     }
     .insert(conn);
     let booking = match inserted {
@@ -152,6 +191,13 @@ pub fn book(
         }
         Err(e) => return Err(e.into()),
     };
+    match slots::hold(conn, booking.id, &held) {
+        Ok(()) => {}
+        Err(e) if is_unique_violation(&e) => {
+            return Err(slot_unavailable(&slot, provider.active, now))
+        }
+        Err(e) => return Err(e.into()),
+    }
     audit::record(
         conn,
         actor,
@@ -162,6 +208,7 @@ pub fn book(
             "status": booking.status.as_str(),
             "slot_id": slot.id,
             "source": booking.source.as_str(),
+            "visit_type_id": request.visit_type_id,
         })),
         now,
     )?;
@@ -169,13 +216,88 @@ pub fn book(
     queue_reminder(conn, booking.id, slot.starts_at, reminder_lead, now)?;
     let slot = Slot {
         status: SlotStatus::Busy,
+        ends_at: visit_end,
         ..slot
     };
     Ok(BookingDetails {
         booking,
         slot,
         provider,
+        visit_type,
     })
+}
+
+/// The visit type a booking with `provider` asks for: it must exist, be active and be offered by
+/// the provider; one for returning patients only needs, online, an earlier visit by the same
+/// address (staff book it for anyone).
+fn visit_type_for(
+    conn: &mut DbConnection,
+    id: VisitTypeId,
+    provider: &Provider,
+    patient: &Patient,
+    actor: &Actor,
+) -> Result<VisitType, ClinicError> {
+    let visit_type = openings::active_visit_type(conn, id)?;
+    if !visit_types::is_offered_by(conn, id, provider.id)? {
+        return Err(ClinicError::invalid(
+            "visit_type_id",
+            format!("{} does not offer {}", provider.name, visit_type.name),
+        ));
+    }
+    if !visit_type.new_patients_online
+        && !actor.is_staff()
+        && !bookings::has_visited(conn, patient.email.as_str())?
+    {
+        return Err(ClinicError::ReturningPatientsOnly(visit_type.name));
+    }
+    Ok(visit_type)
+}
+
+/// Claims the slots a visit from `first` holds, in order of start, and answers them with the
+/// visit's end. Without a visit type the visit is exactly `first`. Each claim is the conditional
+/// update of `slots::claim`; the caller's transaction rolls back the ones before a refusal.
+/// Claiming in order of start means two bookings that want overlapping runs of one provider
+/// meet at their first shared slot, never each holding what the other waits for.
+fn claim_visit(
+    conn: &mut DbConnection,
+    first: &Slot,
+    visit_type: Option<&VisitType>,
+    now: NaiveDateTime,
+) -> Result<(Vec<SlotId>, NaiveDateTime), ClinicError> {
+    let refused = |reason| ClinicError::SlotUnavailable {
+        slot_id: first.id,
+        reason,
+    };
+    let Some(visit_type) = visit_type else {
+        if !slots::claim(conn, first.id, now)? {
+            return Err(slot_unavailable(first, true, now));
+        }
+        return Ok((vec![first.id], first.ends_at));
+    };
+    let visit_end = first
+        .starts_at
+        .checked_add_signed(visit_type.duration())
+        .ok_or(refused(Unavailable::DoesNotFit))?;
+    let held_until = first
+        .starts_at
+        .checked_add_signed(visit_type.held_time())
+        .ok_or(refused(Unavailable::DoesNotFit))?;
+    let run = slots::run_from(conn, first.provider_id, first.starts_at, held_until)?;
+    let spans: Vec<_> = run.iter().map(|s| (s.starts_at, s.ends_at)).collect();
+    let count =
+        covering_prefix(&spans, visit_type.held_time()).ok_or(refused(Unavailable::DoesNotFit))?;
+    let mut held = Vec::with_capacity(count);
+    for (i, slot) in run.iter().take(count).enumerate() {
+        if !slots::claim(conn, slot.id, now)? {
+            return Err(if i == 0 {
+                slot_unavailable(first, true, now)
+            } else {
+                refused(Unavailable::DoesNotFit)
+            });
+        }
+        held.push(slot.id);
+    }
+    Ok((held, visit_end))
 }
 
 /// Loads a booking by reference, with its slot and provider.
@@ -187,11 +309,11 @@ pub fn load(
         .ok_or_else(|| ClinicError::NotFound("booking"))?;
     let (slot, provider) = slots::find_with_provider(conn, booking.slot_id)?
         .ok_or_else(|| ClinicError::Internal(anyhow::anyhow!("booking without its slot")))?;
-    Ok(BookingDetails {
-        booking,
-        slot,
-        provider,
-    })
+    let visit_type = match booking.visit_type_id {
+        Some(id) => visit_types::find(conn, id)?,
+        None => None,
+    };
+    Ok(BookingDetails::new(booking, slot, provider, visit_type))
 }
 
 /// Cancels a booked visit, frees its slot for the next patient, and queues the cancellation mail
@@ -221,7 +343,7 @@ pub fn cancel(
     )? {
         return Err(ClinicError::ChangedMeanwhile("booking"));
     }
-    slots::release(conn, details.slot.id)?;
+    slots::let_go(conn, details.booking.id)?;
     outbox::drop_pending_reminders(conn, details.booking.id)?;
     outbox::enqueue(conn, MailKind::Cancellation, details.booking.id, now, now)?;
     record_status_change(
@@ -317,13 +439,36 @@ pub fn reschedule(
     }
     let (new_slot, provider) = slots::find_with_provider(conn, new_slot_id)?
         .ok_or_else(|| ClinicError::NotFound("slot"))?;
-    if !provider.active || !slots::claim(conn, new_slot.id, now)? {
+    if !provider.active {
         return Err(slot_unavailable(&new_slot, provider.active, now));
     }
-    if !bookings::move_to_slot(conn, details.booking.id, details.slot.id, new_slot.id, now)? {
-        return Err(ClinicError::ChangedMeanwhile("booking"));
+    if let Some(visit_type) = &details.visit_type {
+        if !visit_types::is_offered_by(conn, visit_type.id, provider.id)? {
+            return Err(ClinicError::invalid(
+                "slot_id",
+                format!("{} does not offer {}", provider.name, visit_type.name),
+            ));
+        }
     }
-    slots::release(conn, details.slot.id)?;
+    // The old slots go first: a visit moved by less than its length takes some of them back.
+    // Should the new ones be refused, the savepoint restores everything.
+    conn.transaction(|conn| {
+        let id = details.booking.id;
+        match bookings::move_to_slot(conn, id, details.slot.id, new_slot.id, now) {
+            Ok(true) => {}
+            Ok(false) => return Err(ClinicError::ChangedMeanwhile("booking")),
+            // Another active booking starts at the new slot.
+            Err(e) if is_unique_violation(&e) => {
+                return Err(slot_unavailable(&new_slot, true, now))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        slots::let_go(conn, id)?;
+        let (held, visit_end) = claim_visit(conn, &new_slot, details.visit_type.as_ref(), now)?;
+        slots::hold(conn, id, &held)?;
+        bookings::set_visit_end(conn, id, visit_end)?;
+        Ok::<_, ClinicError>(())
+    })?;
     outbox::drop_pending_reminders(conn, details.booking.id)?;
     outbox::enqueue(conn, MailKind::Change, details.booking.id, now, now)?;
     queue_reminder(
@@ -347,7 +492,7 @@ pub fn reschedule(
 
 /// How many of the earliest free slots a "book the earliest" request tries before giving up on
 /// a burst of competitors.
-const EARLIEST_CANDIDATES: i64 = 25;
+const EARLIEST_CANDIDATES: usize = 25;
 
 /// Where "the earliest free slot" is looked for: one provider or any, starting in `[from, until)`.
 #[derive(Debug, Clone, Copy)]
@@ -367,10 +512,12 @@ pub fn book_earliest(
     reminder_lead: Duration,
     now: NaiveDateTime,
 ) -> Result<Option<BookingDetails>, ClinicError> {
-    let candidates = slots::free_between(
+    let from = search.from.max(now);
+    let candidates = openings::open_times(
         conn,
+        intake.visit_type_id,
         search.provider_id,
-        search.from.max(now),
+        from,
         search.until,
         EARLIEST_CANDIDATES,
     )?;
@@ -429,27 +576,29 @@ pub(crate) fn book_earliest_fitting(
     }
     Err(ClinicError::NothingFits {
         within_days: request.horizon_days,
-        next_dates: next_dates_with_room(conn, request.provider_id, from, tz, SUGGESTED_DATES)?,
+        next_dates: next_dates_with_room(conn, request.provider_id, intake, from, tz)?,
     })
 }
 
-/// The first local dates, from `from` on, that still have a free slot (for one provider or any).
-pub(crate) fn next_dates_with_room(
+/// The first local dates, from `from` on, that still have room for the visit asked for (a free
+/// slot, or where its visit type fits), with one provider or any.
+fn next_dates_with_room(
     conn: &mut DbConnection,
     provider_id: Option<ProviderId>,
+    intake: &Intake,
     from: NaiveDateTime,
     tz: chrono_tz::Tz,
-    count: usize,
 ) -> Result<Vec<chrono::NaiveDate>, ClinicError> {
     let until = from
         .checked_add_signed(Duration::days(366))
         .unwrap_or(NaiveDateTime::MAX);
+    let open = openings::open_times(conn, intake.visit_type_id, provider_id, from, until, 2000)?;
     let mut dates: Vec<chrono::NaiveDate> = Vec::new();
-    for (slot, _) in slots::free_between(conn, provider_id, from, until, 2000)? {
+    for (slot, _) in open {
         let date = slot.starts_at.and_utc().with_timezone(&tz).date_naive();
         if dates.last() != Some(&date) {
             dates.push(date);
-            if dates.len() == count {
+            if dates.len() == SUGGESTED_DATES {
                 break;
             }
         }
@@ -515,6 +664,7 @@ mod tests {
             reason: None,
             source: BookingSource::named(BookingSource::WEBSITE),
             concern: None,
+            visit_type_id: None,
         }
     }
 

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::db::audit::{ActorKind, EntityKind, NewAuditEntry};
 use crate::db::DbConnection;
 use crate::domain::actor::Actor;
-use crate::domain::ids::{ProviderId, SlotId, UserId};
+use crate::domain::ids::{ProviderId, SlotId, UserId, VisitTypeId};
 
 /// What was changed.
 #[derive(Debug, Clone, Copy)]
@@ -17,6 +17,7 @@ pub(crate) enum Entity<'a> {
     Slot(SlotId),
     Provider(ProviderId),
     User(UserId),
+    VisitType(VisitTypeId),
 }
 
 impl Entity<'_> {
@@ -26,6 +27,7 @@ impl Entity<'_> {
             Self::Slot(_) => EntityKind::Slot,
             Self::Provider(_) => EntityKind::Provider,
             Self::User(_) => EntityKind::User,
+            Self::VisitType(_) => EntityKind::VisitType,
         }
     }
 
@@ -35,6 +37,7 @@ impl Entity<'_> {
             Self::Slot(id) => id.to_string(),
             Self::Provider(id) => id.to_string(),
             Self::User(id) => id.to_string(),
+            Self::VisitType(id) => id.to_string(),
         }
     }
 }

@@ -8,6 +8,8 @@ pub mod accounts;
 pub mod appointments;
 pub(crate) mod audit;
 pub(crate) mod front_desk;
+pub(crate) mod openings;
+pub(crate) mod visit_types;
 
 use crate::domain::booking::BookingStatus;
 use crate::domain::ids::{ProviderId, SlotId};
@@ -51,6 +53,9 @@ pub enum ClinicError {
         within_days: i64,
         next_dates: Vec<chrono::NaiveDate>,
     },
+    /// The visit type is for returning patients: booking it online needs an earlier visit.
+    #[error("{0} is for returning patients")]
+    ReturningPatientsOnly(String),
     /// A new slot would overlap one the provider already has.
     #[error("the provider already has a slot overlapping this time")]
     Overlap { provider_id: ProviderId },
@@ -78,6 +83,9 @@ pub enum Unavailable {
     Blocked,
     /// Someone else holds it.
     Taken,
+    /// The visit would run past the provider's time: into another booking, a block, a break or
+    /// the end of the day.
+    DoesNotFit,
 }
 
 impl ClinicError {

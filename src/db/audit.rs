@@ -47,10 +47,17 @@ pub enum EntityKind {
     Slot,
     Provider,
     User,
+    VisitType,
 }
 
 impl EntityKind {
-    pub const ALL: [Self; 4] = [Self::Booking, Self::Slot, Self::Provider, Self::User];
+    pub const ALL: [Self; 5] = [
+        Self::Booking,
+        Self::Slot,
+        Self::Provider,
+        Self::User,
+        Self::VisitType,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -58,6 +65,7 @@ impl EntityKind {
             Self::Slot => "slot",
             Self::Provider => "provider",
             Self::User => "user",
+            Self::VisitType => "visit_type",
         }
     }
 

@@ -9,7 +9,7 @@ use super::schema::{bookings, providers, slots};
 use super::slots::Slot;
 use super::DbConnection;
 use crate::domain::booking::{BookingSource, BookingStatus};
-use crate::domain::ids::{BookingId, ProviderId, SlotId};
+use crate::domain::ids::{BookingId, ProviderId, SlotId, VisitTypeId};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = bookings)]
@@ -30,6 +30,9 @@ pub struct Booking {
     pub concern_onset: Option<String>,
     pub red_flags: Option<String>,
     pub needs_review: bool,
+    pub visit_type_id: Option<VisitTypeId>,
+    /// Where the visit ends; none only for rows from before visit types (the slot's end).
+    pub ends_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]
@@ -50,6 +53,8 @@ pub struct NewBooking<'a> {
     pub concern_onset: Option<&'a str>,
     pub red_flags: Option<String>,
     pub needs_review: bool,
+    pub visit_type_id: Option<VisitTypeId>,
+    pub ends_at: Option<NaiveDateTime>,
 }
 
 impl NewBooking<'_> {
@@ -115,6 +120,31 @@ pub(crate) fn move_to_slot(
     ))
     .execute(conn)?;
     Ok(updated == 1)
+}
+
+/// Records where a moved visit now ends.
+pub(crate) fn set_visit_end(
+    conn: &mut DbConnection,
+    id: BookingId,
+    ends_at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(bookings::table.find(id))
+        .set(bookings::ends_at.eq(ends_at))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Whether this address has been to the clinic: a booking of it arrived or completed.
+pub(crate) fn has_visited(conn: &mut DbConnection, email: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        bookings::table
+            .filter(bookings::patient_email.eq(email))
+            .filter(bookings::status.eq_any([
+                BookingStatus::Arrived.as_str(),
+                BookingStatus::Completed.as_str(),
+            ])),
+    ))
+    .get_result(conn)
 }
 
 pub(crate) fn find_by_id(conn: &mut DbConnection, id: BookingId) -> QueryResult<Option<Booking>> {

@@ -19,6 +19,7 @@ pub mod schema;
 pub mod slots;
 mod types;
 pub mod users;
+pub mod visit_types;
 
 use std::time::Duration;
 

@@ -44,6 +44,39 @@ diesel::table! {
         concern_onset -> Nullable<Text>,
         red_flags -> Nullable<Text>,
         needs_review -> Bool,
+        visit_type_id -> Nullable<Integer>,
+        ends_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    visit_types (id) {
+        id -> Integer,
+        name -> Text,
+        description -> Text,
+        duration_minutes -> Integer,
+        buffer_minutes -> Integer,
+        new_patients_online -> Bool,
+        active -> Bool,
+        min_notice_minutes -> Nullable<Integer>,
+        horizon_days -> Nullable<Integer>,
+        cancel_cutoff_hours -> Nullable<Integer>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    visit_type_providers (visit_type_id, provider_id) {
+        visit_type_id -> Integer,
+        provider_id -> Integer,
+    }
+}
+
+diesel::table! {
+    booking_slots (slot_id) {
+        slot_id -> Integer,
+        booking_id -> Integer,
     }
 }
 
@@ -112,6 +145,11 @@ diesel::table! {
 diesel::joinable!(slots -> providers (provider_id));
 diesel::joinable!(outbox -> bookings (booking_id));
 diesel::joinable!(bookings -> slots (slot_id));
+diesel::joinable!(bookings -> visit_types (visit_type_id));
+diesel::joinable!(visit_type_providers -> visit_types (visit_type_id));
+diesel::joinable!(visit_type_providers -> providers (provider_id));
+diesel::joinable!(booking_slots -> slots (slot_id));
+diesel::joinable!(booking_slots -> bookings (booking_id));
 
 diesel::joinable!(audit_log -> users (actor_user_id));
 
@@ -124,4 +162,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     login_throttle,
     audit_log,
+    visit_types,
+    visit_type_providers,
+    booking_slots,
 );

@@ -5,9 +5,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::providers::Provider;
-use super::schema::{providers, slots};
+use super::schema::{booking_slots, providers, slots};
 use super::DbConnection;
-use crate::domain::ids::{ProviderId, SlotId};
+use crate::domain::ids::{BookingId, ProviderId, SlotId};
 use crate::domain::slot::{SlotStatus, LONGEST_SLOT_HOURS};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -93,6 +93,80 @@ pub(crate) fn free_of_type_between(
         query = query.filter(slots::visit_type.eq(visit_type.to_owned()));
     }
     query.load(conn)
+}
+
+/// Free slots of these active providers starting in `[from, to)`, by provider and start: the
+/// stretches a visit type's availability is cut from. The caller bounds the window.
+pub(crate) fn free_of_providers_between(
+    conn: &mut DbConnection,
+    provider_ids: &[ProviderId],
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<OpenSlot>> {
+    slots::table
+        .inner_join(providers::table)
+        .filter(slots::status.eq(SlotStatus::Free.as_str()))
+        .filter(slots::provider_id.eq_any(provider_ids))
+        .filter(slots::starts_at.ge(from))
+        .filter(slots::starts_at.lt(to))
+        .filter(providers::active.eq(true))
+        .select((Slot::as_select(), Provider::as_select()))
+        .order((slots::provider_id.asc(), slots::starts_at.asc()))
+        .load(conn)
+}
+
+/// The provider's slots (of any status) starting in `[from, until)`, by start: the run a visit
+/// from `from` would hold.
+pub(crate) fn run_from(
+    conn: &mut DbConnection,
+    provider_id: ProviderId,
+    from: NaiveDateTime,
+    until: NaiveDateTime,
+) -> QueryResult<Vec<Slot>> {
+    slots::table
+        .filter(slots::provider_id.eq(provider_id))
+        .filter(slots::starts_at.ge(from))
+        .filter(slots::starts_at.lt(until))
+        .select(Slot::as_select())
+        .order(slots::starts_at.asc())
+        .load(conn)
+}
+
+/// Records that a booking holds these (just claimed) slots. The key on `booking_slots.slot_id`
+/// refuses a slot that another booking holds, whatever the slots' statuses say.
+pub(crate) fn hold(
+    conn: &mut DbConnection,
+    booking_id: BookingId,
+    held: &[SlotId],
+) -> QueryResult<()> {
+    for &slot_id in held {
+        diesel::insert_into(booking_slots::table)
+            .values((
+                booking_slots::slot_id.eq(slot_id),
+                booking_slots::booking_id.eq(booking_id),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Lets go of every slot the booking holds and frees those still busy (staff may have blocked
+/// one meanwhile: it stays blocked).
+pub(crate) fn let_go(conn: &mut DbConnection, booking_id: BookingId) -> QueryResult<()> {
+    let held: Vec<SlotId> = booking_slots::table
+        .filter(booking_slots::booking_id.eq(booking_id))
+        .select(booking_slots::slot_id)
+        .load(conn)?;
+    diesel::delete(booking_slots::table.filter(booking_slots::booking_id.eq(booking_id)))
+        .execute(conn)?;
+    diesel::update(
+        slots::table
+            .filter(slots::id.eq_any(&held))
+            .filter(slots::status.eq(SlotStatus::Busy.as_str())),
+    )
+    .set(slots::status.eq(SlotStatus::Free.as_str()))
+    .execute(conn)?;
+    Ok(())
 }
 
 /// Marks a free, future slot busy. Returns false when someone else got it first (or it is blocked

@@ -8,7 +8,9 @@ use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::{Integer, Text};
 
 use crate::domain::booking::{BookingSource, BookingStatus};
-use crate::domain::ids::{AuditEntryId, BookingId, MailJobId, ProviderId, SlotId, UserId};
+use crate::domain::ids::{
+    AuditEntryId, BookingId, MailJobId, ProviderId, SlotId, UserId, VisitTypeId,
+};
 use crate::domain::slot::SlotStatus;
 use crate::domain::staff::Role;
 
@@ -44,7 +46,8 @@ integer_columns!(
     BookingId,
     UserId,
     MailJobId,
-    AuditEntryId
+    AuditEntryId,
+    VisitTypeId
 );
 
 /// Each type with the function that reads it back from its stored name.

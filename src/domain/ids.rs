@@ -66,4 +66,6 @@ row_ids! {
     MailJobId,
     /// An entry of the audit log (`audit_log.id`).
     AuditEntryId,
+    /// A kind of visit, with its length (`visit_types.id`).
+    VisitTypeId,
 }

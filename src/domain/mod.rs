@@ -11,6 +11,7 @@ pub mod provider;
 pub mod schedule;
 pub mod slot;
 pub mod staff;
+pub mod visit_type;
 
 use std::collections::BTreeMap;
 

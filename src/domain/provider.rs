@@ -7,7 +7,12 @@ const TITLE_MAX_CHARS: usize = 100;
 const SPECIALTY_MAX_CHARS: usize = 64;
 const BIO_MAX_CHARS: usize = 2000;
 
-fn single_line(value: &str, max: usize, what: &str, allow_empty: bool) -> Result<String, String> {
+pub(crate) fn single_line(
+    value: &str,
+    max: usize,
+    what: &str,
+    allow_empty: bool,
+) -> Result<String, String> {
     let text = clean_text(value, max, what)?;
     if text.is_empty() && !allow_empty {
         return Err(format!("{what} must not be empty"));

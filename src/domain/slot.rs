@@ -1,6 +1,6 @@
 //! Slots and the windows patients look for them in, in the clinic's time zone.
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::calendar;
@@ -105,9 +105,106 @@ pub(crate) fn start_of_local_day(date: NaiveDate, tz: Tz) -> Option<DateTime<Utc
     })
 }
 
+/// A slot's span, `[start, end)`.
+pub type Span = (NaiveDateTime, NaiveDateTime);
+
+/// How many slots, from the first of `run` on, a visit holding `need` of the provider's time
+/// takes: the shortest prefix of back-to-back slots (each starting where the one before ends)
+/// that lasts at least `need`. `None` when the run breaks (a gap, a break, the day's end) or ends
+/// first. `run` is one provider's slots in order of start.
+pub fn covering_prefix(run: &[Span], need: Duration) -> Option<usize> {
+    let (first_start, _) = *run.first()?;
+    let until = first_start.checked_add_signed(need)?;
+    let mut reached = first_start;
+    for (taken, &(start, end)) in run.iter().enumerate() {
+        if start != reached {
+            return None;
+        }
+        reached = end;
+        if reached >= until {
+            return Some(taken + 1);
+        }
+    }
+    None
+}
+
+/// The indexes in `free` (one provider's free slots, in order of start) from which a visit
+/// holding `need` fits: back-to-back free slots from there last at least `need`. One pass, with
+/// the end of the back-to-back stretch each slot belongs to carried from the right.
+pub fn fitting_starts(free: &[Span], need: Duration) -> Vec<usize> {
+    let mut stretch_end = vec![None; free.len()];
+    let mut reach: Option<NaiveDateTime> = None;
+    for (i, &(_, end)) in free.iter().enumerate().rev() {
+        let continues = free.get(i + 1).is_some_and(|&(next, _)| next == end);
+        let here = if continues { reach.unwrap_or(end) } else { end };
+        stretch_end[i] = Some(here);
+        reach = Some(here);
+    }
+    free.iter()
+        .zip(stretch_end)
+        .enumerate()
+        .filter(|(_, (&(start, _), reach))| {
+            start
+                .checked_add_signed(need)
+                .is_some_and(|until| reach.is_some_and(|r| r >= until))
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn spans(minutes: &[(i64, i64)]) -> Vec<Span> {
+        let day = NaiveDate::from_ymd_opt(2027, 3, 1)
+            .and_then(|d| d.and_hms_opt(8, 0, 0))
+            .unwrap();
+        minutes
+            .iter()
+            .map(|&(a, b)| (day + Duration::minutes(a), day + Duration::minutes(b)))
+            .collect()
+    }
+
+    #[test]
+    fn a_visit_takes_the_back_to_back_slots_that_cover_it() {
+        let quarter_hours = spans(&[(0, 15), (15, 30), (30, 45), (45, 60), (75, 90)]);
+        let need = |m| Duration::minutes(m);
+        assert_eq!(covering_prefix(&quarter_hours, need(15)), Some(1));
+        assert_eq!(covering_prefix(&quarter_hours, need(20)), Some(2));
+        assert_eq!(covering_prefix(&quarter_hours, need(60)), Some(4));
+        // The gap from 60 to 75 ends the run.
+        assert_eq!(covering_prefix(&quarter_hours, need(75)), None);
+        assert_eq!(covering_prefix(&quarter_hours[4..], need(30)), None);
+        assert_eq!(covering_prefix(&[], need(15)), None);
+        // One long slot covers a shorter visit.
+        assert_eq!(covering_prefix(&spans(&[(0, 60)]), need(30)), Some(1));
+    }
+
+    #[test]
+    fn fitting_starts_leave_out_those_the_next_gap_cuts_short() {
+        // Free: 8:00-9:00 in quarters, then 9:30-10:00 (9:00-9:30 is taken), then 10:15-10:30.
+        let free = spans(&[
+            (0, 15),
+            (15, 30),
+            (30, 45),
+            (45, 60),
+            (90, 105),
+            (105, 120),
+            (135, 150),
+        ]);
+        assert_eq!(fitting_starts(&free, Duration::minutes(60)), [0]);
+        assert_eq!(fitting_starts(&free, Duration::minutes(45)), [0, 1]);
+        assert_eq!(fitting_starts(&free, Duration::minutes(30)), [0, 1, 2, 4]);
+        assert_eq!(fitting_starts(&free, Duration::minutes(15)).len(), 7);
+        assert!(fitting_starts(&free, Duration::minutes(75)).is_empty());
+        for need in [15, 30, 45, 60, 75] {
+            let need = Duration::minutes(need);
+            for i in fitting_starts(&free, need) {
+                assert!(covering_prefix(&free[i..], need).is_some());
+            }
+        }
+    }
 
     #[test]
     fn dates_mean_local_midnight() {

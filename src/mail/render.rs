@@ -137,6 +137,8 @@ impl MailRenderer {
                 date => local.format("%A, %B %-d, %Y").to_string(),
                 time => local.format("%-I:%M %p").to_string(),
                 timezone => format!("{}, {}", self.tz.name(), local.format("%Z")),
+                kind => details.visit_type.as_ref().map(|v| v.name.as_str()),
+                minutes => (end - start).num_minutes(),
             },
         };
         let name = kind.as_str();
@@ -161,10 +163,16 @@ impl MailRenderer {
         let body = match kind {
             MailKind::Reminder => alternative,
             MailKind::Confirmation | MailKind::Change | MailKind::Cancellation => {
-                let summary = format!(
-                    "Appointment with {} at {}",
-                    details.provider.name, self.clinic_name
-                );
+                let summary = match &details.visit_type {
+                    Some(v) => format!(
+                        "{} with {} at {}",
+                        v.name, details.provider.name, self.clinic_name
+                    ),
+                    None => format!(
+                        "Appointment with {} at {}",
+                        details.provider.name, self.clinic_name
+                    ),
+                };
                 let description = format!(
                     "Booking {}. Manage it at {}",
                     reference.as_str(),
@@ -313,6 +321,8 @@ mod tests {
                 concern_onset: None,
                 red_flags: None,
                 needs_review: false,
+                visit_type_id: None,
+                ends_at: None,
             },
             slot: Slot {
                 id: SlotId::new(3),
@@ -333,6 +343,7 @@ mod tests {
                 created_at: at(1, 8),
                 updated_at: at(1, 8),
             },
+            visit_type: None,
         }
     }
 

@@ -9,7 +9,8 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::patient_form::{
-    parse_patient, parse_reason_field, parse_source_field, reject_bots, PatientBody,
+    parse_patient, parse_reason_field, parse_source_field, parse_visit_type_field, reject_bots,
+    PatientBody,
 };
 use super::views::{
     booking_json, booking_status_schema, new_booking_json, private_json, BookingView,
@@ -42,9 +43,14 @@ fn tz(state: &AppState) -> Tz {
     "source": "stress-and-back-pain"
 }))]
 pub(super) struct CreateBookingBody {
-    /// A free slot's `id` (from `GET /api/v1/slots`).
+    /// A free slot's `id` (from `GET /api/v1/slots`; with `visit_type_id`, from
+    /// `GET /api/v1/slots?visit_type_id=`).
     #[schema(required = true, nullable = false, minimum = 1, maximum = 2147483647, format = Int64)]
     slot_id: Option<i64>,
+    /// The kind of visit (`GET /api/v1/visit-types`): the visit holds the slots from `slot_id`
+    /// on for its duration and buffer. Without it the visit is exactly the slot.
+    #[schema(minimum = 1, maximum = 2147483647, format = Int64)]
+    visit_type_id: Option<i64>,
     #[schema(required = true, nullable = false)]
     patient: Option<PatientBody>,
     /// Why the patient is coming, up to 1000 characters.
@@ -84,6 +90,7 @@ impl CreateBookingBody {
         };
         let patient = parse_patient(self.patient.as_ref(), today, &mut errors);
         let reason = parse_reason_field(self.reason.as_deref(), &mut errors);
+        let visit_type_id = parse_visit_type_field(self.visit_type_id, &mut errors);
         let source = if by_staff {
             Some(BookingSource::named(BookingSource::FRONT_DESK))
         } else {
@@ -98,6 +105,7 @@ impl CreateBookingBody {
                     reason,
                     source,
                     concern: None,
+                    visit_type_id,
                 },
             )),
             _ => Err(errors.into()),
@@ -431,22 +439,27 @@ pub(super) async fn day_sheet(
     let rows = state
         .with_connection(move |conn| {
             let rows = db::bookings::starting_between(conn, from, to, provider_id, status)?;
+            // A clinic has a handful of visit types: one read names them all.
+            let visit_types = db::visit_types::list(conn, false)?;
             // An empty sheet for a provider who does not exist is a 404, not a quiet day.
             if let (true, Some(id)) = (rows.is_empty(), provider_id) {
                 db::providers::find(conn, id)?.ok_or_else(|| ApiError::not_found("provider"))?;
             }
-            Ok::<_, ApiError>(rows)
+            Ok::<_, ApiError>((rows, visit_types))
         })
         .await?;
+    let (rows, visit_types) = rows;
     let items = rows
         .into_iter()
         .map(|(booking, slot, provider)| {
-            let details = BookingDetails {
-                booking,
-                slot,
-                provider,
-            };
-            BookingView::new(&details, tz)
+            let visit_type = visit_types
+                .iter()
+                .find(|v| Some(v.id) == booking.visit_type_id)
+                .cloned();
+            BookingView::new(
+                &BookingDetails::new(booking, slot, provider, visit_type),
+                tz,
+            )
         })
         .collect();
     let body = serde_json::to_string(&DaySheet {

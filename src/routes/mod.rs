@@ -17,6 +17,7 @@ mod schedule;
 mod schedule_appointment;
 mod slots;
 mod views;
+mod visit_types;
 
 use actix_web::dev::ServiceResponse;
 use actix_web::http::{header, StatusCode};
@@ -68,6 +69,14 @@ pub(crate) fn configure(
                 .service(
                     web::resource("/providers/{id}/schedule")
                         .route(web::post().to(schedule::apply)),
+                )
+                .service(
+                    web::resource("/visit-types")
+                        .route(web::get().to(visit_types::list))
+                        .route(web::post().to(visit_types::create)),
+                )
+                .service(
+                    web::resource("/visit-types/{id}").route(web::patch().to(visit_types::update)),
                 )
                 .service(web::resource("/slots").route(web::get().to(slots::list_free)))
                 .service(web::resource("/slots/{id}").route(web::patch().to(slots::update_status)))

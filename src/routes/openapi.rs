@@ -13,7 +13,7 @@ use crate::state::AppState;
 
 use super::{
     admin, audit, auth, bookings, health, metrics, pages, providers, schedule,
-    schedule_appointment, slots,
+    schedule_appointment, slots, visit_types,
 };
 
 #[derive(OpenApi)]
@@ -34,6 +34,9 @@ the \"Schedule an appointment\" call to action, and the front desk's staff API. 
         providers::show,
         providers::create,
         providers::update,
+        visit_types::list,
+        visit_types::create,
+        visit_types::update,
         slots::list_free,
         slots::create,
         slots::update_status,

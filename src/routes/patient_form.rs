@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::booking::{parse_reason, BookingSource};
+use crate::domain::ids::VisitTypeId;
 use crate::domain::patient::{Patient, PatientInput};
 use crate::domain::FieldErrors;
 use crate::error::ApiError;
@@ -67,6 +68,20 @@ pub(super) fn parse_source_field(
         Some(s) => errors.check("source", BookingSource::parse_public(s)),
         None => Some(BookingSource::named(default)),
     }
+}
+
+/// The visit type a form names; one beyond the id column's range is recorded under
+/// `visit_type_id` like an unknown one.
+pub(super) fn parse_visit_type_field(
+    id: Option<i64>,
+    errors: &mut FieldErrors,
+) -> Option<VisitTypeId> {
+    let id = id?;
+    let parsed = VisitTypeId::try_from(id).ok().filter(|v| v.get() > 0);
+    if parsed.is_none() {
+        errors.add("visit_type_id", "no such visit type");
+    }
+    parsed
 }
 
 /// A form's honeypot: a field people never see, so only a naive bot fills it in.

@@ -9,15 +9,17 @@ use serde::{Deserialize, Serialize};
 
 use super::bookings::booking_answered;
 use super::patient_form::{
-    parse_patient, parse_reason_field, parse_source_field, reject_bots, PatientBody,
+    parse_patient, parse_reason_field, parse_source_field, parse_visit_type_field, reject_bots,
+    PatientBody,
 };
 use super::views::{json_body, new_booking_json, OpenSlotView};
 use crate::availability::AnswerKey;
 use crate::clinic::appointments::{self, EarliestRequest, Intake};
+use crate::clinic::openings;
 use crate::db::{providers, slots};
 use crate::domain::actor::Actor;
 use crate::domain::booking::BookingSource;
-use crate::domain::ids::ProviderId;
+use crate::domain::ids::{ProviderId, VisitTypeId};
 use crate::domain::intake::Concern;
 use crate::domain::slot::parse_instant;
 use crate::domain::FieldErrors;
@@ -34,7 +36,11 @@ pub(super) struct CtaQuery {
     /// Only this provider's times.
     #[param(minimum = 1, maximum = 2147483647)]
     provider_id: Option<i64>,
-    /// Only slots of this visit type.
+    /// Only times where this visit type (`GET /api/v1/visit-types`) fits; book them with the
+    /// same `visit_type_id`.
+    #[param(minimum = 1, maximum = 2147483647)]
+    visit_type_id: Option<i64>,
+    /// Only slots carrying this label (a slot's `visit_type`, set by the front desk).
     #[param(max_length = 64)]
     visit_type: Option<String>,
     /// The page showing the call to action (e.g. the article's slug): filled into `book`'s
@@ -87,7 +93,7 @@ struct CallToAction<'a> {
     responses(
         (status = 200, description = "Headline, text and the next free times", body = CallToAction),
         (status = 400),
-        (status = 404, description = "No such provider"),
+        (status = 404, description = "No such provider or visit type"),
     ),
 )]
 pub(super) async fn show(
@@ -122,8 +128,13 @@ pub(super) async fn show(
         None => None,
     };
     let now = Utc::now();
+    let visit_type_id = match query.visit_type_id {
+        Some(id) => Some(VisitTypeId::try_from(id).map_err(|_| ApiError::not_found("visit type"))?),
+        None => None,
+    };
     let key = AnswerKey::Offer {
         provider_id,
+        visit_type_id,
         visit_type: visit_type.clone(),
         limit,
         source: source.as_ref().map(|s| s.as_str().to_owned()),
@@ -140,14 +151,20 @@ pub(super) async fn show(
     let horizon = now + Duration::days(settings.clinic.booking_horizon_days);
     let found = state
         .with_connection(move |conn| {
-            let found = slots::free_of_type_between(
-                conn,
-                provider_id,
-                visit_type.as_deref(),
-                now.naive_utc(),
-                horizon.naive_utc(),
-                limit as i64,
-            )?;
+            let (from, until) = (now.naive_utc(), horizon.naive_utc());
+            let found = match (visit_type_id, visit_type.as_deref()) {
+                (Some(id), _) => {
+                    openings::open_times(conn, Some(id), provider_id, from, until, limit)?
+                }
+                (None, label) => slots::free_of_type_between(
+                    conn,
+                    provider_id,
+                    label,
+                    from,
+                    until,
+                    limit as i64,
+                )?,
+            };
             // Nothing offered: say so for a provider who is not there (404) rather than for
             // one who is fully booked (an empty offer). Asked only then, off the busy path.
             if let (true, Some(id)) = (found.is_empty(), provider_id) {
@@ -174,6 +191,7 @@ pub(super) async fn show(
             content_type: "application/json",
             body: serde_json::json!({
                 "slot_id": "<items[].id>",
+                "visit_type_id": "(optional) the visit_type_id the offer was asked for",
                 "patient": {"name": "", "email": "", "phone": "(optional)", "date_of_birth": "(optional) YYYY-MM-DD"},
                 "reason": "(optional)",
                 "source": source_hint,
@@ -187,6 +205,7 @@ pub(super) async fn show(
                 "patient": {"name": "", "email": "", "phone": "(optional)"},
                 "concern": {"area": "lower_back | upper_back | neck | other", "onset": "gradual | sudden", "red_flags": ["numbness | tingling | weakness | severe_pain"]},
                 "provider_id": "(optional)",
+                "visit_type_id": "(optional) from GET /api/v1/visit-types",
                 "not_before": "(optional) date or instant",
                 "source": source_hint,
             }),
@@ -210,6 +229,9 @@ pub(super) struct ScheduleAppointmentBody {
     concern: Option<Concern>,
     #[schema(minimum = 1, maximum = 2147483647, format = Int64)]
     provider_id: Option<i64>,
+    /// The kind of visit (`GET /api/v1/visit-types`): only times where it fits are booked.
+    #[schema(minimum = 1, maximum = 2147483647, format = Int64)]
+    visit_type_id: Option<i64>,
     #[schema(max_length = 35)]
     not_before: Option<String>,
     #[schema(max_length = 64, pattern = "^[a-z0-9_-]+$")]
@@ -236,8 +258,8 @@ pub(super) struct ScheduleAppointmentBody {
     responses(
         (status = 201, description = "Booked the earliest time that fits", body = crate::routes::views::BookingView),
         (status = 400),
-        (status = 404, description = "No such provider"),
-        (status = 409, description = "Nothing fits; see next_available_dates"),
+        (status = 404, description = "No such provider or visit type"),
+        (status = 409, description = "Nothing fits (see next_available_dates), or the visit type is for returning patients"),
         (status = 413),
         (status = 422),
         (status = 429),
@@ -255,6 +277,7 @@ pub(super) async fn book(
     let mut errors = FieldErrors::default();
     let patient = parse_patient(body.patient.as_ref(), today, &mut errors);
     let reason = parse_reason_field(body.reason.as_deref(), &mut errors);
+    let visit_type_id = parse_visit_type_field(body.visit_type_id, &mut errors);
     let source = parse_source_field(
         body.source.as_deref(),
         BookingSource::SCHEDULE_CTA,
@@ -282,6 +305,7 @@ pub(super) async fn book(
         reason,
         source,
         concern: body.concern.clone().map(Concern::normalized),
+        visit_type_id,
     };
     let request = EarliestRequest {
         provider_id,

@@ -8,10 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use super::views::{json_body, rfc3339, OpenSlotView, SlotView};
 use crate::availability::AnswerKey;
-use crate::clinic::front_desk;
-use crate::db::slots;
+use crate::clinic::{front_desk, openings};
 use crate::domain::calendar;
-use crate::domain::ids::{ProviderId, SlotId};
+use crate::domain::ids::{ProviderId, SlotId, VisitTypeId};
 use crate::domain::slot::{parse_instant, SlotStatus, TimeWindow};
 use crate::domain::FieldErrors;
 use crate::error::ApiError;
@@ -29,6 +28,11 @@ pub(super) struct SlotQuery {
     /// Only this provider's slots (default: every active provider's).
     #[param(minimum = 1, maximum = 2147483647)]
     provider_id: Option<i64>,
+    /// Only starts where this visit type (`GET /api/v1/visit-types`) fits, with providers who
+    /// offer it: its duration and buffer run on through free time. Each item then ends where the
+    /// visit would; book it with the same `visit_type_id`.
+    #[param(minimum = 1, maximum = 2147483647)]
+    visit_type_id: Option<i64>,
     /// The window's start: an RFC 3339 instant, or a date meaning the clinic's local midnight
     /// (default: now). For the next page, the previous answer's `next_from`.
     #[param(example = "2027-03-01", max_length = 35)]
@@ -65,7 +69,7 @@ struct SlotList {
     responses(
         (status = 200, description = "Free slots in the window, ordered by start", body = SlotList),
         (status = 400),
-        (status = 404, description = "No such provider"),
+        (status = 404, description = "No such provider or visit type"),
     ),
 )]
 pub(super) async fn list_free(
@@ -98,12 +102,17 @@ pub(super) async fn list_free(
         Some(id) => Some(ProviderId::try_from(id).map_err(|_| ApiError::not_found("provider"))?),
         None => None,
     };
+    let visit_type_id = match query.visit_type_id {
+        Some(id) => Some(VisitTypeId::try_from(id).map_err(|_| ApiError::not_found("visit type"))?),
+        None => None,
+    };
     // Slots that have started are not bookable, whatever window was asked for.
     let start = window.start().max(now).naive_utc();
     let end = window.end().naive_utc();
     // A list with no `from` starts now and says so: it is never the same twice.
     let key = query.from.is_some().then_some(AnswerKey::Window {
         provider_id,
+        visit_type_id,
         from: window.start().naive_utc(),
         to: end,
         limit,
@@ -120,13 +129,9 @@ pub(super) async fn list_free(
                     .filter(|p| p.active)
                     .ok_or_else(|| ApiError::not_found("provider"))?;
             }
-            Ok::<_, ApiError>(slots::free_between(
-                conn,
-                provider_id,
-                start,
-                end,
-                limit + 1,
-            )?)
+            let limit = usize::try_from(limit + 1).unwrap_or(usize::MAX);
+            let open = openings::open_times(conn, visit_type_id, provider_id, start, end, limit)?;
+            Ok::<_, ApiError>(open)
         })
         .await?;
     let next_from = if found.len() as i64 > limit {

@@ -123,12 +123,25 @@ struct PatientView {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
+struct VisitTypeSummary {
+    #[schema(value_type = i64, minimum = 1, maximum = 2147483647)]
+    id: i32,
+    #[schema(max_length = 80)]
+    name: String,
+    #[schema(minimum = 5, maximum = 480)]
+    duration_minutes: i32,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct BookingView {
     reference: String,
     #[schema(schema_with = booking_status_schema)]
     status: String,
+    /// The visit: its first slot's id, and where the visit starts and ends.
     slot: SlotView,
     provider: ProviderSummary,
+    /// The kind of visit booked; `null` for a booking made without one (the visit is the slot).
+    visit_type: Option<VisitTypeSummary>,
     patient: PatientView,
     reason: Option<String>,
     source: String,
@@ -155,6 +168,11 @@ impl BookingView {
             status: b.status.as_str().to_owned(),
             slot: SlotView::new(&details.slot, tz),
             provider: (&details.provider).into(),
+            visit_type: details.visit_type.as_ref().map(|v| VisitTypeSummary {
+                id: v.id.get(),
+                name: v.name.clone(),
+                duration_minutes: v.duration_minutes,
+            }),
             patient: PatientView {
                 name: b.patient_name.clone(),
                 email: b.patient_email.clone(),

@@ -462,9 +462,10 @@ impl TestApp {
         response.json().await.expect("json")
     }
 
-    /// The free slots of the next two weeks, across providers.
+    /// The free slots of the next two weeks, across providers (all of the demo clinic's: the
+    /// default page of 500 would cut its quarter hours short).
     pub async fn free_slots(&self) -> Vec<Value> {
-        let body = self.get_json("/api/v1/slots").await;
+        let body = self.get_json("/api/v1/slots?limit=2000").await;
         body["items"].as_array().expect("items").clone()
     }
 

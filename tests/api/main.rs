@@ -34,6 +34,7 @@ mod schedule;
 mod shutdown;
 mod test_databases;
 mod validation;
+mod visit_types;
 
 fn main() -> std::process::ExitCode {
     helpers::harness::main(&[
@@ -64,5 +65,6 @@ fn main() -> std::process::ExitCode {
         test_databases::tests,
         threats::tests,
         validation::tests,
+        visit_types::tests,
     ])
 }

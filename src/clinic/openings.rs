@@ -1,0 +1,89 @@
+//! Where a visit type fits: the free slots from which the visit and its buffer run on through
+//! back-to-back free slots of the same provider. Patients choose among these starts; booking one
+//! claims the whole run (`appointments::book`).
+
+use chrono::NaiveDateTime;
+
+use super::ClinicError;
+use crate::db::slots::{self, OpenSlot};
+use crate::db::visit_types::{self, VisitType};
+use crate::db::DbConnection;
+use crate::domain::ids::{ProviderId, VisitTypeId};
+use crate::domain::slot::fitting_starts;
+
+/// An active visit type; an unknown or withdrawn one is not found.
+pub(crate) fn active_visit_type(
+    conn: &mut DbConnection,
+    id: VisitTypeId,
+) -> Result<VisitType, ClinicError> {
+    visit_types::find(conn, id)?
+        .filter(|v| v.active)
+        .ok_or(ClinicError::NotFound("visit type"))
+}
+
+/// What patients choose from in `[from, until)`, by start, at most `limit`: free slots, or with
+/// a visit type the starts where it fits.
+pub(crate) fn open_times(
+    conn: &mut DbConnection,
+    visit_type_id: Option<VisitTypeId>,
+    provider_id: Option<ProviderId>,
+    from: NaiveDateTime,
+    until: NaiveDateTime,
+    limit: usize,
+) -> Result<Vec<OpenSlot>, ClinicError> {
+    match visit_type_id {
+        None => {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            Ok(slots::free_between(conn, provider_id, from, until, limit)?)
+        }
+        Some(id) => {
+            let visit_type = active_visit_type(conn, id)?;
+            fitting(conn, &visit_type, provider_id, from, until, limit)
+        }
+    }
+}
+
+/// The starts in `[from, until)` where `visit_type` fits, with one provider or any who offers
+/// it, ordered by start then provider, at most `limit`. Each answer's slot ends where the visit
+/// would (its first slot's id is what a booking names).
+pub(crate) fn fitting(
+    conn: &mut DbConnection,
+    visit_type: &VisitType,
+    provider_id: Option<ProviderId>,
+    from: NaiveDateTime,
+    until: NaiveDateTime,
+    limit: usize,
+) -> Result<Vec<OpenSlot>, ClinicError> {
+    let mut providers = visit_types::providers_of(conn, visit_type.id)?;
+    if let Some(only) = provider_id {
+        providers.retain(|p| *p == only);
+    }
+    if providers.is_empty() {
+        return Ok(Vec::new());
+    }
+    // A visit starting just before `until` runs past it: read that far.
+    let read_until = until
+        .checked_add_signed(visit_type.held_time())
+        .unwrap_or(NaiveDateTime::MAX);
+    let free = slots::free_of_providers_between(conn, &providers, from, read_until)?;
+    let mut found: Vec<OpenSlot> = Vec::new();
+    // `free` comes by provider, then start: each provider's stretch is scanned on its own.
+    for stretch in free.chunk_by(|(a, _), (b, _)| a.provider_id == b.provider_id) {
+        let spans: Vec<_> = stretch
+            .iter()
+            .map(|(s, _)| (s.starts_at, s.ends_at))
+            .collect();
+        for i in fitting_starts(&spans, visit_type.held_time()) {
+            let (slot, provider) = &stretch[i];
+            if slot.starts_at >= until {
+                break;
+            }
+            let mut slot = slot.clone();
+            slot.ends_at = slot.starts_at + visit_type.duration();
+            found.push((slot, provider.clone()));
+        }
+    }
+    found.sort_by_key(|(slot, _)| (slot.starts_at, slot.provider_id));
+    found.truncate(limit);
+    Ok(found)
+}
