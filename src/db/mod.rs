@@ -203,6 +203,17 @@ pub fn revert_all_migrations(conn: &mut DbConnection) -> anyhow::Result<usize> {
     Ok(reverted.len())
 }
 
+/// Reverts the newest applied migration of the connection's backend. For tests that put data in
+/// the shape an earlier version wrote and check the migration carries it forward.
+pub fn revert_last_migration(conn: &mut DbConnection) -> anyhow::Result<()> {
+    match conn {
+        DbConnection::Postgres(c) => c.revert_last_migration(POSTGRES_MIGRATIONS),
+        DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| anyhow::anyhow!("migration revert failed: {e}"))?;
+    Ok(())
+}
+
 /// True when every embedded migration has been applied.
 pub fn migrations_current(conn: &mut DbConnection) -> anyhow::Result<bool> {
     let pending = match conn {
