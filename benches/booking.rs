@@ -96,6 +96,7 @@ fn ceiling(url: &str, concurrency: usize, seconds: u64, ids_file: &Path) -> anyh
                         source: BookingSource::named(BookingSource::WEBSITE),
                         concern: None,
                         visit_type_id: None,
+                        series_id: None,
                     };
                     let t = Instant::now();
                     let mut conn = pool.get().expect("pooled connection");

@@ -67,6 +67,7 @@ async fn main() -> anyhow::Result<()> {
                     source: BookingSource::named(BookingSource::WEBSITE),
                     concern: None,
                     visit_type_id: None,
+                    series_id: None,
                 };
                 db::write_transaction(&mut conn, |conn| {
                     appointments::book(

@@ -165,6 +165,7 @@ fn add_missing(conn: &mut DbConnection, tz: Tz, now: DateTime<Utc>) -> anyhow::R
             duration_minutes: demo.duration_minutes,
             buffer_minutes: demo.buffer_minutes,
             new_patients_online: demo.new_patients_online,
+            series_online: false,
             active: true,
             created_at: stamp,
             updated_at: stamp,

@@ -221,6 +221,28 @@ impl From<ClinicError> for ApiError {
             ClinicError::ReturningPatientsOnly(name) => Self::conflict(format!(
                 "{name} is for returning patients; book a new-patient visit first, or call the clinic"
             )),
+            ClinicError::SeriesConflicts(conflicts) => {
+                let listed: Vec<Value> = conflicts
+                    .iter()
+                    .map(|c| {
+                        json!({
+                            "date": c.date.to_string(),
+                            "local_start": c.local_start,
+                            "reason": c.reason,
+                            "alternatives": c.alternatives.iter().map(|(slot_id, start)| {
+                                json!({"slot_id": slot_id, "local_start": start})
+                            }).collect::<Vec<_>>(),
+                        })
+                    })
+                    .collect();
+                conflict(
+                    "some visits of the series cannot be booked, so none were; see `conflicts`",
+                    &[("conflicts", json!(listed))],
+                )
+            }
+            ClinicError::SeriesByStaffOnly(name) => Self::conflict(format!(
+                "courses of {name} are booked by the clinic; please call us"
+            )),
             ClinicError::Overlap { provider_id } => conflict(
                 "the provider already has a slot overlapping this time",
                 &[("provider_id", json!(provider_id))],

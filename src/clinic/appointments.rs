@@ -18,7 +18,7 @@ use crate::db::visit_types::{self, VisitType};
 use crate::db::{is_unique_violation, DbConnection};
 use crate::domain::actor::Actor;
 use crate::domain::booking::{BookingReference, BookingSource, BookingStatus};
-use crate::domain::ids::{BookingId, ProviderId, SlotId, VisitTypeId};
+use crate::domain::ids::{BookingId, ProviderId, SeriesId, SlotId, VisitTypeId};
 use crate::domain::intake::Concern;
 use crate::domain::patient::Patient;
 use crate::domain::slot::{covering_prefix, SlotStatus};
@@ -32,6 +32,9 @@ pub struct Intake {
     pub concern: Option<Concern>,
     /// The kind of visit; none books exactly the slot named (the API before visit types).
     pub visit_type_id: Option<VisitTypeId>,
+    /// The course of care the visit belongs to. Its visits get one confirmation between them,
+    /// queued by `series::book` once all are booked.
+    pub series_id: Option<SeriesId>,
 }
 
 /// A booking with the slot and provider it is for.
@@ -181,6 +184,7 @@ pub fn book(
         needs_review: concern.needs_review(),
         visit_type_id: request.visit_type_id,
         ends_at: Some(visit_end),
+        series_id: request.series_id,
     }
     .insert(conn);
     let booking = match inserted {
@@ -212,7 +216,9 @@ pub fn book(
         })),
         now,
     )?;
-    outbox::enqueue(conn, MailKind::Confirmation, booking.id, now, now)?;
+    if request.series_id.is_none() {
+        outbox::enqueue(conn, MailKind::Confirmation, booking.id, now, now)?;
+    }
     queue_reminder(conn, booking.id, slot.starts_at, reminder_lead, now)?;
     let slot = Slot {
         status: SlotStatus::Busy,
@@ -665,6 +671,7 @@ mod tests {
             source: BookingSource::named(BookingSource::WEBSITE),
             concern: None,
             visit_type_id: None,
+            series_id: None,
         }
     }
 

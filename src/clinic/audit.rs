@@ -18,6 +18,7 @@ pub(crate) enum Entity<'a> {
     Provider(ProviderId),
     User(UserId),
     VisitType(VisitTypeId),
+    Series(&'a str),
 }
 
 impl Entity<'_> {
@@ -28,6 +29,7 @@ impl Entity<'_> {
             Self::Provider(_) => EntityKind::Provider,
             Self::User(_) => EntityKind::User,
             Self::VisitType(_) => EntityKind::VisitType,
+            Self::Series(_) => EntityKind::Series,
         }
     }
 
@@ -38,6 +40,7 @@ impl Entity<'_> {
             Self::Provider(id) => id.to_string(),
             Self::User(id) => id.to_string(),
             Self::VisitType(id) => id.to_string(),
+            Self::Series(reference) => (*reference).to_owned(),
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod appointments;
 pub(crate) mod audit;
 pub(crate) mod front_desk;
 pub(crate) mod openings;
+pub(crate) mod series;
 pub(crate) mod visit_types;
 
 use crate::domain::booking::BookingStatus;
@@ -56,6 +57,12 @@ pub enum ClinicError {
     /// The visit type is for returning patients: booking it online needs an earlier visit.
     #[error("{0} is for returning patients")]
     ReturningPatientsOnly(String),
+    /// Some visits of a requested course of care cannot be booked; nothing was.
+    #[error("{} visits of the series do not fit", .0.len())]
+    SeriesConflicts(Vec<series::Conflict>),
+    /// Patients may not book a course of this visit type online.
+    #[error("courses of {0} are booked by the clinic")]
+    SeriesByStaffOnly(String),
     /// A new slot would overlap one the provider already has.
     #[error("the provider already has a slot overlapping this time")]
     Overlap { provider_id: ProviderId },

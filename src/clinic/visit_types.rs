@@ -25,6 +25,7 @@ fn state(v: &OfferedVisitType) -> Value {
         "duration_minutes": t.duration_minutes,
         "buffer_minutes": t.buffer_minutes,
         "new_patients_online": t.new_patients_online,
+        "series_online": t.series_online,
         "active": t.active,
         "provider_ids": v.provider_ids,
     })
@@ -96,6 +97,7 @@ pub(crate) fn create(
             duration_minutes: fields.duration_minutes.unwrap_or_default(),
             buffer_minutes: fields.buffer_minutes.unwrap_or_default(),
             new_patients_online: fields.new_patients_online.unwrap_or(true),
+            series_online: fields.series_online.unwrap_or(false),
             active: fields.active.unwrap_or(true),
             created_at: now,
             updated_at: now,
@@ -143,6 +145,7 @@ pub(crate) fn update(
                 duration_minutes: fields.duration_minutes,
                 buffer_minutes: fields.buffer_minutes,
                 new_patients_online: fields.new_patients_online,
+                series_online: fields.series_online,
                 active: fields.active,
                 updated_at: Some(now),
             },

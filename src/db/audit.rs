@@ -48,15 +48,17 @@ pub enum EntityKind {
     Provider,
     User,
     VisitType,
+    Series,
 }
 
 impl EntityKind {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Booking,
         Self::Slot,
         Self::Provider,
         Self::User,
         Self::VisitType,
+        Self::Series,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +68,7 @@ impl EntityKind {
             Self::Provider => "provider",
             Self::User => "user",
             Self::VisitType => "visit_type",
+            Self::Series => "series",
         }
     }
 

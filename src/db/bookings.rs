@@ -9,7 +9,7 @@ use super::schema::{bookings, providers, slots};
 use super::slots::Slot;
 use super::DbConnection;
 use crate::domain::booking::{BookingSource, BookingStatus};
-use crate::domain::ids::{BookingId, ProviderId, SlotId, VisitTypeId};
+use crate::domain::ids::{BookingId, ProviderId, SeriesId, SlotId, VisitTypeId};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = bookings)]
@@ -33,6 +33,8 @@ pub struct Booking {
     pub visit_type_id: Option<VisitTypeId>,
     /// Where the visit ends; none only for rows from before visit types (the slot's end).
     pub ends_at: Option<NaiveDateTime>,
+    /// The course of care it belongs to, if any.
+    pub series_id: Option<SeriesId>,
 }
 
 #[derive(Debug, Insertable)]
@@ -55,6 +57,7 @@ pub struct NewBooking<'a> {
     pub needs_review: bool,
     pub visit_type_id: Option<VisitTypeId>,
     pub ends_at: Option<NaiveDateTime>,
+    pub series_id: Option<SeriesId>,
 }
 
 impl NewBooking<'_> {

@@ -16,6 +16,7 @@ pub mod login_throttle;
 pub mod outbox;
 pub mod providers;
 pub mod schema;
+pub mod series;
 pub mod slots;
 mod types;
 pub mod users;

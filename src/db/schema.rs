@@ -46,6 +46,19 @@ diesel::table! {
         needs_review -> Bool,
         visit_type_id -> Nullable<Integer>,
         ends_at -> Nullable<Timestamp>,
+        series_id -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    series (id) {
+        id -> Integer,
+        reference -> Text,
+        visit_type_id -> Integer,
+        provider_id -> Integer,
+        visit_count -> Integer,
+        interval_weeks -> Integer,
+        created_at -> Timestamp,
     }
 }
 
@@ -63,6 +76,7 @@ diesel::table! {
         cancel_cutoff_hours -> Nullable<Integer>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        series_online -> Bool,
     }
 }
 
@@ -150,6 +164,7 @@ diesel::joinable!(visit_type_providers -> visit_types (visit_type_id));
 diesel::joinable!(visit_type_providers -> providers (provider_id));
 diesel::joinable!(booking_slots -> slots (slot_id));
 diesel::joinable!(booking_slots -> bookings (booking_id));
+diesel::joinable!(bookings -> series (series_id));
 
 diesel::joinable!(audit_log -> users (actor_user_id));
 
@@ -165,4 +180,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     visit_types,
     visit_type_providers,
     booking_slots,
+    series,
 );

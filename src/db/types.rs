@@ -9,7 +9,7 @@ use diesel::sql_types::{Integer, Text};
 
 use crate::domain::booking::{BookingSource, BookingStatus};
 use crate::domain::ids::{
-    AuditEntryId, BookingId, MailJobId, ProviderId, SlotId, UserId, VisitTypeId,
+    AuditEntryId, BookingId, MailJobId, ProviderId, SeriesId, SlotId, UserId, VisitTypeId,
 };
 use crate::domain::slot::SlotStatus;
 use crate::domain::staff::Role;
@@ -47,7 +47,8 @@ integer_columns!(
     UserId,
     MailJobId,
     AuditEntryId,
-    VisitTypeId
+    VisitTypeId,
+    SeriesId
 );
 
 /// Each type with the function that reads it back from its stored name.

@@ -22,6 +22,8 @@ pub struct VisitType {
     pub cancel_cutoff_hours: Option<i32>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Whether patients may book a course of it online.
+    pub series_online: bool,
 }
 
 impl VisitType {
@@ -44,6 +46,7 @@ pub struct NewVisitType<'a> {
     pub duration_minutes: i32,
     pub buffer_minutes: i32,
     pub new_patients_online: bool,
+    pub series_online: bool,
     pub active: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -66,6 +69,7 @@ pub struct VisitTypeChanges {
     pub duration_minutes: Option<i32>,
     pub buffer_minutes: Option<i32>,
     pub new_patients_online: Option<bool>,
+    pub series_online: Option<bool>,
     pub active: Option<bool>,
     pub updated_at: Option<NaiveDateTime>,
 }

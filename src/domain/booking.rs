@@ -12,26 +12,35 @@ const REFERENCE_ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const REFERENCE_LEN: usize = 10;
 const REFERENCE_PREFIX: &str = "BK-";
 
+fn random_code(prefix: &str) -> String {
+    let mut rng = rand::rng();
+    let code: String = (0..REFERENCE_LEN)
+        .map(|_| REFERENCE_ALPHABET[rng.random_range(0..REFERENCE_ALPHABET.len())] as char)
+        .collect();
+    format!("{prefix}{code}")
+}
+
+/// A reference as typed: case-insensitive, surrounding space ignored.
+fn parse_code(value: &str, prefix: &str) -> Option<String> {
+    let upper = value.trim().to_ascii_uppercase();
+    let code = upper.strip_prefix(prefix)?;
+    let valid =
+        code.len() == REFERENCE_LEN && code.bytes().all(|b| REFERENCE_ALPHABET.contains(&b));
+    valid.then_some(upper)
+}
+
 /// The public name of a booking, e.g. `BK-7Q2M9XA4KD`: 50 random bits, never a row id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct BookingReference(String);
 
 impl BookingReference {
     pub(crate) fn generate() -> Self {
-        let mut rng = rand::rng();
-        let code: String = (0..REFERENCE_LEN)
-            .map(|_| REFERENCE_ALPHABET[rng.random_range(0..REFERENCE_ALPHABET.len())] as char)
-            .collect();
-        Self(format!("{REFERENCE_PREFIX}{code}"))
+        Self(random_code(REFERENCE_PREFIX))
     }
 
     /// Accepts a reference as typed: case-insensitive, surrounding space ignored.
     pub fn parse(value: &str) -> Option<Self> {
-        let upper = value.trim().to_ascii_uppercase();
-        let code = upper.strip_prefix(REFERENCE_PREFIX)?;
-        let valid =
-            code.len() == REFERENCE_LEN && code.bytes().all(|b| REFERENCE_ALPHABET.contains(&b));
-        valid.then_some(Self(upper))
+        parse_code(value, REFERENCE_PREFIX).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -42,6 +51,26 @@ impl BookingReference {
 impl fmt::Display for BookingReference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+const SERIES_PREFIX: &str = "CS-";
+
+/// The public name of a course of care, e.g. `CS-4HX9T2MB7Q`, made like a booking's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SeriesReference(String);
+
+impl SeriesReference {
+    pub(crate) fn generate() -> Self {
+        Self(random_code(SERIES_PREFIX))
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        parse_code(value, SERIES_PREFIX).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 

@@ -68,4 +68,6 @@ row_ids! {
     AuditEntryId,
     /// A kind of visit, with its length (`visit_types.id`).
     VisitTypeId,
+    /// A course of care (`series.id`); named by its reference outside.
+    SeriesId,
 }

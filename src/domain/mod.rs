@@ -9,6 +9,7 @@ pub mod intake;
 pub mod patient;
 pub mod provider;
 pub mod schedule;
+pub mod series;
 pub mod slot;
 pub mod staff;
 pub mod visit_type;

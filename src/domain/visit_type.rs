@@ -25,6 +25,7 @@ pub struct VisitTypeFields {
     pub duration_minutes: Option<i32>,
     pub buffer_minutes: Option<i32>,
     pub new_patients_online: Option<bool>,
+    pub series_online: Option<bool>,
     pub active: Option<bool>,
     /// The providers who offer it (the whole list, replacing the old one).
     pub provider_ids: Option<Vec<ProviderId>>,
@@ -38,6 +39,7 @@ pub struct VisitTypeInput<'a> {
     pub duration_minutes: Option<i64>,
     pub buffer_minutes: Option<i64>,
     pub new_patients_online: Option<bool>,
+    pub series_online: Option<bool>,
     pub active: Option<bool>,
     pub provider_ids: Option<&'a [i64]>,
 }
@@ -103,6 +105,7 @@ impl VisitTypeFields {
                 )
             }),
             new_patients_online: input.new_patients_online,
+            series_online: input.series_online,
             active: input.active,
             provider_ids: input
                 .provider_ids

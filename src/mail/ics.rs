@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use icalendar::{Calendar, Component, Event, EventLike, EventStatus};
 
+#[derive(Clone)]
 pub(crate) struct Invitation<'a> {
     pub uid: String,
     pub sequence: u32,
@@ -29,7 +30,7 @@ impl Invitation<'_> {
         }
     }
 
-    pub(crate) fn to_ics(&self) -> String {
+    fn event(&self) -> Event {
         let mut event = Event::new();
         event
             .uid(&self.uid)
@@ -47,11 +48,26 @@ impl Invitation<'_> {
             })
             .add_property("ORGANIZER", format!("mailto:{}", self.organizer_email))
             .add_property("ATTENDEE", format!("mailto:{}", self.attendee_email));
-        let mut calendar = Calendar::new();
-        calendar
-            .append_property(("METHOD", self.method()))
-            .name(self.organizer_name)
-            .push(event.done());
-        calendar.done().to_string()
+        event.done()
     }
+
+    pub(crate) fn to_ics(&self) -> String {
+        calendar_of(std::slice::from_ref(self))
+    }
+}
+
+/// One calendar holding each invitation's event (a course of care's visits in one attachment),
+/// under the first one's method. Empty without invitations.
+pub(crate) fn calendar_of(invitations: &[Invitation<'_>]) -> String {
+    let Some(first) = invitations.first() else {
+        return String::new();
+    };
+    let mut calendar = Calendar::new();
+    calendar
+        .append_property(("METHOD", first.method()))
+        .name(first.organizer_name);
+    for invitation in invitations {
+        calendar.push(invitation.event());
+    }
+    calendar.done().to_string()
 }

@@ -9,7 +9,7 @@ use lettre::Message;
 use minijinja::{context, Environment};
 use sha2::{Digest, Sha256};
 
-use super::ics::Invitation;
+use super::ics::{calendar_of, Invitation};
 use crate::auth::jwt::TokenKeys;
 use crate::clinic::appointments::BookingDetails;
 use crate::db::outbox::MailKind;
@@ -92,6 +92,7 @@ impl MailRenderer {
         kind: MailKind,
         sequence: i32,
         details: &BookingDetails,
+        series: &[BookingDetails],
         now: DateTime<Utc>,
     ) -> anyhow::Result<Option<Message>> {
         let booking = &details.booking;
@@ -119,7 +120,25 @@ impl MailRenderer {
             token
         );
         let local = start.with_timezone(&self.tz);
+        // A course of care's confirmation lists every visit (booked ones: a visit cancelled
+        // before the mail went out is not announced).
+        let series: Vec<&BookingDetails> = series
+            .iter()
+            .filter(|v| v.booking.status == BookingStatus::Booked)
+            .collect();
+        let series_visits: Vec<_> = series
+            .iter()
+            .map(|v| {
+                let local = v.slot.starts_at.and_utc().with_timezone(&self.tz);
+                context! {
+                    date => local.format("%A, %B %-d, %Y").to_string(),
+                    time => local.format("%-I:%M %p").to_string(),
+                    reference => &v.booking.reference,
+                }
+            })
+            .collect();
         let ctx = context! {
+            series => series_visits,
             patient_name => &booking.patient_name,
             reference => reference.as_str(),
             manage_url => &manage_url,
@@ -196,9 +215,30 @@ impl MailRenderer {
                     "text/calendar; charset=utf-8; method={}",
                     invitation.method()
                 ))?;
+                // A course's confirmation: one calendar with an event per visit, each under its
+                // own booking's UID (so a later change or cancellation of one visit updates it).
+                let ics = if kind == MailKind::Confirmation && !series.is_empty() {
+                    let uids: Vec<String> = series
+                        .iter()
+                        .map(|v| format!("{}@clinic-booking", v.booking.reference))
+                        .collect();
+                    let visits: Vec<Invitation> = series
+                        .iter()
+                        .zip(&uids)
+                        .map(|(v, uid)| Invitation {
+                            uid: uid.clone(),
+                            sequence: 0,
+                            start: v.slot.starts_at.and_utc(),
+                            end: v.slot.ends_at.and_utc(),
+                            ..invitation.clone()
+                        })
+                        .collect();
+                    calendar_of(&visits)
+                } else {
+                    invitation.to_ics()
+                };
                 MultiPart::mixed().multipart(alternative).singlepart(
-                    Attachment::new("appointment.ics".to_owned())
-                        .body(invitation.to_ics(), content_type),
+                    Attachment::new("appointment.ics".to_owned()).body(ics, content_type),
                 )
             }
         };
@@ -322,6 +362,7 @@ mod tests {
                 red_flags: None,
                 needs_review: false,
                 visit_type_id: None,
+                series_id: None,
                 ends_at: None,
             },
             slot: Slot {
@@ -354,6 +395,7 @@ mod tests {
                 kind,
                 0,
                 &details(),
+                &[],
                 Utc.from_utc_datetime(&now),
             )
             .expect("rendered")
@@ -415,6 +457,7 @@ mod tests {
                 MailKind::Confirmation,
                 0,
                 &details(),
+                &[],
                 Utc.from_utc_datetime(&at(1, 9)),
             )
             .expect("rendered")

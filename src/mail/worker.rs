@@ -15,8 +15,8 @@ use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 
 use super::render::MailRenderer;
 use super::Mailer;
-use crate::clinic::appointments;
-use crate::db::outbox::{self, OutboxJob};
+use crate::clinic::{appointments, series};
+use crate::db::outbox::{self, MailKind, OutboxJob};
 use crate::db::{self, ConnectionManager, DbConnection, Pool};
 use crate::domain::booking::BookingReference;
 use crate::metrics::Metrics;
@@ -246,8 +246,14 @@ impl MailWorker {
                 .ok_or_else(|| anyhow::anyhow!("booking {booking_id} not found"))?;
             let details =
                 appointments::load(&mut conn, &reference).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let series = match kind {
+                MailKind::Confirmation => {
+                    series::visits_with(&mut conn, &details).map_err(|e| anyhow::anyhow!("{e}"))?
+                }
+                _ => Vec::new(),
+            };
             Ok(renderer
-                .render(id, kind, sequence, &details, Utc::now())?
+                .render(id, kind, sequence, &details, &series, Utc::now())?
                 .map_or(Prepared::Obsolete, |message| {
                     let held = holds.try_acquire_owned().ok().map(|permit| Held {
                         conn,

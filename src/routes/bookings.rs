@@ -106,6 +106,7 @@ impl CreateBookingBody {
                     source,
                     concern: None,
                     visit_type_id,
+                    series_id: None,
                 },
             )),
             _ => Err(errors.into()),

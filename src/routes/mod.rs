@@ -15,6 +15,7 @@ mod patient_form;
 mod providers;
 mod schedule;
 mod schedule_appointment;
+mod series;
 mod slots;
 mod views;
 mod visit_types;
@@ -104,6 +105,16 @@ pub(crate) fn configure(
                         .wrap(public_posts.middleware())
                         .route(web::get().to(schedule_appointment::show))
                         .route(web::post().to(schedule_appointment::book)),
+                )
+                .service(
+                    web::resource("/series")
+                        .wrap(public_posts.middleware())
+                        .route(web::post().to(series::create)),
+                )
+                .service(web::resource("/series/{reference}").route(web::get().to(series::show)))
+                .service(
+                    web::resource("/series/{reference}/cancel")
+                        .route(web::post().to(series::cancel)),
                 )
                 .service(web::resource("/audit").route(web::get().to(audit::list)))
                 .service(web::resource("/admin/outbox").route(web::get().to(admin::outbox_jobs)))

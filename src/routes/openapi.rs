@@ -13,7 +13,7 @@ use crate::state::AppState;
 
 use super::{
     admin, audit, auth, bookings, health, metrics, pages, providers, schedule,
-    schedule_appointment, slots, visit_types,
+    schedule_appointment, series, slots, visit_types,
 };
 
 #[derive(OpenApi)]
@@ -47,6 +47,9 @@ the \"Schedule an appointment\" call to action, and the front desk's staff API. 
         bookings::reschedule,
         bookings::update_status,
         bookings::day_sheet,
+        series::create,
+        series::show,
+        series::cancel,
         schedule_appointment::show,
         schedule_appointment::book,
         auth::login,

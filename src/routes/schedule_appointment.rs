@@ -306,6 +306,7 @@ pub(super) async fn book(
         source,
         concern: body.concern.clone().map(Concern::normalized),
         visit_type_id,
+        series_id: None,
     };
     let request = EarliestRequest {
         provider_id,

@@ -200,12 +200,12 @@ pub(super) fn booking_json(details: &BookingDetails, tz: Tz) -> Result<String, A
     Ok(serde_json::to_string(&BookingView::new(details, tz)).map_err(anyhow::Error::from)?)
 }
 
-/// The JSON of a booking just made: the booking, its manage token (the patient's key to it),
-/// and the note that its confirmation is on its way.
-pub(super) fn new_booking_json(
+/// A booking just made: the booking, its manage token (the patient's key to it), and the note
+/// that its confirmation is on its way.
+pub(super) fn new_booking_view(
     details: &BookingDetails,
     state: &AppState,
-) -> Result<String, ApiError> {
+) -> Result<BookingView, ApiError> {
     let mut view = BookingView::new(details, state.settings.clinic.timezone);
     let reference = BookingReference::parse(&details.booking.reference)
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("stored reference is malformed")))?;
@@ -215,6 +215,15 @@ pub(super) fn new_booking_json(
             .issue_manage_token(&reference, details.slot.ends_at.and_utc())?,
     );
     view.confirmation_email = Some("queued");
+    Ok(view)
+}
+
+/// The JSON of a booking just made (`new_booking_view`).
+pub(super) fn new_booking_json(
+    details: &BookingDetails,
+    state: &AppState,
+) -> Result<String, ApiError> {
+    let view = new_booking_view(details, state)?;
     Ok(serde_json::to_string(&view).map_err(anyhow::Error::from)?)
 }
 

@@ -14,7 +14,8 @@ use crate::state::AppState;
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(example = json!({
     "id": 1, "name": "New-patient evaluation", "description": "A first visit: history, examination and a plan.",
-    "duration_minutes": 60, "buffer_minutes": 15, "new_patients_online": true, "active": true,
+    "duration_minutes": 60, "buffer_minutes": 15, "new_patients_online": true,
+    "series_online": false, "active": true,
     "provider_ids": [1, 2]
 }))]
 pub(super) struct VisitTypeView {
@@ -33,6 +34,8 @@ pub(super) struct VisitTypeView {
     /// Whether anyone may book it online; if not, online booking needs an earlier visit by the
     /// same email address (staff book it for anyone).
     new_patients_online: bool,
+    /// Whether patients may book a course of it online (`POST /api/v1/series`); staff always may.
+    series_online: bool,
     active: bool,
     /// The providers who offer it.
     #[schema(value_type = Vec<i64>, max_items = 200)]
@@ -49,6 +52,7 @@ impl From<OfferedVisitType> for VisitTypeView {
             duration_minutes: t.duration_minutes,
             buffer_minutes: t.buffer_minutes,
             new_patients_online: t.new_patients_online,
+            series_online: t.series_online,
             active: t.active,
             provider_ids: v.provider_ids.iter().map(|p| p.get()).collect(),
         }
@@ -101,6 +105,8 @@ pub(super) struct VisitTypeBody {
     buffer_minutes: Option<i64>,
     /// Default true.
     new_patients_online: Option<bool>,
+    /// Default false: courses of it are booked by staff only.
+    series_online: Option<bool>,
     /// Default true; false withdraws it from booking (visits booked stay).
     active: Option<bool>,
     /// Who offers it: provider ids, replacing the whole list.
@@ -132,6 +138,7 @@ impl VisitTypeBody {
                 duration_minutes: self.duration_minutes,
                 buffer_minutes: self.buffer_minutes,
                 new_patients_online: self.new_patients_online,
+                series_online: self.series_online,
                 active: self.active,
                 provider_ids: self.provider_ids.as_deref(),
             },

@@ -31,16 +31,16 @@ crate::both_backends!(
 
 /// A received mail, parsed into what the tests look at.
 #[derive(Debug)]
-struct Mail {
-    to: String,
-    subject: String,
-    text: String,
-    html: String,
+pub(crate) struct Mail {
+    pub(crate) to: String,
+    pub(crate) subject: String,
+    pub(crate) text: String,
+    pub(crate) html: String,
     /// The `method` of the calendar attachment's content type, and the attachment itself.
-    invitation: Option<(String, String)>,
+    pub(crate) invitation: Option<(String, String)>,
 }
 
-fn parse(raw: &[u8]) -> Mail {
+pub(crate) fn parse(raw: &[u8]) -> Mail {
     let message = MessageParser::default().parse(raw).expect("a MIME message");
     let invitation = message.attachments().find_map(|part| {
         let content_type = part.content_type()?;

@@ -31,6 +31,7 @@ mod robustness;
 mod roles;
 mod scale_out;
 mod schedule;
+mod series;
 mod shutdown;
 mod test_databases;
 mod validation;
@@ -60,6 +61,7 @@ fn main() -> std::process::ExitCode {
         robustness::tests,
         roles::tests,
         scale_out::tests,
+        series::tests,
         schedule::tests,
         shutdown::tests,
         test_databases::tests,
