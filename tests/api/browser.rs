@@ -4,7 +4,8 @@
 //! times where it fits, and moves it from the manage link; a returning-patients type is refused
 //! with the reason shown. The widget books a massage from its visit type choice. The test then
 //! finds both bookings through the API, with their visit types and lengths, and their
-//! confirmations at the SMTP server. Screenshots land in `target/screenshots/`.
+//! confirmations at the SMTP server. At every step axe-core finds no WCAG 2.2 A or AA violation
+//! on the page or in the widget. Screenshots land in `target/screenshots/`.
 //!
 //! Needs `node`, `/usr/bin/chromium` and `npm ci --prefix tests/browser`; without them the test
 //! is skipped (reported as ignored, with what is missing), unless `CLINIC_REQUIRE_BROWSER=1` (CI
@@ -23,7 +24,7 @@ fn browser_available() -> Result<(), String> {
     if !Path::new(&chromium).exists() {
         return Err(format!("{chromium} not found"));
     }
-    crate::helpers::node_packages("tests/browser", &["playwright-core"])
+    crate::helpers::node_packages("tests/browser", &["playwright-core", "axe-core"])
 }
 
 /// The harness's precondition: Chromium and the driver, required with `CLINIC_REQUIRE_BROWSER=1`.
@@ -81,6 +82,17 @@ async fn a_patient_books_through_the_page_and_the_widget_in_a_real_browser() {
     );
     let result: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
         .unwrap_or_else(|e| panic!("no result line ({e}):\n{stdout}"));
+    assert_eq!(
+        result["accessibility_violations"],
+        serde_json::json!([]),
+        "axe-core found WCAG violations"
+    );
+    assert_eq!(
+        result["accessibility_checked"].as_array().map(Vec::len),
+        Some(8),
+        "every step was checked: {}",
+        result["accessibility_checked"]
+    );
     assert!(
         result["email_error"]
             .as_str()
