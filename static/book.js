@@ -1,6 +1,7 @@
-// The booking page: choose a provider and a free time, enter your details, book. Opened from a
-// confirmation email (?reference=…&token=…) it shows that booking and lets the patient move or
-// cancel it. Plain JavaScript against the public API; no framework, no third-party code.
+// The booking page: choose a visit type, then a provider and a time where that visit fits, enter
+// your details, book. Opened from a confirmation email (?reference=…&token=…) it shows that
+// booking and lets the patient move it (to times where its visit type fits) or cancel it. Plain
+// JavaScript against the public API; no framework, no third-party code.
 (function () {
   "use strict";
 
@@ -8,6 +9,12 @@
   var state = {
     providerId: params.get("provider_id") || "",
     source: params.get("source") || "",
+    providers: [],
+    // The active visit types (GET /api/v1/visit-types); empty if the clinic has none, and then
+    // the page books plain slots as it did before visit types.
+    visitTypes: [],
+    // The one the patient chose, or (when moving a booking) the booking's: {id, name, duration_minutes}.
+    visitType: null,
     weekStart: startOfToday(),
     chosen: null,
     manage: params.get("reference") && params.get("token")
@@ -63,15 +70,106 @@
 
   function loadProviders() {
     return api("/api/v1/providers").then(function (result) {
-      var select = $("provider");
-      (result.body.items || []).forEach(function (p) {
-        var option = document.createElement("option");
-        option.value = String(p.id);
-        option.textContent = p.name + " — " + p.title;
-        select.appendChild(option);
-      });
-      select.value = state.providerId;
+      state.providers = result.body.items || [];
     });
+  }
+
+  function loadVisitTypes() {
+    return api("/api/v1/visit-types").then(function (result) {
+      state.visitTypes = result.status === 200 ? result.body.items || [] : [];
+    }, function () { state.visitTypes = []; });
+  }
+
+  function findVisitType(id) {
+    return state.visitTypes.filter(function (t) { return String(t.id) === String(id); })[0] || null;
+  }
+
+  function minutes(n) { return n + " minutes"; }
+
+  function visitLabel(type) { return type.name + " (" + minutes(type.duration_minutes) + ")"; }
+
+  // The provider list offers only those who offer the chosen visit type (all, without one).
+  function fillProviders() {
+    var offered = state.visitType && findVisitType(state.visitType.id);
+    var providers = state.providers.filter(function (p) {
+      return !offered || offered.provider_ids.indexOf(p.id) !== -1;
+    });
+    var select = $("provider");
+    select.textContent = "";
+    if (providers.length !== 1) {
+      var any = document.createElement("option");
+      any.value = "";
+      any.textContent = "Any provider";
+      select.appendChild(any);
+    }
+    providers.forEach(function (p) {
+      var option = document.createElement("option");
+      option.value = String(p.id);
+      option.textContent = p.name + " — " + p.title;
+      select.appendChild(option);
+    });
+    var kept = providers.some(function (p) { return String(p.id) === state.providerId; });
+    if (providers.length === 1) state.providerId = String(providers[0].id);
+    else if (!kept) state.providerId = "";
+    select.value = state.providerId;
+  }
+
+  function visitOption(type) {
+    var id = "visit-type-" + type.id;
+    var option = document.createElement("div");
+    option.className = "option";
+    var input = document.createElement("input");
+    input.type = "radio";
+    input.name = "visit_type";
+    input.id = id;
+    input.value = String(type.id);
+    input.setAttribute("aria-describedby", id + "-description");
+    var label = document.createElement("label");
+    label.htmlFor = id;
+    label.textContent = type.name + " ";
+    var length = document.createElement("span");
+    length.className = "length";
+    length.textContent = "· " + minutes(type.duration_minutes) +
+      (type.new_patients_online ? "" : " · for returning patients");
+    label.appendChild(length);
+    var description = document.createElement("p");
+    description.className = "description";
+    description.id = id + "-description";
+    description.textContent = type.description;
+    option.appendChild(input);
+    option.appendChild(label);
+    option.appendChild(description);
+    return option;
+  }
+
+  // New patients see the types they may book online first; the others follow under
+  // "Returning patient?", still selectable (the API refuses them, 409, without an earlier visit).
+  function showVisitTypes() {
+    var returning = 0;
+    state.visitTypes.forEach(function (type) {
+      var list = type.new_patients_online ? $("visit-types-new") : $("visit-types-returning");
+      if (!type.new_patients_online) returning += 1;
+      list.appendChild(visitOption(type));
+    });
+    $("visit-returning").hidden = returning === 0;
+    var wanted = findVisitType(params.get("visit_type_id"));
+    if (wanted) {
+      $("visit-type-" + wanted.id).checked = true;
+      chooseVisitType(wanted, false);
+    }
+  }
+
+  function chooseVisitType(type, moveFocus) {
+    state.visitType = { id: type.id, name: type.name, duration_minutes: type.duration_minutes };
+    state.chosen = null;
+    state.weekStart = startOfToday();
+    $("visit-error").textContent = "";
+    $("visit-summary-text").textContent = visitLabel(type);
+    $("details").hidden = true;
+    $("choose").hidden = false;
+    fillProviders();
+    loadWeek();
+    if (moveFocus) $("choose-title").focus();
   }
 
   function loadWeek() {
@@ -82,13 +180,16 @@
     $("prev-week").disabled = from <= startOfToday();
     var query = "from=" + encodeURIComponent(from.toISOString()) + "&to=" + encodeURIComponent(to.toISOString()) + "&limit=500";
     if (state.providerId) query += "&provider_id=" + encodeURIComponent(state.providerId);
+    if (state.visitType) query += "&visit_type_id=" + encodeURIComponent(state.visitType.id);
     var container = $("slots");
     container.textContent = "Loading free times…";
     return api("/api/v1/slots?" + query).then(function (result) {
       container.textContent = "";
       var items = result.body.items || [];
       if (items.length === 0) {
-        container.textContent = "No free times this week. Try the next week or another provider.";
+        container.textContent = state.visitType
+          ? "No time this week has room for a " + visitLabel(state.visitType) + ". Try the next week or another provider."
+          : "No free times this week. Try the next week or another provider.";
         return;
       }
       var days = {};
@@ -119,9 +220,11 @@
     });
   }
 
+  // A slot, or a booking's visit, from its start to its end (with a visit type, the items of
+  // /slots and the booking's slot end where the visit does).
   function describe(slot) {
-    return dayLabel(localDate(slot.local_start)) + " at " + localTime(slot.local_start) +
-      " with " + slot.provider.name + " (" + slot.timezone + ")";
+    return dayLabel(localDate(slot.local_start)) + ", " + localTime(slot.local_start) + " to " +
+      localTime(slot.local_end) + ", with " + slot.provider.name + " (" + slot.timezone + ")";
   }
 
   function choose(slot, button) {
@@ -135,7 +238,8 @@
       return;
     }
     $("details").hidden = false;
-    $("chosen").textContent = "You chose " + describe(slot) + ".";
+    $("chosen").textContent = "You chose " + (state.visitType ? visitLabel(state.visitType) + " on " : "") +
+      describe(slot) + ".";
     $("name").focus();
   }
 
@@ -176,6 +280,7 @@
     var value = function (id) { var v = $(id).value.trim(); return v === "" ? undefined : v; };
     var body = {
       slot_id: state.chosen.id,
+      visit_type_id: state.visitType ? state.visitType.id : undefined,
       patient: {
         name: $("name").value,
         email: $("email").value,
@@ -192,17 +297,23 @@
         $("submit").disabled = false;
         if (result.status === 201) {
           state.key = null;
+          var booking = result.body;
+          $("visit").hidden = true;
           $("choose").hidden = true;
           $("details").hidden = true;
           $("done").hidden = false;
-          $("done-text").textContent = "Your appointment is on " + describe(state.chosen) + ".";
-          $("done-reference").textContent = result.body.reference;
+          $("done-visit-type").textContent = booking.visit_type ? visitLabel(booking.visit_type) : "Appointment";
+          $("done-text").textContent = describe(visitOf(booking));
+          $("done-reference").textContent = booking.reference;
           $("done").focus();
           return;
         }
         state.key = null;
         if (result.status === 422 && result.body.errors) { showErrors(result.body); return; }
+        // A 409 says why (the time was taken, or the visit type is for returning patients):
+        // show it where the patient is looking, and refresh the times.
         $("form-error").textContent = result.body.detail || "Something went wrong. Please try again.";
+        $("form-error").focus();
         if (result.status === 409) loadWeek();
       })
       .catch(function () {
@@ -211,12 +322,22 @@
       });
   }
 
+  function visitOf(booking) {
+    return {
+      local_start: booking.slot.local_start,
+      local_end: booking.slot.local_end,
+      provider: booking.provider,
+      timezone: booking.slot.timezone
+    };
+  }
+
   function showBooking(booking) {
     var details = $("manage-details");
     details.textContent = "";
-    [["Reference", booking.reference],
-     ["When", describe({ local_start: booking.slot.local_start, provider: booking.provider, timezone: booking.slot.timezone })],
-     ["Status", booking.status]].forEach(function (row) {
+    var rows = [["Reference", booking.reference]];
+    if (booking.visit_type) rows.push(["Visit", visitLabel(booking.visit_type)]);
+    rows.push(["When", describe(visitOf(booking))], ["Status", booking.status]);
+    rows.forEach(function (row) {
       var dt = document.createElement("dt");
       dt.textContent = row[0];
       var dd = document.createElement("dd");
@@ -240,6 +361,8 @@
         return;
       }
       m.booking = result.body;
+      // Moving it offers only times where its own visit type fits.
+      state.visitType = result.body.visit_type;
       showBooking(result.body);
     });
   }
@@ -253,7 +376,9 @@
         if (result.status === 200) {
           m.moving = false;
           $("choose").hidden = true;
+          m.booking = result.body;
           showBooking(result.body);
+          $("manage-title").focus();
         } else {
           window.alert(result.body.detail || "That time could not be booked.");
           loadWeek();
@@ -285,18 +410,58 @@
     loadWeek();
   });
   $("details").addEventListener("submit", submit);
+  $("visit-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var checked = document.querySelector("input[name=visit_type]:checked");
+    if (!checked) {
+      $("visit-error").textContent = "Choose a visit type to see the times that have room for it.";
+      var first = document.querySelector("input[name=visit_type]");
+      if (first) first.focus();
+      return;
+    }
+    chooseVisitType(findVisitType(checked.value), true);
+  });
+  $("visit-change").addEventListener("click", function () {
+    $("choose").hidden = true;
+    $("details").hidden = true;
+    var checked = document.querySelector("input[name=visit_type]:checked");
+    (checked || $("visit-title")).focus();
+  });
   $("manage-cancel").addEventListener("click", cancel);
   $("manage-reschedule").addEventListener("click", function () {
     state.manage.moving = true;
+    state.weekStart = startOfToday();
     $("choose").hidden = false;
     $("choose-title").textContent = "Choose a new time";
+    $("visit-change").hidden = true;
+    $("visit-summary").hidden = !state.visitType;
+    if (state.visitType) $("visit-summary-text").textContent = visitLabel(state.visitType);
+    fillProviders();
+    loadWeek();
+    $("choose-title").focus();
   });
 
+  $("visit").hidden = true;
+  var ready = Promise.all([loadVisitTypes(), loadProviders()]);
   if (state.manage) {
     $("title").textContent = "Manage your appointment";
     $("lead").hidden = true;
-    $("choose").hidden = true;
-    loadBooking();
+    ready.then(loadBooking);
+  } else {
+    ready.then(function () {
+      if (state.visitTypes.length > 0) {
+        $("visit").hidden = false;
+        showVisitTypes();
+        return;
+      }
+      // A clinic without visit types: times first, as before them.
+      $("lead").textContent = "Choose a provider and a time, then tell us who you are. We confirm every booking by email.";
+      $("choose-title").textContent = "1. Choose a time";
+      $("details-title").textContent = "2. Your details";
+      $("visit-summary").hidden = true;
+      $("choose").hidden = false;
+      fillProviders();
+      loadWeek();
+    });
   }
-  loadProviders().then(loadWeek);
 })();

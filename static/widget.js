@@ -2,7 +2,10 @@
 //   <div data-clinic-booking data-source="your-article-slug"></div>
 //   <script src="https://booking.your-clinic.example/widget.js" async></script>
 // into an article. It shows the next free times and books in place, through the clinic's API
-// (the clinic lists the article's site in APP__HTTP__ALLOWED_ORIGINS). No third-party code.
+// (the clinic lists the article's site in APP__HTTP__ALLOWED_ORIGINS). `data-visit-type-id`
+// books that visit type (the times offered are those where it fits); without it the widget
+// offers a choice of the clinic's visit types, new-patient ones first. `data-provider-id`
+// narrows both to one provider. No third-party code.
 (function () {
   "use strict";
 
@@ -14,7 +17,7 @@
     ".cb-widget button{font:inherit;padding:.4rem .8rem;border-radius:4px;border:1px solid #0b5c78;background:#fff;color:#0b5c78;cursor:pointer;margin:.2rem}" +
     ".cb-widget button[aria-pressed=true],.cb-widget button.cb-primary{background:#0b6e8f;color:#fff}" +
     ".cb-widget label{display:block;font-weight:600;margin-top:.5rem}" +
-    ".cb-widget input{font:inherit;width:100%;box-sizing:border-box;padding:.4rem;border:1px solid #8a99a3;border-radius:4px}" +
+    ".cb-widget input,.cb-widget select{font:inherit;width:100%;box-sizing:border-box;padding:.4rem;border:1px solid #8a99a3;border-radius:4px}" +
     ".cb-widget .cb-error{color:#b3261e;margin:.2rem 0 0}" +
     ".cb-widget .cb-trap{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}";
 
@@ -62,27 +65,75 @@
   function mount(root) {
     var source = root.getAttribute("data-source") || "";
     var providerId = root.getAttribute("data-provider-id");
+    var visitTypeId = root.getAttribute("data-visit-type-id");
     root.textContent = "";
     var box = el("section", { "class": "cb-widget", "aria-live": "polite" });
     root.appendChild(box);
-    var path = "/api/v1/schedule-appointment" + (providerId ? "?provider_id=" + encodeURIComponent(providerId) : "");
+    var intro = el("div");
+    var offer = el("div");
+    box.appendChild(intro);
+    if (visitTypeId) {
+      box.appendChild(offer);
+      showOffer(box, intro, offer, source, providerId, visitTypeId);
+      return;
+    }
+    // No type given: a small choice of the types this provider (or any) offers.
+    api("/api/v1/visit-types").then(function (result) {
+      var types = (result.status === 200 && result.body.items) || [];
+      types = types.filter(function (t) {
+        return !providerId || t.provider_ids.indexOf(Number(providerId)) !== -1;
+      }).sort(function (a, b) { return Number(b.new_patients_online) - Number(a.new_patients_online); });
+      if (types.length) {
+        var id = "cb-visit-type-" + Math.random().toString(36).slice(2, 8);
+        box.appendChild(el("label", { "for": id }, "Visit type"));
+        var select = el("select", { id: id, name: "visit_type" });
+        types.forEach(function (t) {
+          select.appendChild(el("option", { value: String(t.id) }, t.name + " · " + t.duration_minutes + " min" +
+            (t.new_patients_online ? "" : " (returning patients)")));
+        });
+        select.addEventListener("change", function () {
+          showOffer(box, intro, offer, source, providerId, select.value);
+        });
+        box.appendChild(select);
+      }
+      box.appendChild(offer);
+      showOffer(box, intro, offer, source, providerId, types.length ? String(types[0].id) : null);
+    }, function () {
+      box.appendChild(offer);
+      showOffer(box, intro, offer, source, providerId, null);
+    });
+  }
+
+  // The call to action's next times for one visit type (or plain slots, without one), and the
+  // form that books the one chosen.
+  function showOffer(box, intro, offer, source, providerId, visitTypeId) {
+    var query = [];
+    if (providerId) query.push("provider_id=" + encodeURIComponent(providerId));
+    if (visitTypeId) query.push("visit_type_id=" + encodeURIComponent(visitTypeId));
+    var path = "/api/v1/schedule-appointment" + (query.length ? "?" + query.join("&") : "");
+    offer.textContent = "";
+    // Only the answer to the latest choice is shown.
+    var asked = offer.dataset.asked = String(Number(offer.dataset.asked || 0) + 1);
     api(path).then(function (result) {
+      if (offer.dataset.asked !== asked) return;
       if (result.status !== 200) {
-        box.textContent = "Online booking is not available right now. Please call the clinic.";
+        offer.textContent = "Online booking is not available right now. Please call the clinic.";
         return;
       }
       var cta = result.body;
-      box.appendChild(el("h2", {}, cta.headline));
-      box.appendChild(el("p", {}, cta.text));
+      if (!intro.firstChild) {
+        intro.appendChild(el("h2", {}, cta.headline));
+        intro.appendChild(el("p", {}, cta.text));
+      }
       if (!cta.items.length) {
-        box.appendChild(el("p", {}, "No free times right now. Please call us at " + cta.clinic.phone + "."));
+        offer.appendChild(el("p", {}, "No free times right now. Please call us at " + cta.clinic.phone + "."));
         return;
       }
       var times = el("div", { role: "group", "aria-label": "Next free times" });
-      box.appendChild(times);
+      offer.appendChild(times);
       var form = el("form", { novalidate: "" });
       form.hidden = true;
-      box.appendChild(form);
+      offer.appendChild(form);
       var chosen = null;
       cta.items.forEach(function (slot) {
         var button = el("button", { type: "button", "aria-pressed": "false", "data-slot-id": String(slot.id) },
@@ -115,6 +166,7 @@
         key = key || String(Date.now()) + "-" + Math.random().toString(36).slice(2);
         var body = {
           slot_id: chosen.id,
+          visit_type_id: visitTypeId ? Number(visitTypeId) : undefined,
           patient: { name: name.input.value, email: email.input.value, phone: phone.input.value.trim() || undefined },
           source: source || undefined,
           company_website: trapInput.value || undefined
@@ -123,9 +175,12 @@
         api("/api/v1/bookings", body, key).then(function (result) {
           submit.disabled = false;
           if (result.status === 201) {
+            var booking = result.body;
             box.textContent = "";
             box.appendChild(el("h2", {}, "You're booked"));
-            box.appendChild(el("p", {}, timeLabel(result.body.slot) + " with " + result.body.provider.name + "."));
+            box.appendChild(el("p", {}, (booking.visit_type ? booking.visit_type.name + " (" +
+              booking.visit_type.duration_minutes + " min), " : "") + timeLabel(booking.slot) + " with " +
+              booking.provider.name + "."));
             var ref = el("p", {}, "Your reference: ");
             ref.appendChild(el("strong", { "class": "cb-reference" }, result.body.reference));
             box.appendChild(ref);
@@ -146,7 +201,7 @@
         });
       });
     }).catch(function () {
-      box.textContent = "Online booking is not available right now. Please call the clinic.";
+      offer.textContent = "Online booking is not available right now. Please call the clinic.";
     });
   }
 

@@ -22,7 +22,10 @@ fn asset(content_type: &'static str, body: &'static str, cache: &'static str) ->
     path = "/book",
     operation_id = "getBookingPage",
     summary = "The booking page",
-    description = "An HTML page patients book from, on a phone or a desktop.",
+    description = "An HTML page patients book from, on a phone or a desktop: a visit type first, then \
+a provider who offers it and a time where it fits, then their details. `?visit_type_id=` starts with \
+that type chosen, `?source=` attributes the booking to an article, and `?reference=&token=` (the link \
+in every email) shows one booking to move or cancel.",
     tag = "pages",
     security(()),
     responses(
@@ -93,7 +96,9 @@ pub(super) async fn book_style() -> HttpResponse {
     path = "/widget.js",
     operation_id = "getWidgetScript",
     summary = "The embeddable booking widget",
-    description = "A script a clinic's page includes to show the next free times and book one.",
+    description = "A script a clinic's page includes to show the next free times and book one: in \
+`<div data-clinic-booking data-source=\"SLUG\">`, with optional `data-provider-id` and \
+`data-visit-type-id` (without it, the patient chooses a visit type first).",
     tag = "pages",
     security(()),
     responses(
