@@ -9,7 +9,7 @@ pub mod appointments;
 pub(crate) mod audit;
 pub(crate) mod front_desk;
 pub(crate) mod openings;
-pub(crate) mod series;
+pub mod series;
 pub(crate) mod visit_types;
 
 use crate::domain::booking::BookingStatus;

@@ -40,7 +40,7 @@ pub(crate) struct SeriesDetails {
 
 /// A visit of a requested series that cannot be booked, with the nearest starts that could.
 #[derive(Debug, Clone)]
-pub(crate) struct Conflict {
+pub struct Conflict {
     pub date: NaiveDate,
     /// The wanted start, local, RFC 3339 with its offset (or the bare local time the clock skips).
     pub local_start: String,
