@@ -20,4 +20,11 @@ FROM d, p, k;
 INSERT INTO bookings (reference, slot_id, patient_name, patient_email, source, status, created_at, updated_at, needs_review)
 SELECT 'BK-F' || id, id, 'Patient ' || id, 'p' || id || '@example.com', 'website', 'booked', datetime('now'), datetime('now'), 0
 FROM slots WHERE status = 'busy';
+INSERT INTO booking_slots (slot_id, booking_id) SELECT slot_id, id FROM bookings;
+-- A 60-minute visit type every provider offers: its availability needs two free half hours
+-- back to back.
+INSERT INTO visit_types (id, name, description, duration_minutes, buffer_minutes, new_patients_online, active, created_at, updated_at)
+VALUES (1, 'New-patient evaluation', '', 60, 0, 1, 1, datetime('now'), datetime('now'));
+WITH RECURSIVE p(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM p WHERE i < 50)
+INSERT INTO visit_type_providers (visit_type_id, provider_id) SELECT 1, i FROM p;
 COMMIT;

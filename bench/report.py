@@ -47,14 +47,21 @@ RACE = "500 simultaneous POSTs for one slot"
 HEALTH_W = "GET /health (HTTP ceiling), default workers (one per core)"
 AVAIL_W = "GET /api/v1/slots, one provider, 7 days, default workers (one per core)"
 AVAIL_INFO = "GET /api/v1/slots, one provider, 7 days, RUST_LOG=info"
+VT_AVAIL_DB = "GET /api/v1/slots, one provider, 7 days, 60-minute visit type, database every time"
+VT_CTA = "GET /api/v1/schedule-appointment, 60-minute visit type"
+VT_CTA_N = "GET /api/v1/schedule-appointment, 60-minute visit type, database every time, no history"
+VT_CTA_H = "GET /api/v1/schedule-appointment, 60-minute visit type, database every time, with 3 years of history"
 SCHED_0 = "POST /providers/{id}/schedule, 17,220 slots, no existing slots (s)"
 SCHED_H = "POST /providers/{id}/schedule, 17,220 slots, a year of slots and 3 years of history (s)"
 ceiling_of = {AVAIL: HEALTH, AVAIL_DB: HEALTH, AVAIL_H: HEALTH, AVAIL_N: HEALTH, CTA: HEALTH,
               CTA_H: HEALTH, CTA_N: HEALTH, BOOK: CEIL, BOOK_NOMAIL: CEIL, AVAIL_W: HEALTH_W,
-              AVAIL_INFO: AVAIL, SCHED_H: SCHED_0}
+              AVAIL_INFO: AVAIL, SCHED_H: SCHED_0, VT_AVAIL_DB: AVAIL_DB, VT_CTA: CTA,
+              VT_CTA_N: CTA_N, VT_CTA_H: CTA_H}
 # How a ratio names what it is measured against.
 ratio_label = {HEALTH: "/health", HEALTH_W: "/health", CEIL: "diesel", AVAIL: "logging at warn",
-               SCHED_0: "time with no existing slots"}
+               SCHED_0: "time with no existing slots", AVAIL_DB: "single-length slots",
+               CTA: "single-length offer", CTA_N: "single-length offer",
+               CTA_H: "single-length offer"}
 
 backends = []
 for r in rows:
@@ -184,11 +191,27 @@ def history(b):
     return verdict(ok, ", ".join(parts) + f"; medians of {len(none)} alternating rounds")
 
 
+def visit_types(b):
+    """Issue 15: a 60-minute visit type's lists within 2x of the single-length ones, same run."""
+    parts = []
+    ok = True
+    for case, base in ((VT_AVAIL_DB, AVAIL_DB), (VT_CTA, CTA), (VT_CTA_N, CTA_N)):
+        for c in (1, 32):
+            vt, single = find(b, case, c), find(b, base, c)
+            if not vt or not single:
+                continue
+            ratio = num(vt[3]) / num(single[3])
+            ok = ok and ratio >= 0.5
+            parts.append(f"{ratio:.2f}× at {c} ({case.split(',')[0]}{', db' if 'database' in case else ''})")
+    return verdict(ok and bool(parts), "; ".join(parts) or "not measured")
+
+
 target("booking ≥ 0.5× the diesel ceiling", booking)
 target("7-day availability p99 ≤ 5 ms at 32 conns and ≥ 0.3× /health", avail)
 target("500 racers: p99 ≤ 100 ms, one winner, no 5xx", race)
 target("server peak RSS ≤ 64 MiB", rss)
 target("availability with 3 years of history within 10% of none (database every time; p50 and req/s)", history)
+target("60-minute visit type lists ≥ 0.5× the single-length ones (req/s)", visit_types)
 w("")
 
 w("## Query plans of the availability query (`db::slots::free_between`)")

@@ -212,6 +212,9 @@ for backend in $BACKENDS; do
     wrk_run "$backend" "GET /api/v1/slots, one provider, 7 days" "$c" "$avail"
     wrk_run "$backend" "GET /api/v1/slots, one provider, 7 days, no from: database every time" "$c" "$avail_db"
     wrk_run "$backend" "GET /api/v1/schedule-appointment" "$c" "$BASE/api/v1/schedule-appointment"
+    # Issue 15: the same lists for a 60-minute visit type (two back-to-back free half hours).
+    wrk_run "$backend" "GET /api/v1/slots, one provider, 7 days, 60-minute visit type, database every time" "$c" "$avail_db&visit_type_id=1"
+    wrk_run "$backend" "GET /api/v1/schedule-appointment, 60-minute visit type" "$c" "$BASE/api/v1/schedule-appointment?visit_type_id=1"
   done
   for c in 1 32; do
     wrk_run "$backend" "POST /api/v1/bookings, distinct free slots" "$c" "$BASE" "$ROOT/bench/book.lua" "$WORK/http$c.ids"
@@ -293,6 +296,7 @@ for backend in $BACKENDS; do
       if [ "$round" = 3 ]; then
         for c in 1 32; do
           wrk_run "$backend" "GET /api/v1/schedule-appointment, database every time, $suffix" "$c" "$BASE/api/v1/schedule-appointment"
+          wrk_run "$backend" "GET /api/v1/schedule-appointment, 60-minute visit type, database every time, $suffix" "$c" "$BASE/api/v1/schedule-appointment?visit_type_id=1"
         done
       fi
       stop_server
