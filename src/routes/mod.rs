@@ -26,6 +26,10 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use crate::abuse::PublicPostLimit;
 use crate::error::ApiError;
 
+/// The operations the public-POST limit wraps in `configure` (`createBooking`, `bookEarliest`):
+/// the OpenAPI document declares the limit's headers on exactly these, so keep the two together.
+pub(crate) const RATE_LIMITED_OPERATIONS: [&str; 2] = ["createBooking", "bookEarliest"];
+
 /// `document` is the OpenAPI document as served (`openapi::served_document`): the docs page shows
 /// the same one `/openapi.json` answers.
 pub(crate) fn configure(
@@ -73,8 +77,12 @@ pub(crate) fn configure(
                 .service(web::resource("/slots/{id}").route(web::patch().to(slots::update_status)))
                 .service(
                     web::resource("/bookings")
-                        .wrap(public_posts.middleware())
-                        .route(web::post().to(bookings::create))
+                        // createBooking, in RATE_LIMITED_OPERATIONS
+                        .route(
+                            web::post()
+                                .to(bookings::create)
+                                .wrap(public_posts.middleware()),
+                        )
                         .route(web::get().to(bookings::day_sheet)),
                 )
                 .service(
@@ -92,9 +100,13 @@ pub(crate) fn configure(
                 )
                 .service(
                     web::resource("/schedule-appointment")
-                        .wrap(public_posts.middleware())
                         .route(web::get().to(schedule_appointment::show))
-                        .route(web::post().to(schedule_appointment::book)),
+                        // bookEarliest, in RATE_LIMITED_OPERATIONS
+                        .route(
+                            web::post()
+                                .to(schedule_appointment::book)
+                                .wrap(public_posts.middleware()),
+                        ),
                 )
                 .service(web::resource("/audit").route(web::get().to(audit::list)))
                 .service(web::resource("/admin/outbox").route(web::get().to(admin::outbox_jobs)))
