@@ -301,7 +301,13 @@ pub(crate) fn served_document(settings: &Settings) -> utoipa::openapi::OpenApi {
     let base = settings.clinic.public_base_url.trim_end_matches('/');
     document.servers = Some(vec![utoipa::openapi::server::ServerBuilder::new()
         .url(base)
-        .description(Some(settings.clinic.name.as_str()))
+        .description(Some(server_description(settings)))
+        // The address patients and the clinic's websites use: public, not an internal one.
+        .extensions(Some(
+            utoipa::openapi::extensions::ExtensionsBuilder::new()
+                .add("x-internal", false)
+                .build(),
+        ))
         .build()]);
     document.info.contact = Some(
         utoipa::openapi::info::ContactBuilder::new()
@@ -310,6 +316,17 @@ pub(crate) fn served_document(settings: &Settings) -> utoipa::openapi::OpenApi {
             .build(),
     );
     document
+}
+
+/// The clinic, and which environment this copy runs as (`APP_ENV`): production, or the default
+/// profile's local copy (demo data, mail written to files), so a reader knows what they reach.
+fn server_description(settings: &Settings) -> String {
+    let environment = if settings.is_production() {
+        "production"
+    } else {
+        "local development copy, APP_ENV=default"
+    };
+    format!("{} ({environment})", settings.clinic.name)
 }
 
 #[utoipa::path(
@@ -419,6 +436,36 @@ mod tests {
             limited,
             super::super::RATE_LIMITED_OPERATIONS.into_iter().collect(),
             "every rate-limited operation is in the document"
+        );
+    }
+
+    #[test]
+    fn the_served_document_names_its_public_server_and_environment() {
+        let mut settings = Settings::load_from(std::path::Path::new("config"), "default")
+            .expect("the default settings");
+        settings.clinic.public_base_url = "https://book.clinic.example/".into();
+        let served = serde_json::to_value(served_document(&settings)).expect("JSON");
+        let server = &served["servers"][0];
+        assert_eq!(served["servers"].as_array().map(Vec::len), Some(1));
+        assert_eq!(server["url"], "https://book.clinic.example");
+        assert_eq!(server["x-internal"], false);
+        assert_eq!(
+            server["description"],
+            format!(
+                "{} (local development copy, APP_ENV=default)",
+                settings.clinic.name
+            )
+        );
+        assert_eq!(
+            served["info"]["contact"]["url"],
+            "https://book.clinic.example"
+        );
+
+        settings.environment = "production".into();
+        let served = serde_json::to_value(served_document(&settings)).expect("JSON");
+        assert_eq!(
+            served["servers"][0]["description"],
+            format!("{} (production)", settings.clinic.name)
         );
     }
 
