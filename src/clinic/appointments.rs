@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::audit::{self, Entity};
 use super::{ClinicError, Unavailable};
+use crate::db::audit::AuditAction;
 use crate::db::bookings::{self, Booking, NewBooking};
 use crate::db::outbox::{self, MailKind};
 use crate::db::providers::{self, Provider};
@@ -155,7 +156,7 @@ pub fn book(
     audit::record(
         conn,
         actor,
-        "booking.create",
+        AuditAction::BookingCreate,
         Entity::Booking(&booking.reference),
         None,
         Some(json!({
@@ -246,7 +247,7 @@ fn record_status_change(
     audit::record(
         conn,
         actor,
-        "booking.status",
+        AuditAction::BookingStatus,
         Entity::Booking(reference.as_str()),
         Some(json!({"status": from.as_str()})),
         Some(json!({"status": to.as_str()})),
@@ -336,7 +337,7 @@ pub fn reschedule(
     audit::record(
         conn,
         actor,
-        "booking.reschedule",
+        AuditAction::BookingReschedule,
         Entity::Booking(reference.as_str()),
         Some(json!({"slot_id": details.slot.id})),
         Some(json!({"slot_id": new_slot.id})),

@@ -79,7 +79,7 @@ impl From<AuditEntry> for EntryView {
                 user_id: e.actor_user_id.map(UserId::get),
                 name: e.actor,
             },
-            action: e.action,
+            action: e.action.as_str().to_owned(),
             entity_type: e.entity_type.as_str().to_owned(),
             entity_id: e.entity_id,
             booking_reference: e.booking_reference,
