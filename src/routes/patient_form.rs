@@ -3,9 +3,11 @@
 //! and the honeypot that turns naive bots away.
 
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::Object;
 
+use super::views::{or_null, pattern_schema};
 use crate::domain::booking::{parse_reason, BookingSource};
-use crate::domain::patient::{Patient, PatientInput};
+use crate::domain::patient::{Patient, PatientInput, PHONE_FIELD_PATTERN};
 use crate::domain::FieldErrors;
 use crate::error::ApiError;
 
@@ -18,12 +20,21 @@ pub(super) struct PatientBody {
     /// An address mail can be sent to.
     #[schema(required = true, nullable = false, format = Email, max_length = 254)]
     email: Option<String>,
-    /// 7 to 15 digits, optionally with `+`, spaces, dashes, dots or parentheses.
-    #[schema(max_length = 32)]
+    #[schema(schema_with = phone_field_schema)]
     phone: Option<String>,
     /// From 1900-01-01 until yesterday.
     #[schema(format = Date, max_length = 10)]
     date_of_birth: Option<String>,
+}
+
+fn phone_field_schema() -> Object {
+    or_null(pattern_schema(PHONE_FIELD_PATTERN))
+        .max_length(Some(32))
+        .description(Some(
+            "7 to 15 digits, optionally with `+`, spaces, dashes, dots or parentheses; blank is \
+             no phone.",
+        ))
+        .build()
 }
 
 /// The patient of a request body, each bad or missing field recorded under `patient.<field>`.

@@ -6,12 +6,16 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::Object;
 
 use super::bookings::booking_answered;
 use super::patient_form::{
     parse_patient, parse_reason_field, parse_source_field, reject_bots, PatientBody,
 };
-use super::views::{json_body, new_booking_json, OpenSlotView};
+use super::views::{
+    instant_or_date, json_body, names_schema, new_booking_json, or_null, public_source,
+    time_zone_schema, OpenSlotView, PublicSource,
+};
 use crate::availability::AnswerKey;
 use crate::clinic::appointments::{self, EarliestRequest, Intake};
 use crate::db::{providers, slots};
@@ -39,7 +43,7 @@ pub(super) struct CtaQuery {
     visit_type: Option<String>,
     /// The page showing the call to action (e.g. the article's slug): filled into `book`'s
     /// body so its bookings are attributed to it.
-    #[param(max_length = 64, pattern = "^[a-z0-9_-]+$")]
+    #[param(value_type = Option<PublicSource>, inline)]
     source: Option<String>,
     /// How many times to offer (default: the configured count).
     #[param(value_type = Option<i64>, minimum = 1, maximum = 50)]
@@ -51,15 +55,32 @@ struct Clinic<'a> {
     name: &'a str,
     address: &'a str,
     phone: &'a str,
+    #[schema(schema_with = time_zone_schema)]
     timezone: &'a str,
 }
 
+/// Both ways to book are a JSON POST.
+const BOOK_METHOD: &str = "POST";
+const BOOK_CONTENT_TYPE: &str = "application/json";
+
 #[derive(Serialize, utoipa::ToSchema)]
 struct HowToBook {
+    #[schema(schema_with = book_method_schema)]
     method: &'static str,
+    /// The path to send it to, on this server.
+    #[schema(format = "uri-reference")]
     url: &'static str,
+    #[schema(schema_with = book_content_type_schema)]
     content_type: &'static str,
     body: serde_json::Value,
+}
+
+fn book_method_schema() -> Object {
+    names_schema([BOOK_METHOD]).build()
+}
+
+fn book_content_type_schema() -> Object {
+    names_schema([BOOK_CONTENT_TYPE]).build()
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -169,9 +190,9 @@ pub(super) async fn show(
         },
         items: found.iter().map(|s| OpenSlotView::new(s, tz)).collect(),
         book: HowToBook {
-            method: "POST",
+            method: BOOK_METHOD,
             url: "/api/v1/bookings",
-            content_type: "application/json",
+            content_type: BOOK_CONTENT_TYPE,
             body: serde_json::json!({
                 "slot_id": "<items[].id>",
                 "patient": {"name": "", "email": "", "phone": "(optional)", "date_of_birth": "(optional) YYYY-MM-DD"},
@@ -180,9 +201,9 @@ pub(super) async fn show(
             }),
         },
         book_earliest: HowToBook {
-            method: "POST",
+            method: BOOK_METHOD,
             url: "/api/v1/schedule-appointment",
-            content_type: "application/json",
+            content_type: BOOK_CONTENT_TYPE,
             body: serde_json::json!({
                 "patient": {"name": "", "email": "", "phone": "(optional)"},
                 "concern": {"area": "lower_back | upper_back | neck | other", "onset": "gradual | sudden", "red_flags": ["numbness | tingling | weakness | severe_pain"]},
@@ -210,13 +231,30 @@ pub(super) struct ScheduleAppointmentBody {
     concern: Option<Concern>,
     #[schema(minimum = 1, maximum = 2147483647, format = Int64)]
     provider_id: Option<i64>,
-    #[schema(max_length = 35)]
+    #[schema(schema_with = not_before_schema)]
     not_before: Option<String>,
-    #[schema(max_length = 64, pattern = "^[a-z0-9_-]+$")]
+    #[schema(schema_with = source_field_schema)]
     source: Option<String>,
     /// The form's honeypot.
     #[schema(max_length = 0)]
     company_website: Option<String>,
+}
+
+fn not_before_schema() -> Object {
+    or_null(instant_or_date())
+        .description(Some(
+            "The earliest the visit may start: an RFC 3339 instant, or a local date (its start)",
+        ))
+        .build()
+}
+
+fn source_field_schema() -> Object {
+    or_null(public_source())
+        .description(Some(
+            "Where the booking came from: an article's slug (lowercase letters, digits, `-`, \
+             `_`). Default `schedule_cta`.",
+        ))
+        .build()
 }
 
 /// `POST /api/v1/schedule-appointment`: books the earliest free slot that fits, or answers 409

@@ -6,7 +6,7 @@ use actix_web::HttpResponse;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::views::{json_body, rfc3339, OpenSlotView, SlotView};
+use super::views::{json_body, rfc3339, InstantOrDate, OpenSlotView, SlotView};
 use crate::availability::AnswerKey;
 use crate::clinic::front_desk;
 use crate::db::slots;
@@ -31,10 +31,10 @@ pub(super) struct SlotQuery {
     provider_id: Option<i64>,
     /// The window's start: an RFC 3339 instant, or a date meaning the clinic's local midnight
     /// (default: now). For the next page, the previous answer's `next_from`.
-    #[param(example = "2027-03-01", max_length = 35)]
+    #[param(example = "2027-03-01", value_type = Option<InstantOrDate>, inline)]
     from: Option<String>,
     /// The window's end, exclusive, as `from` (default: 14 days after `from`; at most 62).
-    #[param(max_length = 35)]
+    #[param(value_type = Option<InstantOrDate>, inline)]
     to: Option<String>,
     /// The most slots to answer (default 500).
     #[param(minimum = 1, maximum = 2000)]
@@ -45,7 +45,9 @@ pub(super) struct SlotQuery {
 struct SlotList {
     #[schema(max_items = 2000)]
     items: Vec<OpenSlotView>,
+    #[schema(format = DateTime)]
     from: String,
+    #[schema(format = DateTime)]
     to: String,
     /// When `limit` cut the list short, the `from` of the next page (the first slot not listed);
     /// `null` when the window's list is complete.
@@ -232,7 +234,7 @@ pub(super) struct SlotStatusBody {
 }
 
 fn blockable_schema() -> utoipa::openapi::schema::Object {
-    super::views::names_schema([SlotStatus::Blocked.as_str(), SlotStatus::Free.as_str()])
+    super::views::names_schema([SlotStatus::Blocked.as_str(), SlotStatus::Free.as_str()]).build()
 }
 
 /// `PATCH /api/v1/slots/{id}` (admin, front desk): `{"status": "blocked" | "free"}`.
