@@ -381,6 +381,11 @@ mod tests {
             assert_eq!(schema["maximum"], most, "{path}");
             assert_eq!(schema["minimum"], 1, "{path}");
         }
+        let red_flags = &doc["components"]["schemas"]["Concern"]["properties"]["red_flags"];
+        assert_eq!(
+            red_flags["maxItems"],
+            crate::domain::intake::RedFlag::ALL.len()
+        );
         let schedule = &doc["components"]["schemas"]["ScheduleBody"]["properties"]["slot_minutes"];
         assert_eq!(
             schedule["minimum"],

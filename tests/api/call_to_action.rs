@@ -152,6 +152,10 @@ async fn red_flags_mark_the_booking_for_review_and_mail_still_goes(backend: Back
         .await
         .unwrap();
     assert_eq!(calm["needs_review"], false);
+    // One box per flag: a longer list is refused, as an unknown flag is.
+    let repeated = ["numbness"; 5];
+    let five = json!({"patient": patient(), "concern": {"red_flags": repeated}});
+    assert_problem(app.post_json(CTA, &five).await, StatusCode::BAD_REQUEST).await;
 
     let desk = app.staff_token("front_desk").await;
     let date = &booking["slot"]["local_start"].as_str().unwrap()[..10];
