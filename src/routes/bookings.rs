@@ -13,8 +13,8 @@ use super::patient_form::{
     parse_patient, parse_reason_field, parse_source_field, reject_bots, PatientBody,
 };
 use super::views::{
-    booking_json, booking_status_schema, new_booking_json, or_null, private_json, public_source,
-    time_zone_schema, BookingView, TypedReference,
+    booking_example, booking_json, booking_status_schema, new_booking_example, new_booking_json,
+    or_null, private_json, public_source, time_zone_schema, BookingView, TypedReference,
 };
 use crate::clinic::appointments::{self, BookingDetails, Intake};
 use crate::db;
@@ -127,7 +127,7 @@ impl CreateBookingBody {
     ),
     request_body = CreateBookingBody,
     responses(
-        (status = 201, description = "Booked; the manage token opens this booking", body = BookingView),
+        (status = 201, description = "Booked; the manage token opens this booking", body = BookingView, example = new_booking_example),
         (status = 400),
         (status = 401),
         (status = 404, description = "No such slot"),
@@ -216,7 +216,7 @@ fn reference_from_path(path: &str) -> Result<BookingReference, ApiError> {
     security(("manage_token" = []), ("staff_jwt" = [])),
     params(BookingPath),
     responses(
-        (status = 200, description = "The booking", body = BookingView),
+        (status = 200, description = "The booking", body = BookingView, example = booking_example),
         (status = 401),
         (status = 404, description = "No such booking"),
     ),

@@ -474,6 +474,50 @@ mod tests {
         );
     }
 
+    /// Issue 21: an example for every request body (on the body or its schema), and for the
+    /// answers a web developer reads first.
+    #[test]
+    fn request_bodies_and_the_main_answers_have_examples() {
+        let doc = document();
+        let has_example = |media: &Value| {
+            let schema = match media["schema"]["$ref"].as_str() {
+                Some(target) => {
+                    let name = target.trim_start_matches("#/components/schemas/");
+                    &doc["components"]["schemas"][name]
+                }
+                None => &media["schema"],
+            };
+            [media, schema]
+                .iter()
+                .any(|v| v.get("example").is_some() || v.get("examples").is_some())
+        };
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, operation) in item.as_object().expect("item") {
+                let Some(content) = operation["requestBody"]["content"].as_object() else {
+                    continue;
+                };
+                for (media_type, media) in content {
+                    assert!(has_example(media), "{method} {path}: {media_type} body");
+                }
+            }
+        }
+        for (path, method, status) in [
+            ("/api/v1/providers", "get", "200"),
+            ("/api/v1/slots", "get", "200"),
+            ("/api/v1/bookings", "post", "201"),
+            ("/api/v1/bookings/{reference}", "get", "200"),
+            ("/api/v1/schedule-appointment", "get", "200"),
+            ("/api/v1/schedule-appointment", "post", "201"),
+        ] {
+            let media =
+                &doc["paths"][path][method]["responses"][status]["content"]["application/json"];
+            assert!(
+                media.get("example").is_some(),
+                "{method} {path} {status} has no example"
+            );
+        }
+    }
+
     #[test]
     fn operation_ids_are_unique_and_every_operation_is_summarised() {
         let doc = document();

@@ -6,6 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 use utoipa::openapi::schema::Object;
 
 use super::bookings::booking_answered;
@@ -13,8 +14,8 @@ use super::patient_form::{
     parse_patient, parse_reason_field, parse_source_field, reject_bots, PatientBody,
 };
 use super::views::{
-    instant_or_date, json_body, names_schema, new_booking_json, or_null, public_source,
-    time_zone_schema, OpenSlotView, PublicSource,
+    instant_or_date, json_body, names_schema, new_booking_example, new_booking_json,
+    open_slot_example, or_null, public_source, time_zone_schema, OpenSlotView, PublicSource,
 };
 use crate::availability::AnswerKey;
 use crate::clinic::appointments::{self, EarliestRequest, Intake};
@@ -72,7 +73,62 @@ struct HowToBook {
     url: &'static str,
     #[schema(schema_with = book_content_type_schema)]
     content_type: &'static str,
-    body: serde_json::Value,
+    body: Value,
+}
+
+impl HowToBook {
+    /// `POST /api/v1/bookings` with one of the offered slots; `source` is what the page said.
+    fn book(source: Value) -> Self {
+        Self {
+            method: BOOK_METHOD,
+            url: "/api/v1/bookings",
+            content_type: BOOK_CONTENT_TYPE,
+            body: json!({
+                "slot_id": "<items[].id>",
+                "patient": {"name": "", "email": "", "phone": "(optional)", "date_of_birth": "(optional) YYYY-MM-DD"},
+                "reason": "(optional)",
+                "source": source,
+            }),
+        }
+    }
+
+    /// `POST /api/v1/schedule-appointment`: the earliest time that fits.
+    fn book_earliest(source: Value) -> Self {
+        Self {
+            method: BOOK_METHOD,
+            url: "/api/v1/schedule-appointment",
+            content_type: BOOK_CONTENT_TYPE,
+            body: json!({
+                "patient": {"name": "", "email": "", "phone": "(optional)"},
+                "concern": {"area": "lower_back | upper_back | neck | other", "onset": "gradual | sudden", "red_flags": ["numbness | tingling | weakness | severe_pain"]},
+                "provider_id": "(optional)",
+                "not_before": "(optional) date or instant",
+                "source": source,
+            }),
+        }
+    }
+}
+
+/// What `book`'s body says of the source when the page named none.
+fn no_source_hint() -> Value {
+    json!("(optional) e.g. the article's slug")
+}
+
+/// The document's example of the call to action: the default texts and the demo clinic.
+fn call_to_action_example() -> Value {
+    json!({
+        "headline": "Schedule an appointment",
+        "text": "Start your journey toward a pain-free future: pick a time that suits you and we will confirm it by email.",
+        "clinic": {
+            "name": "Desert Spine & Pain Clinic",
+            "address": "4410 N 7th St, Suite 200, Phoenix, AZ 85014",
+            "phone": "+1 (602) 555-0134",
+            "timezone": "America/Phoenix"
+        },
+        "items": [open_slot_example(42, 9), open_slot_example(43, 10)],
+        "book": HowToBook::book(no_source_hint()),
+        "book_earliest": HowToBook::book_earliest(no_source_hint()),
+    })
 }
 
 fn book_method_schema() -> Object {
@@ -106,7 +162,7 @@ struct CallToAction<'a> {
     security(()),
     params(CtaQuery),
     responses(
-        (status = 200, description = "Headline, text and the next free times", body = CallToAction),
+        (status = 200, description = "Headline, text and the next free times", body = CallToAction, example = call_to_action_example),
         (status = 400),
         (status = 404, description = "No such provider"),
     ),
@@ -154,10 +210,9 @@ pub(super) async fn show(
         return Ok(json_body(body));
     }
     let generation = cache.generation();
-    let source_hint = source.as_ref().map_or_else(
-        || serde_json::json!("(optional) e.g. the article's slug"),
-        |s| serde_json::json!(s.as_str()),
-    );
+    let source_hint = source
+        .as_ref()
+        .map_or_else(no_source_hint, |s| json!(s.as_str()));
     let horizon = now + Duration::days(settings.clinic.booking_horizon_days);
     let found = state
         .with_connection(move |conn| {
@@ -189,29 +244,8 @@ pub(super) async fn show(
             timezone: tz.name(),
         },
         items: found.iter().map(|s| OpenSlotView::new(s, tz)).collect(),
-        book: HowToBook {
-            method: BOOK_METHOD,
-            url: "/api/v1/bookings",
-            content_type: BOOK_CONTENT_TYPE,
-            body: serde_json::json!({
-                "slot_id": "<items[].id>",
-                "patient": {"name": "", "email": "", "phone": "(optional)", "date_of_birth": "(optional) YYYY-MM-DD"},
-                "reason": "(optional)",
-                "source": source_hint,
-            }),
-        },
-        book_earliest: HowToBook {
-            method: BOOK_METHOD,
-            url: "/api/v1/schedule-appointment",
-            content_type: BOOK_CONTENT_TYPE,
-            body: serde_json::json!({
-                "patient": {"name": "", "email": "", "phone": "(optional)"},
-                "concern": {"area": "lower_back | upper_back | neck | other", "onset": "gradual | sudden", "red_flags": ["numbness | tingling | weakness | severe_pain"]},
-                "provider_id": "(optional)",
-                "not_before": "(optional) date or instant",
-                "source": source_hint,
-            }),
-        },
+        book: HowToBook::book(source_hint.clone()),
+        book_earliest: HowToBook::book_earliest(source_hint),
     })
     .map_err(|e| ApiError::Internal(e.into()))?;
     let body = web::Bytes::from(body);
@@ -272,7 +306,7 @@ fn source_field_schema() -> Object {
     ),
     request_body = ScheduleAppointmentBody,
     responses(
-        (status = 201, description = "Booked the earliest time that fits", body = crate::routes::views::BookingView),
+        (status = 201, description = "Booked the earliest time that fits", body = crate::routes::views::BookingView, example = new_booking_example),
         (status = 400),
         (status = 404, description = "No such provider"),
         (status = 409, description = "Nothing fits; see next_available_dates"),

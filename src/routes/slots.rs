@@ -6,7 +6,7 @@ use actix_web::HttpResponse;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::views::{json_body, rfc3339, InstantOrDate, OpenSlotView, SlotView};
+use super::views::{json_body, open_slot_example, rfc3339, InstantOrDate, OpenSlotView, SlotView};
 use crate::availability::AnswerKey;
 use crate::clinic::front_desk;
 use crate::db::slots;
@@ -55,6 +55,16 @@ struct SlotList {
     next_from: Option<String>,
 }
 
+/// The document's example: the first two of a morning's free slots, `limit=2`.
+fn slot_list_example() -> serde_json::Value {
+    serde_json::json!({
+        "items": [open_slot_example(42, 9), open_slot_example(43, 10)],
+        "from": "2027-03-01T07:00:00Z",
+        "to": "2027-03-15T07:00:00Z",
+        "next_from": "2027-03-01T18:00:00Z"
+    })
+}
+
 #[utoipa::path(
     get,
     path = "/api/v1/slots",
@@ -65,7 +75,7 @@ struct SlotList {
     security(()),
     params(SlotQuery),
     responses(
-        (status = 200, description = "Free slots in the window, ordered by start", body = SlotList),
+        (status = 200, description = "Free slots in the window, ordered by start", body = SlotList, example = slot_list_example),
         (status = 400),
         (status = 404, description = "No such provider"),
     ),

@@ -7,6 +7,7 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
+use serde_json::{json, Value};
 use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
 
 use crate::auth::jwt::TOKEN_PATTERN;
@@ -221,6 +222,75 @@ pub(super) fn private_json(body: String) -> HttpResponse {
         .content_type("application/json")
         .insert_header(("Cache-Control", "no-store"))
         .body(body)
+}
+
+/// The document's examples of the main answers: the demo clinic's first provider and a morning
+/// of its slots (Redocly checks each example against its schema).
+fn provider_summary_example() -> Value {
+    json!({
+        "id": 1,
+        "name": "Dr. Maya Chen",
+        "title": "MD, Pain Medicine",
+        "specialty": "pain_medicine"
+    })
+}
+
+/// Slot `id`, from `hour`:00 to `hour`:30 clinic time on 2027-03-01 (Phoenix: UTC-7).
+fn slot_example(id: i64, hour: u32, status: &str) -> Value {
+    let utc = hour + 7;
+    json!({
+        "id": id,
+        "provider_id": 1,
+        "start": format!("2027-03-01T{utc:02}:00:00Z"),
+        "end": format!("2027-03-01T{utc:02}:30:00Z"),
+        "local_start": format!("2027-03-01T{hour:02}:00:00-07:00"),
+        "local_end": format!("2027-03-01T{hour:02}:30:00-07:00"),
+        "timezone": "America/Phoenix",
+        "status": status,
+        "visit_type": null
+    })
+}
+
+/// A free slot as the lists show it, with its provider.
+pub(super) fn open_slot_example(id: i64, hour: u32) -> Value {
+    let mut slot = slot_example(id, hour, SlotStatus::Free.as_str());
+    slot["provider"] = provider_summary_example();
+    slot
+}
+
+/// A booking as reading it answers.
+pub(super) fn booking_example() -> Value {
+    json!({
+        "reference": "BK-7Q2M9XA4KD",
+        "status": BookingStatus::Booked.as_str(),
+        "slot": slot_example(42, 9, SlotStatus::Busy.as_str()),
+        "provider": provider_summary_example(),
+        "patient": {
+            "name": "Ana Díaz",
+            "email": "ana@example.com",
+            "phone": "+1 602 555 0134",
+            "date_of_birth": null
+        },
+        "reason": "Lower-back pain",
+        "source": "stress-and-back-pain",
+        "created_at": "2027-02-20T18:04:11Z",
+        "updated_at": "2027-02-20T18:04:11Z",
+        "concern": null,
+        "needs_review": false
+    })
+}
+
+/// A booking as making it answers: with its manage token (here with a made-up signature) and
+/// the queued confirmation.
+pub(super) fn new_booking_example() -> Value {
+    let mut booking = booking_example();
+    booking["manage_token"] = json!(
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.\
+         eyJzdWIiOiJCSy03UTJNOVhBNEtEIiwiYXVkIjoiY2xpbmljLWJvb2tpbmc6bWFuYWdlIn0.\
+         bWFkZS11cC1zaWduYXR1cmU"
+    );
+    booking["confirmation_email"] = json!(CONFIRMATION_QUEUED);
+    booking
 }
 
 /// A string schema restricted by one of the domain's patterns; the domain's tests hold each to
