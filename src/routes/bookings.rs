@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::Object;
 
 use super::patient_form::{
-    parse_patient, parse_reason_field, parse_source_field, reject_bots, PatientBody,
+    honeypot_schema, parse_patient, parse_reason_field, parse_source_field, reject_bots,
+    PatientBody,
 };
 use super::views::{
     booking_example, booking_json, booking_status_schema, new_booking_example, new_booking_json,
@@ -54,8 +55,7 @@ pub(super) struct CreateBookingBody {
     reason: Option<String>,
     #[schema(schema_with = source_field_schema)]
     source: Option<String>,
-    /// The booking form's honeypot, a field people never see: leave it out or empty.
-    #[schema(max_length = 0)]
+    #[schema(schema_with = honeypot_schema)]
     company_website: Option<String>,
 }
 

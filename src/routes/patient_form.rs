@@ -80,6 +80,20 @@ pub(super) fn parse_source_field(
     }
 }
 
+/// What `reject_bots` lets through, as a JSON Schema pattern: nothing but white space.
+const HONEYPOT_PATTERN: &str = r"^\s*$";
+
+/// The honeypot as both forms document it: left out, `null` or empty (`maxLength` 0; white space
+/// alone passes too, as the pattern says).
+pub(super) fn honeypot_schema() -> Object {
+    or_null(pattern_schema(HONEYPOT_PATTERN))
+        .max_length(Some(0))
+        .description(Some(
+            "The booking form's honeypot, a field people never see: leave it out or empty.",
+        ))
+        .build()
+}
+
 /// A form's honeypot: a field people never see, so only a naive bot fills it in.
 pub(super) fn reject_bots(honeypot: Option<&str>) -> Result<(), ApiError> {
     match honeypot {
@@ -87,5 +101,30 @@ pub(super) fn reject_bots(honeypot: Option<&str>) -> Result<(), ApiError> {
             "this request was rejected as automated".into(),
         )),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_honeypot_pattern_admits_exactly_what_passes() {
+        let pattern = regex::Regex::new(HONEYPOT_PATTERN).unwrap();
+        for value in [
+            "",
+            " ",
+            "\t\n",
+            "\u{a0}",
+            "x",
+            " https://spam.example ",
+            "\u{200b}",
+        ] {
+            assert_eq!(
+                pattern.is_match(value),
+                reject_bots(Some(value)).is_ok(),
+                "{value:?}"
+            );
+        }
     }
 }

@@ -11,7 +11,8 @@ use utoipa::openapi::schema::Object;
 
 use super::bookings::booking_answered;
 use super::patient_form::{
-    parse_patient, parse_reason_field, parse_source_field, reject_bots, PatientBody,
+    honeypot_schema, parse_patient, parse_reason_field, parse_source_field, reject_bots,
+    PatientBody,
 };
 use super::views::{
     instant_or_date, json_body, names_schema, new_booking_example, new_booking_json,
@@ -269,8 +270,7 @@ pub(super) struct ScheduleAppointmentBody {
     not_before: Option<String>,
     #[schema(schema_with = source_field_schema)]
     source: Option<String>,
-    /// The form's honeypot.
-    #[schema(max_length = 0)]
+    #[schema(schema_with = honeypot_schema)]
     company_website: Option<String>,
 }
 
