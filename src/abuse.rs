@@ -1,13 +1,13 @@
 //! What protects the public endpoints from floods: a per-client-address rate limit on the
 //! public POSTs (bookings and the call to action), and CORS limited to the clinic's websites.
-//! (The booking forms' honeypot is in `routes::bookings::reject_bots`.)
+//! (The booking forms' honeypot is in `routes::patient_form::reject_bots`.)
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use actix_cors::Cors;
 use actix_governor::governor::clock::{Clock, DefaultClock, QuantaInstant};
-use actix_governor::governor::middleware::NoOpMiddleware;
+use actix_governor::governor::middleware::StateInformationMiddleware;
 use actix_governor::governor::NotUntil;
 use actix_governor::{
     Governor, GovernorConfig, GovernorConfigBuilder, KeyExtractor, SimpleKeyExtractionError,
@@ -22,6 +22,12 @@ use crate::error::ApiError;
 use crate::settings::HttpSettings;
 
 const FORWARDED_FOR: &str = "x-forwarded-for";
+
+/// The headers the limit adds to the answers of the requests it counts (`actix-governor` writes
+/// them): the limit, what is left of it, and on a 429 the seconds to wait, as `Retry-After`.
+pub(crate) const LIMIT_HEADER: &str = "x-ratelimit-limit";
+pub(crate) const REMAINING_HEADER: &str = "x-ratelimit-remaining";
+pub(crate) const AFTER_HEADER: &str = "x-ratelimit-after";
 
 /// Keys the limit on the client's address: the peer's, or, when the peer is one of the trusted
 /// proxies (`http.trusted_proxies`), the one its `X-Forwarded-For` names.
@@ -107,15 +113,21 @@ impl KeyExtractor for ClientAddress {
             retry_after_secs: wait,
         }
         .error_response();
+        // The governor set both to its wait in whole seconds rounded down (0 under a second): a
+        // client that waits only that long is refused again. They say what the detail says.
         response
+            .insert_header((header::RETRY_AFTER, wait))
+            .insert_header((AFTER_HEADER, wait))
             .insert_header((header::CONTENT_TYPE, crate::error::PROBLEM_JSON))
             .body(problem.into_body())
     }
 }
 
-type RateLimitConfig = GovernorConfig<ClientAddress, NoOpMiddleware<QuantaInstant>>;
+type RateLimitConfig = GovernorConfig<ClientAddress, StateInformationMiddleware>;
 
-/// The limit on public POSTs. Built once, so every worker shares its counters.
+/// The limit on public POSTs. Built once, so every worker and both routes share its counters.
+/// Its answers carry `X-RateLimit-Limit` and `X-RateLimit-Remaining` (`use_headers`), so a form
+/// can tell a patient before the 429.
 #[derive(Clone)]
 pub(crate) struct PublicPostLimit {
     config: RateLimitConfig,
@@ -130,7 +142,7 @@ impl PublicPostLimit {
             .key_extractor(ClientAddress::new(settings.proxies()?))
             .requests_per_minute(u64::from(per_minute))
             .burst_size(per_minute)
-            .methods(vec![Method::POST])
+            .use_headers()
             .finish()
             .ok_or_else(|| anyhow::anyhow!("invalid rate limit"))?;
         Ok(Self {
@@ -139,10 +151,11 @@ impl PublicPostLimit {
         })
     }
 
-    /// The middleware for a public resource; only its POSTs count.
+    /// The middleware for a public POST route: every request it wraps counts. It wraps routes,
+    /// not resources, so that the GETs beside them neither count nor carry its headers.
     pub(crate) fn middleware(
         &self,
-    ) -> Condition<Governor<ClientAddress, NoOpMiddleware<QuantaInstant>>> {
+    ) -> Condition<Governor<ClientAddress, StateInformationMiddleware>> {
         Condition::new(self.enabled, Governor::new(&self.config))
     }
 }
@@ -161,7 +174,13 @@ pub(crate) fn cors(settings: &HttpSettings) -> Cors {
             header::AUTHORIZATION,
             header::HeaderName::from_static("idempotency-key"),
         ])
-        .expose_headers([header::RETRY_AFTER])
+        // Scripts on those sites read the limit's headers too, to tell a patient before the 429.
+        .expose_headers([
+            header::RETRY_AFTER.as_str(),
+            LIMIT_HEADER,
+            REMAINING_HEADER,
+            AFTER_HEADER,
+        ])
         .max_age(3600)
 }
 

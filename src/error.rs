@@ -125,6 +125,7 @@ pub(crate) struct ProblemDetails {
     /// A URI naming the kind of problem.
     #[schema(
         rename = "type",
+        format = "uri",
         example = "https://clinic-booking.dev/problems/validation"
     )]
     kind: String,

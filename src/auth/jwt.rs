@@ -15,6 +15,10 @@ pub(crate) const ISSUER: &str = "clinic-booking";
 pub(crate) const MANAGE_AUDIENCE: &str = "clinic-booking:manage";
 pub(crate) const STAFF_AUDIENCE: &str = "clinic-booking:staff";
 
+/// A token as the API hands it out, as a JSON Schema pattern: a compact JWS, three unpadded
+/// base64url parts (header, claims, signature).
+pub(crate) const TOKEN_PATTERN: &str = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$";
+
 #[derive(Debug, Serialize, Deserialize)]
 struct StaffClaims {
     sub: String,
@@ -181,6 +185,26 @@ mod tests {
             reference.as_str()
         ));
         assert_eq!(k.verify_manage_token(&format!("{header}.{claims}.")), None);
+    }
+
+    #[test]
+    fn issued_tokens_match_the_documented_pattern() {
+        let pattern = regex::Regex::new(TOKEN_PATTERN).unwrap();
+        let k = keys("a-secret-of-sufficient-length-000000");
+        for role in [Role::Admin, Role::FrontDesk, Role::Provider] {
+            let staff = StaffIdentity {
+                user_id: UserId::new(i32::MAX),
+                email: "o'neil+desk@clinic.example".into(),
+                role,
+            };
+            let token = k.issue_staff_token(&staff).unwrap().token;
+            assert!(pattern.is_match(&token), "{token}");
+        }
+        for _ in 0..100 {
+            let reference = BookingReference::generate();
+            let token = k.issue_manage_token(&reference, Utc::now()).unwrap();
+            assert!(pattern.is_match(&token), "{token}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ use serde_json::json;
 use super::audit::{self, Entity};
 use super::ClinicError;
 use crate::auth::password;
+use crate::db::audit::AuditAction;
 use crate::db::users::{self, NewUser, User};
 use crate::db::{self, is_unique_violation, login_throttle, DbConnection};
 use crate::domain::actor::Actor;
@@ -54,7 +55,7 @@ pub fn create_user(
         audit::record(
             conn,
             actor,
-            "user.create",
+            AuditAction::UserCreate,
             Entity::User(user.id),
             None,
             Some(json!({"email": user.email, "role": user.role.as_str(), "active": true})),

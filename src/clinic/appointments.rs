@@ -10,6 +10,7 @@ use serde_json::json;
 use super::audit::{self, Entity};
 use super::openings;
 use super::{ClinicError, Unavailable};
+use crate::db::audit::AuditAction;
 use crate::db::bookings::{self, Booking, NewBooking};
 use crate::db::outbox::{self, MailKind};
 use crate::db::providers::{self, Provider};
@@ -205,7 +206,7 @@ pub fn book(
     audit::record(
         conn,
         actor,
-        "booking.create",
+        AuditAction::BookingCreate,
         Entity::Booking(&booking.reference),
         None,
         Some(json!({
@@ -374,7 +375,7 @@ fn record_status_change(
     audit::record(
         conn,
         actor,
-        "booking.status",
+        AuditAction::BookingStatus,
         Entity::Booking(reference.as_str()),
         Some(json!({"status": from.as_str()})),
         Some(json!({"status": to.as_str()})),
@@ -487,7 +488,7 @@ pub fn reschedule(
     audit::record(
         conn,
         actor,
-        "booking.reschedule",
+        AuditAction::BookingReschedule,
         Entity::Booking(reference.as_str()),
         Some(json!({"slot_id": details.slot.id})),
         Some(json!({"slot_id": new_slot.id})),

@@ -5,7 +5,7 @@
 use chrono::NaiveDateTime;
 use serde_json::Value;
 
-use crate::db::audit::{ActorKind, EntityKind, NewAuditEntry};
+use crate::db::audit::{ActorKind, AuditAction, EntityKind, NewAuditEntry};
 use crate::db::DbConnection;
 use crate::domain::actor::Actor;
 use crate::domain::ids::{ProviderId, SlotId, UserId, VisitTypeId};
@@ -58,7 +58,7 @@ fn actor_kind(actor: &Actor) -> ActorKind {
 pub(crate) fn record(
     conn: &mut DbConnection,
     actor: &Actor,
-    action: &str,
+    action: AuditAction,
     entity: Entity<'_>,
     from: Option<Value>,
     to: Option<Value>,

@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::audit::{self, Entity};
 use super::ClinicError;
+use crate::db::audit::AuditAction;
 use crate::db::providers::{self, NewProvider, Provider, ProviderChanges};
 use crate::db::slots::{self, NewSlot, Slot};
 use crate::db::{self, DbConnection};
@@ -46,7 +47,7 @@ pub(crate) fn create_provider(
         audit::record(
             conn,
             actor,
-            "provider.create",
+            AuditAction::ProviderCreate,
             Entity::Provider(provider.id),
             None,
             Some(provider_state(&provider)),
@@ -97,7 +98,7 @@ pub(crate) fn update_provider(
             audit::record(
                 conn,
                 actor,
-                "provider.update",
+                AuditAction::ProviderUpdate,
                 Entity::Provider(id),
                 Some(Value::Object(from)),
                 Some(Value::Object(to)),
@@ -153,7 +154,7 @@ pub(crate) fn apply_schedule(
         audit::record(
             conn,
             actor,
-            "schedule.apply",
+            AuditAction::ScheduleApply,
             Entity::Provider(provider_id),
             None,
             Some(json!({
@@ -211,7 +212,7 @@ pub(crate) fn add_slot(
         audit::record(
             conn,
             actor,
-            "slot.create",
+            AuditAction::SlotCreate,
             Entity::Slot(slot.id),
             None,
             Some(json!({
@@ -256,7 +257,7 @@ pub(crate) fn set_slot_status(
         audit::record(
             conn,
             actor,
-            "slot.status",
+            AuditAction::SlotStatus,
             Entity::Slot(slot_id),
             Some(json!({"status": current.as_str()})),
             Some(json!({"status": target.as_str()})),

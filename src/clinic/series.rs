@@ -10,6 +10,7 @@ use serde_json::json;
 use super::appointments::{self, BookingDetails, Intake};
 use super::audit::{self, Entity};
 use super::{openings, ClinicError};
+use crate::db::audit::AuditAction;
 use crate::db::outbox::{self, MailKind};
 use crate::db::series::{self, NewSeries, Series};
 use crate::db::slots;
@@ -211,7 +212,7 @@ pub(crate) fn book(
     audit::record(
         conn,
         actor,
-        "series.create",
+        AuditAction::SeriesCreate,
         Entity::Series(&series.reference),
         None,
         Some(json!({
@@ -283,7 +284,7 @@ pub(crate) fn cancel(
     audit::record(
         conn,
         actor,
-        "series.cancel",
+        AuditAction::SeriesCancel,
         Entity::Series(reference.as_str()),
         None,
         Some(json!({"cancelled": cancelled})),

@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use super::audit::{self, Entity};
 use super::ClinicError;
+use crate::db::audit::AuditAction;
 use crate::db::visit_types::{self, NewVisitType, VisitType, VisitTypeChanges};
 use crate::db::{self, is_unique_violation, providers, DbConnection};
 use crate::domain::actor::Actor;
@@ -112,7 +113,7 @@ pub(crate) fn create(
         audit::record(
             conn,
             actor,
-            "visit_type.create",
+            AuditAction::VisitTypeCreate,
             Entity::VisitType(created.visit_type.id),
             None,
             Some(state(&created)),
@@ -161,7 +162,7 @@ pub(crate) fn update(
         audit::record(
             conn,
             actor,
-            "visit_type.update",
+            AuditAction::VisitTypeUpdate,
             Entity::VisitType(id),
             Some(state(&before)),
             Some(state(&after)),

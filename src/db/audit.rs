@@ -77,6 +77,65 @@ impl EntityKind {
     }
 }
 
+/// What a change did, as the log names it (`booking.create`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub enum AuditAction {
+    BookingCreate,
+    BookingStatus,
+    BookingReschedule,
+    ProviderCreate,
+    ProviderUpdate,
+    ScheduleApply,
+    SlotCreate,
+    SlotStatus,
+    UserCreate,
+    VisitTypeCreate,
+    VisitTypeUpdate,
+    SeriesCreate,
+    SeriesCancel,
+}
+
+impl AuditAction {
+    pub const ALL: [Self; 13] = [
+        Self::BookingCreate,
+        Self::BookingStatus,
+        Self::BookingReschedule,
+        Self::ProviderCreate,
+        Self::ProviderUpdate,
+        Self::ScheduleApply,
+        Self::SlotCreate,
+        Self::SlotStatus,
+        Self::UserCreate,
+        Self::VisitTypeCreate,
+        Self::VisitTypeUpdate,
+        Self::SeriesCreate,
+        Self::SeriesCancel,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BookingCreate => "booking.create",
+            Self::BookingStatus => "booking.status",
+            Self::BookingReschedule => "booking.reschedule",
+            Self::ProviderCreate => "provider.create",
+            Self::ProviderUpdate => "provider.update",
+            Self::ScheduleApply => "schedule.apply",
+            Self::SlotCreate => "slot.create",
+            Self::SlotStatus => "slot.status",
+            Self::UserCreate => "user.create",
+            Self::VisitTypeCreate => "visit_type.create",
+            Self::VisitTypeUpdate => "visit_type.update",
+            Self::SeriesCreate => "series.create",
+            Self::SeriesCancel => "series.cancel",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == value)
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = audit_log)]
 pub struct AuditEntry {
@@ -85,7 +144,7 @@ pub struct AuditEntry {
     pub actor_kind: ActorKind,
     pub actor_user_id: Option<UserId>,
     pub actor: String,
-    pub action: String,
+    pub action: AuditAction,
     pub entity_type: EntityKind,
     pub entity_id: String,
     pub booking_reference: Option<String>,
@@ -95,12 +154,12 @@ pub struct AuditEntry {
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = audit_log)]
-pub struct NewAuditEntry<'a> {
+pub struct NewAuditEntry {
     pub at: NaiveDateTime,
     pub actor_kind: ActorKind,
     pub actor_user_id: Option<UserId>,
     pub actor: String,
-    pub action: &'a str,
+    pub action: AuditAction,
     pub entity_type: EntityKind,
     pub entity_id: String,
     pub booking_reference: Option<String>,
@@ -108,7 +167,7 @@ pub struct NewAuditEntry<'a> {
     pub to_state: Option<String>,
 }
 
-impl NewAuditEntry<'_> {
+impl NewAuditEntry {
     pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<()> {
         diesel::insert_into(audit_log::table)
             .values(self)
@@ -155,4 +214,30 @@ pub fn list(
         query = query.filter(audit_log::id.lt(before));
     }
     query.load(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::AuditAction;
+
+    /// The names are what old entries hold: each reads back as its action, and nothing else does.
+    #[test]
+    fn action_names_round_trip_and_are_distinct() {
+        let names: HashSet<&str> = AuditAction::ALL.iter().map(|a| a.as_str()).collect();
+        assert_eq!(names.len(), AuditAction::ALL.len());
+        for action in AuditAction::ALL {
+            assert_eq!(AuditAction::parse(action.as_str()), Some(action));
+        }
+        for unknown in [
+            "",
+            "booking",
+            "booking.cancel",
+            "BOOKING.CREATE",
+            " slot.status",
+        ] {
+            assert_eq!(AuditAction::parse(unknown), None, "{unknown:?}");
+        }
+    }
 }

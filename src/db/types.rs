@@ -14,7 +14,7 @@ use crate::domain::ids::{
 use crate::domain::slot::SlotStatus;
 use crate::domain::staff::Role;
 
-use super::audit::{ActorKind, EntityKind};
+use super::audit::{ActorKind, AuditAction, EntityKind};
 use super::outbox::{JobStatus, MailKind};
 
 macro_rules! integer_columns {
@@ -86,4 +86,5 @@ text_columns! {
     JobStatus => JobStatus::parse,
     ActorKind => ActorKind::parse,
     EntityKind => EntityKind::parse,
+    AuditAction => AuditAction::parse,
 }

@@ -34,6 +34,13 @@ fn parse_code(value: &str, prefix: &str) -> Option<String> {
 pub struct BookingReference(String);
 
 impl BookingReference {
+    /// A reference as the API writes it, as a JSON Schema pattern: `BK-` and ten characters of
+    /// the alphabet.
+    pub const PATTERN: &str = "^BK-[0-9A-HJKMNP-TV-Z]{10}$";
+
+    /// A reference as `parse` takes it: in either case, with white space around.
+    pub const TYPED_PATTERN: &str = r"^\s*[Bb][Kk]-[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{10}\s*$";
+
     pub(crate) fn generate() -> Self {
         Self(random_code(REFERENCE_PREFIX))
     }
@@ -167,6 +174,13 @@ impl fmt::Display for BookingStatus {
 pub struct BookingSource(String);
 
 impl BookingSource {
+    /// A source as stored and shown (`from_stored`), as a JSON Schema pattern.
+    pub const PATTERN: &str = "^[a-z0-9_-]{1,64}$";
+
+    /// A source a form may name, as `parse_public` takes it (white space around is trimmed);
+    /// `front_desk`, which it also admits, is refused beyond it.
+    pub const PUBLIC_PATTERN: &str = r"^\s*[a-z0-9_-]{1,64}\s*$";
+
     pub const WEBSITE: &'static str = "website";
     pub(crate) const FRONT_DESK: &'static str = "front_desk";
     pub(crate) const SCHEDULE_CTA: &'static str = "schedule_cta";
@@ -250,6 +264,89 @@ mod tests {
         assert!(BookingSource::parse_public("front_desk").is_err());
         assert!(BookingSource::parse_public("Robert'); DROP TABLE").is_err());
         assert!(BookingSource::parse_public("").is_err());
+    }
+}
+
+/// The OpenAPI document's patterns for references and sources admit exactly what the parsers
+/// accept, and what the API writes.
+#[cfg(test)]
+mod patterns {
+    use proptest::prelude::*;
+    use regex::Regex;
+
+    use super::*;
+
+    fn config() -> ProptestConfig {
+        let mut config = ProptestConfig::with_cases(1000);
+        config.failure_persistence = None;
+        config
+    }
+
+    fn padded(text: impl Strategy<Value = String>) -> impl Strategy<Value = String> {
+        let space = || prop::sample::select(vec!["", "", " ", "\t", "\u{a0}", "\u{3000}"]);
+        (space(), text, space()).prop_map(|(a, text, b)| format!("{a}{text}{b}"))
+    }
+
+    fn references() -> impl Strategy<Value = String> {
+        padded(prop_oneof![
+            4 => "[Bb][Kk]-[0-9A-Za-z]{10}",
+            1 => "[BbKk-]{0,4}[0-9A-Za-z]{8,12}",
+            1 => any::<String>(),
+        ])
+    }
+
+    fn sources() -> impl Strategy<Value = String> {
+        padded(prop_oneof![
+            4 => "[a-z0-9_-]{0,66}",
+            1 => "[a-zA-Z0-9_ .-]{1,10}",
+            1 => Just(BookingSource::FRONT_DESK.to_owned()),
+            1 => any::<String>(),
+        ])
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn the_reference_patterns_admit_exactly_what_is_accepted(text in references()) {
+            let typed = Regex::new(BookingReference::TYPED_PATTERN).unwrap();
+            let written = Regex::new(BookingReference::PATTERN).unwrap();
+            let parsed = BookingReference::parse(&text);
+            prop_assert_eq!(typed.is_match(&text), parsed.is_some(), "{:?}", text);
+            if let Some(reference) = &parsed {
+                prop_assert!(written.is_match(reference.as_str()), "{:?}", reference);
+            }
+            if written.is_match(&text) {
+                prop_assert_eq!(parsed.map(|r| r.0), Some(text.clone()));
+            }
+        }
+
+        #[test]
+        fn the_source_patterns_admit_exactly_what_is_accepted(text in sources()) {
+            let public = Regex::new(BookingSource::PUBLIC_PATTERN).unwrap();
+            let stored = Regex::new(BookingSource::PATTERN).unwrap();
+            let parsed = BookingSource::parse_public(&text);
+            let reserved = text.trim() == BookingSource::FRONT_DESK;
+            prop_assert_eq!(public.is_match(&text) && !reserved, parsed.is_ok(), "{:?}", text);
+            prop_assert_eq!(stored.is_match(&text), BookingSource::from_stored(&text).is_some());
+        }
+    }
+
+    #[test]
+    fn generated_references_and_named_sources_match() {
+        let written = Regex::new(BookingReference::PATTERN).unwrap();
+        for _ in 0..1000 {
+            let reference = BookingReference::generate();
+            assert!(written.is_match(reference.as_str()), "{reference}");
+        }
+        let stored = Regex::new(BookingSource::PATTERN).unwrap();
+        for named in [
+            BookingSource::WEBSITE,
+            BookingSource::FRONT_DESK,
+            BookingSource::SCHEDULE_CTA,
+        ] {
+            assert!(stored.is_match(named), "{named}");
+        }
     }
 }
 

@@ -20,6 +20,10 @@ pub const LATEST: NaiveDate = match NaiveDate::from_ymd_opt(2199, 12, 31) {
 /// How a refusal names the range.
 pub(crate) const RANGE: &str = "from 1900-01-01 to 2199-12-31";
 
+/// An IANA time zone name as the API writes the clinic's (`America/Phoenix`, `Etc/GMT+7`, `UTC`),
+/// as a JSON Schema pattern: every name chrono-tz knows matches it.
+pub const TIME_ZONE_PATTERN: &str = "^[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*$";
+
 /// A date as the API writes it, `YYYY-MM-DD`, within the range.
 pub fn parse_date(value: &str) -> Result<NaiveDate, String> {
     let value = value.trim();
@@ -67,6 +71,24 @@ mod tests {
             "2026-02-30",
         ] {
             assert!(parse_date(refused).is_err(), "{refused}");
+        }
+    }
+
+    #[test]
+    fn every_time_zone_name_matches_the_pattern() {
+        let pattern = regex::Regex::new(TIME_ZONE_PATTERN).unwrap();
+        for zone in chrono_tz::TZ_VARIANTS {
+            assert!(pattern.is_match(zone.name()), "{}", zone.name());
+        }
+        for refused in [
+            "",
+            "/UTC",
+            "America/",
+            "America//Phoenix",
+            "UTC+7:00",
+            "Europe/Berlin ",
+        ] {
+            assert!(!pattern.is_match(refused), "{refused:?}");
         }
     }
 

@@ -2,7 +2,7 @@
 //! stress and back pain: where it hurts, how it began, and red flags (numbness, tingling,
 //! weakness, severe pain) that point beyond stress and send the booking to front-desk review.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -64,7 +64,7 @@ impl Onset {
 }
 
 impl RedFlag {
-    const ALL: [Self; 4] = [
+    pub(crate) const ALL: [Self; 4] = [
         Self::Numbness,
         Self::Tingling,
         Self::Weakness,
@@ -92,8 +92,26 @@ impl RedFlag {
 pub struct Concern {
     pub area: Option<PainArea>,
     pub onset: Option<Onset>,
-    #[serde(default)]
+    /// At most four, one of each; a repeat counts once.
+    #[serde(default, deserialize_with = "at_most_one_of_each")]
+    #[schema(max_items = 4)]
     pub red_flags: Vec<RedFlag>,
+}
+
+/// A form has one box for each red flag, so a longer list can only repeat them: it is refused,
+/// which bounds what a request may send (the document's `maxItems`). Repeats within the bound are
+/// folded by `Concern::normalized`, as before.
+fn at_most_one_of_each<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<RedFlag>, D::Error> {
+    let flags = Vec::<RedFlag>::deserialize(deserializer)?;
+    if flags.len() > RedFlag::ALL.len() {
+        return Err(serde::de::Error::invalid_length(
+            flags.len(),
+            &"at most 4 red flags, one of each",
+        ));
+    }
+    Ok(flags)
 }
 
 impl Concern {
@@ -168,5 +186,15 @@ mod tests {
         assert_eq!(stored, Some(concern));
         assert_eq!(Concern::from_stored(None, None, None), None);
         assert!(serde_json::from_str::<Concern>(r#"{"mood":"ok"}"#).is_err());
+    }
+
+    #[test]
+    fn at_most_four_red_flags_are_taken() {
+        let every: Vec<&str> = RedFlag::ALL.iter().map(|f| f.as_str()).collect();
+        let four = serde_json::json!({ "red_flags": every });
+        assert!(serde_json::from_value::<Concern>(four).is_ok());
+        let repeated = ["numbness"; 5];
+        let five = serde_json::json!({ "red_flags": repeated });
+        assert!(serde_json::from_value::<Concern>(five).is_err());
     }
 }

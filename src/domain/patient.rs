@@ -87,6 +87,14 @@ fn deliverable(email: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PhoneNumber(String);
 
+/// A phone number `PhoneNumber::parse` accepts, once trimmed (as it is kept), as a JSON Schema
+/// pattern; the 32 characters are the schema's `maxLength`.
+pub const PHONE_PATTERN: &str = r"^\+?[ .()-]*(?:[0-9][ .()-]*){7,15}$";
+
+/// The booking form's phone field: one `PHONE_PATTERN` admits with white space around it, or
+/// blank (read as no phone).
+pub const PHONE_FIELD_PATTERN: &str = r"^\s*(?:\+?[ .()-]*(?:[0-9][ .()-]*){7,15})?\s*$";
+
 impl PhoneNumber {
     pub fn parse(value: &str) -> Result<Self, String> {
         let phone = value.trim();
@@ -466,6 +474,25 @@ mod properties {
                 let again = PhoneNumber::parse(&compact);
                 prop_assert_eq!(again.as_ref().map(PhoneNumber::as_str), Ok(compact.as_str()));
             }
+        }
+
+        /// The OpenAPI document's phone patterns say what is accepted: `PHONE_PATTERN` of the
+        /// trimmed number, `PHONE_FIELD_PATTERN` of the form's field (where blank is no phone),
+        /// both within the 32 characters.
+        #[test]
+        fn the_phone_patterns_admit_exactly_what_is_accepted(text in phones()) {
+            let stored = regex::Regex::new(PHONE_PATTERN).unwrap();
+            let field = regex::Regex::new(PHONE_FIELD_PATTERN).unwrap();
+            let trimmed = text.trim();
+            let accepted = PhoneNumber::parse(&text).is_ok();
+            let short = trimmed.len() <= 32;
+            prop_assert_eq!(stored.is_match(trimmed) && short, accepted, "{:?}", text);
+            prop_assert_eq!(
+                field.is_match(&text) && short,
+                accepted || trimmed.is_empty(),
+                "{:?}",
+                text
+            );
         }
 
         /// A date of birth is accepted exactly when it is a `YYYY-MM-DD` date from 1900-01-01 to

@@ -73,6 +73,41 @@ fn parse_date(value: &str) -> Result<NaiveDate, String> {
     super::calendar::parse_date(value)
 }
 
+/// What `parse_time` accepts, as a JSON Schema pattern: hours and minutes of one or two digits
+/// (chrono's `%H:%M` reads `9:5` as 09:05), seconds only as zero, white space after a colon
+/// (chrono skips it before a number) and around the whole (trimmed).
+pub const LOCAL_TIME_PATTERN: &str = r"^\s*(?:[01]?[0-9]|2[0-3]):\s*[0-5]?[0-9](?::\s*0?0)?\s*$";
+
+/// The weekdays' English names: `parse` takes each (chrono's `Weekday::from_str`), or its first
+/// three letters, in any case.
+const WEEKDAY_NAMES: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+
+/// The weekday names `parse` accepts, white space around them trimmed, as a JSON Schema pattern.
+/// ECMA-262 patterns have no flag for case, so each letter is a class of both cases.
+pub fn weekday_pattern() -> String {
+    let any_case = |text: &str| -> String {
+        text.chars()
+            .map(|c| format!("[{}{c}]", c.to_ascii_uppercase()))
+            .collect()
+    };
+    let names: Vec<String> = WEEKDAY_NAMES
+        .iter()
+        .map(|name| {
+            let (short, rest) = name.split_at(3);
+            format!("{}(?:{})?", any_case(short), any_case(rest))
+        })
+        .collect();
+    format!(r"^\s*(?:{})\s*$", names.join("|"))
+}
+
 /// A local time of whole minutes, `HH:MM` (`HH:MM:00` is read too): slots are planned by the
 /// minute, so seconds would be dropped without a word.
 fn parse_time(value: &str) -> Result<NaiveTime, String> {
@@ -416,6 +451,101 @@ mod tests {
         let mut errors = FieldErrors::default();
         let too_many = input("2027-01-01", "2027-12-31", "00:00", "23:55", 5);
         assert!(WeeklySchedule::parse(too_many, &mut errors).is_none());
+    }
+
+    /// Every way of writing a time near the rule's edges: one, two and three digits, seconds or
+    /// none, white space in each place.
+    fn times() -> Vec<String> {
+        let hours = [
+            "", "0", "00", "7", "07", "19", "23", "24", "29", "99", "007", "+7", "-1",
+        ];
+        let minutes = ["", "0", "00", "5", "05", "59", "60", "000", "5x"];
+        let seconds = [
+            None,
+            Some("0"),
+            Some("00"),
+            Some("000"),
+            Some("01"),
+            Some("59"),
+            Some("60"),
+        ];
+        let spaces = ["", " ", "\t", "  ", "\u{a0}", "\u{3000}"];
+        let mut times = Vec::new();
+        for hour in hours {
+            for minute in minutes {
+                for second in seconds {
+                    for (i, space) in spaces.iter().enumerate() {
+                        // The space after a colon, before it, or around the whole.
+                        let tail = second.map_or(String::new(), |s| format!(":{space}{s}"));
+                        times.push(format!("{hour}:{space}{minute}{tail}"));
+                        times.push(format!("{space}{hour}:{minute}{tail}{space}"));
+                        if i == 1 {
+                            times.push(format!("{hour} :{minute}{tail}"));
+                            times.push(format!("{hour}:{minute} {}", second.unwrap_or("")));
+                        }
+                    }
+                }
+            }
+        }
+        times.extend(
+            [
+                "",
+                " ",
+                "0900",
+                "9h00",
+                "09:00:00.0",
+                "09:00pm",
+                "\u{669}:00",
+            ]
+            .map(String::from),
+        );
+        times
+    }
+
+    #[test]
+    fn the_time_pattern_admits_exactly_what_is_accepted() {
+        let pattern = regex::Regex::new(LOCAL_TIME_PATTERN).unwrap();
+        let mut accepted = 0;
+        for time in times() {
+            let ok = parse_time(&time).is_ok();
+            assert_eq!(pattern.is_match(&time), ok, "{time:?}");
+            accepted += usize::from(ok);
+        }
+        assert!(
+            accepted > 500,
+            "only {accepted} accepted: the cases miss the point"
+        );
+    }
+
+    #[test]
+    fn the_weekday_pattern_admits_exactly_what_is_accepted() {
+        let pattern = regex::Regex::new(&weekday_pattern()).unwrap();
+        let mut accepted = 0;
+        for name in WEEKDAY_NAMES {
+            for len in 1..=name.len() + 1 {
+                let text: String = name.chars().chain(['s']).take(len).collect();
+                // Every mix of cases, as bits of a number.
+                for mask in 0..1u32 << text.len() {
+                    let mixed: String = text
+                        .chars()
+                        .enumerate()
+                        .map(|(i, c)| match mask >> i & 1 {
+                            1 => c.to_ascii_uppercase(),
+                            _ => c,
+                        })
+                        .collect();
+                    for written in [mixed.clone(), format!(" {mixed}\t"), format!("{mixed}x")] {
+                        let ok = written.trim().parse::<Weekday>().is_ok();
+                        assert_eq!(pattern.is_match(&written), ok, "{written:?}");
+                        accepted += usize::from(ok);
+                    }
+                }
+            }
+        }
+        assert!(accepted > 1000, "only {accepted} accepted");
+        for refused in ["", "mon day", "mon,tue", "\u{1d0d}on", "1"] {
+            assert!(!pattern.is_match(refused), "{refused:?}");
+        }
     }
 }
 

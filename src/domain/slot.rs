@@ -74,6 +74,17 @@ impl TimeWindow {
     }
 }
 
+/// What `parse_instant` accepts, as a JSON Schema pattern (ECMA-262, and read alike by Rust's
+/// `regex` and Python's `re`): an RFC 3339 instant as chrono reads it (`T`, `t` or a space between
+/// date and time, any fraction of a second, `Z`, `z` or an offset whose minus may be U+2212),
+/// or a date whose month and day chrono also reads with one digit after white space
+/// (`2026- 1-05`, within ten characters); white space around either is trimmed. The range
+/// (1900 to 2199) and the calendar (no February 30th) are checked beyond it.
+pub const INSTANT_OR_DATE_PATTERN: &str = concat!(
+    r"^\s*(?:[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?",
+    r"(?:[Zz]|[+\u2212-][0-9]{2}:[0-9]{2})|[0-9]{4}-\s*[0-9]{1,2}-\s*[0-9]{1,2})\s*$"
+);
+
 /// Reads an instant the way the API accepts one: an RFC 3339 instant, or a date meaning the start
 /// of that day in the clinic's time zone.
 pub(crate) fn parse_instant(value: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
@@ -223,5 +234,117 @@ mod tests {
         assert!(TimeWindow::search(a, a - Duration::days(1)).is_err());
         assert!(TimeWindow::search(a, a + Duration::days(62)).is_ok());
         assert!(TimeWindow::search(a, a + Duration::days(62) + Duration::seconds(1)).is_err());
+    }
+}
+
+/// `INSTANT_OR_DATE_PATTERN` admits every text `parse_instant` accepts.
+#[cfg(test)]
+mod pattern {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn config() -> ProptestConfig {
+        let mut config = ProptestConfig::with_cases(2000);
+        config.failure_persistence = None;
+        config
+    }
+
+    /// `n` as chrono might read it: zero-padded to `width`, or bare, perhaps after white space.
+    fn number(range: std::ops::RangeInclusive<u32>, width: usize) -> impl Strategy<Value = String> {
+        let space = prop::sample::select(vec!["", "", " ", "  ", "\t", "\u{a0}"]);
+        (range, any::<bool>(), space).prop_map(move |(n, padded, space)| {
+            if padded {
+                format!("{n:0width$}")
+            } else {
+                format!("{space}{n}")
+            }
+        })
+    }
+
+    /// Dates and instants written every way chrono reads them, and near misses.
+    fn texts() -> impl Strategy<Value = String> {
+        let year = prop_oneof![
+            8 => (1890u32..=2210).prop_map(|y| y.to_string()),
+            1 => (0u32..=99_999).prop_map(|y| y.to_string()),
+            1 => (1900u32..=2199).prop_map(|y| format!("+{y}")),
+        ];
+        let date = (year, number(0..=13, 2), number(0..=32, 2))
+            .prop_map(|(y, m, d)| format!("{y}-{m}-{d}"));
+        let separator = prop::sample::select(vec!["T", "t", " ", "_", "  "]);
+        let fraction = prop_oneof![Just(String::new()), "\\.[0-9]{0,12}"];
+        let offset = prop_oneof![
+            Just("Z".to_owned()),
+            Just("z".to_owned()),
+            Just(String::new()),
+            Just(" Z".to_owned()),
+            (
+                prop::sample::select(vec!["+", "-", "\u{2212}"]),
+                0u32..=25,
+                0u32..=61,
+                prop::sample::select(vec![":", "", " "]),
+            )
+                .prop_map(|(sign, h, m, colon)| format!("{sign}{h:02}{colon}{m:02}")),
+        ];
+        let time = (
+            separator,
+            number(0..=25, 2),
+            number(0..=61, 2),
+            number(0..=61, 2),
+            fraction,
+            offset,
+        )
+            .prop_map(|(sep, h, m, s, fraction, offset)| {
+                format!("{sep}{h}:{m}:{s}{fraction}{offset}")
+            });
+        let space = || prop::sample::select(vec!["", "", " ", "\t", "\n", "\u{3000}"]);
+        (space(), date, prop::option::of(time), space()).prop_map(|(before, date, time, after)| {
+            format!("{before}{date}{}{after}", time.unwrap_or_default())
+        })
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn the_pattern_admits_every_accepted_instant_or_date(text in texts()) {
+            let pattern = regex::Regex::new(INSTANT_OR_DATE_PATTERN).unwrap();
+            let tz: Tz = "America/Phoenix".parse().unwrap();
+            if parse_instant(&text, tz).is_ok() {
+                prop_assert!(pattern.is_match(&text), "{:?} is accepted", text);
+            }
+        }
+    }
+
+    #[test]
+    fn the_pattern_takes_the_usual_forms_and_refuses_others() {
+        let pattern = regex::Regex::new(INSTANT_OR_DATE_PATTERN).unwrap();
+        let tz: Tz = "America/Phoenix".parse().unwrap();
+        for accepted in [
+            "2027-03-01",
+            " 2027-03-01 ",
+            "2027- 3- 1",
+            "2027-03-01T09:00:00Z",
+            "2027-03-01t09:00:00.123456z",
+            "2027-03-01 09:00:00-07:00",
+            "2027-03-01T09:00:00\u{2212}07:00",
+            "2199-12-31T23:59:59.999999999+00:00",
+        ] {
+            assert!(parse_instant(accepted, tz).is_ok(), "{accepted:?}");
+            assert!(pattern.is_match(accepted), "{accepted:?}");
+        }
+        for refused in [
+            "tomorrow",
+            "",
+            "2027-03",
+            "2027-03-01T09:00Z",
+            "2027-03-01T09:00:00",
+            "2027-03-01T09:00:00+0700",
+            "+2027-03-01",
+            "2027-03-01T09:00:00 Z",
+        ] {
+            assert!(parse_instant(refused, tz).is_err(), "{refused:?}");
+            assert!(!pattern.is_match(refused), "{refused:?}");
+        }
     }
 }

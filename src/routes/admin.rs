@@ -6,7 +6,9 @@ use actix_web::{web, HttpResponse};
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::views::{mail_kind_schema, mail_status_schema, rfc3339};
+use super::views::{
+    mail_kind_schema, mail_status_schema, reference_schema, rfc3339, source_schema, InstantOrDate,
+};
 use crate::db::{self, bookings, outbox};
 use crate::domain::ids::MailJobId;
 use crate::domain::slot::{parse_instant, TimeWindow};
@@ -71,6 +73,7 @@ struct OutboxJobView {
     id: i32,
     #[schema(schema_with = mail_kind_schema)]
     kind: String,
+    #[schema(schema_with = reference_schema)]
     booking_reference: String,
     #[schema(schema_with = mail_status_schema)]
     status: String,
@@ -210,14 +213,17 @@ pub(super) async fn retry_outbox_job(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ReportQuery {
-    #[param(max_length = 35)]
+    /// The period's start: an RFC 3339 instant, or a local date (default: 30 days before `to`).
+    #[param(value_type = Option<InstantOrDate>, inline)]
     from: Option<String>,
-    #[param(max_length = 35)]
+    /// The period's end, exclusive, as `from` (default: now).
+    #[param(value_type = Option<InstantOrDate>, inline)]
     to: Option<String>,
 }
 
 #[derive(Default, Serialize, utoipa::ToSchema)]
 struct SourceCounts {
+    #[schema(schema_with = source_schema)]
     source: String,
     bookings: i64,
     cancelled: i64,

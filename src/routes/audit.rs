@@ -3,9 +3,13 @@
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::openapi::schema::Object;
 
-use super::views::{actor_kind_schema, entity_kind_schema, rfc3339};
-use crate::db::audit::{self, AuditEntry, AuditFilter};
+use super::views::{
+    actor_kind_schema, entity_kind_schema, names_schema, optional_reference_schema, pattern_schema,
+    rfc3339, InstantOrDate, TypedReference,
+};
+use crate::db::audit::{self, AuditAction, AuditEntry, AuditFilter};
 use crate::domain::booking::BookingReference;
 use crate::domain::ids::{AuditEntryId, UserId};
 use crate::domain::slot::parse_instant;
@@ -21,16 +25,16 @@ pub(super) const MAX_LIMIT: i64 = 500;
 #[serde(deny_unknown_fields)]
 pub(super) struct AuditQuery {
     /// Only this booking's entries (`BK-…`).
-    #[param(max_length = 13)]
+    #[param(value_type = Option<TypedReference>, inline)]
     reference: Option<String>,
     /// Only changes made by this staff account.
     #[param(minimum = 1, maximum = 2147483647)]
     user_id: Option<i64>,
     /// Entries from this instant or local date on.
-    #[param(max_length = 35)]
+    #[param(value_type = Option<InstantOrDate>, inline)]
     from: Option<String>,
     /// Entries before this instant or local date.
-    #[param(max_length = 35)]
+    #[param(value_type = Option<InstantOrDate>, inline)]
     to: Option<String>,
     /// The most entries to answer (default 100).
     #[param(minimum = 1, maximum = 500)]
@@ -56,13 +60,33 @@ struct EntryView {
     #[schema(format = DateTime)]
     at: String,
     actor: ActorView,
+    #[schema(schema_with = audit_action_schema)]
     action: String,
     #[schema(schema_with = entity_kind_schema)]
     entity_type: String,
+    #[schema(schema_with = entity_id_schema)]
     entity_id: String,
+    #[schema(schema_with = optional_reference_schema)]
     booking_reference: Option<String>,
     from: Option<Value>,
     to: Option<Value>,
+}
+
+/// What an entry did: the names `AuditAction::as_str` gives, the only ones ever recorded.
+fn audit_action_schema() -> Object {
+    names_schema(AuditAction::ALL.map(AuditAction::as_str)).build()
+}
+
+/// An entry names a booking by its reference and anything else by its row id.
+fn entity_id_schema() -> Object {
+    let reference = BookingReference::PATTERN
+        .trim_start_matches('^')
+        .trim_end_matches('$');
+    pattern_schema(&format!("^(?:[1-9][0-9]{{0,9}}|{reference})$"))
+        .description(Some(
+            "The booking's reference, or the slot's, provider's or user's id",
+        ))
+        .build()
 }
 
 fn parse_state(text: Option<String>) -> Option<Value> {
@@ -79,7 +103,7 @@ impl From<AuditEntry> for EntryView {
                 user_id: e.actor_user_id.map(UserId::get),
                 name: e.actor,
             },
-            action: e.action,
+            action: e.action.as_str().to_owned(),
             entity_type: e.entity_type.as_str().to_owned(),
             entity_id: e.entity_id,
             booking_reference: e.booking_reference,

@@ -2,7 +2,9 @@
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::Object;
 
+use super::views::{names_schema, token_schema};
 use crate::clinic::accounts::{self, LoginStart};
 use crate::db;
 use crate::error::ApiError;
@@ -20,9 +22,22 @@ pub(super) struct LoginBody {
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct LoginResponse {
+    #[schema(schema_with = access_token_schema)]
     access_token: String,
+    #[schema(schema_with = token_type_schema)]
     token_type: &'static str,
     expires_in: i64,
+}
+
+/// How the token is sent back: `Authorization: Bearer <access_token>`.
+const TOKEN_TYPE: &str = "Bearer";
+
+fn access_token_schema() -> Object {
+    token_schema().build()
+}
+
+fn token_type_schema() -> Object {
+    names_schema([TOKEN_TYPE]).build()
 }
 
 /// The one answer for every failed login, so it does not tell unknown addresses from wrong
@@ -90,7 +105,7 @@ pub(super) async fn login(
         .insert_header(("Cache-Control", "no-store"))
         .json(LoginResponse {
             access_token: issued.token,
-            token_type: "Bearer",
+            token_type: TOKEN_TYPE,
             expires_in: issued.expires_in,
         }))
 }

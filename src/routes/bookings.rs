@@ -7,13 +7,15 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::Object;
 
 use super::patient_form::{
-    parse_patient, parse_reason_field, parse_source_field, parse_visit_type_field, reject_bots,
-    PatientBody,
+    honeypot_schema, parse_patient, parse_reason_field, parse_source_field, parse_visit_type_field,
+    reject_bots, PatientBody,
 };
 use super::views::{
-    booking_json, booking_status_schema, new_booking_json, private_json, BookingView,
+    booking_example, booking_json, booking_status_schema, new_booking_example, new_booking_json,
+    or_null, private_json, public_source, time_zone_schema, BookingView, TypedReference,
 };
 use crate::clinic::appointments::{self, BookingDetails, Intake};
 use crate::db;
@@ -56,12 +58,9 @@ pub(super) struct CreateBookingBody {
     /// Why the patient is coming, up to 1000 characters.
     #[schema(max_length = 1000)]
     reason: Option<String>,
-    /// Where the booking came from: an article's slug (lowercase letters, digits, `-`, `_`).
-    /// Default `website`; staff bookings are always `front_desk`.
-    #[schema(max_length = 64, pattern = "^[a-z0-9_-]+$")]
+    #[schema(schema_with = source_field_schema)]
     source: Option<String>,
-    /// The booking form's honeypot, a field people never see: leave it out or empty.
-    #[schema(max_length = 0)]
+    #[schema(schema_with = honeypot_schema)]
     company_website: Option<String>,
 }
 
@@ -72,6 +71,15 @@ pub(super) struct RescheduleBody {
     /// The free slot to move to.
     #[schema(minimum = 1, maximum = 2147483647)]
     slot_id: i64,
+}
+
+fn source_field_schema() -> Object {
+    or_null(public_source())
+        .description(Some(
+            "Where the booking came from: an article's slug (lowercase letters, digits, `-`, \
+             `_`). Default `website`; staff bookings are always `front_desk`.",
+        ))
+        .build()
 }
 
 impl CreateBookingBody {
@@ -127,7 +135,7 @@ impl CreateBookingBody {
     ),
     request_body = CreateBookingBody,
     responses(
-        (status = 201, description = "Booked; the manage token opens this booking", body = BookingView),
+        (status = 201, description = "Booked; the manage token opens this booking", body = BookingView, example = new_booking_example),
         (status = 400),
         (status = 401),
         (status = 404, description = "No such slot"),
@@ -192,6 +200,16 @@ pub(super) fn booking_answered(
     Ok(answer.into_response())
 }
 
+/// A booking's address: its reference, as a patient may type it. One that does not parse names
+/// no booking: 404, like an unknown one.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(super) struct BookingPath {
+    /// The booking reference, e.g. BK-7Q2M9XA4KD
+    #[param(value_type = TypedReference, inline, example = "BK-7Q2M9XA4KD")]
+    reference: String,
+}
+
 fn reference_from_path(path: &str) -> Result<BookingReference, ApiError> {
     BookingReference::parse(path).ok_or_else(|| ApiError::not_found("booking"))
 }
@@ -204,11 +222,9 @@ fn reference_from_path(path: &str) -> Result<BookingReference, ApiError> {
     description = "With the booking's manage token or any staff token.",
     tag = "bookings",
     security(("manage_token" = []), ("staff_jwt" = [])),
-    params(
-        ("reference" = String, Path, description = "The booking reference, e.g. BK-7Q2M9XA4KD", example = "BK-7Q2M9XA4KD", max_length = 13, pattern = "^BK-[0-9A-Z]{10}$"),
-    ),
+    params(BookingPath),
     responses(
-        (status = 200, description = "The booking", body = BookingView),
+        (status = 200, description = "The booking", body = BookingView, example = booking_example),
         (status = 401),
         (status = 404, description = "No such booking"),
     ),
@@ -216,9 +232,9 @@ fn reference_from_path(path: &str) -> Result<BookingReference, ApiError> {
 pub(super) async fn show(
     state: web::Data<AppState>,
     access: BookingAccess<AllRoles>,
-    path: web::Path<String>,
+    path: web::Path<BookingPath>,
 ) -> Result<HttpResponse, ApiError> {
-    let reference = reference_from_path(&path)?;
+    let reference = reference_from_path(&path.reference)?;
     access.actor_for(&reference)?;
     let details = state
         .with_connection(move |conn| appointments::load(conn, &reference))
@@ -234,9 +250,7 @@ pub(super) async fn show(
     description = "Frees the slot and sends the cancellation. Patients may cancel until the visit starts; staff at any time.",
     tag = "bookings",
     security(("manage_token" = []), ("staff_jwt" = [])),
-    params(
-        ("reference" = String, Path, description = "The booking reference, e.g. BK-7Q2M9XA4KD", example = "BK-7Q2M9XA4KD", max_length = 13, pattern = "^BK-[0-9A-Z]{10}$"),
-    ),
+    params(BookingPath),
     responses(
         (status = 200, description = "Cancelled; the slot is free again", body = BookingView),
         (status = 401),
@@ -247,9 +261,9 @@ pub(super) async fn show(
 pub(super) async fn cancel(
     state: web::Data<AppState>,
     access: BookingAccess<AllRoles>,
-    path: web::Path<String>,
+    path: web::Path<BookingPath>,
 ) -> Result<HttpResponse, ApiError> {
-    let reference = reference_from_path(&path)?;
+    let reference = reference_from_path(&path.reference)?;
     let actor = access.actor_for(&reference)?;
     let details = state
         .with_connection(move |conn| {
@@ -271,9 +285,7 @@ pub(super) async fn cancel(
     description = "In one transaction: if the new slot is taken nothing changes (409).",
     tag = "bookings",
     security(("manage_token" = []), ("staff_jwt" = [])),
-    params(
-        ("reference" = String, Path, description = "The booking reference, e.g. BK-7Q2M9XA4KD", example = "BK-7Q2M9XA4KD", max_length = 13, pattern = "^BK-[0-9A-Z]{10}$"),
-    ),
+    params(BookingPath),
     request_body = RescheduleBody,
     responses(
         (status = 200, description = "Moved to the new slot", body = BookingView),
@@ -287,10 +299,10 @@ pub(super) async fn cancel(
 pub(super) async fn reschedule(
     state: web::Data<AppState>,
     access: BookingAccess<AllRoles>,
-    path: web::Path<String>,
+    path: web::Path<BookingPath>,
     body: web::Json<RescheduleBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let reference = reference_from_path(&path)?;
+    let reference = reference_from_path(&path.reference)?;
     let actor = access.actor_for(&reference)?;
     let new_slot_id = SlotId::try_from(body.slot_id).map_err(|_| ApiError::not_found("slot"))?;
     let lead = state.reminder_lead();
@@ -323,9 +335,7 @@ pub(super) struct StatusBody {
     description = "Check-in (`arrived`, from 12 hours before the visit until 12 hours after), `completed`, `no_show` (once the visit has started) or `cancelled`, as the life cycle allows.",
     tag = "staff",
     security(("staff_jwt" = [])),
-    params(
-        ("reference" = String, Path, description = "The booking reference, e.g. BK-7Q2M9XA4KD", example = "BK-7Q2M9XA4KD", max_length = 13, pattern = "^BK-[0-9A-Z]{10}$"),
-    ),
+    params(BookingPath),
     request_body = StatusBody,
     responses(
         (status = 200, description = "The booking in its new state", body = BookingView),
@@ -341,10 +351,10 @@ pub(super) struct StatusBody {
 pub(super) async fn update_status(
     state: web::Data<AppState>,
     staff: AnyStaff,
-    path: web::Path<String>,
+    path: web::Path<BookingPath>,
     body: web::Json<StatusBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let reference = reference_from_path(&path)?;
+    let reference = reference_from_path(&path.reference)?;
     let target = BookingStatus::parse(body.status.trim()).ok_or_else(|| {
         let names: Vec<&str> = BookingStatus::ALL.iter().map(|s| s.as_str()).collect();
         ApiError::invalid(
@@ -383,6 +393,7 @@ pub(super) struct DaySheetQuery {
 struct DaySheet {
     #[schema(format = Date)]
     date: String,
+    #[schema(schema_with = time_zone_schema)]
     timezone: String,
     items: Vec<BookingView>,
 }

@@ -12,8 +12,15 @@ use crate::state::AppState;
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub(super) struct HealthStatus {
-    #[schema(example = "ok")]
-    status: &'static str,
+    status: Health,
+}
+
+/// `ok` from `/health` and `/health/live`, `ready` from `/health/ready`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum Health {
+    Ok,
+    Ready,
 }
 
 #[utoipa::path(
@@ -36,7 +43,7 @@ pub(super) async fn health(state: web::Data<AppState>) -> Result<HttpResponse, A
                 .map_err(|e| ApiError::Unavailable(format!("database: {e}")))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(HealthStatus { status: "ok" }))
+    Ok(HttpResponse::Ok().json(HealthStatus { status: Health::Ok }))
 }
 
 /// Never touches the database: a restart cures nothing a database outage causes.
@@ -53,7 +60,7 @@ pub(super) async fn health(state: web::Data<AppState>) -> Result<HttpResponse, A
     ),
 )]
 pub(super) async fn live() -> HttpResponse {
-    HttpResponse::Ok().json(HealthStatus { status: "ok" })
+    HttpResponse::Ok().json(HealthStatus { status: Health::Ok })
 }
 
 #[utoipa::path(
@@ -84,5 +91,7 @@ pub(super) async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, Ap
             Err(e) => Err(ApiError::Unavailable(format!("database: {e:#}"))),
         })
         .await?;
-    Ok(HttpResponse::Ok().json(HealthStatus { status: "ready" }))
+    Ok(HttpResponse::Ok().json(HealthStatus {
+        status: Health::Ready,
+    }))
 }

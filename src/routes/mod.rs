@@ -28,6 +28,12 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use crate::abuse::PublicPostLimit;
 use crate::error::ApiError;
 
+/// The operations the public-POST limit wraps in `configure` (`createBooking`, `bookEarliest`,
+/// `createSeries`):
+/// the OpenAPI document declares the limit's headers on exactly these, so keep the two together.
+pub(crate) const RATE_LIMITED_OPERATIONS: [&str; 3] =
+    ["createBooking", "bookEarliest", "createSeries"];
+
 /// `document` is the OpenAPI document as served (`openapi::served_document`): the docs page shows
 /// the same one `/openapi.json` answers.
 pub(crate) fn configure(
@@ -83,8 +89,12 @@ pub(crate) fn configure(
                 .service(web::resource("/slots/{id}").route(web::patch().to(slots::update_status)))
                 .service(
                     web::resource("/bookings")
-                        .wrap(public_posts.middleware())
-                        .route(web::post().to(bookings::create))
+                        // createBooking, in RATE_LIMITED_OPERATIONS
+                        .route(
+                            web::post()
+                                .to(bookings::create)
+                                .wrap(public_posts.middleware()),
+                        )
                         .route(web::get().to(bookings::day_sheet)),
                 )
                 .service(
@@ -102,14 +112,22 @@ pub(crate) fn configure(
                 )
                 .service(
                     web::resource("/schedule-appointment")
-                        .wrap(public_posts.middleware())
                         .route(web::get().to(schedule_appointment::show))
-                        .route(web::post().to(schedule_appointment::book)),
+                        // bookEarliest, in RATE_LIMITED_OPERATIONS
+                        .route(
+                            web::post()
+                                .to(schedule_appointment::book)
+                                .wrap(public_posts.middleware()),
+                        ),
                 )
                 .service(
                     web::resource("/series")
-                        .wrap(public_posts.middleware())
-                        .route(web::post().to(series::create)),
+                        // createSeries, in RATE_LIMITED_OPERATIONS
+                        .route(
+                            web::post()
+                                .to(series::create)
+                                .wrap(public_posts.middleware()),
+                        ),
                 )
                 .service(web::resource("/series/{reference}").route(web::get().to(series::show)))
                 .service(

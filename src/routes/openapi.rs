@@ -65,7 +65,7 @@ the \"Schedule an appointment\" call to action, and the front desk's staff API. 
         super::docs_redirect,
     ),
     components(schemas(crate::error::ProblemDetails)),
-    modifiers(&SecuritySchemes, &ProblemResponses),
+    modifiers(&SecuritySchemes, &ProblemResponses, &RateLimitHeaders),
     tags(
         (name = "providers", description = "The clinic's providers"),
         (name = "slots", description = "Free times"),
@@ -165,58 +165,134 @@ impl Modify for ProblemResponses {
                 .schema(Some(Ref::from_schema_name("ProblemDetails")))
                 .build(),
         );
-        for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.options,
-                &mut item.head,
-                &mut item.patch,
-                &mut item.trace,
-            ];
-            for operation in operations.into_iter().flatten() {
-                // Any path answers a method it does not take with 405, and any request may
-                // meet an unexpected failure (500, logged, its detail withheld).
-                for status in ["405", "500"] {
-                    operation
-                        .responses
-                        .responses
-                        .entry(status.to_owned())
-                        .or_insert_with(|| RefOr::T(Response::new("")));
-                }
-                for (status, response) in operation.responses.responses.iter_mut() {
-                    let RefOr::T(response) = response else {
-                        continue;
-                    };
+        for operation in operations_mut(openapi) {
+            // Any path answers a method it does not take with 405, and any request may meet an
+            // unexpected failure (500, logged, its detail withheld).
+            for status in ["405", "500"] {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| RefOr::T(Response::new("")));
+            }
+            for (status, response) in operation.responses.responses.iter_mut() {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                response
+                    .headers
+                    .entry("X-Request-Id".to_owned())
+                    .or_insert_with(|| RefOr::T(request_id.clone()));
+                if status == "429" || status == "503" {
                     response
                         .headers
-                        .entry("X-Request-Id".to_owned())
-                        .or_insert_with(|| RefOr::T(request_id.clone()));
-                    if status == "429" || status == "503" {
-                        response
-                            .headers
-                            .entry("Retry-After".to_owned())
-                            .or_insert_with(|| RefOr::T(retry_after.clone()));
-                    }
+                        .entry("Retry-After".to_owned())
+                        .or_insert_with(|| RefOr::T(retry_after.clone()));
                 }
-                for (status, response) in operation.responses.responses.iter_mut() {
-                    let RefOr::T(response) = response else {
-                        continue;
-                    };
-                    if !(status.starts_with('4') || status.starts_with('5')) {
-                        continue;
-                    }
-                    if response.description.is_empty() {
-                        response.description =
-                            usual_description(status).unwrap_or_default().to_owned();
-                    }
-                    if response.content.is_empty() {
-                        response
-                            .content
-                            .insert(crate::error::PROBLEM_JSON.to_owned(), problem.clone());
-                    }
+            }
+            for (status, response) in operation.responses.responses.iter_mut() {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                if !(status.starts_with('4') || status.starts_with('5')) {
+                    continue;
+                }
+                if response.description.is_empty() {
+                    response.description = usual_description(status).unwrap_or_default().to_owned();
+                }
+                if response.content.is_empty() {
+                    response
+                        .content
+                        .insert(crate::error::PROBLEM_JSON.to_owned(), problem.clone());
+                }
+            }
+        }
+    }
+}
+
+/// Every operation of the document, whatever its method.
+fn operations_mut(
+    openapi: &mut utoipa::openapi::OpenApi,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    openapi.paths.paths.values_mut().flat_map(|item| {
+        [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ]
+        .into_iter()
+        .flatten()
+    })
+}
+
+/// The public-POST limit's headers (`crate::abuse`), on the operations it wraps
+/// (`routes::RATE_LIMITED_OPERATIONS`) and no others. It counts every request those routes take,
+/// so every answer of theirs carries them (a 5xx too, undeclared: the OWASP rules ask for 2xx and
+/// 4xx), but only while the limit is on: never `required`. Runs after `ProblemResponses`, so the
+/// 405 and 429 it adds are covered.
+struct RateLimitHeaders;
+
+impl Modify for RateLimitHeaders {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::header::Header;
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        use utoipa::openapi::RefOr;
+        let header = |minimum: u32, description: &str| {
+            let header = Header::builder()
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                        .minimum(Some(minimum))
+                        // APP__HTTP__RATE_LIMIT_PER_MINUTE is a u32.
+                        .maximum(Some(u32::MAX))
+                        .build(),
+                ))
+                .description(Some(description))
+                .build();
+            RefOr::T(header)
+        };
+        let limit = header(
+            1,
+            "How many public POSTs (bookings and the call to action's) one client address may \
+             make in a minute, all at once if it likes (APP__HTTP__RATE_LIMIT_PER_MINUTE). Sent \
+             while the limit is on, i.e. that setting is above 0",
+        );
+        let remaining = header(
+            0,
+            "How many more of them this address may make right now; one more every 60 / limit \
+             seconds. Sent while the limit is on",
+        );
+        let after = header(
+            0,
+            "Seconds to wait before the next public POST from this address, as Retry-After. \
+             Sent while the limit is on",
+        );
+        for operation in operations_mut(openapi) {
+            let limited = operation
+                .operation_id
+                .as_deref()
+                .is_some_and(|id| super::RATE_LIMITED_OPERATIONS.contains(&id));
+            if !limited {
+                continue;
+            }
+            for (status, response) in operation.responses.responses.iter_mut() {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                if !(status.starts_with('2') || status.starts_with('4')) {
+                    continue;
+                }
+                let headers = &mut response.headers;
+                headers.insert("X-RateLimit-Limit".to_owned(), limit.clone());
+                headers.insert("X-RateLimit-Remaining".to_owned(), remaining.clone());
+                if status == "429" {
+                    headers.insert("X-RateLimit-After".to_owned(), after.clone());
                 }
             }
         }
@@ -231,7 +307,13 @@ pub(crate) fn served_document(settings: &Settings) -> utoipa::openapi::OpenApi {
     let base = settings.clinic.public_base_url.trim_end_matches('/');
     document.servers = Some(vec![utoipa::openapi::server::ServerBuilder::new()
         .url(base)
-        .description(Some(settings.clinic.name.as_str()))
+        .description(Some(server_description(settings)))
+        // The address patients and the clinic's websites use: public, not an internal one.
+        .extensions(Some(
+            utoipa::openapi::extensions::ExtensionsBuilder::new()
+                .add("x-internal", false)
+                .build(),
+        ))
         .build()]);
     document.info.contact = Some(
         utoipa::openapi::info::ContactBuilder::new()
@@ -240,6 +322,17 @@ pub(crate) fn served_document(settings: &Settings) -> utoipa::openapi::OpenApi {
             .build(),
     );
     document
+}
+
+/// The clinic, and which environment this copy runs as (`APP_ENV`): production, or the default
+/// profile's local copy (demo data, mail written to files), so a reader knows what they reach.
+fn server_description(settings: &Settings) -> String {
+    let environment = if settings.is_production() {
+        "production"
+    } else {
+        "local development copy, APP_ENV=default"
+    };
+    format!("{} ({environment})", settings.clinic.name)
 }
 
 #[utoipa::path(
@@ -294,6 +387,11 @@ mod tests {
             assert_eq!(schema["maximum"], most, "{path}");
             assert_eq!(schema["minimum"], 1, "{path}");
         }
+        let red_flags = &doc["components"]["schemas"]["Concern"]["properties"]["red_flags"];
+        assert_eq!(
+            red_flags["maxItems"],
+            crate::domain::intake::RedFlag::ALL.len()
+        );
         let schedule = &doc["components"]["schemas"]["ScheduleBody"]["properties"]["slot_minutes"];
         assert_eq!(
             schedule["minimum"],
@@ -303,6 +401,127 @@ mod tests {
             schedule["maximum"],
             crate::domain::schedule::MAX_SLOT_MINUTES
         );
+    }
+
+    #[test]
+    fn exactly_the_rate_limited_operations_declare_the_limit_headers() {
+        let doc = document();
+        let mut limited = std::collections::BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, operation) in item.as_object().expect("item") {
+                let id = operation["operationId"].as_str().expect("an operationId");
+                let expected = super::super::RATE_LIMITED_OPERATIONS.contains(&id);
+                if expected {
+                    limited.insert(id);
+                }
+                for (status, response) in operation["responses"].as_object().expect("responses") {
+                    let headers = &response["headers"];
+                    let client_visible = status.starts_with('2') || status.starts_with('4');
+                    for name in ["X-RateLimit-Limit", "X-RateLimit-Remaining"] {
+                        assert_eq!(
+                            headers.get(name).is_some(),
+                            expected && client_visible,
+                            "{method} {path} {status}: {name}"
+                        );
+                    }
+                    assert_eq!(
+                        headers.get("X-RateLimit-After").is_some(),
+                        expected && status == "429",
+                        "{method} {path} {status}: X-RateLimit-After"
+                    );
+                    if let Some(limit) = headers.get("X-RateLimit-Limit") {
+                        assert_eq!(limit["required"], Value::Null, "only while the limit is on");
+                        assert_eq!(limit["schema"]["minimum"], 1);
+                        assert_eq!(limit["schema"]["maximum"], u32::MAX);
+                    }
+                }
+                if expected {
+                    assert!(
+                        operation["responses"].get("429").is_some(),
+                        "{method} {path} declares no 429"
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            limited,
+            super::super::RATE_LIMITED_OPERATIONS.into_iter().collect(),
+            "every rate-limited operation is in the document"
+        );
+    }
+
+    #[test]
+    fn the_served_document_names_its_public_server_and_environment() {
+        let mut settings = Settings::load_from(std::path::Path::new("config"), "default")
+            .expect("the default settings");
+        settings.clinic.public_base_url = "https://book.clinic.example/".into();
+        let served = serde_json::to_value(served_document(&settings)).expect("JSON");
+        let server = &served["servers"][0];
+        assert_eq!(served["servers"].as_array().map(Vec::len), Some(1));
+        assert_eq!(server["url"], "https://book.clinic.example");
+        assert_eq!(server["x-internal"], false);
+        assert_eq!(
+            server["description"],
+            format!(
+                "{} (local development copy, APP_ENV=default)",
+                settings.clinic.name
+            )
+        );
+        assert_eq!(
+            served["info"]["contact"]["url"],
+            "https://book.clinic.example"
+        );
+
+        settings.environment = "production".into();
+        let served = serde_json::to_value(served_document(&settings)).expect("JSON");
+        assert_eq!(
+            served["servers"][0]["description"],
+            format!("{} (production)", settings.clinic.name)
+        );
+    }
+
+    /// Issue 21: an example for every request body (on the body or its schema), and for the
+    /// answers a web developer reads first.
+    #[test]
+    fn request_bodies_and_the_main_answers_have_examples() {
+        let doc = document();
+        let has_example = |media: &Value| {
+            let schema = match media["schema"]["$ref"].as_str() {
+                Some(target) => {
+                    let name = target.trim_start_matches("#/components/schemas/");
+                    &doc["components"]["schemas"][name]
+                }
+                None => &media["schema"],
+            };
+            [media, schema]
+                .iter()
+                .any(|v| v.get("example").is_some() || v.get("examples").is_some())
+        };
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, operation) in item.as_object().expect("item") {
+                let Some(content) = operation["requestBody"]["content"].as_object() else {
+                    continue;
+                };
+                for (media_type, media) in content {
+                    assert!(has_example(media), "{method} {path}: {media_type} body");
+                }
+            }
+        }
+        for (path, method, status) in [
+            ("/api/v1/providers", "get", "200"),
+            ("/api/v1/slots", "get", "200"),
+            ("/api/v1/bookings", "post", "201"),
+            ("/api/v1/bookings/{reference}", "get", "200"),
+            ("/api/v1/schedule-appointment", "get", "200"),
+            ("/api/v1/schedule-appointment", "post", "201"),
+        ] {
+            let media =
+                &doc["paths"][path][method]["responses"][status]["content"]["application/json"];
+            assert!(
+                media.get("example").is_some(),
+                "{method} {path} {status} has no example"
+            );
+        }
     }
 
     #[test]

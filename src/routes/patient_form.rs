@@ -3,10 +3,12 @@
 //! and the honeypot that turns naive bots away.
 
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::Object;
 
+use super::views::{or_null, pattern_schema};
 use crate::domain::booking::{parse_reason, BookingSource};
 use crate::domain::ids::VisitTypeId;
-use crate::domain::patient::{Patient, PatientInput};
+use crate::domain::patient::{Patient, PatientInput, PHONE_FIELD_PATTERN};
 use crate::domain::FieldErrors;
 use crate::error::ApiError;
 
@@ -19,12 +21,21 @@ pub(super) struct PatientBody {
     /// An address mail can be sent to.
     #[schema(required = true, nullable = false, format = Email, max_length = 254)]
     email: Option<String>,
-    /// 7 to 15 digits, optionally with `+`, spaces, dashes, dots or parentheses.
-    #[schema(max_length = 32)]
+    #[schema(schema_with = phone_field_schema)]
     phone: Option<String>,
     /// From 1900-01-01 until yesterday.
     #[schema(format = Date, max_length = 10)]
     date_of_birth: Option<String>,
+}
+
+fn phone_field_schema() -> Object {
+    or_null(pattern_schema(PHONE_FIELD_PATTERN))
+        .max_length(Some(32))
+        .description(Some(
+            "7 to 15 digits, optionally with `+`, spaces, dashes, dots or parentheses; blank is \
+             no phone.",
+        ))
+        .build()
 }
 
 /// The patient of a request body, each bad or missing field recorded under `patient.<field>`.
@@ -84,6 +95,20 @@ pub(super) fn parse_visit_type_field(
     parsed
 }
 
+/// What `reject_bots` lets through, as a JSON Schema pattern: nothing but white space.
+const HONEYPOT_PATTERN: &str = r"^\s*$";
+
+/// The honeypot as both forms document it: left out, `null` or empty (`maxLength` 0; white space
+/// alone passes too, as the pattern says).
+pub(super) fn honeypot_schema() -> Object {
+    or_null(pattern_schema(HONEYPOT_PATTERN))
+        .max_length(Some(0))
+        .description(Some(
+            "The booking form's honeypot, a field people never see: leave it out or empty.",
+        ))
+        .build()
+}
+
 /// A form's honeypot: a field people never see, so only a naive bot fills it in.
 pub(super) fn reject_bots(honeypot: Option<&str>) -> Result<(), ApiError> {
     match honeypot {
@@ -91,5 +116,30 @@ pub(super) fn reject_bots(honeypot: Option<&str>) -> Result<(), ApiError> {
             "this request was rejected as automated".into(),
         )),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_honeypot_pattern_admits_exactly_what_passes() {
+        let pattern = regex::Regex::new(HONEYPOT_PATTERN).unwrap();
+        for value in [
+            "",
+            " ",
+            "\t\n",
+            "\u{a0}",
+            "x",
+            " https://spam.example ",
+            "\u{200b}",
+        ] {
+            assert_eq!(
+                pattern.is_match(value),
+                reject_bots(Some(value)).is_ok(),
+                "{value:?}"
+            );
+        }
     }
 }

@@ -41,6 +41,20 @@ impl From<Provider> for ProviderView {
     }
 }
 
+/// The document's example: the demo clinic's first provider.
+fn provider_list_example() -> serde_json::Value {
+    serde_json::json!({
+        "items": [{
+            "id": 1,
+            "name": "Dr. Maya Chen",
+            "title": "MD, Pain Medicine",
+            "specialty": "pain_medicine",
+            "bio": "Board-certified in pain medicine; treats chronic back and neck pain, including pain made worse by stress.",
+            "active": true
+        }]
+    })
+}
+
 #[utoipa::path(
     get,
     path = "/api/v1/providers",
@@ -49,7 +63,7 @@ impl From<Provider> for ProviderView {
     description = "The clinic's active providers.",
     tag = "providers",
     security(()),
-    responses((status = 200, description = "Active providers", body = ProviderList)),
+    responses((status = 200, description = "Active providers", body = ProviderList, example = provider_list_example)),
 )]
 pub(super) async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let items = state.with_connection(providers::list_active).await?;

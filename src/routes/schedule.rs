@@ -2,10 +2,12 @@
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{Array, ArrayBuilder, Object};
 
+use super::views::pattern_schema;
 use crate::clinic::front_desk;
 use crate::domain::ids::ProviderId;
-use crate::domain::schedule::{ScheduleInput, WeeklySchedule};
+use crate::domain::schedule::{weekday_pattern, ScheduleInput, WeeklySchedule, LOCAL_TIME_PATTERN};
 use crate::domain::FieldErrors;
 use crate::error::ApiError;
 use crate::routes::access::FrontDeskUser;
@@ -14,9 +16,9 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct BreakBody {
-    #[schema(max_length = 8)]
+    #[schema(schema_with = break_start_schema)]
     start: String,
-    #[schema(max_length = 8)]
+    #[schema(schema_with = break_end_schema)]
     end: String,
 }
 
@@ -33,17 +35,51 @@ pub(super) struct ScheduleBody {
     from_date: Option<String>,
     #[schema(required = true, nullable = false, format = Date, max_length = 10)]
     to_date: Option<String>,
-    #[schema(required = true, nullable = false, max_items = 7)]
+    #[schema(required = true, schema_with = weekdays_schema)]
     weekdays: Option<Vec<String>>,
-    #[schema(required = true, nullable = false, example = "09:00", max_length = 8)]
+    #[schema(required = true, schema_with = start_time_schema)]
     start_time: Option<String>,
-    #[schema(required = true, nullable = false, example = "17:00", max_length = 8)]
+    #[schema(required = true, schema_with = end_time_schema)]
     end_time: Option<String>,
     #[schema(required = true, nullable = false, minimum = 5, maximum = 480)]
     slot_minutes: Option<i64>,
     #[serde(default)]
     #[schema(max_items = 24)]
     breaks: Vec<BreakBody>,
+}
+
+/// A local time of day as `WeeklySchedule::parse` reads it (`HH:MM`); 8 characters hold
+/// `HH:MM:00`.
+fn local_time(example: &str) -> Object {
+    pattern_schema(LOCAL_TIME_PATTERN)
+        .max_length(Some(8))
+        .examples([example])
+        .build()
+}
+
+fn start_time_schema() -> Object {
+    local_time("09:00")
+}
+
+fn end_time_schema() -> Object {
+    local_time("17:00")
+}
+
+fn break_start_schema() -> Object {
+    local_time("12:00")
+}
+
+fn break_end_schema() -> Object {
+    local_time("13:00")
+}
+
+/// Each day once or more (repeats count once), as `mon` or `monday` in any case; 9 characters
+/// hold `wednesday`.
+fn weekdays_schema() -> Array {
+    let day = pattern_schema(&weekday_pattern())
+        .max_length(Some(9))
+        .examples(["mon"]);
+    ArrayBuilder::new().items(day).max_items(Some(7)).build()
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -6,13 +6,18 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use utoipa::openapi::schema::Object;
 
 use super::bookings::booking_answered;
 use super::patient_form::{
-    parse_patient, parse_reason_field, parse_source_field, parse_visit_type_field, reject_bots,
-    PatientBody,
+    honeypot_schema, parse_patient, parse_reason_field, parse_source_field, parse_visit_type_field,
+    reject_bots, PatientBody,
 };
-use super::views::{json_body, new_booking_json, OpenSlotView};
+use super::views::{
+    instant_or_date, json_body, names_schema, new_booking_example, new_booking_json,
+    open_slot_example, or_null, public_source, time_zone_schema, OpenSlotView, PublicSource,
+};
 use crate::availability::AnswerKey;
 use crate::clinic::appointments::{self, EarliestRequest, Intake};
 use crate::clinic::openings;
@@ -45,7 +50,7 @@ pub(super) struct CtaQuery {
     visit_type: Option<String>,
     /// The page showing the call to action (e.g. the article's slug): filled into `book`'s
     /// body so its bookings are attributed to it.
-    #[param(max_length = 64, pattern = "^[a-z0-9_-]+$")]
+    #[param(value_type = Option<PublicSource>, inline)]
     source: Option<String>,
     /// How many times to offer (default: the configured count).
     #[param(value_type = Option<i64>, minimum = 1, maximum = 50)]
@@ -57,15 +62,89 @@ struct Clinic<'a> {
     name: &'a str,
     address: &'a str,
     phone: &'a str,
+    #[schema(schema_with = time_zone_schema)]
     timezone: &'a str,
 }
 
+/// Both ways to book are a JSON POST.
+const BOOK_METHOD: &str = "POST";
+const BOOK_CONTENT_TYPE: &str = "application/json";
+
 #[derive(Serialize, utoipa::ToSchema)]
 struct HowToBook {
+    #[schema(schema_with = book_method_schema)]
     method: &'static str,
+    /// The path to send it to, on this server.
+    #[schema(format = "uri-reference")]
     url: &'static str,
+    #[schema(schema_with = book_content_type_schema)]
     content_type: &'static str,
-    body: serde_json::Value,
+    body: Value,
+}
+
+impl HowToBook {
+    /// `POST /api/v1/bookings` with one of the offered slots; `source` is what the page said.
+    fn book(source: Value) -> Self {
+        Self {
+            method: BOOK_METHOD,
+            url: "/api/v1/bookings",
+            content_type: BOOK_CONTENT_TYPE,
+            body: json!({
+                "slot_id": "<items[].id>",
+                "visit_type_id": "(optional) the visit_type_id the offer was asked for",
+                "patient": {"name": "", "email": "", "phone": "(optional)", "date_of_birth": "(optional) YYYY-MM-DD"},
+                "reason": "(optional)",
+                "source": source,
+            }),
+        }
+    }
+
+    /// `POST /api/v1/schedule-appointment`: the earliest time that fits.
+    fn book_earliest(source: Value) -> Self {
+        Self {
+            method: BOOK_METHOD,
+            url: "/api/v1/schedule-appointment",
+            content_type: BOOK_CONTENT_TYPE,
+            body: json!({
+                "patient": {"name": "", "email": "", "phone": "(optional)"},
+                "concern": {"area": "lower_back | upper_back | neck | other", "onset": "gradual | sudden", "red_flags": ["numbness | tingling | weakness | severe_pain"]},
+                "provider_id": "(optional)",
+                "visit_type_id": "(optional) from GET /api/v1/visit-types",
+                "not_before": "(optional) date or instant",
+                "source": source,
+            }),
+        }
+    }
+}
+
+/// What `book`'s body says of the source when the page named none.
+fn no_source_hint() -> Value {
+    json!("(optional) e.g. the article's slug")
+}
+
+/// The document's example of the call to action: the default texts and the demo clinic.
+fn call_to_action_example() -> Value {
+    json!({
+        "headline": "Schedule an appointment",
+        "text": "Start your journey toward a pain-free future: pick a time that suits you and we will confirm it by email.",
+        "clinic": {
+            "name": "Desert Spine & Pain Clinic",
+            "address": "4410 N 7th St, Suite 200, Phoenix, AZ 85014",
+            "phone": "+1 (602) 555-0134",
+            "timezone": "America/Phoenix"
+        },
+        "items": [open_slot_example(42, 9), open_slot_example(43, 10)],
+        "book": HowToBook::book(no_source_hint()),
+        "book_earliest": HowToBook::book_earliest(no_source_hint()),
+    })
+}
+
+fn book_method_schema() -> Object {
+    names_schema([BOOK_METHOD]).build()
+}
+
+fn book_content_type_schema() -> Object {
+    names_schema([BOOK_CONTENT_TYPE]).build()
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -91,7 +170,7 @@ struct CallToAction<'a> {
     security(()),
     params(CtaQuery),
     responses(
-        (status = 200, description = "Headline, text and the next free times", body = CallToAction),
+        (status = 200, description = "Headline, text and the next free times", body = CallToAction, example = call_to_action_example),
         (status = 400),
         (status = 404, description = "No such provider or visit type"),
     ),
@@ -144,10 +223,9 @@ pub(super) async fn show(
         return Ok(json_body(body));
     }
     let generation = cache.generation();
-    let source_hint = source.as_ref().map_or_else(
-        || serde_json::json!("(optional) e.g. the article's slug"),
-        |s| serde_json::json!(s.as_str()),
-    );
+    let source_hint = source
+        .as_ref()
+        .map_or_else(no_source_hint, |s| json!(s.as_str()));
     let horizon = now + Duration::days(settings.clinic.booking_horizon_days);
     let found = state
         .with_connection(move |conn| {
@@ -185,31 +263,8 @@ pub(super) async fn show(
             timezone: tz.name(),
         },
         items: found.iter().map(|s| OpenSlotView::new(s, tz)).collect(),
-        book: HowToBook {
-            method: "POST",
-            url: "/api/v1/bookings",
-            content_type: "application/json",
-            body: serde_json::json!({
-                "slot_id": "<items[].id>",
-                "visit_type_id": "(optional) the visit_type_id the offer was asked for",
-                "patient": {"name": "", "email": "", "phone": "(optional)", "date_of_birth": "(optional) YYYY-MM-DD"},
-                "reason": "(optional)",
-                "source": source_hint,
-            }),
-        },
-        book_earliest: HowToBook {
-            method: "POST",
-            url: "/api/v1/schedule-appointment",
-            content_type: "application/json",
-            body: serde_json::json!({
-                "patient": {"name": "", "email": "", "phone": "(optional)"},
-                "concern": {"area": "lower_back | upper_back | neck | other", "onset": "gradual | sudden", "red_flags": ["numbness | tingling | weakness | severe_pain"]},
-                "provider_id": "(optional)",
-                "visit_type_id": "(optional) from GET /api/v1/visit-types",
-                "not_before": "(optional) date or instant",
-                "source": source_hint,
-            }),
-        },
+        book: HowToBook::book(source_hint.clone()),
+        book_earliest: HowToBook::book_earliest(source_hint),
     })
     .map_err(|e| ApiError::Internal(e.into()))?;
     let body = web::Bytes::from(body);
@@ -232,13 +287,29 @@ pub(super) struct ScheduleAppointmentBody {
     /// The kind of visit (`GET /api/v1/visit-types`): only times where it fits are booked.
     #[schema(minimum = 1, maximum = 2147483647, format = Int64)]
     visit_type_id: Option<i64>,
-    #[schema(max_length = 35)]
+    #[schema(schema_with = not_before_schema)]
     not_before: Option<String>,
-    #[schema(max_length = 64, pattern = "^[a-z0-9_-]+$")]
+    #[schema(schema_with = source_field_schema)]
     source: Option<String>,
-    /// The form's honeypot.
-    #[schema(max_length = 0)]
+    #[schema(schema_with = honeypot_schema)]
     company_website: Option<String>,
+}
+
+fn not_before_schema() -> Object {
+    or_null(instant_or_date())
+        .description(Some(
+            "The earliest the visit may start: an RFC 3339 instant, or a local date (its start)",
+        ))
+        .build()
+}
+
+fn source_field_schema() -> Object {
+    or_null(public_source())
+        .description(Some(
+            "Where the booking came from: an article's slug (lowercase letters, digits, `-`, \
+             `_`). Default `schedule_cta`.",
+        ))
+        .build()
 }
 
 /// `POST /api/v1/schedule-appointment`: books the earliest free slot that fits, or answers 409
@@ -256,7 +327,7 @@ pub(super) struct ScheduleAppointmentBody {
     ),
     request_body = ScheduleAppointmentBody,
     responses(
-        (status = 201, description = "Booked the earliest time that fits", body = crate::routes::views::BookingView),
+        (status = 201, description = "Booked the earliest time that fits", body = crate::routes::views::BookingView, example = new_booking_example),
         (status = 400),
         (status = 404, description = "No such provider or visit type"),
         (status = 409, description = "Nothing fits (see next_available_dates), or the visit type is for returning patients"),

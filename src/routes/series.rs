@@ -180,6 +180,7 @@ fn series_view(
         (status = 409, description = "Some dates do not fit (see `conflicts`; nothing was booked), or the visit type's courses are booked by the clinic"),
         (status = 413),
         (status = 422),
+        (status = 429),
     ),
 )]
 pub(super) async fn create(

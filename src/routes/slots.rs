@@ -6,7 +6,7 @@ use actix_web::HttpResponse;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::views::{json_body, rfc3339, OpenSlotView, SlotView};
+use super::views::{json_body, open_slot_example, rfc3339, InstantOrDate, OpenSlotView, SlotView};
 use crate::availability::AnswerKey;
 use crate::clinic::{front_desk, openings};
 use crate::domain::calendar;
@@ -35,10 +35,10 @@ pub(super) struct SlotQuery {
     visit_type_id: Option<i64>,
     /// The window's start: an RFC 3339 instant, or a date meaning the clinic's local midnight
     /// (default: now). For the next page, the previous answer's `next_from`.
-    #[param(example = "2027-03-01", max_length = 35)]
+    #[param(example = "2027-03-01", value_type = Option<InstantOrDate>, inline)]
     from: Option<String>,
     /// The window's end, exclusive, as `from` (default: 14 days after `from`; at most 62).
-    #[param(max_length = 35)]
+    #[param(value_type = Option<InstantOrDate>, inline)]
     to: Option<String>,
     /// The most slots to answer (default 500).
     #[param(minimum = 1, maximum = 2000)]
@@ -49,12 +49,24 @@ pub(super) struct SlotQuery {
 struct SlotList {
     #[schema(max_items = 2000)]
     items: Vec<OpenSlotView>,
+    #[schema(format = DateTime)]
     from: String,
+    #[schema(format = DateTime)]
     to: String,
     /// When `limit` cut the list short, the `from` of the next page (the first slot not listed);
     /// `null` when the window's list is complete.
     #[schema(format = DateTime)]
     next_from: Option<String>,
+}
+
+/// The document's example: the first two of a morning's free slots, `limit=2`.
+fn slot_list_example() -> serde_json::Value {
+    serde_json::json!({
+        "items": [open_slot_example(42, 9), open_slot_example(43, 10)],
+        "from": "2027-03-01T07:00:00Z",
+        "to": "2027-03-15T07:00:00Z",
+        "next_from": "2027-03-01T18:00:00Z"
+    })
 }
 
 #[utoipa::path(
@@ -67,7 +79,7 @@ struct SlotList {
     security(()),
     params(SlotQuery),
     responses(
-        (status = 200, description = "Free slots in the window, ordered by start", body = SlotList),
+        (status = 200, description = "Free slots in the window, ordered by start", body = SlotList, example = slot_list_example),
         (status = 400),
         (status = 404, description = "No such provider or visit type"),
     ),
@@ -237,7 +249,7 @@ pub(super) struct SlotStatusBody {
 }
 
 fn blockable_schema() -> utoipa::openapi::schema::Object {
-    super::views::names_schema([SlotStatus::Blocked.as_str(), SlotStatus::Free.as_str()])
+    super::views::names_schema([SlotStatus::Blocked.as_str(), SlotStatus::Free.as_str()]).build()
 }
 
 /// `PATCH /api/v1/slots/{id}` (admin, front desk): `{"status": "blocked" | "free"}`.

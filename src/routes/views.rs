@@ -1,20 +1,26 @@
 //! How the API shows providers, slots and bookings: the JSON shapes handlers answer with,
-//! instants as RFC 3339 (UTC, and the clinic's local time beside it).
+//! instants as RFC 3339 (UTC, and the clinic's local time beside it); and the OpenAPI schemas of
+//! the strings it takes and writes, from the domain's names and patterns.
 
 use actix_web::http::header::ContentType;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
+use serde_json::{json, Value};
+use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
 
+use crate::auth::jwt::TOKEN_PATTERN;
 use crate::clinic::appointments::BookingDetails;
 use crate::db::audit::{ActorKind, EntityKind};
 use crate::db::outbox::{JobStatus, MailKind};
 use crate::db::providers::Provider;
 use crate::db::slots::Slot;
-use crate::domain::booking::{BookingReference, BookingStatus};
+use crate::domain::booking::{BookingReference, BookingSource, BookingStatus};
+use crate::domain::calendar::TIME_ZONE_PATTERN;
 use crate::domain::intake::Concern;
-use crate::domain::slot::SlotStatus;
+use crate::domain::patient::PHONE_PATTERN;
+use crate::domain::slot::{SlotStatus, INSTANT_OR_DATE_PATTERN};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -73,6 +79,7 @@ pub(super) struct SlotView {
     pub local_start: String,
     #[schema(format = DateTime)]
     pub local_end: String,
+    #[schema(schema_with = time_zone_schema)]
     pub timezone: String,
     #[schema(schema_with = slot_status_schema)]
     pub status: String,
@@ -117,6 +124,7 @@ struct PatientView {
     name: String,
     #[schema(format = Email)]
     email: String,
+    #[schema(schema_with = phone_schema)]
     phone: Option<String>,
     #[schema(format = Date)]
     date_of_birth: Option<String>,
@@ -134,6 +142,7 @@ struct VisitTypeSummary {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct BookingView {
+    #[schema(schema_with = reference_schema)]
     reference: String,
     #[schema(schema_with = booking_status_schema)]
     status: String,
@@ -144,6 +153,7 @@ pub(super) struct BookingView {
     visit_type: Option<VisitTypeSummary>,
     patient: PatientView,
     reason: Option<String>,
+    #[schema(schema_with = source_schema)]
     source: String,
     #[schema(format = DateTime)]
     created_at: String,
@@ -152,13 +162,19 @@ pub(super) struct BookingView {
     concern: Option<Concern>,
     /// Red flags in the intake: the front desk reviews this booking before the visit.
     needs_review: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
     /// Only in the answer that made the booking: the patient's key to read, cancel and move it.
-    manage_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = manage_token_schema)]
+    manage_token: Option<String>,
     /// `queued` in the answer that made the booking.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = confirmation_email_schema)]
     confirmation_email: Option<&'static str>,
 }
+
+/// What a new booking's answer says of its confirmation: written to the outbox, to go out with
+/// the worker's next round.
+const CONFIRMATION_QUEUED: &str = "queued";
 
 impl BookingView {
     pub(super) fn new(details: &BookingDetails, tz: Tz) -> Self {
@@ -214,7 +230,7 @@ pub(super) fn new_booking_view(
             .tokens
             .issue_manage_token(&reference, details.slot.ends_at.and_utc())?,
     );
-    view.confirmation_email = Some("queued");
+    view.confirmation_email = Some(CONFIRMATION_QUEUED);
     Ok(view)
 }
 
@@ -235,38 +251,207 @@ pub(super) fn private_json(body: String) -> HttpResponse {
         .body(body)
 }
 
-/// A string schema that takes exactly `names`: each status and kind enum documents the names its
-/// own `as_str` gives, so the document and the server cannot drift apart.
-pub(super) fn names_schema(
-    names: impl IntoIterator<Item = &'static str>,
-) -> utoipa::openapi::schema::Object {
-    use utoipa::openapi::schema::{ObjectBuilder, Type};
+/// The document's examples of the main answers: the demo clinic's first provider and a morning
+/// of its slots (Redocly checks each example against its schema).
+fn provider_summary_example() -> Value {
+    json!({
+        "id": 1,
+        "name": "Dr. Maya Chen",
+        "title": "MD, Pain Medicine",
+        "specialty": "pain_medicine"
+    })
+}
+
+/// Slot `id`, from `hour`:00 to `hour`:30 clinic time on 2027-03-01 (Phoenix: UTC-7).
+fn slot_example(id: i64, hour: u32, status: &str) -> Value {
+    let utc = hour + 7;
+    json!({
+        "id": id,
+        "provider_id": 1,
+        "start": format!("2027-03-01T{utc:02}:00:00Z"),
+        "end": format!("2027-03-01T{utc:02}:30:00Z"),
+        "local_start": format!("2027-03-01T{hour:02}:00:00-07:00"),
+        "local_end": format!("2027-03-01T{hour:02}:30:00-07:00"),
+        "timezone": "America/Phoenix",
+        "status": status,
+        "visit_type": null
+    })
+}
+
+/// A free slot as the lists show it, with its provider.
+pub(super) fn open_slot_example(id: i64, hour: u32) -> Value {
+    let mut slot = slot_example(id, hour, SlotStatus::Free.as_str());
+    slot["provider"] = provider_summary_example();
+    slot
+}
+
+/// A booking as reading it answers.
+pub(super) fn booking_example() -> Value {
+    json!({
+        "reference": "BK-7Q2M9XA4KD",
+        "status": BookingStatus::Booked.as_str(),
+        "slot": slot_example(42, 9, SlotStatus::Busy.as_str()),
+        "provider": provider_summary_example(),
+        "patient": {
+            "name": "Ana Díaz",
+            "email": "ana@example.com",
+            "phone": "+1 602 555 0134",
+            "date_of_birth": null
+        },
+        "reason": "Lower-back pain",
+        "source": "stress-and-back-pain",
+        "created_at": "2027-02-20T18:04:11Z",
+        "updated_at": "2027-02-20T18:04:11Z",
+        "concern": null,
+        "needs_review": false
+    })
+}
+
+/// A booking as making it answers: with its manage token (here with a made-up signature) and
+/// the queued confirmation.
+pub(super) fn new_booking_example() -> Value {
+    let mut booking = booking_example();
+    booking["manage_token"] = json!(
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.\
+         eyJzdWIiOiJCSy03UTJNOVhBNEtEIiwiYXVkIjoiY2xpbmljLWJvb2tpbmc6bWFuYWdlIn0.\
+         bWFkZS11cC1zaWduYXR1cmU"
+    );
+    booking["confirmation_email"] = json!(CONFIRMATION_QUEUED);
+    booking
+}
+
+/// A string schema restricted by one of the domain's patterns; the domain's tests hold each to
+/// what its parser accepts (or its writer writes), so the document cannot drift from the server.
+pub(super) fn pattern_schema(pattern: &str) -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::String)
-        .enum_values(Some(names))
+        .pattern(Some(pattern))
+}
+
+/// `schema` for a field that may also be `null`: `schema_with` replaces what the field's `Option`
+/// would have said.
+pub(super) fn or_null(schema: ObjectBuilder) -> ObjectBuilder {
+    schema.schema_type(
+        [Type::String, Type::Null]
+            .into_iter()
+            .collect::<SchemaType>(),
+    )
+}
+
+/// A booking reference as the API writes it.
+pub(super) fn reference_schema() -> Object {
+    pattern_schema(BookingReference::PATTERN).build()
+}
+
+/// A booking reference as the API writes it, or `null`.
+pub(super) fn optional_reference_schema() -> Object {
+    or_null(pattern_schema(BookingReference::PATTERN)).build()
+}
+
+/// The schemas parameters take from the domain's patterns, as types: a parameter's
+/// `schema_with` would drop its description, example and `required`, while
+/// `value_type = ..., inline` keeps them.
+macro_rules! parameter_schemas {
+    ($($(#[$doc:meta])* $name:ident => $schema:expr;)*) => {$(
+        $(#[$doc])*
+        pub(super) struct $name;
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $schema.build().into()
+            }
+        }
+    )*};
+}
+
+parameter_schemas! {
+    /// A booking reference as a client may type it (`BookingReference::parse`).
+    TypedReference => pattern_schema(BookingReference::TYPED_PATTERN).max_length(Some(13));
+    /// A source as a public form or page may name it (`BookingSource::parse_public`).
+    PublicSource => public_source();
+    /// An instant or a local date (`domain::slot::parse_instant`).
+    InstantOrDate => instant_or_date();
+}
+
+/// A booking's source as stored: an article's slug, `website`, `front_desk`, `schedule_cta`.
+pub(super) fn source_schema() -> Object {
+    pattern_schema(BookingSource::PATTERN).build()
+}
+
+/// A source as a public form may name it (`BookingSource::parse_public`).
+pub(super) fn public_source() -> ObjectBuilder {
+    pattern_schema(BookingSource::PUBLIC_PATTERN).max_length(Some(64))
+}
+
+/// An instant or a local date, as `domain::slot::parse_instant` reads it; 35 characters hold an
+/// RFC 3339 instant with nanoseconds and an offset.
+pub(super) fn instant_or_date() -> ObjectBuilder {
+    pattern_schema(INSTANT_OR_DATE_PATTERN).max_length(Some(35))
+}
+
+/// The clinic's time zone, an IANA name.
+pub(super) fn time_zone_schema() -> Object {
+    pattern_schema(TIME_ZONE_PATTERN)
+        .examples(["America/Phoenix"])
         .build()
 }
 
-pub(super) fn booking_status_schema() -> utoipa::openapi::schema::Object {
-    names_schema(BookingStatus::ALL.map(BookingStatus::as_str))
+/// A patient's phone as stored (trimmed), or `null`.
+fn phone_schema() -> Object {
+    or_null(pattern_schema(PHONE_PATTERN)).build()
 }
 
-pub(super) fn slot_status_schema() -> utoipa::openapi::schema::Object {
-    names_schema(SlotStatus::ALL.map(SlotStatus::as_str))
+/// A JWT the API hands out (a manage or staff token).
+pub(super) fn token_schema() -> ObjectBuilder {
+    pattern_schema(TOKEN_PATTERN)
 }
 
-pub(super) fn mail_kind_schema() -> utoipa::openapi::schema::Object {
-    names_schema(MailKind::ALL.map(MailKind::as_str))
+/// Left out, never `null`, when the answer has no token.
+fn manage_token_schema() -> Object {
+    token_schema()
+        .description(Some(
+            "Only in the answer that made the booking: the patient's key to read, cancel and \
+             move it",
+        ))
+        .build()
 }
 
-pub(super) fn mail_status_schema() -> utoipa::openapi::schema::Object {
-    names_schema(JobStatus::ALL.map(JobStatus::as_str))
+fn confirmation_email_schema() -> Object {
+    names_schema([CONFIRMATION_QUEUED])
+        .description(Some(
+            "`queued` in the answer that made the booking, left out otherwise",
+        ))
+        .build()
 }
 
-pub(super) fn actor_kind_schema() -> utoipa::openapi::schema::Object {
-    names_schema(ActorKind::ALL.map(ActorKind::as_str))
+/// A string schema that takes exactly `names`: each status and kind enum documents the names its
+/// own `as_str` gives, so the document and the server cannot drift apart.
+pub(super) fn names_schema(names: impl IntoIterator<Item = &'static str>) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(names))
 }
 
-pub(super) fn entity_kind_schema() -> utoipa::openapi::schema::Object {
-    names_schema(EntityKind::ALL.map(EntityKind::as_str))
+pub(super) fn booking_status_schema() -> Object {
+    names_schema(BookingStatus::ALL.map(BookingStatus::as_str)).build()
+}
+
+pub(super) fn slot_status_schema() -> Object {
+    names_schema(SlotStatus::ALL.map(SlotStatus::as_str)).build()
+}
+
+pub(super) fn mail_kind_schema() -> Object {
+    names_schema(MailKind::ALL.map(MailKind::as_str)).build()
+}
+
+pub(super) fn mail_status_schema() -> Object {
+    names_schema(JobStatus::ALL.map(JobStatus::as_str)).build()
+}
+
+pub(super) fn actor_kind_schema() -> Object {
+    names_schema(ActorKind::ALL.map(ActorKind::as_str)).build()
+}
+
+pub(super) fn entity_kind_schema() -> Object {
+    names_schema(EntityKind::ALL.map(EntityKind::as_str)).build()
 }

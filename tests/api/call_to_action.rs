@@ -16,6 +16,7 @@ crate::both_backends!(
     the_sources_report_counts_bookings_cancellations_and_no_shows,
     admins_see_and_retry_failed_mail,
     public_posts_are_rate_limited_per_client,
+    public_posts_say_how_many_are_left,
     behind_a_trusted_proxy_each_patient_has_their_own_limit,
     the_offer_drops_a_booked_time_at_once_and_an_outside_change_within_the_cache_time,
     the_honeypot_rejects_naive_bots,
@@ -151,6 +152,10 @@ async fn red_flags_mark_the_booking_for_review_and_mail_still_goes(backend: Back
         .await
         .unwrap();
     assert_eq!(calm["needs_review"], false);
+    // One box per flag: a longer list is refused, as an unknown flag is.
+    let repeated = ["numbness"; 5];
+    let five = json!({"patient": patient(), "concern": {"red_flags": repeated}});
+    assert_problem(app.post_json(CTA, &five).await, StatusCode::BAD_REQUEST).await;
 
     let desk = app.staff_token("front_desk").await;
     let date = &booking["slot"]["local_start"].as_str().unwrap()[..10];
@@ -367,14 +372,21 @@ async fn public_posts_are_rate_limited_per_client(backend: Backend) {
         assert_eq!(app.book(*id).await.status(), StatusCode::CREATED);
     }
     let limited = app.book(slots[3]).await;
-    let retry_after: u64 = limited.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry_after: u64 = header(&limited, "retry-after").parse().unwrap();
     assert!(retry_after >= 1);
+    assert_eq!(
+        header(&limited, "x-ratelimit-after"),
+        retry_after.to_string()
+    );
     let problem = assert_problem(limited, StatusCode::TOO_MANY_REQUESTS).await;
-    assert!(problem["detail"].as_str().unwrap().contains("try again"));
+    // The header and the words agree: waiting that long is enough.
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("try again in {retry_after} s")),
+        "{problem}"
+    );
     assert_problem(
         app.post_json(CTA, &json!({"patient": patient()})).await,
         StatusCode::TOO_MANY_REQUESTS,
@@ -388,6 +400,59 @@ async fn public_posts_are_rate_limited_per_client(backend: Backend) {
             StatusCode::OK
         );
     }
+}
+
+/// A header's value as text; the test fails if it is missing.
+fn header(response: &reqwest::Response, name: &str) -> String {
+    let value = response.headers().get(name);
+    let value = value.unwrap_or_else(|| panic!("no {name} header"));
+    value.to_str().expect("a text header").to_owned()
+}
+
+/// Both public POSTs say the limit and what is left of it, counting down across both, on a 4xx
+/// as on a 201; the reads beside them do not count and carry no limit headers.
+async fn public_posts_say_how_many_are_left(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.http.rate_limit_per_minute = 3).await;
+    let slots = app.free_slot_ids().await;
+    let booked = app.book(slots[0]).await;
+    assert_eq!(booked.status(), StatusCode::CREATED);
+    assert_eq!(header(&booked, "x-ratelimit-limit"), "3");
+    assert_eq!(header(&booked, "x-ratelimit-remaining"), "2");
+
+    let earliest = app.post_json(CTA, &json!({"patient": patient()})).await;
+    assert_eq!(earliest.status(), StatusCode::CREATED);
+    assert_eq!(header(&earliest, "x-ratelimit-limit"), "3");
+    assert_eq!(header(&earliest, "x-ratelimit-remaining"), "1");
+
+    let invalid = app
+        .post_json(CTA, &json!({"patient": {"name": "", "email": "x"}}))
+        .await;
+    assert_eq!(header(&invalid, "x-ratelimit-remaining"), "0");
+    assert_problem(invalid, StatusCode::UNPROCESSABLE_ENTITY).await;
+
+    let limited = app.book(slots[1]).await;
+    assert_eq!(header(&limited, "x-ratelimit-limit"), "3");
+    assert_eq!(header(&limited, "x-ratelimit-remaining"), "0");
+    assert_problem(limited, StatusCode::TOO_MANY_REQUESTS).await;
+
+    for path in [CTA, "/api/v1/slots?limit=1"] {
+        let read = app.get(path).await;
+        assert_eq!(read.status(), StatusCode::OK, "{path}");
+        for name in [
+            "x-ratelimit-limit",
+            "x-ratelimit-remaining",
+            "x-ratelimit-whitelisted",
+        ] {
+            assert!(!read.headers().contains_key(name), "{path}: {name}");
+        }
+    }
+
+    // With the limit off, nothing is counted and nothing is said.
+    let unlimited = spawn_app_with(backend, |s| s.http.rate_limit_per_minute = 0).await;
+    let slot = unlimited.free_slot_ids().await[0];
+    let booked = unlimited.book(slot).await;
+    assert_eq!(booked.status(), StatusCode::CREATED);
+    assert!(!booked.headers().contains_key("x-ratelimit-limit"));
 }
 
 fn offered_ids(offer: &Value) -> Vec<i64> {
@@ -534,6 +599,16 @@ async fn cors_allows_the_configured_websites_only(backend: Backend) {
         response.headers()["access-control-allow-origin"],
         "https://www.desertspine.example"
     );
+    // The widget may read the rate limit's headers (and Retry-After) on the answers it gets.
+    let exposed = header(&response, "access-control-expose-headers").to_lowercase();
+    for name in [
+        "retry-after",
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-after",
+    ] {
+        assert!(exposed.contains(name), "{name} not in {exposed}");
+    }
     let response = get("https://evil.example").await.unwrap();
     assert!(response
         .headers()
