@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::db::audit::{ActorKind, EntityKind, NewAuditEntry};
 use crate::db::DbConnection;
 use crate::domain::actor::Actor;
-use crate::domain::ids::{ProviderId, SlotId, UserId, VisitTypeId};
+use crate::domain::ids::{LocationId, ProviderId, SlotId, TimeOffId, UserId, VisitTypeId};
 
 /// What was changed.
 #[derive(Debug, Clone, Copy)]
@@ -18,6 +18,8 @@ pub(crate) enum Entity<'a> {
     Provider(ProviderId),
     User(UserId),
     VisitType(VisitTypeId),
+    Location(LocationId),
+    TimeOff(TimeOffId),
 }
 
 impl Entity<'_> {
@@ -28,6 +30,8 @@ impl Entity<'_> {
             Self::Provider(_) => EntityKind::Provider,
             Self::User(_) => EntityKind::User,
             Self::VisitType(_) => EntityKind::VisitType,
+            Self::Location(_) => EntityKind::Location,
+            Self::TimeOff(_) => EntityKind::TimeOff,
         }
     }
 
@@ -38,6 +42,8 @@ impl Entity<'_> {
             Self::Provider(id) => id.to_string(),
             Self::User(id) => id.to_string(),
             Self::VisitType(id) => id.to_string(),
+            Self::Location(id) => id.to_string(),
+            Self::TimeOff(id) => id.to_string(),
         }
     }
 }

@@ -48,15 +48,19 @@ pub enum EntityKind {
     Provider,
     User,
     VisitType,
+    Location,
+    TimeOff,
 }
 
 impl EntityKind {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 7] = [
         Self::Booking,
         Self::Slot,
         Self::Provider,
         Self::User,
         Self::VisitType,
+        Self::Location,
+        Self::TimeOff,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +70,8 @@ impl EntityKind {
             Self::Provider => "provider",
             Self::User => "user",
             Self::VisitType => "visit_type",
+            Self::Location => "location",
+            Self::TimeOff => "time_off",
         }
     }
 

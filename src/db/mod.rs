@@ -12,11 +12,13 @@
 pub mod audit;
 pub mod bookings;
 pub mod idempotency_keys;
+pub mod locations;
 pub mod login_throttle;
 pub mod outbox;
 pub mod providers;
 pub mod schema;
 pub mod slots;
+pub mod time_off;
 mod types;
 pub mod users;
 pub mod visit_types;

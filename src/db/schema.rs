@@ -23,6 +23,7 @@ diesel::table! {
         status -> Text,
         visit_type -> Nullable<Text>,
         created_at -> Timestamp,
+        location_id -> Nullable<Integer>,
     }
 }
 
@@ -46,6 +47,39 @@ diesel::table! {
         needs_review -> Bool,
         visit_type_id -> Nullable<Integer>,
         ends_at -> Nullable<Timestamp>,
+        cancel_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    locations (id) {
+        id -> Integer,
+        name -> Text,
+        address -> Text,
+        phone -> Text,
+        timezone -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    time_off (id) {
+        id -> Integer,
+        provider_id -> Integer,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        reason -> Text,
+        created_by -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    time_off_slots (time_off_id, slot_id) {
+        time_off_id -> Integer,
+        slot_id -> Integer,
     }
 }
 
@@ -151,6 +185,11 @@ diesel::joinable!(visit_type_providers -> providers (provider_id));
 diesel::joinable!(booking_slots -> slots (slot_id));
 diesel::joinable!(booking_slots -> bookings (booking_id));
 
+diesel::joinable!(slots -> locations (location_id));
+diesel::joinable!(time_off -> providers (provider_id));
+diesel::joinable!(time_off_slots -> time_off (time_off_id));
+diesel::joinable!(time_off_slots -> slots (slot_id));
+
 diesel::joinable!(audit_log -> users (actor_user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -165,4 +204,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     visit_types,
     visit_type_providers,
     booking_slots,
+    locations,
+    time_off,
+    time_off_slots,
 );

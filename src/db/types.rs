@@ -9,8 +9,10 @@ use diesel::sql_types::{Integer, Text};
 
 use crate::domain::booking::{BookingSource, BookingStatus};
 use crate::domain::ids::{
-    AuditEntryId, BookingId, MailJobId, ProviderId, SlotId, UserId, VisitTypeId,
+    AuditEntryId, BookingId, LocationId, MailJobId, ProviderId, SlotId, TimeOffId, UserId,
+    VisitTypeId,
 };
+use crate::domain::location::TimeZone;
 use crate::domain::slot::SlotStatus;
 use crate::domain::staff::Role;
 
@@ -47,7 +49,9 @@ integer_columns!(
     UserId,
     MailJobId,
     AuditEntryId,
-    VisitTypeId
+    VisitTypeId,
+    LocationId,
+    TimeOffId
 );
 
 /// Each type with the function that reads it back from its stored name.
@@ -85,4 +89,5 @@ text_columns! {
     JobStatus => JobStatus::parse,
     ActorKind => ActorKind::parse,
     EntityKind => EntityKind::parse,
+    TimeZone => TimeZone::parse,
 }

@@ -68,4 +68,8 @@ row_ids! {
     AuditEntryId,
     /// A kind of visit, with its length (`visit_types.id`).
     VisitTypeId,
+    /// A place the clinic sees patients, with its time zone (`locations.id`).
+    LocationId,
+    /// A provider's time off (`time_off.id`).
+    TimeOffId,
 }

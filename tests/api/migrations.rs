@@ -38,6 +38,8 @@ async fn bookings_from_before_visit_types_keep_their_slot(backend: Backend) {
     tokio::task::spawn_blocking(move || {
         let mut conn = pool.get().expect("connection");
         db::run_migrations(&mut conn).expect("up");
+        // Newest first: locations and time off, then visit types.
+        db::revert_last_migration(&mut conn).expect("back to before locations");
         db::revert_last_migration(&mut conn).expect("back to before visit types");
         let now = db::now();
         diesel::insert_into(providers::table)
@@ -80,7 +82,10 @@ async fn bookings_from_before_visit_types_keep_their_slot(backend: Backend) {
                 .execute(&mut conn)
                 .expect("booking");
         }
-        assert_eq!(db::run_migrations(&mut conn).expect("visit types"), 1);
+        assert_eq!(
+            db::run_migrations(&mut conn).expect("visit types, locations"),
+            2
+        );
         let held: Vec<(i32, i32)> = booking_slots::table
             .select((booking_slots::slot_id, booking_slots::booking_id))
             .load(&mut conn)
