@@ -400,7 +400,9 @@ struct DaySheet {
     path = "/api/v1/bookings",
     operation_id = "getDaySheet",
     summary = "The day sheet",
-    description = "One local day's bookings (default today), ordered by start, with patient details and each visit's location. With `location_id`, only that location's, its day read in its time zone.",
+    description = "One local day's bookings (default today), ordered by start, with patient \
+details and each visit's location. With `location_id`, only that location's, its day read in its \
+time zone.",
     tag = "staff",
     security(("staff_jwt" = [])),
     params(DaySheetQuery),

@@ -69,7 +69,9 @@ struct ScheduleResult {
     path = "/api/v1/providers/{id}/schedule",
     operation_id = "applySchedule",
     summary = "Build a provider's schedule",
-    description = "Turns a weekly pattern into slots at a location (default: the main one), in that location's time zone; slots that would overlap the provider's existing ones, at any location, are skipped, so running it again creates nothing.",
+    description = "Turns a weekly pattern into slots at a location (default: the main one), in \
+that location's time zone; slots that would overlap the provider's existing ones, at any \
+location, are skipped, so running it again creates nothing.",
     tag = "staff",
     security(("staff_jwt" = [])),
     params(("id" = i64, Path, description = "The provider id", minimum = 1, maximum = 2147483647)),
