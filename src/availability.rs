@@ -17,7 +17,7 @@
 //! A stale list costs nothing worse than what a slow patient meets anyway: claiming a slot is
 //! the atomic write in `db::slots::claim`, and a slot someone else took answers 409.
 
-use crate::domain::ids::{ProviderId, VisitTypeId};
+use crate::domain::ids::{LocationId, ProviderId, VisitTypeId};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,10 +39,12 @@ const LARGEST_ENTRY_BYTES: usize = 256 * 1024;
 /// What a kept answer depends on.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum AnswerKey {
-    /// A list of free slots: provider (or all), the window asked for, and the limit.
+    /// A list of free slots: provider (or all), visit type, location, the window asked for,
+    /// and the limit.
     Window {
         provider_id: Option<ProviderId>,
         visit_type_id: Option<VisitTypeId>,
+        location_id: Option<LocationId>,
         from: NaiveDateTime,
         to: NaiveDateTime,
         limit: i64,
@@ -52,6 +54,7 @@ pub(crate) enum AnswerKey {
     Offer {
         provider_id: Option<ProviderId>,
         visit_type_id: Option<VisitTypeId>,
+        location_id: Option<LocationId>,
         visit_type: Option<String>,
         limit: usize,
         source: Option<String>,
@@ -178,6 +181,7 @@ mod tests {
         AnswerKey::Window {
             provider_id: Some(ProviderId::new(1)),
             visit_type_id: None,
+            location_id: None,
             from: at(0),
             to: at(23),
             limit: 500,

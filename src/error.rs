@@ -252,6 +252,21 @@ impl From<ClinicError> for ApiError {
                 "this slot is booked; cancel or move its booking first",
                 &[("current_status", json!("busy"))],
             ),
+            ClinicError::TimeOffHitsBookings { bookings } => {
+                let listed: Vec<Value> = bookings
+                    .iter()
+                    .map(|(reference, start)| {
+                        json!({
+                            "reference": reference,
+                            "start": start.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        })
+                    })
+                    .collect();
+                conflict(
+                    "the time off covers visits still booked; move them, or send                      `cancel_bookings: true` to cancel them (each patient is told the reason)",
+                    &[("bookings", json!(listed))],
+                )
+            }
             ClinicError::DuplicateUser => Self::conflict("a user with this email already exists"),
             ClinicError::Invalid(errors) => errors.into(),
             ClinicError::Database(e) => e.into(),

@@ -283,11 +283,13 @@ fn blocking_threads_per_worker(pool_size: u32, workers: usize) -> usize {
     ((pool_size as usize * 2).div_ceil(workers.max(1))).max(4)
 }
 
-/// Pool plus pending migrations plus, in the default profile, the demo clinic.
+/// Pool plus pending migrations plus the main location plus, in the default profile, the demo
+/// clinic.
 pub async fn prepare_database(settings: &Settings) -> anyhow::Result<Pool> {
     let pool = db::build_pool(&settings.database.url, settings.database.pool_size)?;
     let seed = settings.demo.seed && !settings.is_production();
     let tz = settings.clinic.timezone;
+    let clinic = settings.clinic.clone();
     let blocking_pool = pool.clone();
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         let mut conn = blocking_pool.get()?;
@@ -295,6 +297,7 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<Pool> {
         if applied > 0 {
             tracing::info!(applied, "applied database migrations");
         }
+        ensure_main_location(&mut conn, &clinic)?;
         if seed {
             crate::demo::seed_if_empty(&mut conn, tz, chrono::Utc::now())?;
         }
@@ -302,6 +305,53 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<Pool> {
     })
     .await??;
     Ok(pool)
+}
+
+/// The clinic's configured address becomes the main location on the first start with
+/// locations (SQL migrations cannot read settings), and every slot without a location gets it.
+/// Later starts leave the locations as staff keep them: the settings are the first draft.
+fn ensure_main_location(
+    conn: &mut db::DbConnection,
+    clinic: &crate::settings::ClinicSettings,
+) -> anyhow::Result<()> {
+    use crate::clinic::locations::{ensure_main, ClinicAddress};
+    use crate::domain::location::{LocationFields, LocationInput, TimeZone};
+    let mut errors = crate::domain::FieldErrors::default();
+    // The settings pass the checks an admin's request would.
+    LocationFields::parse(
+        LocationInput {
+            name: Some(&clinic.name),
+            address: Some(&clinic.address),
+            phone: Some(&clinic.phone),
+            timezone: Some(clinic.timezone.name()),
+            active: None,
+        },
+        true,
+        &mut errors,
+    );
+    if !errors.is_empty() {
+        anyhow::bail!(
+            "the clinic's settings cannot be its main location ({errors:?});              set APP__CLINIC__NAME, APP__CLINIC__ADDRESS and APP__CLINIC__PHONE"
+        );
+    }
+    let (main, assigned) = ensure_main(
+        conn,
+        &ClinicAddress {
+            name: clinic.name.trim(),
+            address: clinic.address.trim(),
+            phone: clinic.phone.trim(),
+            timezone: TimeZone::new(clinic.timezone),
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("cannot prepare the main location: {e}"))?;
+    if assigned > 0 {
+        tracing::info!(
+            location_id = %main.id,
+            slots = assigned,
+            "slots without a location are now the main location's"
+        );
+    }
+    Ok(())
 }
 
 fn json_config() -> web::JsonConfig {

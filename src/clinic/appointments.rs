@@ -8,10 +8,11 @@ use diesel::Connection;
 use serde_json::json;
 
 use super::audit::{self, Entity};
-use super::openings;
+use super::{locations, openings};
 use super::{ClinicError, Unavailable};
 use crate::db::audit::AuditAction;
 use crate::db::bookings::{self, Booking, NewBooking};
+use crate::db::locations::Location;
 use crate::db::outbox::{self, MailKind};
 use crate::db::providers::{self, Provider};
 use crate::db::slots::{self, Slot};
@@ -47,15 +48,18 @@ pub struct BookingDetails {
     pub slot: Slot,
     pub provider: Provider,
     pub visit_type: Option<VisitType>,
+    /// Where the visit is: its first slot's location (a visit's slots are all at one).
+    pub location: Location,
 }
 
 impl BookingDetails {
-    /// A booking as stored, with its first slot, provider and visit type.
+    /// A booking as stored, with its first slot, provider, visit type and location.
     pub fn new(
         booking: Booking,
         slot: Slot,
         provider: Provider,
         visit_type: Option<VisitType>,
+        location: Location,
     ) -> Self {
         let slot = Slot {
             ends_at: booking.ends_at.unwrap_or(slot.ends_at),
@@ -66,6 +70,7 @@ impl BookingDetails {
             slot,
             provider,
             visit_type,
+            location,
         }
     }
 
@@ -221,6 +226,7 @@ pub fn book(
         outbox::enqueue(conn, MailKind::Confirmation, booking.id, now, now)?;
     }
     queue_reminder(conn, booking.id, slot.starts_at, reminder_lead, now)?;
+    let location = locations::of_slot(conn, slot.location_id)?;
     let slot = Slot {
         status: SlotStatus::Busy,
         ends_at: visit_end,
@@ -231,6 +237,7 @@ pub fn book(
         slot,
         provider,
         visit_type,
+        location,
     })
 }
 
@@ -289,7 +296,17 @@ fn claim_visit(
         .starts_at
         .checked_add_signed(visit_type.held_time())
         .ok_or(refused(Unavailable::DoesNotFit))?;
-    let run = slots::run_from(conn, first.provider_id, first.starts_at, held_until)?;
+    let mut run = slots::run_from(conn, first.provider_id, first.starts_at, held_until)?;
+    // A visit stays at one place: the run ends where the provider's time moves to another
+    // location (a slot without one is the main location's, as is a first slot without one).
+    let main = match run.iter().any(|s| s.location_id.is_none()) {
+        true => Some(locations::of_slot(conn, None)?.id),
+        false => None,
+    };
+    let place = |s: &Slot| s.location_id.or(main);
+    if let Some(at) = run.iter().position(|s| place(s) != place(first)) {
+        run.truncate(at);
+    }
     let spans: Vec<_> = run.iter().map(|s| (s.starts_at, s.ends_at)).collect();
     let count =
         covering_prefix(&spans, visit_type.held_time()).ok_or(refused(Unavailable::DoesNotFit))?;
@@ -320,7 +337,10 @@ pub fn load(
         Some(id) => visit_types::find(conn, id)?,
         None => None,
     };
-    Ok(BookingDetails::new(booking, slot, provider, visit_type))
+    let location = locations::of_slot(conn, slot.location_id)?;
+    Ok(BookingDetails::new(
+        booking, slot, provider, visit_type, location,
+    ))
 }
 
 /// Cancels a booked visit, frees its slot for the next patient, and queues the cancellation mail
@@ -330,6 +350,19 @@ pub fn cancel(
     conn: &mut DbConnection,
     reference: &BookingReference,
     actor: &Actor,
+    now: NaiveDateTime,
+) -> Result<BookingDetails, ClinicError> {
+    cancel_because(conn, reference, actor, None, now)
+}
+
+/// As `cancel`, with the clinic's reason (the provider's time off, ...), which the cancellation
+/// mail gives the patient. The reason is stored with the booking for the outbox worker, and
+/// kept out of the audit log.
+pub(crate) fn cancel_because(
+    conn: &mut DbConnection,
+    reference: &BookingReference,
+    actor: &Actor,
+    reason: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<BookingDetails, ClinicError> {
     let details = load(conn, reference)?;
@@ -351,6 +384,9 @@ pub fn cancel(
         return Err(ClinicError::ChangedMeanwhile("booking"));
     }
     slots::let_go(conn, details.booking.id)?;
+    if let Some(reason) = reason {
+        bookings::set_cancel_reason(conn, details.booking.id, reason)?;
+    }
     outbox::drop_pending_reminders(conn, details.booking.id)?;
     outbox::enqueue(conn, MailKind::Cancellation, details.booking.id, now, now)?;
     record_status_change(
@@ -524,6 +560,7 @@ pub fn book_earliest(
         conn,
         intake.visit_type_id,
         search.provider_id,
+        None,
         from,
         search.until,
         EARLIEST_CANDIDATES,
@@ -599,7 +636,15 @@ fn next_dates_with_room(
     let until = from
         .checked_add_signed(Duration::days(366))
         .unwrap_or(NaiveDateTime::MAX);
-    let open = openings::open_times(conn, intake.visit_type_id, provider_id, from, until, 2000)?;
+    let open = openings::open_times(
+        conn,
+        intake.visit_type_id,
+        provider_id,
+        None,
+        from,
+        until,
+        2000,
+    )?;
     let mut dates: Vec<chrono::NaiveDate> = Vec::new();
     for (slot, _) in open {
         let date = slot.starts_at.and_utc().with_timezone(&tz).date_naive();
@@ -647,6 +692,16 @@ mod tests {
         }
         .insert(&mut conn)
         .expect("staff account");
+        super::locations::ensure_main(
+            &mut conn,
+            &super::locations::ClinicAddress {
+                name: "Desert Spine & Pain Clinic",
+                address: "4410 N 7th St, Phoenix, AZ 85014",
+                phone: "+1 (602) 555-0134",
+                timezone: crate::domain::location::TimeZone::new(chrono_tz::America::Phoenix),
+            },
+        )
+        .expect("main location");
         conn
     }
 
@@ -695,6 +750,7 @@ mod tests {
             status: SlotStatus::Free,
             visit_type: None,
             created_at: crate::db::now(),
+            location_id: None,
         }
         .insert(conn)
         .expect("slot")

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::db::audit::{ActorKind, AuditAction, EntityKind, NewAuditEntry};
 use crate::db::DbConnection;
 use crate::domain::actor::Actor;
-use crate::domain::ids::{ProviderId, SlotId, UserId, VisitTypeId};
+use crate::domain::ids::{LocationId, ProviderId, SlotId, TimeOffId, UserId, VisitTypeId};
 
 /// What was changed.
 #[derive(Debug, Clone, Copy)]
@@ -19,6 +19,8 @@ pub(crate) enum Entity<'a> {
     User(UserId),
     VisitType(VisitTypeId),
     Series(&'a str),
+    Location(LocationId),
+    TimeOff(TimeOffId),
 }
 
 impl Entity<'_> {
@@ -30,6 +32,8 @@ impl Entity<'_> {
             Self::User(_) => EntityKind::User,
             Self::VisitType(_) => EntityKind::VisitType,
             Self::Series(_) => EntityKind::Series,
+            Self::Location(_) => EntityKind::Location,
+            Self::TimeOff(_) => EntityKind::TimeOff,
         }
     }
 
@@ -41,6 +45,8 @@ impl Entity<'_> {
             Self::User(id) => id.to_string(),
             Self::VisitType(id) => id.to_string(),
             Self::Series(reference) => (*reference).to_owned(),
+            Self::Location(id) => id.to_string(),
+            Self::TimeOff(id) => id.to_string(),
         }
     }
 }

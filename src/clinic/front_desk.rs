@@ -3,17 +3,16 @@
 //! audit entry alongside the change.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use chrono_tz::Tz;
 use serde_json::{json, Map, Value};
 
 use super::audit::{self, Entity};
-use super::ClinicError;
+use super::{locations, ClinicError};
 use crate::db::audit::AuditAction;
 use crate::db::providers::{self, NewProvider, Provider, ProviderChanges};
 use crate::db::slots::{self, NewSlot, Slot};
 use crate::db::{self, DbConnection};
 use crate::domain::actor::Actor;
-use crate::domain::ids::{ProviderId, SlotId};
+use crate::domain::ids::{LocationId, ProviderId, SlotId};
 use crate::domain::provider::ProviderFields;
 use crate::domain::schedule::WeeklySchedule;
 use crate::domain::slot::{SlotStatus, TimeWindow};
@@ -110,29 +109,34 @@ pub(crate) fn update_provider(
 }
 
 /// What building a schedule did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ScheduleReport {
     pub created: usize,
     /// Slots of the pattern not created: they overlapped an existing slot (e.g. a re-run), or
     /// their local start does not exist that day (the spring-forward gap).
     pub skipped: usize,
+    /// Where the slots are, in whose time zone the pattern was read.
+    pub location: crate::db::locations::Location,
 }
 
-/// Turns a weekly pattern into the provider's slots in the clinic's zone. Re-running it creates
-/// nothing new: every planned slot then overlaps the one made the first time.
+/// Turns a weekly pattern into the provider's slots at a location (default: the main one), in
+/// that location's time zone. Re-running it creates nothing new: every planned slot then
+/// overlaps the one made the first time. A provider is in one place at a time: a slot
+/// overlapping one of theirs at any location is skipped.
 pub(crate) fn apply_schedule(
     conn: &mut DbConnection,
     provider_id: ProviderId,
+    location_id: Option<LocationId>,
     schedule: &WeeklySchedule,
-    tz: Tz,
     actor: &Actor,
 ) -> Result<ScheduleReport, ClinicError> {
-    let plan = schedule.plan(tz);
     db::write_transaction(conn, |conn| {
         // Taken before the overlap checks, so concurrent runs for one provider take turns.
         if !providers::lock_for_schedule(conn, provider_id)? {
             return Err(ClinicError::NotFound("provider"));
         }
+        let location = locations::for_new_slots(conn, location_id)?;
+        let plan = schedule.plan(location.timezone.tz());
         let now = db::now();
         let new_slots: Vec<NewSlot> = plan
             .slots
@@ -144,12 +148,14 @@ pub(crate) fn apply_schedule(
                 status: SlotStatus::Free,
                 visit_type: None,
                 created_at: now,
+                location_id: Some(location.id),
             })
             .collect();
         let created = slots::insert_non_overlapping(conn, &new_slots)?;
         let report = ScheduleReport {
             created,
             skipped: new_slots.len() - created + plan.nonexistent,
+            location,
         };
         audit::record(
             conn,
@@ -160,6 +166,7 @@ pub(crate) fn apply_schedule(
             Some(json!({
                 "from_date": schedule.from_date().to_string(),
                 "to_date": schedule.to_date().to_string(),
+                "location_id": report.location.id,
                 "created": report.created,
                 "skipped": report.skipped,
             })),
@@ -172,10 +179,12 @@ pub(crate) fn apply_schedule(
 /// The longest single slot: a working day.
 const MAX_SINGLE_SLOT_HOURS: i64 = crate::domain::slot::LONGEST_SLOT_HOURS;
 
-/// Adds one free slot; 409 if it overlaps one the provider has.
+/// Adds one free slot at a location (default: the main one); 409 if it overlaps one the
+/// provider has, at any location.
 pub(crate) fn add_slot(
     conn: &mut DbConnection,
     provider_id: ProviderId,
+    location_id: Option<LocationId>,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
     actor: &Actor,
@@ -196,6 +205,7 @@ pub(crate) fn add_slot(
         if !providers::lock_for_schedule(conn, provider_id)? {
             return Err(ClinicError::NotFound("provider"));
         }
+        let location = locations::for_new_slots(conn, location_id)?;
         if slots::overlaps(conn, provider_id, start, end)? {
             return Err(ClinicError::Overlap { provider_id });
         }
@@ -207,6 +217,7 @@ pub(crate) fn add_slot(
             status: SlotStatus::Free,
             visit_type: None,
             created_at: now,
+            location_id: Some(location.id),
         }
         .insert(conn)?;
         audit::record(
@@ -217,6 +228,7 @@ pub(crate) fn add_slot(
             None,
             Some(json!({
                 "provider_id": provider_id,
+                "location_id": location.id,
                 "start": slot.starts_at.and_utc().to_rfc3339(),
                 "end": slot.ends_at.and_utc().to_rfc3339(),
                 "status": slot.status.as_str(),

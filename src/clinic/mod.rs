@@ -8,8 +8,10 @@ pub mod accounts;
 pub mod appointments;
 pub(crate) mod audit;
 pub(crate) mod front_desk;
+pub mod locations;
 pub(crate) mod openings;
 pub mod series;
+pub(crate) mod time_off;
 pub(crate) mod visit_types;
 
 use crate::domain::booking::BookingStatus;
@@ -69,6 +71,11 @@ pub enum ClinicError {
     /// Blocking or freeing a slot that a booking holds.
     #[error("the slot is booked")]
     SlotBooked,
+    /// Time off would cover visits still booked; `bookings` are their references and starts.
+    #[error("the time off covers {} booked visits", bookings.len())]
+    TimeOffHitsBookings {
+        bookings: Vec<(String, chrono::NaiveDateTime)>,
+    },
     /// A staff account with this address exists already.
     #[error("a user with this email already exists")]
     DuplicateUser,

@@ -4,8 +4,8 @@
 
 use chrono::NaiveDateTime;
 
-use super::ClinicError;
-use crate::db::slots::{self, OpenSlot};
+use super::{locations, ClinicError};
+use crate::db::slots::{self, AtLocation, OpenSlot};
 use crate::db::visit_types::{self, VisitType};
 use crate::db::DbConnection;
 use crate::domain::ids::{ProviderId, VisitTypeId};
@@ -27,6 +27,7 @@ pub(crate) fn open_times(
     conn: &mut DbConnection,
     visit_type_id: Option<VisitTypeId>,
     provider_id: Option<ProviderId>,
+    place: Option<AtLocation>,
     from: NaiveDateTime,
     until: NaiveDateTime,
     limit: usize,
@@ -34,22 +35,31 @@ pub(crate) fn open_times(
     match visit_type_id {
         None => {
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            Ok(slots::free_between(conn, provider_id, from, until, limit)?)
+            Ok(slots::free_between(
+                conn,
+                provider_id,
+                place,
+                from,
+                until,
+                limit,
+            )?)
         }
         Some(id) => {
             let visit_type = active_visit_type(conn, id)?;
-            fitting(conn, &visit_type, provider_id, from, until, limit)
+            fitting(conn, &visit_type, provider_id, place, from, until, limit)
         }
     }
 }
 
 /// The starts in `[from, until)` where `visit_type` fits, with one provider or any who offers
 /// it, ordered by start then provider, at most `limit`. Each answer's slot ends where the visit
-/// would (its first slot's id is what a booking names).
+/// would (its first slot's id is what a booking names). A visit stays at one location: free
+/// time that runs on at another location does not make it fit.
 pub(crate) fn fitting(
     conn: &mut DbConnection,
     visit_type: &VisitType,
     provider_id: Option<ProviderId>,
+    place: Option<AtLocation>,
     from: NaiveDateTime,
     until: NaiveDateTime,
     limit: usize,
@@ -65,10 +75,19 @@ pub(crate) fn fitting(
     let read_until = until
         .checked_add_signed(visit_type.held_time())
         .unwrap_or(NaiveDateTime::MAX);
-    let free = slots::free_of_providers_between(conn, &providers, from, read_until)?;
+    let free = slots::free_of_providers_between(conn, &providers, place, from, read_until)?;
+    // Slots without a location are the main location's (asked only when there are any).
+    let main = match free.iter().any(|(s, _)| s.location_id.is_none()) {
+        true => Some(locations::of_slot(conn, None)?.id),
+        false => None,
+    };
     let mut found: Vec<OpenSlot> = Vec::new();
-    // `free` comes by provider, then start: each provider's stretch is scanned on its own.
-    for stretch in free.chunk_by(|(a, _), (b, _)| a.provider_id == b.provider_id) {
+    // `free` comes by provider, then start: each provider's stretch at one location is scanned
+    // on its own.
+    let same_stretch = |(a, _): &OpenSlot, (b, _): &OpenSlot| {
+        a.provider_id == b.provider_id && a.location_id.or(main) == b.location_id.or(main)
+    };
+    for stretch in free.chunk_by(same_stretch) {
         let spans: Vec<_> = stretch
             .iter()
             .map(|(s, _)| (s.starts_at, s.ends_at))

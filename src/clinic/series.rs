@@ -98,7 +98,7 @@ fn conflict(
             let from = (wanted - Duration::days(ALTERNATIVE_DAYS)).max(now);
             let until = wanted + Duration::days(ALTERNATIVE_DAYS + 1);
             let mut near =
-                openings::fitting(conn, visit_type, Some(provider_id), from, until, 500)?;
+                openings::fitting(conn, visit_type, Some(provider_id), None, from, until, 500)?;
             near.sort_by_key(|(slot, _)| (slot.starts_at - wanted).abs());
             let alternatives = near
                 .iter()

@@ -49,16 +49,20 @@ pub enum EntityKind {
     User,
     VisitType,
     Series,
+    Location,
+    TimeOff,
 }
 
 impl EntityKind {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 8] = [
         Self::Booking,
         Self::Slot,
         Self::Provider,
         Self::User,
         Self::VisitType,
         Self::Series,
+        Self::Location,
+        Self::TimeOff,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -69,6 +73,8 @@ impl EntityKind {
             Self::User => "user",
             Self::VisitType => "visit_type",
             Self::Series => "series",
+            Self::Location => "location",
+            Self::TimeOff => "time_off",
         }
     }
 
@@ -94,10 +100,14 @@ pub enum AuditAction {
     VisitTypeUpdate,
     SeriesCreate,
     SeriesCancel,
+    LocationCreate,
+    LocationUpdate,
+    TimeOffCreate,
+    TimeOffDelete,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 17] = [
         Self::BookingCreate,
         Self::BookingStatus,
         Self::BookingReschedule,
@@ -111,6 +121,10 @@ impl AuditAction {
         Self::VisitTypeUpdate,
         Self::SeriesCreate,
         Self::SeriesCancel,
+        Self::LocationCreate,
+        Self::LocationUpdate,
+        Self::TimeOffCreate,
+        Self::TimeOffDelete,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -128,6 +142,10 @@ impl AuditAction {
             Self::VisitTypeUpdate => "visit_type.update",
             Self::SeriesCreate => "series.create",
             Self::SeriesCancel => "series.cancel",
+            Self::LocationCreate => "location.create",
+            Self::LocationUpdate => "location.update",
+            Self::TimeOffCreate => "time_off.create",
+            Self::TimeOffDelete => "time_off.delete",
         }
     }
 

@@ -5,7 +5,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::providers::Provider;
-use super::schema::{bookings, providers, slots};
+use super::schema::{booking_slots, bookings, providers, slots};
+use super::slots::AtLocation;
 use super::slots::Slot;
 use super::DbConnection;
 use crate::domain::booking::{BookingSource, BookingStatus};
@@ -35,6 +36,8 @@ pub struct Booking {
     pub ends_at: Option<NaiveDateTime>,
     /// The course of care it belongs to, if any.
     pub series_id: Option<SeriesId>,
+    /// Why the clinic cancelled it, for the patient's cancellation mail. Never logged.
+    pub cancel_reason: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -125,6 +128,50 @@ pub(crate) fn move_to_slot(
     Ok(updated == 1)
 }
 
+/// Records why the clinic cancelled a booking (the cancellation mail tells the patient).
+pub(crate) fn set_cancel_reason(
+    conn: &mut DbConnection,
+    id: BookingId,
+    reason: &str,
+) -> QueryResult<()> {
+    diesel::update(bookings::table.find(id))
+        .set(bookings::cancel_reason.eq(reason))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The `booked` bookings holding any of these slots, as (reference, start of the visit), by
+/// start. Visits already arrived, completed or missed are history and not listed.
+pub(crate) fn booked_holding(
+    conn: &mut DbConnection,
+    held: &[SlotId],
+) -> QueryResult<Vec<(String, NaiveDateTime)>> {
+    let mut ids: Vec<BookingId> = Vec::new();
+    for chunk in held.chunks(1000) {
+        ids.extend(
+            booking_slots::table
+                .filter(booking_slots::slot_id.eq_any(chunk))
+                .select(booking_slots::booking_id)
+                .load::<BookingId>(conn)?,
+        );
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    let mut found = Vec::new();
+    for chunk in ids.chunks(1000) {
+        found.extend(
+            bookings::table
+                .inner_join(slots::table)
+                .filter(bookings::id.eq_any(chunk))
+                .filter(bookings::status.eq(BookingStatus::Booked.as_str()))
+                .select((bookings::reference, slots::starts_at))
+                .load::<(String, NaiveDateTime)>(conn)?,
+        );
+    }
+    found.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+    Ok(found)
+}
+
 /// Records where a moved visit now ends.
 pub(crate) fn set_visit_end(
     conn: &mut DbConnection,
@@ -165,6 +212,7 @@ pub(crate) fn starting_between(
     from: NaiveDateTime,
     to: NaiveDateTime,
     provider_id: Option<ProviderId>,
+    place: Option<AtLocation>,
     status: Option<BookingStatus>,
 ) -> QueryResult<Vec<(Booking, Slot, Provider)>> {
     let mut query = bookings::table
@@ -187,6 +235,18 @@ pub(crate) fn starting_between(
     }
     if let Some(status) = status {
         query = query.filter(bookings::status.eq(status.as_str()));
+    }
+    if let Some(place) = place {
+        // Slots without a location are the main location's.
+        query = if place.is_main {
+            query.filter(
+                slots::location_id
+                    .eq(place.id)
+                    .or(slots::location_id.is_null()),
+            )
+        } else {
+            query.filter(slots::location_id.eq(place.id))
+        };
     }
     query.load(conn)
 }

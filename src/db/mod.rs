@@ -12,12 +12,14 @@
 pub mod audit;
 pub mod bookings;
 pub mod idempotency_keys;
+pub mod locations;
 pub mod login_throttle;
 pub mod outbox;
 pub mod providers;
 pub mod schema;
 pub mod series;
 pub mod slots;
+pub mod time_off;
 mod types;
 pub mod users;
 pub mod visit_types;
@@ -204,15 +206,28 @@ pub fn revert_all_migrations(conn: &mut DbConnection) -> anyhow::Result<usize> {
     Ok(reverted.len())
 }
 
-/// Reverts the newest applied migration of the connection's backend. For tests that put data in
-/// the shape an earlier version wrote and check the migration carries it forward.
-pub fn revert_last_migration(conn: &mut DbConnection) -> anyhow::Result<()> {
-    match conn {
-        DbConnection::Postgres(c) => c.revert_last_migration(POSTGRES_MIGRATIONS),
-        DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS),
+/// Reverts applied migrations, newest first, until none from `version` on is left (`version` as
+/// its folder names it, e.g. `2026-12-01-000006`). For tests that put data in the shape an
+/// earlier version wrote and check the migrations carry it forward.
+pub fn revert_to_before(conn: &mut DbConnection, version: &str) -> anyhow::Result<()> {
+    let digits = |v: &str| v.chars().filter(char::is_ascii_digit).collect::<String>();
+    let target = digits(version);
+    loop {
+        let applied = match conn {
+            DbConnection::Postgres(c) => c.applied_migrations(),
+            DbConnection::Sqlite(c) => c.applied_migrations(),
+        }
+        .map_err(|e| anyhow::anyhow!("cannot read migrations: {e}"))?;
+        let newest = applied.iter().map(|v| digits(&v.to_string())).max();
+        if newest.is_none_or(|newest| newest < target) {
+            return Ok(());
+        }
+        match conn {
+            DbConnection::Postgres(c) => c.revert_last_migration(POSTGRES_MIGRATIONS),
+            DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS),
+        }
+        .map_err(|e| anyhow::anyhow!("migration revert failed: {e}"))?;
     }
-    .map_err(|e| anyhow::anyhow!("migration revert failed: {e}"))?;
-    Ok(())
 }
 
 /// True when every embedded migration has been applied.

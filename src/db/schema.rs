@@ -23,6 +23,7 @@ diesel::table! {
         status -> Text,
         visit_type -> Nullable<Text>,
         created_at -> Timestamp,
+        location_id -> Nullable<Integer>,
     }
 }
 
@@ -47,6 +48,7 @@ diesel::table! {
         visit_type_id -> Nullable<Integer>,
         ends_at -> Nullable<Timestamp>,
         series_id -> Nullable<Integer>,
+        cancel_reason -> Nullable<Text>,
     }
 }
 
@@ -59,6 +61,38 @@ diesel::table! {
         visit_count -> Integer,
         interval_weeks -> Integer,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    locations (id) {
+        id -> Integer,
+        name -> Text,
+        address -> Text,
+        phone -> Text,
+        timezone -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    time_off (id) {
+        id -> Integer,
+        provider_id -> Integer,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        reason -> Text,
+        created_by -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    time_off_slots (time_off_id, slot_id) {
+        time_off_id -> Integer,
+        slot_id -> Integer,
     }
 }
 
@@ -166,6 +200,11 @@ diesel::joinable!(booking_slots -> slots (slot_id));
 diesel::joinable!(booking_slots -> bookings (booking_id));
 diesel::joinable!(bookings -> series (series_id));
 
+diesel::joinable!(slots -> locations (location_id));
+diesel::joinable!(time_off -> providers (provider_id));
+diesel::joinable!(time_off_slots -> time_off (time_off_id));
+diesel::joinable!(time_off_slots -> slots (slot_id));
+
 diesel::joinable!(audit_log -> users (actor_user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -181,4 +220,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     visit_type_providers,
     booking_slots,
     series,
+    locations,
+    time_off,
+    time_off_slots,
 );

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use super::providers::Provider;
 use super::schema::{booking_slots, providers, slots};
 use super::DbConnection;
-use crate::domain::ids::{BookingId, ProviderId, SlotId};
+use crate::domain::ids::{BookingId, LocationId, ProviderId, SlotId};
 use crate::domain::slot::{SlotStatus, LONGEST_SLOT_HOURS};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -20,6 +20,8 @@ pub struct Slot {
     pub status: SlotStatus,
     pub visit_type: Option<String>,
     pub created_at: NaiveDateTime,
+    /// Where the slot's time is spent; `None` means the main location (see the migration).
+    pub location_id: Option<LocationId>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -31,6 +33,34 @@ pub struct NewSlot {
     pub status: SlotStatus,
     pub visit_type: Option<String>,
     pub created_at: NaiveDateTime,
+    pub location_id: Option<LocationId>,
+}
+
+/// Only the slots of one location. Slots without a location are the main location's, so a
+/// filter for the main one takes them too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AtLocation {
+    pub id: LocationId,
+    pub is_main: bool,
+}
+
+/// A boxed query's filter to the slots of `place`.
+macro_rules! at_location {
+    ($query:expr, $place:expr) => {{
+        let mut query = $query;
+        if let Some(place) = $place {
+            query = if place.is_main {
+                query.filter(
+                    slots::location_id
+                        .eq(place.id)
+                        .or(slots::location_id.is_null()),
+                )
+            } else {
+                query.filter(slots::location_id.eq(place.id))
+            };
+        }
+        query
+    }};
 }
 
 /// A free slot with its provider, as patients browse them.
@@ -60,17 +90,19 @@ pub(crate) fn find_with_provider(
 pub(crate) fn free_between(
     conn: &mut DbConnection,
     provider_id: Option<ProviderId>,
+    place: Option<AtLocation>,
     from: NaiveDateTime,
     to: NaiveDateTime,
     limit: i64,
 ) -> QueryResult<Vec<OpenSlot>> {
-    free_of_type_between(conn, provider_id, None, from, to, limit)
+    free_of_type_between(conn, provider_id, place, None, from, to, limit)
 }
 
 /// As `free_between`, and of one visit type when `visit_type` is given.
 pub(crate) fn free_of_type_between(
     conn: &mut DbConnection,
     provider_id: Option<ProviderId>,
+    place: Option<AtLocation>,
     visit_type: Option<&str>,
     from: NaiveDateTime,
     to: NaiveDateTime,
@@ -92,7 +124,7 @@ pub(crate) fn free_of_type_between(
     if let Some(visit_type) = visit_type {
         query = query.filter(slots::visit_type.eq(visit_type.to_owned()));
     }
-    query.load(conn)
+    at_location!(query, place).load(conn)
 }
 
 /// Free slots of these active providers starting in `[from, to)`, by provider and start: the
@@ -100,10 +132,11 @@ pub(crate) fn free_of_type_between(
 pub(crate) fn free_of_providers_between(
     conn: &mut DbConnection,
     provider_ids: &[ProviderId],
+    place: Option<AtLocation>,
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> QueryResult<Vec<OpenSlot>> {
-    slots::table
+    let query = slots::table
         .inner_join(providers::table)
         .filter(slots::status.eq(SlotStatus::Free.as_str()))
         .filter(slots::provider_id.eq_any(provider_ids))
@@ -112,7 +145,8 @@ pub(crate) fn free_of_providers_between(
         .filter(providers::active.eq(true))
         .select((Slot::as_select(), Provider::as_select()))
         .order((slots::provider_id.asc(), slots::starts_at.asc()))
-        .load(conn)
+        .into_boxed();
+    at_location!(query, place).load(conn)
 }
 
 /// The provider's slots (of any status) starting in `[from, until)`, by start: the run a visit
@@ -204,9 +238,7 @@ pub fn overlaps(
 ) -> QueryResult<bool> {
     // Bounded below as well, so the index range is a day's worth of slots, not the provider's
     // whole history (schedule runs slowed down as a provider's slots accumulated).
-    let earliest_start = start
-        .checked_sub_signed(chrono::Duration::hours(LONGEST_SLOT_HOURS))
-        .unwrap_or(NaiveDateTime::MIN);
+    let earliest_start = earliest_overlapping_start(start);
     diesel::select(diesel::dsl::exists(
         slots::table
             .filter(slots::provider_id.eq(provider_id))
@@ -215,6 +247,69 @@ pub fn overlaps(
             .filter(slots::ends_at.gt(start)),
     ))
     .get_result(conn)
+}
+
+/// The earliest start of a slot that could overlap `[start, …)`: slots last at most
+/// `LONGEST_SLOT_HOURS`, so the index range stays a day's worth of slots.
+fn earliest_overlapping_start(start: NaiveDateTime) -> NaiveDateTime {
+    start
+        .checked_sub_signed(chrono::Duration::hours(LONGEST_SLOT_HOURS))
+        .unwrap_or(NaiveDateTime::MIN)
+}
+
+/// The provider's slots (of any status) overlapping `[start, end)`, by start.
+pub(crate) fn overlapping(
+    conn: &mut DbConnection,
+    provider_id: ProviderId,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+) -> QueryResult<Vec<Slot>> {
+    slots::table
+        .filter(slots::provider_id.eq(provider_id))
+        .filter(slots::starts_at.ge(earliest_overlapping_start(start)))
+        .filter(slots::starts_at.lt(end))
+        .filter(slots::ends_at.gt(start))
+        .select(Slot::as_select())
+        .order(slots::starts_at.asc())
+        .load(conn)
+}
+
+/// Blocks the provider's free slots overlapping `[start, end)`; returns the ones it blocked.
+/// Each row changes only if it is still free when the update reaches it, so a slot a booking
+/// claims meanwhile stays the booking's (and the caller sees that booking afterwards).
+pub(crate) fn block_free_overlapping(
+    conn: &mut DbConnection,
+    provider_id: ProviderId,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+) -> QueryResult<Vec<SlotId>> {
+    diesel::update(
+        slots::table
+            .filter(slots::provider_id.eq(provider_id))
+            .filter(slots::starts_at.ge(earliest_overlapping_start(start)))
+            .filter(slots::starts_at.lt(end))
+            .filter(slots::ends_at.gt(start))
+            .filter(slots::status.eq(SlotStatus::Free.as_str())),
+    )
+    .set(slots::status.eq(SlotStatus::Blocked.as_str()))
+    .returning(slots::id)
+    .get_results(conn)
+}
+
+/// Frees those of `ids` that are still blocked; returns how many.
+pub(crate) fn unblock(conn: &mut DbConnection, ids: &[SlotId]) -> QueryResult<usize> {
+    let mut freed = 0;
+    // Bounded statements: SQLite takes at most 32766 parameters.
+    for chunk in ids.chunks(1000) {
+        freed += diesel::update(
+            slots::table
+                .filter(slots::id.eq_any(chunk))
+                .filter(slots::status.eq(SlotStatus::Blocked.as_str())),
+        )
+        .set(slots::status.eq(SlotStatus::Free.as_str()))
+        .execute(conn)?;
+    }
+    Ok(freed)
 }
 
 /// Inserts the slots that overlap nothing the provider already has; returns how many were
@@ -301,6 +396,7 @@ mod tests {
             status: SlotStatus::Free,
             visit_type: None,
             created_at: at(0),
+            location_id: None,
         }
         .insert(&mut conn)
         .unwrap();

@@ -9,8 +9,10 @@ use diesel::sql_types::{Integer, Text};
 
 use crate::domain::booking::{BookingSource, BookingStatus};
 use crate::domain::ids::{
-    AuditEntryId, BookingId, MailJobId, ProviderId, SeriesId, SlotId, UserId, VisitTypeId,
+    AuditEntryId, BookingId, LocationId, MailJobId, ProviderId, SeriesId, SlotId, TimeOffId,
+    UserId, VisitTypeId,
 };
+use crate::domain::location::TimeZone;
 use crate::domain::slot::SlotStatus;
 use crate::domain::staff::Role;
 
@@ -48,7 +50,9 @@ integer_columns!(
     MailJobId,
     AuditEntryId,
     VisitTypeId,
-    SeriesId
+    SeriesId,
+    LocationId,
+    TimeOffId
 );
 
 /// Each type with the function that reads it back from its stored name.
@@ -87,4 +91,5 @@ text_columns! {
     ActorKind => ActorKind::parse,
     EntityKind => EntityKind::parse,
     AuditAction => AuditAction::parse,
+    TimeZone => TimeZone::parse,
 }

@@ -70,4 +70,8 @@ row_ids! {
     VisitTypeId,
     /// A course of care (`series.id`); named by its reference outside.
     SeriesId,
+    /// A place the clinic sees patients, with its time zone (`locations.id`).
+    LocationId,
+    /// A provider's time off (`time_off.id`).
+    TimeOffId,
 }

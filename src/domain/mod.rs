@@ -6,12 +6,14 @@ pub mod booking;
 pub mod calendar;
 pub mod ids;
 pub mod intake;
+pub mod location;
 pub mod patient;
 pub mod provider;
 pub mod schedule;
 pub mod series;
 pub mod slot;
 pub mod staff;
+pub mod time_off;
 pub mod visit_type;
 
 use std::collections::BTreeMap;

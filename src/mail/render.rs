@@ -48,7 +48,6 @@ pub struct MailRenderer {
     clinic_name: String,
     clinic_address: String,
     clinic_phone: String,
-    tz: Tz,
     public_base_url: String,
     tokens: TokenKeys,
     /// The right-hand side of every `Message-ID` (see [`message_id_domain`]).
@@ -72,7 +71,6 @@ impl MailRenderer {
             clinic_name: settings.clinic.name.clone(),
             clinic_address: settings.clinic.address.clone(),
             clinic_phone: settings.clinic.phone.clone(),
-            tz: settings.clinic.timezone,
             public_base_url: settings
                 .clinic
                 .public_base_url
@@ -119,7 +117,16 @@ impl MailRenderer {
             reference.as_str(),
             token
         );
-        let local = start.with_timezone(&self.tz);
+        // The visit's place and its wall clock: the location's, which may be another zone than
+        // the clinic's head office.
+        let location = &details.location;
+        let tz: Tz = location.timezone.tz();
+        let local = start.with_timezone(&tz);
+        // Only the cancellation says why the clinic cancelled.
+        let cancel_reason = match kind {
+            MailKind::Cancellation => booking.cancel_reason.as_deref(),
+            _ => None,
+        };
         // A course of care's confirmation lists every visit (booked ones: a visit cancelled
         // before the mail went out is not announced).
         let series: Vec<&BookingDetails> = series
@@ -129,7 +136,7 @@ impl MailRenderer {
         let series_visits: Vec<_> = series
             .iter()
             .map(|v| {
-                let local = v.slot.starts_at.and_utc().with_timezone(&self.tz);
+                let local = v.slot.starts_at.and_utc().with_timezone(&tz);
                 context! {
                     date => local.format("%A, %B %-d, %Y").to_string(),
                     time => local.format("%-I:%M %p").to_string(),
@@ -148,6 +155,12 @@ impl MailRenderer {
                 address => &self.clinic_address,
                 phone => &self.clinic_phone,
             },
+            location => context! {
+                name => &location.name,
+                address => &location.address,
+                phone => &location.phone,
+            },
+            cancel_reason => cancel_reason,
             provider => context! {
                 name => &details.provider.name,
                 title => &details.provider.title,
@@ -155,7 +168,7 @@ impl MailRenderer {
             visit => context! {
                 date => local.format("%A, %B %-d, %Y").to_string(),
                 time => local.format("%-I:%M %p").to_string(),
-                timezone => format!("{}, {}", self.tz.name(), local.format("%Z")),
+                timezone => format!("{}, {}", tz.name(), local.format("%Z")),
                 kind => details.visit_type.as_ref().map(|v| v.name.as_str()),
                 minutes => (end - start).num_minutes(),
             },
@@ -185,12 +198,18 @@ impl MailRenderer {
                 let summary = match &details.visit_type {
                     Some(v) => format!(
                         "{} with {} at {}",
-                        v.name, details.provider.name, self.clinic_name
+                        v.name, details.provider.name, location.name
                     ),
                     None => format!(
                         "Appointment with {} at {}",
-                        details.provider.name, self.clinic_name
+                        details.provider.name, location.name
                     ),
+                };
+                // Calendars show LOCATION as the place to go: the name, then the address.
+                let place = if location.address.is_empty() {
+                    location.name.clone()
+                } else {
+                    format!("{}, {}", location.name, location.address)
                 };
                 let description = format!(
                     "Booking {}. Manage it at {}",
@@ -203,7 +222,7 @@ impl MailRenderer {
                     start,
                     end,
                     summary: &summary,
-                    location: &self.clinic_address,
+                    location: &place,
                     description: &description,
                     organizer_email: self.from.email.as_ref(),
                     organizer_name: &self.clinic_name,
@@ -317,6 +336,7 @@ mod tests {
 
     use super::*;
     use crate::db::bookings::Booking;
+    use crate::db::locations::Location;
     use crate::db::providers::Provider;
     use crate::db::slots::Slot;
     use crate::domain::booking::BookingSource;
@@ -364,6 +384,7 @@ mod tests {
                 visit_type_id: None,
                 series_id: None,
                 ends_at: None,
+                cancel_reason: None,
             },
             slot: Slot {
                 id: SlotId::new(3),
@@ -373,6 +394,7 @@ mod tests {
                 status: SlotStatus::Busy,
                 visit_type: None,
                 created_at: at(1, 8),
+                location_id: None,
             },
             provider: Provider {
                 id: ProviderId::new(1),
@@ -385,6 +407,16 @@ mod tests {
                 updated_at: at(1, 8),
             },
             visit_type: None,
+            location: Location {
+                id: crate::domain::ids::LocationId::new(1),
+                name: "Desert Spine & Pain Clinic".to_owned(),
+                address: "4410 N 7th St, Phoenix, AZ 85014".to_owned(),
+                phone: "+1 (602) 555-0134".to_owned(),
+                timezone: crate::domain::location::TimeZone::new(chrono_tz::America::Phoenix),
+                active: true,
+                created_at: at(1, 8),
+                updated_at: at(1, 8),
+            },
         }
     }
 

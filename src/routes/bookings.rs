@@ -5,7 +5,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
-use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::Object;
 
@@ -18,21 +17,18 @@ use super::views::{
     or_null, private_json, public_source, time_zone_schema, BookingView, TypedReference,
 };
 use crate::clinic::appointments::{self, BookingDetails, Intake};
+use crate::clinic::locations::{self, Directory};
 use crate::db;
 use crate::domain::actor::Actor;
 use crate::domain::booking::{BookingReference, BookingSource, BookingStatus};
 use crate::domain::calendar;
-use crate::domain::ids::{ProviderId, SlotId};
+use crate::domain::ids::{LocationId, ProviderId, SlotId};
 use crate::domain::slot::start_of_local_day;
 use crate::domain::FieldErrors;
 use crate::error::ApiError;
 use crate::idempotency::{self, Answer};
 use crate::routes::access::{AllRoles, AnyStaff, BookingAccess, MaybeStaff};
 use crate::state::AppState;
-
-fn tz(state: &AppState) -> Tz {
-    state.settings.clinic.timezone
-}
 
 /// A booking request. `slot_id` and `patient` are required: without them the answer is a 422
 /// naming them (they are `Option` here so that every missing field is named at once).
@@ -239,7 +235,7 @@ pub(super) async fn show(
     let details = state
         .with_connection(move |conn| appointments::load(conn, &reference))
         .await?;
-    Ok(private_json(booking_json(&details, tz(&state))?))
+    Ok(private_json(booking_json(&details)?))
 }
 
 #[utoipa::path(
@@ -274,7 +270,7 @@ pub(super) async fn cancel(
         .await?;
     state.metrics.booking_cancelled();
     state.wake_mail_worker();
-    Ok(private_json(booking_json(&details, tz(&state))?))
+    Ok(private_json(booking_json(&details)?))
 }
 
 #[utoipa::path(
@@ -314,7 +310,7 @@ pub(super) async fn reschedule(
         })
         .await?;
     state.wake_mail_worker();
-    Ok(private_json(booking_json(&details, tz(&state))?))
+    Ok(private_json(booking_json(&details)?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -374,17 +370,22 @@ pub(super) async fn update_status(
         state.metrics.booking_cancelled();
         state.wake_mail_worker();
     }
-    Ok(private_json(booking_json(&details, tz(&state))?))
+    Ok(private_json(booking_json(&details)?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct DaySheetQuery {
+    /// The local day (default today): in the location's time zone with `location_id`, in the
+    /// clinic's otherwise.
     #[param(format = Date, max_length = 10)]
     date: Option<String>,
     #[param(minimum = 1, maximum = 2147483647)]
     provider_id: Option<i64>,
+    /// Only the visits at this location (`GET /api/v1/locations`).
+    #[param(minimum = 1, maximum = 2147483647)]
+    location_id: Option<i64>,
     #[param(schema_with = booking_status_schema)]
     status: Option<String>,
 }
@@ -393,19 +394,26 @@ pub(super) struct DaySheetQuery {
 struct DaySheet {
     #[schema(format = Date)]
     date: String,
+    /// The zone the day is read in: the location's, or the clinic's.
     #[schema(schema_with = time_zone_schema)]
     timezone: String,
+    /// The location asked for, if any; each item names its own.
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 2147483647)]
+    location_id: Option<i32>,
+    #[schema(max_items = 10000)]
     items: Vec<BookingView>,
 }
 
-/// `GET /api/v1/bookings?date=&provider_id=&status=`: one local day's bookings (default today),
-/// ordered by start, with patient details.
+/// `GET /api/v1/bookings?date=&provider_id=&location_id=&status=`: one local day's bookings
+/// (default today), ordered by start, with patient details and where each visit is.
 #[utoipa::path(
     get,
     path = "/api/v1/bookings",
     operation_id = "getDaySheet",
     summary = "The day sheet",
-    description = "One local day's bookings (default today), ordered by start, with patient details.",
+    description = "One local day's bookings (default today), ordered by start, with patient \
+details and each visit's location. With `location_id`, only that location's, its day read in its \
+time zone.",
     tag = "staff",
     security(("staff_jwt" = [])),
     params(DaySheetQuery),
@@ -414,7 +422,7 @@ struct DaySheet {
         (status = 400),
         (status = 401),
         (status = 403),
-        (status = 404, description = "No such provider"),
+        (status = 404, description = "No such provider or location"),
     ),
 )]
 pub(super) async fn day_sheet(
@@ -422,13 +430,12 @@ pub(super) async fn day_sheet(
     _staff: AnyStaff,
     query: web::Query<DaySheetQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let tz = state.settings.clinic.timezone;
     let query = query.into_inner();
     let date = match query.date.as_deref() {
         Some(d) => {
-            calendar::parse_date(d).map_err(|m| ApiError::BadRequest(format!("`date` {m}")))?
+            Some(calendar::parse_date(d).map_err(|m| ApiError::BadRequest(format!("`date` {m}")))?)
         }
-        None => Utc::now().with_timezone(&tz).date_naive(),
+        None => None,
     };
     let status = match query.status.as_deref() {
         Some(s) => Some(BookingStatus::parse(s.trim()).ok_or_else(|| {
@@ -440,27 +447,41 @@ pub(super) async fn day_sheet(
         Some(id) => Some(ProviderId::try_from(id).map_err(|_| ApiError::not_found("provider"))?),
         None => None,
     };
-    let day_start = start_of_local_day(date, tz);
-    let day_end = date
-        .succ_opt()
-        .and_then(|next| start_of_local_day(next, tz));
-    let (Some(from), Some(to)) = (day_start, day_end) else {
-        return Err(ApiError::BadRequest("`date` is out of range".into()));
+    let location_id = match query.location_id {
+        Some(id) => Some(LocationId::try_from(id).map_err(|_| ApiError::not_found("location"))?),
+        None => None,
     };
-    let (from, to) = (from.naive_utc(), to.naive_utc());
-    let rows = state
+    let clinic_tz = state.settings.clinic.timezone;
+    let (date, tz, rows, places, visit_types) = state
         .with_connection(move |conn| {
-            let rows = db::bookings::starting_between(conn, from, to, provider_id, status)?;
+            let places = Directory::load(conn)?;
+            let place = match location_id {
+                Some(id) => Some(locations::place(conn, id)?),
+                None => None,
+            };
+            let tz = match location_id {
+                Some(id) => places.of(Some(id)).timezone.tz(),
+                None => clinic_tz,
+            };
+            let date = date.unwrap_or_else(|| Utc::now().with_timezone(&tz).date_naive());
+            let day_start = start_of_local_day(date, tz);
+            let day_end = date
+                .succ_opt()
+                .and_then(|next| start_of_local_day(next, tz));
+            let (Some(from), Some(to)) = (day_start, day_end) else {
+                return Err(ApiError::BadRequest("`date` is out of range".into()));
+            };
+            let (from, to) = (from.naive_utc(), to.naive_utc());
+            let rows = db::bookings::starting_between(conn, from, to, provider_id, place, status)?;
             // A clinic has a handful of visit types: one read names them all.
             let visit_types = db::visit_types::list(conn, false)?;
             // An empty sheet for a provider who does not exist is a 404, not a quiet day.
             if let (true, Some(id)) = (rows.is_empty(), provider_id) {
                 db::providers::find(conn, id)?.ok_or_else(|| ApiError::not_found("provider"))?;
             }
-            Ok::<_, ApiError>((rows, visit_types))
+            Ok::<_, ApiError>((date, tz, rows, places, visit_types))
         })
         .await?;
-    let (rows, visit_types) = rows;
     let items = rows
         .into_iter()
         .map(|(booking, slot, provider)| {
@@ -468,15 +489,16 @@ pub(super) async fn day_sheet(
                 .iter()
                 .find(|v| Some(v.id) == booking.visit_type_id)
                 .cloned();
-            BookingView::new(
-                &BookingDetails::new(booking, slot, provider, visit_type),
-                tz,
-            )
+            let location = places.of(slot.location_id).clone();
+            BookingView::new(&BookingDetails::new(
+                booking, slot, provider, visit_type, location,
+            ))
         })
         .collect();
     let body = serde_json::to_string(&DaySheet {
         date: date.to_string(),
         timezone: tz.name().to_owned(),
+        location_id: location_id.map(LocationId::get),
         items,
     })
     .map_err(anyhow::Error::from)?;

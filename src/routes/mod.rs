@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod bookings;
 mod health;
+mod locations;
 mod metrics;
 pub(crate) mod openapi;
 mod pages;
@@ -17,6 +18,7 @@ mod schedule;
 mod schedule_appointment;
 mod series;
 mod slots;
+mod time_off;
 mod views;
 mod visit_types;
 
@@ -77,6 +79,21 @@ pub(crate) fn configure(
                     web::resource("/providers/{id}/schedule")
                         .route(web::post().to(schedule::apply)),
                 )
+                .service(
+                    web::resource("/providers/{id}/time-off")
+                        .route(web::get().to(time_off::list))
+                        .route(web::post().to(time_off::create)),
+                )
+                .service(
+                    web::resource("/providers/{id}/time-off/{time_off_id}")
+                        .route(web::delete().to(time_off::delete)),
+                )
+                .service(
+                    web::resource("/locations")
+                        .route(web::get().to(locations::list))
+                        .route(web::post().to(locations::create)),
+                )
+                .service(web::resource("/locations/{id}").route(web::patch().to(locations::update)))
                 .service(
                     web::resource("/visit-types")
                         .route(web::get().to(visit_types::list))

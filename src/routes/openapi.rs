@@ -12,8 +12,8 @@ use crate::settings::Settings;
 use crate::state::AppState;
 
 use super::{
-    admin, audit, auth, bookings, health, metrics, pages, providers, schedule,
-    schedule_appointment, series, slots, visit_types,
+    admin, audit, auth, bookings, health, locations, metrics, pages, providers, schedule,
+    schedule_appointment, series, slots, time_off, visit_types,
 };
 
 #[derive(OpenApi)]
@@ -37,6 +37,12 @@ the \"Schedule an appointment\" call to action, and the front desk's staff API. 
         visit_types::list,
         visit_types::create,
         visit_types::update,
+        locations::list,
+        locations::create,
+        locations::update,
+        time_off::create,
+        time_off::list,
+        time_off::delete,
         slots::list_free,
         slots::create,
         slots::update_status,

@@ -46,6 +46,10 @@ pub(super) struct ScheduleBody {
     #[serde(default)]
     #[schema(max_items = 24)]
     breaks: Vec<BreakBody>,
+    /// Where (`GET /api/v1/locations`; default: the main location). The times are read in its
+    /// time zone.
+    #[schema(minimum = 1, maximum = 2147483647, format = Int64)]
+    location_id: Option<i64>,
 }
 
 /// A local time of day as `WeeklySchedule::parse` reads it (`HH:MM`); 8 characters hold
@@ -88,6 +92,12 @@ struct ScheduleResult {
     created: usize,
     #[schema(value_type = i64, minimum = 0)]
     skipped: usize,
+    /// Where the slots are.
+    #[schema(value_type = i64, minimum = 1, maximum = 2147483647)]
+    location_id: i32,
+    /// The zone the pattern was read in: the location's.
+    #[schema(max_length = 40, pattern = "^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$")]
+    timezone: &'static str,
 }
 
 #[utoipa::path(
@@ -95,7 +105,9 @@ struct ScheduleResult {
     path = "/api/v1/providers/{id}/schedule",
     operation_id = "applySchedule",
     summary = "Build a provider's schedule",
-    description = "Turns a weekly pattern into slots in the clinic's time zone; slots that would overlap existing ones are skipped, so running it again creates nothing.",
+    description = "Turns a weekly pattern into slots at a location (default: the main one), in \
+that location's time zone; slots that would overlap the provider's existing ones, at any \
+location, are skipped, so running it again creates nothing.",
     tag = "staff",
     security(("staff_jwt" = [])),
     params(("id" = i64, Path, description = "The provider id", minimum = 1, maximum = 2147483647)),
@@ -138,17 +150,21 @@ pub(super) async fn apply(
                 .collect(),
         },
         &mut errors,
-    )
-    .ok_or_else(|| ApiError::from(errors))?;
-    let tz = state.settings.clinic.timezone;
+    );
+    let location_id = super::slots::parse_location_field(body.location_id, &mut errors);
+    let (Some(schedule), true) = (schedule, errors.is_empty()) else {
+        return Err(errors.into());
+    };
     let actor = staff.actor();
     let report = state
         .with_connection(move |conn| {
-            front_desk::apply_schedule(conn, provider_id, &schedule, tz, &actor)
+            front_desk::apply_schedule(conn, provider_id, location_id, &schedule, &actor)
         })
         .await?;
     Ok(HttpResponse::Ok().json(ScheduleResult {
         created: report.created,
         skipped: report.skipped,
+        location_id: report.location.id.get(),
+        timezone: report.location.timezone.as_str(),
     }))
 }

@@ -20,11 +20,12 @@ use super::views::{
 };
 use crate::availability::AnswerKey;
 use crate::clinic::appointments::{self, EarliestRequest, Intake};
+use crate::clinic::locations::{self, Directory};
 use crate::clinic::openings;
 use crate::db::{providers, slots};
 use crate::domain::actor::Actor;
 use crate::domain::booking::BookingSource;
-use crate::domain::ids::{ProviderId, VisitTypeId};
+use crate::domain::ids::{LocationId, ProviderId, VisitTypeId};
 use crate::domain::intake::Concern;
 use crate::domain::slot::parse_instant;
 use crate::domain::FieldErrors;
@@ -45,6 +46,9 @@ pub(super) struct CtaQuery {
     /// same `visit_type_id`.
     #[param(minimum = 1, maximum = 2147483647)]
     visit_type_id: Option<i64>,
+    /// Only times at this location (`GET /api/v1/locations`).
+    #[param(minimum = 1, maximum = 2147483647)]
+    location_id: Option<i64>,
     /// Only slots carrying this label (a slot's `visit_type`, set by the front desk).
     #[param(max_length = 64)]
     visit_type: Option<String>,
@@ -172,7 +176,7 @@ struct CallToAction<'a> {
     responses(
         (status = 200, description = "Headline, text and the next free times", body = CallToAction, example = call_to_action_example),
         (status = 400),
-        (status = 404, description = "No such provider or visit type"),
+        (status = 404, description = "No such provider, visit type or location"),
     ),
 )]
 pub(super) async fn show(
@@ -211,9 +215,14 @@ pub(super) async fn show(
         Some(id) => Some(VisitTypeId::try_from(id).map_err(|_| ApiError::not_found("visit type"))?),
         None => None,
     };
+    let location_id = match query.location_id {
+        Some(id) => Some(LocationId::try_from(id).map_err(|_| ApiError::not_found("location"))?),
+        None => None,
+    };
     let key = AnswerKey::Offer {
         provider_id,
         visit_type_id,
+        location_id,
         visit_type: visit_type.clone(),
         limit,
         source: source.as_ref().map(|s| s.as_str().to_owned()),
@@ -227,16 +236,21 @@ pub(super) async fn show(
         .as_ref()
         .map_or_else(no_source_hint, |s| json!(s.as_str()));
     let horizon = now + Duration::days(settings.clinic.booking_horizon_days);
-    let found = state
+    let (found, places) = state
         .with_connection(move |conn| {
             let (from, until) = (now.naive_utc(), horizon.naive_utc());
+            let place = match location_id {
+                Some(id) => Some(locations::place(conn, id)?),
+                None => None,
+            };
             let found = match (visit_type_id, visit_type.as_deref()) {
                 (Some(id), _) => {
-                    openings::open_times(conn, Some(id), provider_id, from, until, limit)?
+                    openings::open_times(conn, Some(id), provider_id, place, from, until, limit)?
                 }
                 (None, label) => slots::free_of_type_between(
                     conn,
                     provider_id,
+                    place,
                     label,
                     from,
                     until,
@@ -250,7 +264,7 @@ pub(super) async fn show(
                     .filter(|p| p.active)
                     .ok_or_else(|| ApiError::not_found("provider"))?;
             }
-            Ok::<_, ApiError>(found)
+            Ok::<_, ApiError>((found, Directory::load(conn)?))
         })
         .await?;
     let body = serde_json::to_vec(&CallToAction {
@@ -262,7 +276,10 @@ pub(super) async fn show(
             phone: &settings.clinic.phone,
             timezone: tz.name(),
         },
-        items: found.iter().map(|s| OpenSlotView::new(s, tz)).collect(),
+        items: found
+            .iter()
+            .map(|s| OpenSlotView::new(s, &places))
+            .collect(),
         book: HowToBook::book(source_hint.clone()),
         book_earliest: HowToBook::book_earliest(source_hint),
     })

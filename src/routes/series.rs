@@ -140,7 +140,6 @@ fn series_view(
     state: &AppState,
     with_tokens: bool,
 ) -> Result<SeriesView, ApiError> {
-    let tz = state.settings.clinic.timezone;
     let visits = details
         .visits
         .iter()
@@ -148,7 +147,7 @@ fn series_view(
             if with_tokens {
                 new_booking_view(visit, state)
             } else {
-                Ok(BookingView::new(visit, tz))
+                Ok(BookingView::new(visit))
             }
         })
         .collect::<Result<_, _>>()?;
@@ -165,7 +164,11 @@ fn series_view(
     path = "/api/v1/series",
     operation_id = "createSeries",
     summary = "Book a course of care",
-    description = "Books `visits` visits of one visit type with the first slot's provider, on the same weekday and local time every `interval_weeks`, all in one transaction: either every visit is booked, or none is and the 409 lists in `conflicts` each date that does not fit with the nearest alternatives. One confirmation lists every visit. Staff may book any visit type's course; patients only those whose visit type allows it online.",
+    description = "Books `visits` visits of one visit type with the first slot's provider, on the \
+same weekday and local time every `interval_weeks`, all in one transaction: either every visit is \
+booked, or none is and the 409 lists in `conflicts` each date that does not fit with the nearest \
+alternatives. One confirmation lists every visit. Staff may book any visit type's course; \
+patients only those whose visit type allows it online.",
     tag = "bookings",
     security((), ("staff_jwt" = [])),
     params(

@@ -8,9 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use super::views::{json_body, open_slot_example, rfc3339, InstantOrDate, OpenSlotView, SlotView};
 use crate::availability::AnswerKey;
+use crate::clinic::locations::{self, Directory};
 use crate::clinic::{front_desk, openings};
 use crate::domain::calendar;
-use crate::domain::ids::{ProviderId, SlotId, VisitTypeId};
+use crate::domain::ids::{LocationId, ProviderId, SlotId, VisitTypeId};
 use crate::domain::slot::{parse_instant, SlotStatus, TimeWindow};
 use crate::domain::FieldErrors;
 use crate::error::ApiError;
@@ -33,6 +34,10 @@ pub(super) struct SlotQuery {
     /// visit would; book it with the same `visit_type_id`.
     #[param(minimum = 1, maximum = 2147483647)]
     visit_type_id: Option<i64>,
+    /// Only slots at this location (`GET /api/v1/locations`). A visit type's whole visit is
+    /// always at one location.
+    #[param(minimum = 1, maximum = 2147483647)]
+    location_id: Option<i64>,
     /// The window's start: an RFC 3339 instant, or a date meaning the clinic's local midnight
     /// (default: now). For the next page, the previous answer's `next_from`.
     #[param(example = "2027-03-01", value_type = Option<InstantOrDate>, inline)]
@@ -81,7 +86,7 @@ fn slot_list_example() -> serde_json::Value {
     responses(
         (status = 200, description = "Free slots in the window, ordered by start", body = SlotList, example = slot_list_example),
         (status = 400),
-        (status = 404, description = "No such provider or visit type"),
+        (status = 404, description = "No such provider, visit type or location"),
     ),
 )]
 pub(super) async fn list_free(
@@ -118,6 +123,10 @@ pub(super) async fn list_free(
         Some(id) => Some(VisitTypeId::try_from(id).map_err(|_| ApiError::not_found("visit type"))?),
         None => None,
     };
+    let location_id = match query.location_id {
+        Some(id) => Some(LocationId::try_from(id).map_err(|_| ApiError::not_found("location"))?),
+        None => None,
+    };
     // Slots that have started are not bookable, whatever window was asked for.
     let start = window.start().max(now).naive_utc();
     let end = window.end().naive_utc();
@@ -125,6 +134,7 @@ pub(super) async fn list_free(
     let key = query.from.is_some().then_some(AnswerKey::Window {
         provider_id,
         visit_type_id,
+        location_id,
         from: window.start().naive_utc(),
         to: end,
         limit,
@@ -134,16 +144,21 @@ pub(super) async fn list_free(
         return Ok(json_body(body));
     }
     let generation = cache.generation();
-    let mut found = state
+    let (mut found, places) = state
         .with_connection(move |conn| {
             if let Some(id) = provider_id {
                 crate::db::providers::find(conn, id)?
                     .filter(|p| p.active)
                     .ok_or_else(|| ApiError::not_found("provider"))?;
             }
+            let place = match location_id {
+                Some(id) => Some(locations::place(conn, id)?),
+                None => None,
+            };
             let limit = usize::try_from(limit + 1).unwrap_or(usize::MAX);
-            let open = openings::open_times(conn, visit_type_id, provider_id, start, end, limit)?;
-            Ok::<_, ApiError>(open)
+            let open =
+                openings::open_times(conn, visit_type_id, provider_id, place, start, end, limit)?;
+            Ok::<_, ApiError>((open, Directory::load(conn)?))
         })
         .await?;
     let next_from = if found.len() as i64 > limit {
@@ -155,7 +170,10 @@ pub(super) async fn list_free(
     };
     let body = Bytes::from(
         serde_json::to_vec(&SlotList {
-            items: found.iter().map(|s| OpenSlotView::new(s, tz)).collect(),
+            items: found
+                .iter()
+                .map(|s| OpenSlotView::new(s, &places))
+                .collect(),
             from: rfc3339(window.start()),
             to: rfc3339(window.end()),
             next_from,
@@ -179,6 +197,10 @@ pub(super) struct NewSlotBody {
     /// After `start`, at most 12 hours later.
     #[schema(required = true, nullable = false, format = DateTime, max_length = 35)]
     end: Option<String>,
+    /// Where (`GET /api/v1/locations`; default: the main location). A provider is in one
+    /// place at a time: a slot overlapping theirs at any location is a 409.
+    #[schema(minimum = 1, maximum = 2147483647, format = Int64)]
+    location_id: Option<i64>,
 }
 
 /// `POST /api/v1/providers/{id}/slots` (admin, front desk): one free slot; 409 on overlap.
@@ -229,14 +251,19 @@ pub(super) async fn create(
     };
     let start = instant(&body.start, "start", &mut errors);
     let end = instant(&body.end, "end", &mut errors);
-    let (Some(start), Some(end)) = (start, end) else {
+    let location_id = parse_location_field(body.location_id, &mut errors);
+    let (Some(start), Some(end), true) = (start, end, errors.is_empty()) else {
         return Err(errors.into());
     };
     let actor = staff.actor();
-    let slot = state
-        .with_connection(move |conn| front_desk::add_slot(conn, provider_id, start, end, &actor))
+    let (slot, location) = state
+        .with_connection(move |conn| {
+            let slot = front_desk::add_slot(conn, provider_id, location_id, start, end, &actor)?;
+            let location = locations::of_slot(conn, slot.location_id)?;
+            Ok::<_, ApiError>((slot, location))
+        })
         .await?;
-    Ok(HttpResponse::Created().json(SlotView::new(&slot, state.settings.clinic.timezone)))
+    Ok(HttpResponse::Created().json(SlotView::new(&slot, &location)))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -284,10 +311,29 @@ pub(super) async fn update_status(
     let target = SlotStatus::parse(body.status.trim())
         .ok_or_else(|| ApiError::invalid("status", "status must be blocked or free"))?;
     let actor = staff.actor();
-    let slot = state
+    let (slot, location) = state
         .with_connection(move |conn| {
-            front_desk::set_slot_status(conn, slot_id, target, &actor, crate::db::now())
+            let slot =
+                front_desk::set_slot_status(conn, slot_id, target, &actor, crate::db::now())?;
+            let location = locations::of_slot(conn, slot.location_id)?;
+            Ok::<_, ApiError>((slot, location))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(SlotView::new(&slot, state.settings.clinic.timezone)))
+    Ok(HttpResponse::Ok().json(SlotView::new(&slot, &location)))
+}
+
+/// A body's `location_id`: a positive id, or a 422 naming the field (an id that names no
+/// location is refused by the operation, also as a 422).
+pub(super) fn parse_location_field(
+    value: Option<i64>,
+    errors: &mut FieldErrors,
+) -> Option<LocationId> {
+    let id = value?;
+    errors.check(
+        "location_id",
+        LocationId::try_from(id)
+            .ok()
+            .filter(|l| l.get() > 0)
+            .ok_or_else(|| format!("there is no active location {id}")),
+    )
 }

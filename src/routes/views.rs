@@ -12,7 +12,9 @@ use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
 
 use crate::auth::jwt::TOKEN_PATTERN;
 use crate::clinic::appointments::BookingDetails;
+use crate::clinic::locations::Directory;
 use crate::db::audit::{ActorKind, EntityKind};
+use crate::db::locations::Location;
 use crate::db::outbox::{JobStatus, MailKind};
 use crate::db::providers::Provider;
 use crate::db::slots::Slot;
@@ -36,7 +38,7 @@ pub(super) fn rfc3339(instant: DateTime<Utc>) -> String {
     instant.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// A stored UTC timestamp in the clinic's local time, with its offset.
+/// A stored UTC timestamp in a location's local time, with its offset.
 pub(super) fn local_rfc3339(stored: NaiveDateTime, tz: Tz) -> String {
     stored
         .and_utc()
@@ -64,21 +66,26 @@ impl From<&Provider> for ProviderSummary {
     }
 }
 
-/// A slot as clients see it: UTC instants plus the clinic's local wall-clock time.
+/// A slot as clients see it: UTC instants plus the wall-clock time where it is, at its location.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct SlotView {
     #[schema(value_type = i64)]
     pub id: i32,
     #[schema(value_type = i64)]
     pub provider_id: i32,
+    /// Where the slot is (`GET /api/v1/locations`).
+    #[schema(value_type = i64, minimum = 1, maximum = 2147483647)]
+    pub location_id: i32,
     #[schema(format = DateTime)]
     pub start: String,
     #[schema(format = DateTime)]
     pub end: String,
+    /// `start` in the location's time zone.
     #[schema(format = DateTime)]
     pub local_start: String,
     #[schema(format = DateTime)]
     pub local_end: String,
+    /// The location's IANA time zone.
     #[schema(schema_with = time_zone_schema)]
     pub timezone: String,
     #[schema(schema_with = slot_status_schema)]
@@ -87,10 +94,13 @@ pub(super) struct SlotView {
 }
 
 impl SlotView {
-    pub(super) fn new(slot: &Slot, tz: Tz) -> Self {
+    /// `slot` at `location` (the one it is at: see `Directory::of`).
+    pub(super) fn new(slot: &Slot, location: &Location) -> Self {
+        let tz: Tz = location.timezone.tz();
         Self {
             id: slot.id.get(),
             provider_id: slot.provider_id.get(),
+            location_id: location.id.get(),
             start: rfc3339(slot.starts_at.and_utc()),
             end: rfc3339(slot.ends_at.and_utc()),
             local_start: local_rfc3339(slot.starts_at, tz),
@@ -111,9 +121,9 @@ pub(super) struct OpenSlotView {
 }
 
 impl OpenSlotView {
-    pub(super) fn new((slot, provider): &(Slot, Provider), tz: Tz) -> Self {
+    pub(super) fn new((slot, provider): &(Slot, Provider), places: &Directory) -> Self {
         Self {
-            slot: SlotView::new(slot, tz),
+            slot: SlotView::new(slot, places.of(slot.location_id)),
             provider: provider.into(),
         }
     }
@@ -140,6 +150,34 @@ struct VisitTypeSummary {
     duration_minutes: i32,
 }
 
+/// Where a visit is, as patients and the day sheet need it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct LocationSummary {
+    #[schema(value_type = i64, minimum = 1, maximum = 2147483647)]
+    id: i32,
+    #[schema(max_length = 100)]
+    name: String,
+    #[schema(max_length = 200)]
+    address: String,
+    #[schema(max_length = 40)]
+    phone: String,
+    /// IANA time zone.
+    #[schema(max_length = 40, pattern = "^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$")]
+    timezone: String,
+}
+
+impl From<&Location> for LocationSummary {
+    fn from(l: &Location) -> Self {
+        Self {
+            id: l.id.get(),
+            name: l.name.clone(),
+            address: l.address.clone(),
+            phone: l.phone.clone(),
+            timezone: l.timezone.as_str().to_owned(),
+        }
+    }
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct BookingView {
     #[schema(schema_with = reference_schema)]
@@ -149,6 +187,8 @@ pub(super) struct BookingView {
     /// The visit: its first slot's id, and where the visit starts and ends.
     slot: SlotView,
     provider: ProviderSummary,
+    /// Where the visit is; `slot`'s local times are in its time zone.
+    location: LocationSummary,
     /// The kind of visit booked; `null` for a booking made without one (the visit is the slot).
     visit_type: Option<VisitTypeSummary>,
     patient: PatientView,
@@ -177,13 +217,14 @@ pub(super) struct BookingView {
 const CONFIRMATION_QUEUED: &str = "queued";
 
 impl BookingView {
-    pub(super) fn new(details: &BookingDetails, tz: Tz) -> Self {
+    pub(super) fn new(details: &BookingDetails) -> Self {
         let b = &details.booking;
         Self {
             reference: b.reference.clone(),
             status: b.status.as_str().to_owned(),
-            slot: SlotView::new(&details.slot, tz),
+            slot: SlotView::new(&details.slot, &details.location),
             provider: (&details.provider).into(),
+            location: (&details.location).into(),
             visit_type: details.visit_type.as_ref().map(|v| VisitTypeSummary {
                 id: v.id.get(),
                 name: v.name.clone(),
@@ -212,8 +253,8 @@ impl BookingView {
 }
 
 /// The JSON of a booking as its read, cancel, reschedule and status answers show it.
-pub(super) fn booking_json(details: &BookingDetails, tz: Tz) -> Result<String, ApiError> {
-    Ok(serde_json::to_string(&BookingView::new(details, tz)).map_err(anyhow::Error::from)?)
+pub(super) fn booking_json(details: &BookingDetails) -> Result<String, ApiError> {
+    Ok(serde_json::to_string(&BookingView::new(details)).map_err(anyhow::Error::from)?)
 }
 
 /// A booking just made: the booking, its manage token (the patient's key to it), and the note
@@ -222,7 +263,7 @@ pub(super) fn new_booking_view(
     details: &BookingDetails,
     state: &AppState,
 ) -> Result<BookingView, ApiError> {
-    let mut view = BookingView::new(details, state.settings.clinic.timezone);
+    let mut view = BookingView::new(details);
     let reference = BookingReference::parse(&details.booking.reference)
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("stored reference is malformed")))?;
     view.manage_token = Some(

@@ -352,7 +352,8 @@ pub struct TestApp {
     /// The app's run: the server, then the mail worker's stop.
     running: tokio::task::JoinHandle<std::io::Result<()>>,
     pub database: TestDatabase,
-    _mail_dir: tempfile::TempDir,
+    /// Where the app writes its mail as `.eml` files (unless a test points it at SMTP).
+    mail_dir: tempfile::TempDir,
     /// The secret the app signs tokens with, for tests that forge tokens.
     pub jwt_secret: String,
 }
@@ -411,7 +412,7 @@ pub async fn spawn_app_on_with(
         handle,
         running,
         database,
-        _mail_dir: mail_dir,
+        mail_dir,
         jwt_secret,
     }
 }
@@ -442,6 +443,19 @@ impl TestApp {
     /// [`TestDatabase::expect_undelivered_mail`]).
     pub fn expect_undelivered_mail(&self) {
         self.database.expect_undelivered_mail();
+    }
+
+    /// The mails the app has written so far (the file transport's `.eml` files), raw.
+    pub fn written_mail(&self) -> Vec<Vec<u8>> {
+        let Ok(entries) = std::fs::read_dir(self.mail_dir.path()) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .filter_map(|p| std::fs::read(p).ok())
+            .collect()
     }
 
     pub fn url(&self, path: &str) -> String {

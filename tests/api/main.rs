@@ -20,6 +20,7 @@ mod durability;
 mod email;
 mod front_desk;
 mod fuzz;
+mod locations;
 mod migrations;
 mod openapi;
 mod operations;
@@ -51,6 +52,7 @@ fn main() -> std::process::ExitCode {
         email::tests,
         front_desk::tests,
         fuzz::tests,
+        locations::tests,
         migrations::tests,
         openapi::tests,
         operations::tests,

@@ -38,7 +38,7 @@ async fn bookings_from_before_visit_types_keep_their_slot(backend: Backend) {
     tokio::task::spawn_blocking(move || {
         let mut conn = pool.get().expect("connection");
         db::run_migrations(&mut conn).expect("up");
-        db::revert_last_migration(&mut conn).expect("back to before visit types");
+        db::revert_to_before(&mut conn, "2026-12-01-000006").expect("back to before visit types");
         let now = db::now();
         diesel::insert_into(providers::table)
             .values((
@@ -80,7 +80,7 @@ async fn bookings_from_before_visit_types_keep_their_slot(backend: Backend) {
                 .execute(&mut conn)
                 .expect("booking");
         }
-        assert_eq!(db::run_migrations(&mut conn).expect("visit types"), 1);
+        assert!(db::run_migrations(&mut conn).expect("visit types and what follows") >= 1);
         let held: Vec<(i32, i32)> = booking_slots::table
             .select((booking_slots::slot_id, booking_slots::booking_id))
             .load(&mut conn)
