@@ -8,6 +8,7 @@ pub mod ids;
 pub mod intake;
 pub mod patient;
 pub mod provider;
+pub mod rules;
 pub mod schedule;
 pub mod slot;
 pub mod staff;
