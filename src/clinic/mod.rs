@@ -1,13 +1,15 @@
 //! The clinic's use cases: booking, cancelling and moving visits, the front desk's changes to
 //! providers and slots, staff accounts, and the audit entry each change writes. Each operation
 //! takes a connection (the caller chooses the transaction), the actor and the time, and answers
-//! with domain rows or a `ClinicError`. Nothing here knows HTTP: `crate::error` turns a
-//! `ClinicError` into a problem document, in one place.
+//! with domain rows or a `ClinicError`. The booking rules (`rules`) are checked by the booking
+//! operations themselves, so no caller can skip them. Nothing here knows HTTP: `crate::error`
+//! turns a `ClinicError` into a problem document, in one place.
 
 pub mod accounts;
 pub mod appointments;
 pub(crate) mod audit;
 pub(crate) mod front_desk;
+pub mod rules;
 
 use crate::domain::booking::BookingStatus;
 use crate::domain::ids::{ProviderId, SlotId};
@@ -51,6 +53,10 @@ pub enum ClinicError {
         within_days: i64,
         next_dates: Vec<chrono::NaiveDate>,
     },
+    /// A booking rule refuses the change (too soon, too far ahead, past the cut-off, or too
+    /// many upcoming visits for one address).
+    #[error("the booking rule {} refuses this", .0.rule.as_str())]
+    BrokenRule(Box<rules::BrokenRule>),
     /// A new slot would overlap one the provider already has.
     #[error("the provider already has a slot overlapping this time")]
     Overlap { provider_id: ProviderId },

@@ -4,7 +4,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::bookings::booking_answered;
@@ -14,6 +14,7 @@ use super::patient_form::{
 use super::views::{json_body, new_booking_json, OpenSlotView};
 use crate::availability::AnswerKey;
 use crate::clinic::appointments::{self, EarliestRequest, Intake};
+use crate::clinic::rules;
 use crate::db::{providers, slots};
 use crate::domain::actor::Actor;
 use crate::domain::booking::BookingSource;
@@ -122,6 +123,8 @@ pub(super) async fn show(
         None => None,
     };
     let now = Utc::now();
+    // Only times a patient may book now: from the minimum notice on, within the horizon.
+    let (earliest, horizon) = rules::bookable_window(&state.policy, now.naive_utc());
     let key = AnswerKey::Offer {
         provider_id,
         visit_type: visit_type.clone(),
@@ -129,7 +132,7 @@ pub(super) async fn show(
         source: source.as_ref().map(|s| s.as_str().to_owned()),
     };
     let cache = &state.availability;
-    if let Some(body) = cache.get(&key, now.naive_utc()) {
+    if let Some(body) = cache.get(&key, earliest) {
         return Ok(json_body(body));
     }
     let generation = cache.generation();
@@ -137,15 +140,14 @@ pub(super) async fn show(
         || serde_json::json!("(optional) e.g. the article's slug"),
         |s| serde_json::json!(s.as_str()),
     );
-    let horizon = now + Duration::days(settings.clinic.booking_horizon_days);
     let found = state
         .with_connection(move |conn| {
             let found = slots::free_of_type_between(
                 conn,
                 provider_id,
                 visit_type.as_deref(),
-                now.naive_utc(),
-                horizon.naive_utc(),
+                earliest,
+                horizon,
                 limit as i64,
             )?;
             // Nothing offered: say so for a provider who is not there (404) rather than for
@@ -226,7 +228,8 @@ pub(super) struct ScheduleAppointmentBody {
     path = "/api/v1/schedule-appointment",
     operation_id = "bookEarliest",
     summary = "Book the earliest time that fits",
-    description = "Books the earliest free slot for the patient's request, or answers 409 with `next_available_dates`.",
+    description = "Books the earliest free slot for the patient's request that the booking rules allow (from the minimum notice on, within the horizon: \
+`GET /api/v1/booking-policy`), or answers 409 with `next_available_dates`; 409 with `rule` max_active when the email address holds as many upcoming visits as the clinic allows.",
     tag = "schedule-appointment",
     security(()),
     params(
@@ -237,7 +240,7 @@ pub(super) struct ScheduleAppointmentBody {
         (status = 201, description = "Booked the earliest time that fits", body = crate::routes::views::BookingView),
         (status = 400),
         (status = 404, description = "No such provider"),
-        (status = 409, description = "Nothing fits; see next_available_dates"),
+        (status = 409, description = "Nothing fits (see next_available_dates), or the address holds too many upcoming visits (`rule`: max_active)"),
         (status = 413),
         (status = 422),
         (status = 429),
@@ -286,9 +289,8 @@ pub(super) async fn book(
     let request = EarliestRequest {
         provider_id,
         not_before: not_before.map(|t| t.naive_utc()),
-        horizon_days: settings.clinic.booking_horizon_days,
     };
-    let lead = state.reminder_lead();
+    let policy = state.policy.clone();
     let app = state.clone();
     let answer = idempotency::run_once(
         &req,
@@ -304,7 +306,7 @@ pub(super) async fn book(
                 request,
                 tz,
                 &Actor::Public,
-                lead,
+                &policy,
                 now,
             )?;
             new_booking_json(&details, &app)
