@@ -6,6 +6,7 @@ pub(crate) mod access;
 mod admin;
 mod audit;
 mod auth;
+mod booking_policy;
 mod bookings;
 mod health;
 mod metrics;
@@ -76,6 +77,9 @@ pub(crate) fn configure(
                         .wrap(public_posts.middleware())
                         .route(web::post().to(bookings::create))
                         .route(web::get().to(bookings::day_sheet)),
+                )
+                .service(
+                    web::resource("/booking-policy").route(web::get().to(booking_policy::show)),
                 )
                 .service(
                     web::resource("/bookings/{reference}")

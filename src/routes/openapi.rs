@@ -12,7 +12,7 @@ use crate::settings::Settings;
 use crate::state::AppState;
 
 use super::{
-    admin, audit, auth, bookings, health, metrics, pages, providers, schedule,
+    admin, audit, auth, booking_policy, bookings, health, metrics, pages, providers, schedule,
     schedule_appointment, slots,
 };
 
@@ -44,6 +44,7 @@ the \"Schedule an appointment\" call to action, and the front desk's staff API. 
         bookings::reschedule,
         bookings::update_status,
         bookings::day_sheet,
+        booking_policy::show,
         schedule_appointment::show,
         schedule_appointment::book,
         auth::login,
@@ -63,7 +64,7 @@ the \"Schedule an appointment\" call to action, and the front desk's staff API. 
     tags(
         (name = "providers", description = "The clinic's providers"),
         (name = "slots", description = "Free times"),
-        (name = "bookings", description = "A patient's booking, opened with its manage token"),
+        (name = "bookings", description = "A patient's booking, opened with its manage token, and the rules bookings follow"),
         (name = "schedule-appointment", description = "The articles' call to action"),
         (name = "staff", description = "The front desk and admins (staff token)"),
         (name = "pages", description = "The booking page and the widget"),
