@@ -29,6 +29,7 @@ mod redelivery;
 mod reschedule;
 mod robustness;
 mod roles;
+mod rules;
 mod scale_out;
 mod schedule;
 mod shutdown;
@@ -58,6 +59,7 @@ fn main() -> std::process::ExitCode {
         reschedule::tests,
         robustness::tests,
         roles::tests,
+        rules::tests,
         scale_out::tests,
         schedule::tests,
         shutdown::tests,
