@@ -16,6 +16,7 @@
     ".cb-widget label{display:block;font-weight:600;margin-top:.5rem}" +
     ".cb-widget input{font:inherit;width:100%;box-sizing:border-box;padding:.4rem;border:1px solid #8a99a3;border-radius:4px}" +
     ".cb-widget .cb-error{color:#b3261e;margin:.2rem 0 0}" +
+    ".cb-widget .cb-policy{font-size:.875rem;color:#44545e}" +
     ".cb-widget .cb-trap{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}";
 
   function el(tag, attrs, text) {
@@ -66,6 +67,8 @@
     var box = el("section", { "class": "cb-widget", "aria-live": "polite" });
     root.appendChild(box);
     var path = "/api/v1/schedule-appointment" + (providerId ? "?provider_id=" + encodeURIComponent(providerId) : "");
+    // The clinic's booking rules, shown above the button before the patient books.
+    var policy = api("/api/v1/booking-policy").catch(function () { return { status: 0 }; });
     api(path).then(function (result) {
       if (result.status !== 200) {
         box.textContent = "Online booking is not available right now. Please call the clinic.";
@@ -103,6 +106,14 @@
       var trapInput = el("input", { name: "company_website", tabindex: "-1", autocomplete: "off" });
       trap.appendChild(trapInput);
       form.appendChild(trap);
+      var rules = el("p", { "class": "cb-policy" });
+      rules.hidden = true;
+      form.appendChild(rules);
+      policy.then(function (answer) {
+        if (answer.status !== 200) return;
+        rules.textContent = [answer.body.summary, answer.body.text].filter(Boolean).join(" ");
+        rules.hidden = false;
+      });
       var formError = el("p", { "class": "cb-error", role: "alert" });
       form.appendChild(formError);
       var submit = el("button", { type: "submit", "class": "cb-primary" }, "Book this time");

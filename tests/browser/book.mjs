@@ -50,6 +50,8 @@ try {
   await page.goto(`${base}/book`);
   await page.locator("button.slot").first().waitFor({ timeout: 15000 });
   await page.locator("button.slot").first().click();
+  // The booking rules are on the form, before the patient books.
+  await page.waitForFunction(() => document.getElementById("policy").textContent.includes("cancelled or moved online"), null, { timeout: 15000 });
   await page.fill("#name", "Ana Díaz");
   await page.fill("#email", "ana@");
   await page.fill("#phone", "+1 602 555 0134");
@@ -83,6 +85,7 @@ try {
   const times = reader.locator(".cb-widget button[data-slot-id]");
   await times.first().waitFor({ timeout: 15000 });
   await times.first().click();
+  await reader.waitForFunction(() => (document.querySelector(".cb-widget .cb-policy") || {}).textContent?.includes("cancelled or moved online"), null, { timeout: 15000 });
   await reader.fill(".cb-widget input[name=name]", "Ben Okoro");
   await reader.fill(".cb-widget input[name=email]", "ben.okoro@example.com");
   await reader.click(".cb-widget button[type=submit]");
