@@ -152,7 +152,7 @@ pub(crate) struct ProblemDetails {
 }
 
 /// The names `rule` takes, from `Rule` itself.
-pub(crate) fn rule_schema() -> utoipa::openapi::schema::Object {
+fn rule_schema() -> utoipa::openapi::schema::Object {
     use utoipa::openapi::schema::{ObjectBuilder, Type};
     ObjectBuilder::new()
         .schema_type(Type::String)

@@ -65,9 +65,9 @@ fn override_only(body: Option<&OverrideBody>) -> Result<Option<RuleOverride>, Ap
     }
 }
 
-/// A JSON body a request may leave out (no body, or an empty one): `None` then. A body that is
-/// there is read as `web::Json` reads it, with its limits and its 400s; `Option<Json<T>>` would
-/// quietly turn a malformed body into none.
+/// A JSON body a request may leave out (no body, an empty one, or `null`): `None` then. A body
+/// that is there is read as `web::Json` reads it, with its limits and its 400s; `Option<Json<T>>`
+/// would quietly turn a malformed body into none.
 pub(super) struct OptionalJson<T>(Option<T>);
 
 impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
@@ -83,8 +83,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
         if empty {
             return Box::pin(async { Ok(Self(None)) });
         }
-        let json = web::Json::<T>::from_request(req, payload);
-        Box::pin(async move { Ok(Self(Some(json.await?.into_inner()))) })
+        // `null` is no body too, as the document's `oneOf: [body, null]` says.
+        let json = web::Json::<Option<T>>::from_request(req, payload);
+        Box::pin(async move { Ok(Self(json.await?.into_inner())) })
     }
 }
 
