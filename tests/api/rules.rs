@@ -17,8 +17,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    assert_problem, spawn_app, spawn_app_with, staff_override, Backend, ServerProcess, TestApp,
-    TestDatabase, STAFF_PASSWORD,
+    another_patient, assert_problem, spawn_app, spawn_app_with, staff_override, Backend,
+    ServerProcess, TestApp, TestDatabase, STAFF_PASSWORD,
 };
 
 crate::tests! {
@@ -26,6 +26,7 @@ crate::tests! {
         every_entry_point_meets_every_rule,
         the_booking_policy_is_served_as_configured,
         an_override_reason_stays_out_of_the_server_log,
+        the_limit_holds_when_bookings_for_one_address_race,
     ],
 }
 
@@ -741,5 +742,40 @@ async fn an_override_reason_stays_out_of_the_server_log(backend: Backend) {
     );
     for secret in ["Quentin", "Marchbanks", "sciatica"] {
         assert!(!log.contains(secret), "{secret:?} found in the log:\n{log}");
+    }
+}
+
+/// Bookings for one address at once cannot all fit under the limit: with two upcoming visits
+/// booked, of ten racing for ten different slots exactly one gets the third.
+async fn the_limit_holds_when_bookings_for_one_address_race(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let slots = app.free_slot_ids_from(2).await;
+    let patient = another_patient(1);
+    for slot in &slots[..2] {
+        app.book_for(*slot, &patient).await;
+    }
+    let racers = futures::future::join_all(slots[2..12].iter().map(|slot| {
+        let request = app
+            .client
+            .post(app.url("/api/v1/bookings"))
+            .json(&json!({"slot_id": slot, "patient": patient}));
+        async move {
+            let response = request.send().await.expect("an answer");
+            let status = response.status();
+            (status, response.json::<Value>().await.expect("json"))
+        }
+    }))
+    .await;
+    let outcomes: Vec<(u16, &Value)> = racers
+        .iter()
+        .map(|(status, body)| (status.as_u16(), &body["rule"]))
+        .collect();
+    let created = outcomes.iter().filter(|(status, _)| *status == 201).count();
+    assert_eq!(created, 1, "one third visit: {outcomes:?}");
+    for (status, body) in &racers {
+        if *status != StatusCode::CREATED {
+            assert_eq!(*status, StatusCode::CONFLICT, "{body}");
+            assert_eq!(body["rule"], "max_active", "{body}");
+        }
     }
 }
