@@ -18,9 +18,11 @@ end
 
 function request()
   local id = ids[idx] or ids[#ids]
+  -- An address per request: the booking rules allow one address only a few upcoming visits.
+  local n = idx
   idx = idx + step
   return wrk.format("POST", "/api/v1/bookings", {["Content-Type"] = "application/json"},
-    '{"slot_id":' .. id .. ',"patient":{"name":"Bench Patient","email":"bench@example.com"}}')
+    '{"slot_id":' .. id .. ',"patient":{"name":"Bench Patient","email":"bench-' .. n .. '@example.com"}}')
 end
 
 function response(status, headers, body)

@@ -82,7 +82,11 @@ sql() { # sql BACKEND URL FILE|-  (statements on stdin or in FILE)
 }
 
 free_ids() { # free_ids BACKEND URL FIRST_PROVIDER LAST_PROVIDER
-  echo "SELECT id FROM slots WHERE status = 'free' AND provider_id BETWEEN $3 AND $4 AND starts_at > CURRENT_TIMESTAMP ORDER BY id;" \
+  # Slots the booking rules let a patient book (2 hours' notice, 90 days ahead), with margins.
+  local earliest latest
+  earliest=$(date -u -d '+3 hours' '+%F %T')
+  latest=$(date -u -d '+89 days' '+%F %T')
+  echo "SELECT id FROM slots WHERE status = 'free' AND provider_id BETWEEN $3 AND $4 AND starts_at > '$earliest' AND starts_at < '$latest' ORDER BY id;" \
     | case $1 in sqlite) sqlite3 "${2#sqlite://}" ;; postgres) psql -qtAX "$2" ;; esac
 }
 

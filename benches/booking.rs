@@ -66,20 +66,19 @@ fn ceiling(url: &str, concurrency: usize, seconds: u64, ids_file: &Path) -> anyh
             .filter_map(|l| l.trim().parse().ok().map(SlotId::new))
             .collect(),
     );
-    let patient = common::bench_patient()?;
-    let lead = chrono::Duration::hours(settings.mail.reminder_hours_before);
+    let policy = Arc::new(common::booking_policy(&settings));
     let next = Arc::new(AtomicUsize::new(0));
     let start = Arc::new(Barrier::new(concurrency));
     let deadline = Duration::from_secs(seconds);
     let began = Instant::now();
     let workers: Vec<_> = (0..concurrency)
         .map(|_| {
-            let (pool, ids, next, start, patient) = (
+            let (pool, ids, next, start, policy) = (
                 pool.clone(),
                 ids.clone(),
                 next.clone(),
                 start.clone(),
-                patient.clone(),
+                policy.clone(),
             );
             std::thread::spawn(move || {
                 let mut latencies = Vec::new();
@@ -87,11 +86,12 @@ fn ceiling(url: &str, concurrency: usize, seconds: u64, ids_file: &Path) -> anyh
                 start.wait();
                 let began = Instant::now();
                 while began.elapsed() < deadline {
-                    let Some(&slot_id) = ids.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&slot_id) = ids.get(n) else {
                         break;
                     };
                     let request = Intake {
-                        patient: patient.clone(),
+                        patient: common::bench_patient(n).expect("a valid bench patient"),
                         reason: None,
                         source: BookingSource::named(BookingSource::WEBSITE),
                         concern: None,
@@ -101,7 +101,16 @@ fn ceiling(url: &str, concurrency: usize, seconds: u64, ids_file: &Path) -> anyh
                     let t = Instant::now();
                     let mut conn = pool.get().expect("pooled connection");
                     let booked = db::write_transaction(&mut conn, |conn| {
-                        appointments::book(conn, slot_id, &request, &Actor::Public, lead, db::now())
+                        let now = db::now();
+                        appointments::book(
+                            conn,
+                            slot_id,
+                            &request,
+                            &Actor::Public,
+                            &policy,
+                            None,
+                            now,
+                        )
                     });
                     drop(conn);
                     latencies.push(t.elapsed());
@@ -154,7 +163,7 @@ fn race(base: &str, slot_id: i64, racers: usize) -> anyhow::Result<()> {
         }
         let body = serde_json::json!({
             "slot_id": slot_id,
-            "patient": {"name": "Racing Patient", "email": "race@example.com"},
+            "patient": {"name": "Racing Patient", "email": format!("race-{slot_id}@example.com")},
         });
         let gate = Arc::new(tokio::sync::Barrier::new(racers));
         let tasks: Vec<_> = clients

@@ -11,8 +11,10 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::clinic::rules::BrokenRule;
 use crate::clinic::{ClinicError, Unavailable};
 use crate::domain::booking::BookingStatus;
+use crate::domain::rules::{in_words, Rule};
 use crate::domain::FieldErrors;
 
 pub(crate) const PROBLEM_JSON: &str = "application/problem+json";
@@ -118,7 +120,8 @@ impl ApiError {
 }
 
 /// The error document every 4xx/5xx carries (RFC 9457), for the OpenAPI document. Conflicts
-/// may add members such as `allowed_next_states` or `next_available_dates`.
+/// may add members such as `allowed_next_states` or `next_available_dates`; a booking rule's
+/// refusal adds `rule`, `policy_text` and `clinic_phone`.
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
 pub(crate) struct ProblemDetails {
@@ -136,6 +139,65 @@ pub(crate) struct ProblemDetails {
     detail: String,
     /// Field → message, on validation errors (422).
     errors: Option<BTreeMap<String, String>>,
+    /// On a 409 from a booking rule: the rule that refused (`min_notice`: too soon;
+    /// `horizon`: too far ahead; `cancel_cutoff`: too close to the visit to cancel or move it
+    /// online; `max_active`: the address holds as many upcoming visits as the clinic allows).
+    #[schema(schema_with = rule_schema)]
+    rule: Option<String>,
+    /// On a 409 from a booking rule: the clinic's words on its booking rules.
+    #[schema(max_length = 1000)]
+    policy_text: Option<String>,
+    /// On a 409 from a booking rule: the number to call.
+    #[schema(max_length = 64)]
+    clinic_phone: Option<String>,
+}
+
+/// The names `rule` takes, from `Rule` itself.
+fn rule_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(Rule::ALL.iter().map(|r| r.as_str())))
+        .build()
+}
+
+/// A booking rule's refusal: what the rule is, in the patient's words, and (when the patient
+/// can do nothing online any more) whom to call.
+fn broken_rule(broken: BrokenRule) -> ApiError {
+    let BrokenRule {
+        rule,
+        rules,
+        policy_text,
+        clinic_phone,
+    } = broken;
+    let detail = match rule {
+        Rule::MinNotice => format!(
+            "the clinic takes online bookings from {} ahead; choose a later time",
+            in_words(rules.min_notice)
+        ),
+        Rule::Horizon => format!(
+            "the clinic takes bookings at most {} ahead; choose an earlier time",
+            in_words(rules.horizon)
+        ),
+        Rule::CancelCutoff => format!(
+            "this visit starts in less than {}, too soon to cancel or move it online; \
+             please call the clinic at {clinic_phone}",
+            in_words(rules.cancel_cutoff)
+        ),
+        Rule::MaxActive => format!(
+            "this email address already holds {} upcoming visits, as many as the clinic \
+             takes online; cancel one first, or call the clinic at {clinic_phone}",
+            rules.max_active_per_email
+        ),
+    };
+    ApiError::Conflict {
+        detail,
+        extra: BTreeMap::from([
+            ("rule".to_owned(), json!(rule.as_str())),
+            ("policy_text".to_owned(), json!(policy_text)),
+            ("clinic_phone".to_owned(), json!(clinic_phone)),
+        ]),
+    }
 }
 
 impl From<FieldErrors> for ApiError {
@@ -244,6 +306,7 @@ impl From<ClinicError> for ApiError {
             ClinicError::SeriesByStaffOnly(name) => Self::conflict(format!(
                 "courses of {name} are booked by the clinic; please call us"
             )),
+            ClinicError::BrokenRule(broken) => broken_rule(*broken),
             ClinicError::Overlap { provider_id } => conflict(
                 "the provider already has a slot overlapping this time",
                 &[("provider_id", json!(provider_id))],

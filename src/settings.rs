@@ -7,6 +7,8 @@ use chrono_tz::Tz;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use crate::domain::rules::BookingRules;
+
 const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 const PRODUCTION_TOML: &str = include_str!("../config/production.toml");
 const DEVELOPMENT_JWT_SECRET: &str = "insecure-development-secret-change-me-in-production";
@@ -17,6 +19,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
     pub clinic: ClinicSettings,
+    pub booking: BookingSettings,
     pub cta: CtaSettings,
     pub demo: DemoSettings,
     pub mail: MailSettings,
@@ -47,6 +50,9 @@ pub struct ServerSettings {
     #[serde(default)]
     pub drain_seconds: u64,
 }
+
+/// The longest `booking.policy_text` (the API documents the same bound).
+pub(crate) const MAX_POLICY_TEXT_CHARS: usize = 1000;
 
 /// The longest drain `server.drain_seconds` may ask for.
 const MAX_DRAIN_SECONDS: u64 = 300;
@@ -113,7 +119,38 @@ pub struct ClinicSettings {
     pub phone: String,
     pub timezone: Tz,
     pub public_base_url: String,
-    pub booking_horizon_days: i64,
+    /// The old name of `booking.horizon_days`, still read when set (see `fold_renamed`).
+    #[serde(default)]
+    pub booking_horizon_days: Option<i64>,
+}
+
+/// The booking rules every way of booking goes through (`[booking]`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct BookingSettings {
+    /// How long before a visit starts it may still be booked (or a visit moved to it).
+    pub min_notice_minutes: i64,
+    /// How far ahead visits may be booked.
+    pub horizon_days: i64,
+    /// Until how long before a visit patients may cancel or move it online.
+    pub cancel_cutoff_hours: i64,
+    /// How many upcoming booked visits one email address may hold.
+    pub max_active_per_email: u32,
+    /// The clinic's words on these rules, shown before a patient books and in each refusal.
+    pub policy_text: String,
+}
+
+/// `booking.horizon_days` unless set otherwise.
+const DEFAULT_HORIZON_DAYS: i64 = 90;
+
+impl BookingSettings {
+    pub fn rules(&self) -> BookingRules {
+        BookingRules {
+            min_notice: chrono::Duration::minutes(self.min_notice_minutes),
+            horizon: chrono::Duration::days(self.horizon_days),
+            cancel_cutoff: chrono::Duration::hours(self.cancel_cutoff_hours),
+            max_active_per_email: self.max_active_per_email,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -245,8 +282,26 @@ impl Settings {
             .set_override("environment", environment)?
             .build()?
             .try_deserialize()?;
+        let settings = settings.fold_renamed()?;
         settings.validate()?;
         Ok(settings)
+    }
+
+    /// Reads settings under their old names. `clinic.booking_horizon_days` (how far ahead the
+    /// call to action looked) became `booking.horizon_days`, a rule for every booking; set, it
+    /// still counts, unless `booking.horizon_days` is set to something else too.
+    fn fold_renamed(mut self) -> anyhow::Result<Self> {
+        if let Some(days) = self.clinic.booking_horizon_days.take() {
+            let new = self.booking.horizon_days;
+            if new != days && new != DEFAULT_HORIZON_DAYS {
+                anyhow::bail!(
+                    "clinic.booking_horizon_days ({days}) is the old name of booking.horizon_days \
+                     ({new}); set only APP__BOOKING__HORIZON_DAYS"
+                );
+            }
+            self.booking.horizon_days = days;
+        }
+        Ok(self)
     }
 
     /// Refuses settings that are unsafe or cannot work.
@@ -274,7 +329,7 @@ impl Settings {
             anyhow::bail!("mail.worker_concurrency, mail.max_attempts and mail.lease_seconds must be at least 1");
         }
         // Bounds keep every duration these become far inside what the clock can represent.
-        let bounded: [(&str, f64, f64); 10] = [
+        let bounded: [(&str, f64, f64); 13] = [
             (
                 "server.drain_seconds",
                 self.server.drain_seconds as f64,
@@ -316,9 +371,24 @@ impl Settings {
                 3600.0,
             ),
             (
-                "clinic.booking_horizon_days",
-                self.clinic.booking_horizon_days as f64,
+                "booking.horizon_days",
+                self.booking.horizon_days as f64,
                 3650.0,
+            ),
+            (
+                "booking.min_notice_minutes",
+                self.booking.min_notice_minutes as f64,
+                30.0 * 24.0 * 60.0,
+            ),
+            (
+                "booking.cancel_cutoff_hours",
+                self.booking.cancel_cutoff_hours as f64,
+                90.0 * 24.0,
+            ),
+            (
+                "booking.max_active_per_email",
+                f64::from(self.booking.max_active_per_email),
+                1000.0,
             ),
             (
                 "auth.manage_token_days_after_visit",
@@ -349,8 +419,21 @@ impl Settings {
         if self.server.shutdown_timeout_seconds == 0 {
             anyhow::bail!("server.shutdown_timeout_seconds must be at least 1");
         }
-        if self.clinic.booking_horizon_days < 1 {
-            anyhow::bail!("clinic.booking_horizon_days must be at least 1");
+        if self.booking.horizon_days < 1 || self.booking.max_active_per_email < 1 {
+            anyhow::bail!(
+                "booking.horizon_days and booking.max_active_per_email must be at least 1"
+            );
+        }
+        if self.booking.min_notice_minutes >= self.booking.horizon_days * 24 * 60 {
+            anyhow::bail!(
+                "booking.min_notice_minutes must be shorter than booking.horizon_days, or nothing can be booked"
+            );
+        }
+        let text = self.booking.policy_text.trim();
+        if text.is_empty() || text.chars().count() > MAX_POLICY_TEXT_CHARS {
+            anyhow::bail!(
+                "booking.policy_text must be 1 to {MAX_POLICY_TEXT_CHARS} characters: patients read it before they book"
+            );
         }
         Ok(())
     }
@@ -409,6 +492,64 @@ mod tests {
         };
         assert_eq!(server("").drain_seconds, 0);
         assert!((1..=30).contains(&server(PRODUCTION_TOML).drain_seconds));
+    }
+
+    /// Settings from the defaults with `toml` laid over them, as a `config/default.toml` in the
+    /// working directory (or the matching `APP__…` variables) would.
+    fn loaded_with(toml: &str) -> anyhow::Result<Settings> {
+        let dir = std::env::temp_dir().join(format!(
+            "clinic-booking-settings-{}-{:x}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join("default.toml"), toml)?;
+        let loaded = Settings::load_from(&dir, "default");
+        std::fs::remove_dir_all(&dir)?;
+        loaded
+    }
+
+    #[test]
+    fn the_booking_rules_default_to_the_issues_values() {
+        let settings = Settings::load_from(Path::new("config"), "default").expect("defaults");
+        assert_eq!(settings.booking.rules(), BookingRules::default());
+        assert!(!settings.booking.policy_text.trim().is_empty());
+    }
+
+    #[test]
+    fn the_old_name_of_the_horizon_still_counts() {
+        let old = loaded_with("[clinic]\nbooking_horizon_days = 30\n").expect("the old name");
+        assert_eq!(old.booking.horizon_days, 30);
+        assert_eq!(old.booking.rules().horizon, chrono::Duration::days(30));
+        let both =
+            loaded_with("[clinic]\nbooking_horizon_days = 30\n[booking]\nhorizon_days = 30\n");
+        assert_eq!(both.expect("both names agree").booking.horizon_days, 30);
+        let refused =
+            loaded_with("[clinic]\nbooking_horizon_days = 30\n[booking]\nhorizon_days = 60\n")
+                .expect_err("two different horizons");
+        assert!(
+            refused.to_string().contains("APP__BOOKING__HORIZON_DAYS"),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn booking_rules_out_of_bounds_are_refused() {
+        for (change, name) in [
+            ("min_notice_minutes = -1", "booking.min_notice_minutes"),
+            ("horizon_days = 0", "booking.horizon_days"),
+            ("horizon_days = 4000", "booking.horizon_days"),
+            ("cancel_cutoff_hours = 3000", "booking.cancel_cutoff_hours"),
+            ("max_active_per_email = 0", "booking.max_active_per_email"),
+            (
+                "min_notice_minutes = 1440\nhorizon_days = 1",
+                "booking.min_notice_minutes",
+            ),
+            ("policy_text = \"  \"", "booking.policy_text"),
+        ] {
+            let refused = loaded_with(&format!("[booking]\n{change}\n")).expect_err(change);
+            assert!(refused.to_string().contains(name), "{change}: {refused}");
+        }
     }
 
     #[test]

@@ -95,6 +95,7 @@ impl Application {
             pool: pool.clone(),
             tokens,
             settings: settings.clone(),
+            policy: Arc::new(crate::state::booking_policy(&settings)),
             mail_wakeup,
             metrics,
             password_checks: VerificationLimit::per_core(),

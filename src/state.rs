@@ -1,5 +1,6 @@
-//! What every handler shares: the pool, settings, token keys, the mail worker's wake-up, metrics,
-//! the password-check limit, the availability cache and whether the copy is draining. Built once
+//! What every handler shares: the pool, settings, the booking policy, token keys, the mail
+//! worker's wake-up, metrics, the password-check limit, the availability cache and whether the
+//! copy is draining. Built once
 //! by `startup`, read by the handlers and the extractors (which is why it lives apart from
 //! `startup`, which imports them).
 
@@ -12,6 +13,7 @@ use tokio::sync::Notify;
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::VerificationLimit;
 use crate::availability::AvailabilityCache;
+use crate::clinic::rules::BookingPolicy;
 use crate::db::{DbConnection, Pool};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
@@ -24,6 +26,8 @@ pub(crate) const MAX_JSON_BYTES: usize = 64 * 1024;
 pub(crate) struct AppState {
     pub pool: Pool,
     pub settings: Arc<Settings>,
+    /// The booking rules and reminder lead every booking operation takes (`booking_policy`).
+    pub policy: Arc<BookingPolicy>,
     pub tokens: TokenKeys,
     /// Wakes this process's mail worker after a change queued mail (other copies poll).
     pub mail_wakeup: Arc<Notify>,
@@ -52,14 +56,19 @@ impl Draining {
     }
 }
 
+/// The booking policy the settings describe: built once, when the app starts.
+pub(crate) fn booking_policy(settings: &Settings) -> BookingPolicy {
+    BookingPolicy {
+        rules: settings.booking.rules(),
+        reminder_lead: chrono::Duration::hours(settings.mail.reminder_hours_before),
+        text: settings.booking.policy_text.trim().to_owned(),
+        clinic_phone: settings.clinic.phone.clone(),
+    }
+}
+
 impl AppState {
     pub(crate) fn wake_mail_worker(&self) {
         self.mail_wakeup.notify_one();
-    }
-
-    /// How long before a visit its reminder goes out.
-    pub(crate) fn reminder_lead(&self) -> chrono::Duration {
-        chrono::Duration::hours(self.settings.mail.reminder_hours_before)
     }
 
     /// Runs blocking database work on the blocking pool with a pooled connection.

@@ -68,6 +68,28 @@
     return d.toLocaleDateString("en-US", { weekday: "long", month: "long", day: "numeric" });
   }
 
+  // The clinic's booking rules (how soon, how far ahead, until when a visit can be cancelled
+  // or moved online), shown beside the form and the manage buttons before the patient commits.
+  function loadPolicy() {
+    return api("/api/v1/booking-policy").then(function (result) {
+      if (result.status !== 200) return;
+      state.policy = result.body;
+      var words = [result.body.summary, result.body.text].filter(Boolean).join(" ");
+      Array.prototype.forEach.call(document.querySelectorAll("[data-booking-policy]"), function (p) {
+        p.textContent = words;
+      });
+      weekNav();
+    });
+  }
+
+  function weekNav() {
+    var from = state.weekStart;
+    $("prev-week").disabled = from <= startOfToday();
+    // Nothing can be booked past the horizon: no week to page on to there.
+    $("next-week").disabled = Boolean(state.policy) &&
+      addDays(from, 7) >= addDays(startOfToday(), state.policy.horizon_days);
+  }
+
   function loadProviders() {
     return api("/api/v1/providers").then(function (result) {
       state.providers = result.body.items || [];
@@ -177,7 +199,7 @@
     var to = addDays(from, 7);
     $("week-label").textContent = from.toLocaleDateString("en-US", { month: "short", day: "numeric" }) +
       " – " + addDays(to, -1).toLocaleDateString("en-US", { month: "short", day: "numeric" });
-    $("prev-week").disabled = from <= startOfToday();
+    weekNav();
     var query = "from=" + encodeURIComponent(from.toISOString()) + "&to=" + encodeURIComponent(to.toISOString()) + "&limit=500";
     if (state.providerId) query += "&provider_id=" + encodeURIComponent(state.providerId);
     if (state.visitType) query += "&visit_type_id=" + encodeURIComponent(state.visitType.id);
@@ -464,4 +486,5 @@
       loadWeek();
     });
   }
+  loadPolicy();
 })();

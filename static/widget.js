@@ -19,6 +19,7 @@
     ".cb-widget label{display:block;font-weight:600;margin-top:.5rem}" +
     ".cb-widget input,.cb-widget select{font:inherit;width:100%;box-sizing:border-box;padding:.4rem;border:1px solid #8a99a3;border-radius:4px}" +
     ".cb-widget .cb-error{color:#b3261e;margin:.2rem 0 0}" +
+    ".cb-widget .cb-policy{font-size:.875rem;color:#44545e}" +
     ".cb-widget .cb-trap{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}";
 
   function el(tag, attrs, text) {
@@ -114,6 +115,8 @@
     offer.textContent = "";
     // Only the answer to the latest choice is shown.
     var asked = offer.dataset.asked = String(Number(offer.dataset.asked || 0) + 1);
+    // The clinic's booking rules, shown above the button before the patient books.
+    var policy = api("/api/v1/booking-policy").catch(function () { return { status: 0 }; });
     api(path).then(function (result) {
       if (offer.dataset.asked !== asked) return;
       if (result.status !== 200) {
@@ -154,6 +157,14 @@
       var trapInput = el("input", { name: "company_website", tabindex: "-1", autocomplete: "off" });
       trap.appendChild(trapInput);
       form.appendChild(trap);
+      var rules = el("p", { "class": "cb-policy" });
+      rules.hidden = true;
+      form.appendChild(rules);
+      policy.then(function (answer) {
+        if (answer.status !== 200) return;
+        rules.textContent = [answer.body.summary, answer.body.text].filter(Boolean).join(" ");
+        rules.hidden = false;
+      });
       var formError = el("p", { "class": "cb-error", role: "alert" });
       form.appendChild(formError);
       var submit = el("button", { type: "submit", "class": "cb-primary" }, "Book this time");

@@ -1,13 +1,15 @@
 //! Booking operations, each one write transaction: claim a slot for a patient, cancel,
 //! reschedule, and the front desk's status changes. The slot's conditional update decides who
 //! wins; the partial unique index on active bookings backs it up. Each change is written to the
-//! audit log in the same transaction, with the actor the caller names.
+//! audit log in the same transaction, with the actor the caller names. Each operation that makes,
+//! cancels or moves a booking first asks `rules` whether the clinic's booking rules allow it.
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::Connection;
 use serde_json::json;
 
 use super::audit::{self, Entity};
+use super::rules::{self, Allowed, BookingPolicy};
 use super::{locations, openings};
 use super::{ClinicError, Unavailable};
 use crate::db::audit::AuditAction;
@@ -23,6 +25,7 @@ use crate::domain::booking::{BookingReference, BookingSource, BookingStatus};
 use crate::domain::ids::{BookingId, ProviderId, SeriesId, SlotId, VisitTypeId};
 use crate::domain::intake::Concern;
 use crate::domain::patient::Patient;
+use crate::domain::rules::{Rule, RuleOverride};
 use crate::domain::slot::{covering_prefix, SlotStatus};
 
 /// Who a visit is for and why: everything a booking request says but the time.
@@ -145,12 +148,14 @@ pub(crate) fn screen_slot(
     Ok(())
 }
 
+/// `overriding`, a staff member's reason, sets the booking rules' timing aside (see `rules`).
 pub fn book(
     conn: &mut DbConnection,
     slot_id: SlotId,
     request: &Intake,
     actor: &Actor,
-    reminder_lead: Duration,
+    policy: &BookingPolicy,
+    overriding: Option<&RuleOverride>,
     now: NaiveDateTime,
 ) -> Result<BookingDetails, ClinicError> {
     let (slot, provider) =
@@ -165,6 +170,15 @@ pub fn book(
         )?),
         None => None,
     };
+    let allowed = rules::check_booking(
+        conn,
+        policy,
+        &slot,
+        (&request.patient.email, request.series_id),
+        actor,
+        overriding,
+        now,
+    )?;
     if !provider.active {
         return Err(slot_unavailable(&slot, provider.active, now));
     }
@@ -214,18 +228,18 @@ pub fn book(
         AuditAction::BookingCreate,
         Entity::Booking(&booking.reference),
         None,
-        Some(json!({
+        Some(allowed.noted(json!({
             "status": booking.status.as_str(),
             "slot_id": slot.id,
             "source": booking.source.as_str(),
             "visit_type_id": request.visit_type_id,
-        })),
+        }))),
         now,
     )?;
     if request.series_id.is_none() {
         outbox::enqueue(conn, MailKind::Confirmation, booking.id, now, now)?;
     }
-    queue_reminder(conn, booking.id, slot.starts_at, reminder_lead, now)?;
+    queue_reminder(conn, booking.id, slot.starts_at, policy.reminder_lead, now)?;
     let location = locations::of_slot(conn, slot.location_id)?;
     let slot = Slot {
         status: SlotStatus::Busy,
@@ -344,15 +358,17 @@ pub fn load(
 }
 
 /// Cancels a booked visit, frees its slot for the next patient, and queues the cancellation mail
-/// in place of the reminder. Patients may cancel only before the visit starts; staff (who may be
-/// on the phone with them) at any time.
+/// in place of the reminder. Patients may cancel only until the rules' cut-off; staff (who may
+/// be on the phone with them) too, or later with an override, even once the visit has started.
 pub fn cancel(
     conn: &mut DbConnection,
     reference: &BookingReference,
     actor: &Actor,
+    policy: &BookingPolicy,
+    overriding: Option<&RuleOverride>,
     now: NaiveDateTime,
 ) -> Result<BookingDetails, ClinicError> {
-    cancel_because(conn, reference, actor, None, now)
+    cancel_because(conn, reference, actor, policy, overriding, None, now)
 }
 
 /// As `cancel`, with the clinic's reason (the provider's time off, ...), which the cancellation
@@ -362,6 +378,8 @@ pub(crate) fn cancel_because(
     conn: &mut DbConnection,
     reference: &BookingReference,
     actor: &Actor,
+    policy: &BookingPolicy,
+    overriding: Option<&RuleOverride>,
     reason: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<BookingDetails, ClinicError> {
@@ -373,6 +391,7 @@ pub(crate) fn cancel_because(
     if details.slot.starts_at <= now && !actor.is_staff() {
         return Err(ClinicError::VisitStarted("cancelled"));
     }
+    let allowed = rules::check_cancel(policy, &details.slot, actor, overriding, now)?;
     if !bookings::transition(
         conn,
         details.booking.id,
@@ -393,8 +412,8 @@ pub(crate) fn cancel_because(
         conn,
         actor,
         reference,
-        current,
-        BookingStatus::Cancelled,
+        (current, BookingStatus::Cancelled),
+        &allowed,
         now,
     )?;
     load(conn, reference)
@@ -404,8 +423,8 @@ fn record_status_change(
     conn: &mut DbConnection,
     actor: &Actor,
     reference: &BookingReference,
-    from: BookingStatus,
-    to: BookingStatus,
+    (from, to): (BookingStatus, BookingStatus),
+    allowed: &Allowed<'_>,
     now: NaiveDateTime,
 ) -> Result<(), ClinicError> {
     audit::record(
@@ -414,23 +433,32 @@ fn record_status_change(
         AuditAction::BookingStatus,
         Entity::Booking(reference.as_str()),
         Some(json!({"status": from.as_str()})),
-        Some(json!({"status": to.as_str()})),
+        Some(allowed.noted(json!({"status": to.as_str()}))),
         now,
     )?;
     Ok(())
 }
 
 /// Moves a booking to `target` if its life cycle allows it (409 naming the allowed next states
-/// otherwise). Cancelling frees the slot, as `cancel` does.
+/// otherwise). Cancelling is `cancel`, under its rules; the other steps (check-in, completion,
+/// no-show) record what happened at the desk and no booking rule concerns them.
 pub(crate) fn set_status(
     conn: &mut DbConnection,
     reference: &BookingReference,
     target: BookingStatus,
     actor: &Actor,
+    policy: &BookingPolicy,
+    overriding: Option<&RuleOverride>,
     now: NaiveDateTime,
 ) -> Result<BookingDetails, ClinicError> {
     if target == BookingStatus::Cancelled {
-        return cancel(conn, reference, actor, now);
+        return cancel(conn, reference, actor, policy, overriding, now);
+    }
+    if overriding.is_some() {
+        return Err(ClinicError::invalid(
+            "override",
+            "the booking rules concern only cancelling here; leave `override` out",
+        ));
     }
     let details = load(conn, reference)?;
     let current = details.status();
@@ -454,19 +482,28 @@ pub(crate) fn set_status(
     )? {
         return Err(ClinicError::ChangedMeanwhile("booking"));
     }
-    record_status_change(conn, actor, reference, current, target, now)?;
+    record_status_change(
+        conn,
+        actor,
+        reference,
+        (current, target),
+        &Allowed::default(),
+        now,
+    )?;
     load(conn, reference)
 }
 
 /// Moves a booked visit to another free slot and queues the change mail (and a new reminder).
 /// Either everything changes or nothing does: the new slot is claimed first, and if that fails
-/// the transaction rolls back untouched.
+/// the transaction rolls back untouched. The rules hold the visit as booked to the cut-off and
+/// the new time to the notice and horizon.
 pub fn reschedule(
     conn: &mut DbConnection,
     reference: &BookingReference,
     new_slot_id: SlotId,
     actor: &Actor,
-    reminder_lead: Duration,
+    policy: &BookingPolicy,
+    overriding: Option<&RuleOverride>,
     now: NaiveDateTime,
 ) -> Result<BookingDetails, ClinicError> {
     let details = load(conn, reference)?;
@@ -482,6 +519,7 @@ pub fn reschedule(
     }
     let (new_slot, provider) = slots::find_with_provider(conn, new_slot_id)?
         .ok_or_else(|| ClinicError::NotFound("slot"))?;
+    let allowed = rules::check_move(policy, &details.slot, &new_slot, actor, overriding, now)?;
     if !provider.active {
         return Err(slot_unavailable(&new_slot, provider.active, now));
     }
@@ -518,7 +556,7 @@ pub fn reschedule(
         conn,
         details.booking.id,
         new_slot.starts_at,
-        reminder_lead,
+        policy.reminder_lead,
         now,
     )?;
     audit::record(
@@ -527,7 +565,7 @@ pub fn reschedule(
         AuditAction::BookingReschedule,
         Entity::Booking(reference.as_str()),
         Some(json!({"slot_id": details.slot.id})),
-        Some(json!({"slot_id": new_slot.id})),
+        Some(allowed.noted(json!({"slot_id": new_slot.id}))),
         now,
     )?;
     load(conn, reference)
@@ -545,14 +583,16 @@ pub struct SlotSearch {
     pub until: NaiveDateTime,
 }
 
-/// Books the earliest free slot the search finds; `None` when there is none. Each candidate is
-/// tried in its own savepoint, so losing a race for one slot moves on to the next.
+/// Books the earliest free slot the search finds that the booking rules allow; `None` when
+/// there is none. Each candidate is tried in its own savepoint, so losing a race for one slot
+/// moves on to the next. The patient's number of upcoming visits refuses them all, so it ends
+/// the search.
 pub fn book_earliest(
     conn: &mut DbConnection,
     intake: &Intake,
     search: SlotSearch,
     actor: &Actor,
-    reminder_lead: Duration,
+    policy: &BookingPolicy,
     now: NaiveDateTime,
 ) -> Result<Option<BookingDetails>, ClinicError> {
     let from = search.from.max(now);
@@ -566,9 +606,11 @@ pub fn book_earliest(
         EARLIEST_CANDIDATES,
     )?;
     for (slot, _) in candidates {
-        match conn.transaction(|conn| book(conn, slot.id, intake, actor, reminder_lead, now)) {
+        match conn.transaction(|conn| book(conn, slot.id, intake, actor, policy, None, now)) {
             Ok(details) => return Ok(Some(details)),
             Err(ClinicError::SlotUnavailable { .. }) => continue,
+            // A slot whose own rules (a visit type's) want more notice, say: try a later one.
+            Err(ClinicError::BrokenRule(broken)) if broken.rule != Rule::MaxActive => continue,
             Err(ClinicError::Database(e)) if is_unique_violation(&e) => continue,
             Err(e) => return Err(e),
         }
@@ -583,22 +625,22 @@ pub struct EarliestRequest {
     pub provider_id: Option<ProviderId>,
     /// Not before this instant (default: now).
     pub not_before: Option<NaiveDateTime>,
-    /// How many days ahead the clinic takes bookings.
-    pub horizon_days: i64,
 }
 
 /// How many days that still have room a refusal of `book_earliest_fitting` names.
 const SUGGESTED_DATES: usize = 5;
 
-/// The call to action's booking: the earliest free slot that fits the request, within the
-/// booking horizon; when none does, `NothingFits` names the next days that have room.
+/// The call to action's booking: the earliest free slot that fits the request and the booking
+/// rules (from the minimum notice on, within the horizon), so it books a time the rules allow
+/// rather than failing on one they do not; when none does, `NothingFits` names the next days
+/// that have room.
 pub(crate) fn book_earliest_fitting(
     conn: &mut DbConnection,
     intake: &Intake,
     request: EarliestRequest,
     tz: chrono_tz::Tz,
     actor: &Actor,
-    reminder_lead: Duration,
+    policy: &BookingPolicy,
     now: NaiveDateTime,
 ) -> Result<BookingDetails, ClinicError> {
     if let Some(id) = request.provider_id {
@@ -606,20 +648,18 @@ pub(crate) fn book_earliest_fitting(
             .filter(|p| p.active)
             .ok_or(ClinicError::NotFound("provider"))?;
     }
-    let from = request.not_before.unwrap_or(now).max(now);
-    let until = now
-        .checked_add_signed(Duration::days(request.horizon_days))
-        .unwrap_or(NaiveDateTime::MAX);
+    let (earliest, until) = rules::bookable_window(policy, now);
+    let from = request.not_before.unwrap_or(now).max(earliest);
     let search = SlotSearch {
         provider_id: request.provider_id,
         from,
         until,
     };
-    if let Some(details) = book_earliest(conn, intake, search, actor, reminder_lead, now)? {
+    if let Some(details) = book_earliest(conn, intake, search, actor, policy, now)? {
         return Ok(details);
     }
     Err(ClinicError::NothingFits {
-        within_days: request.horizon_days,
+        within_days: policy.rules.horizon.num_days(),
         next_dates: next_dates_with_room(conn, request.provider_id, intake, from, tz)?,
     })
 }
@@ -675,6 +715,7 @@ mod tests {
     use crate::domain::ids::UserId;
     use crate::domain::patient::PatientInput;
     use crate::domain::provider::ProviderFields;
+    use crate::domain::rules::BookingRules;
     use crate::domain::staff::{Role, StaffIdentity};
     use crate::domain::FieldErrors;
 
@@ -711,6 +752,17 @@ mod tests {
             email: "desk@clinic.example".into(),
             role: Role::FrontDesk,
         })
+    }
+
+    /// The clinic's default rules: 2 hours' notice, 90 days ahead, a 24-hour cut-off, 3
+    /// upcoming visits per address.
+    fn policy() -> BookingPolicy {
+        BookingPolicy {
+            rules: BookingRules::default(),
+            reminder_lead: Duration::hours(24),
+            text: "Please cancel early.".into(),
+            clinic_phone: "+1 (602) 555-0134".into(),
+        }
     }
 
     fn intake() -> Intake {
@@ -763,7 +815,8 @@ mod tests {
             slot.id,
             &intake(),
             &Actor::Public,
-            Duration::hours(24),
+            &policy(),
+            None,
             crate::db::now(),
         )
         .expect("booked");
@@ -775,28 +828,29 @@ mod tests {
         crate::db::now()
     }
 
+    /// A status change at the desk, held to the clinic's rules without an override.
+    fn desk(
+        conn: &mut DbConnection,
+        reference: &BookingReference,
+        target: BookingStatus,
+        at: NaiveDateTime,
+    ) -> Result<BookingDetails, ClinicError> {
+        set_status(conn, reference, target, &staff(), &policy(), None, at)
+    }
+
+    /// Three hours ahead: past the 2-hour notice, within the 12 hours of check-in.
+    const SOON: i64 = 180;
+    /// Two days ahead: before the 24-hour cut-off.
+    const IN_TWO_DAYS: i64 = 60 * 48;
+
     #[test]
     fn a_visit_goes_booked_arrived_completed() {
         let mut conn = database();
-        let (details, reference) = book_new(&mut conn, 60);
+        let (details, reference) = book_new(&mut conn, SOON);
         assert_eq!(details.status(), BookingStatus::Booked);
-        let arrived = set_status(
-            &mut conn,
-            &reference,
-            BookingStatus::Arrived,
-            &staff(),
-            now(),
-        )
-        .expect("check-in");
+        let arrived = desk(&mut conn, &reference, BookingStatus::Arrived, now()).expect("check-in");
         assert_eq!(arrived.status(), BookingStatus::Arrived);
-        let done = set_status(
-            &mut conn,
-            &reference,
-            BookingStatus::Completed,
-            &staff(),
-            now(),
-        )
-        .expect("completed");
+        let done = desk(&mut conn, &reference, BookingStatus::Completed, now()).expect("completed");
         assert_eq!(done.status(), BookingStatus::Completed);
         assert_eq!(
             done.slot.status,
@@ -820,15 +874,35 @@ mod tests {
             (vec![], BookingStatus::Booked),
         ] {
             let mut conn = database();
-            let (_, reference) = book_new(&mut conn, 60);
-            // Ten minutes into the visit, when the clock allows every step.
-            let during = now() + Duration::minutes(70);
+            let (_, reference) = book_new(&mut conn, SOON);
+            // Ten minutes into the visit, when the clock allows every step (a cancellation
+            // then sets the cut-off aside, as the desk would).
+            let during = now() + Duration::minutes(SOON + 10);
+            let overriding = RuleOverride::parse("the patient phoned").expect("a reason");
             for step in &path {
-                set_status(&mut conn, &reference, *step, &staff(), during).expect("legal step");
+                let overriding = (*step == BookingStatus::Cancelled).then_some(&overriding);
+                set_status(
+                    &mut conn,
+                    &reference,
+                    *step,
+                    &staff(),
+                    &policy(),
+                    overriding,
+                    during,
+                )
+                .expect("legal step");
             }
             let before = load(&mut conn, &reference).expect("load");
-            let error = set_status(&mut conn, &reference, refused, &staff(), during)
-                .expect_err("an illegal step");
+            let error = set_status(
+                &mut conn,
+                &reference,
+                refused,
+                &staff(),
+                &policy(),
+                (refused == BookingStatus::Cancelled).then_some(&overriding),
+                during,
+            )
+            .expect_err("an illegal step");
             match error {
                 ClinicError::InvalidTransition { current, .. } => {
                     assert_eq!(current, before.status(), "{path:?} then {refused:?}")
@@ -847,7 +921,7 @@ mod tests {
         // Three weeks away: neither arrived nor no-show; cancelling is all that is left.
         let (_, far) = book_new(&mut conn, 60 * 24 * 21);
         for early in [BookingStatus::Arrived, BookingStatus::NoShow] {
-            match set_status(&mut conn, &far, early, &staff(), now()) {
+            match desk(&mut conn, &far, early, now()) {
                 Err(ClinicError::NotNow {
                     current, allowed, ..
                 }) => {
@@ -862,25 +936,19 @@ mod tests {
             BookingStatus::Booked
         );
 
-        // An hour away: check-in is open, a no-show is not yet.
-        let (_, soon) = book_new(&mut conn, 60);
+        // Three hours away: check-in is open, a no-show is not yet.
+        let (_, soon) = book_new(&mut conn, SOON);
         assert!(matches!(
-            set_status(&mut conn, &soon, BookingStatus::NoShow, &staff(), now()),
+            desk(&mut conn, &soon, BookingStatus::NoShow, now()),
             Err(ClinicError::NotNow { .. })
         ));
-        let started = now() + Duration::minutes(61);
-        set_status(&mut conn, &soon, BookingStatus::NoShow, &staff(), started).expect("missed");
+        let started = now() + Duration::minutes(SOON + 1);
+        desk(&mut conn, &soon, BookingStatus::NoShow, started).expect("missed");
 
         // Thirteen hours after the start the desk can no longer check the patient in.
-        let (_, missed) = book_new(&mut conn, 60);
-        let next_day = now() + Duration::hours(14);
-        match set_status(
-            &mut conn,
-            &missed,
-            BookingStatus::Arrived,
-            &staff(),
-            next_day,
-        ) {
+        let (_, missed) = book_new(&mut conn, SOON);
+        let next_day = now() + Duration::minutes(SOON) + Duration::hours(13);
+        match desk(&mut conn, &missed, BookingStatus::Arrived, next_day) {
             Err(ClinicError::NotNow { allowed, .. }) => assert_eq!(
                 allowed,
                 vec![BookingStatus::Cancelled, BookingStatus::NoShow]
@@ -892,37 +960,53 @@ mod tests {
     #[test]
     fn cancelling_frees_the_slot_and_only_staff_cancel_a_started_visit() {
         let mut conn = database();
-        let (details, reference) = book_new(&mut conn, 60);
+        let (details, reference) = book_new(&mut conn, IN_TWO_DAYS);
         let patient = Actor::ManageToken(reference.clone());
-        let cancelled = cancel(&mut conn, &reference, &patient, now()).expect("cancel");
+        let cancelled =
+            cancel(&mut conn, &reference, &patient, &policy(), None, now()).expect("cancel");
         assert_eq!(cancelled.status(), BookingStatus::Cancelled);
         assert_eq!(cancelled.slot.status, SlotStatus::Free);
         assert_eq!(cancelled.slot.id, details.slot.id);
 
-        // A visit that started ten minutes ago: the patient is told to call, staff may cancel.
-        let (_, started) = book_new(&mut conn, 60);
-        let later = now() + Duration::minutes(70);
+        // A visit that started ten minutes ago: the patient is told to call; staff may cancel,
+        // past the cut-off, with a reason.
+        let (_, started) = book_new(&mut conn, SOON);
+        let later = now() + Duration::minutes(SOON + 10);
         let patient = Actor::ManageToken(started.clone());
         assert!(matches!(
-            cancel(&mut conn, &started, &patient, later),
+            cancel(&mut conn, &started, &patient, &policy(), None, later),
             Err(ClinicError::VisitStarted("cancelled"))
         ));
-        assert!(cancel(&mut conn, &started, &staff(), later).is_ok());
+        match cancel(&mut conn, &started, &staff(), &policy(), None, later) {
+            Err(ClinicError::BrokenRule(broken)) => assert_eq!(broken.rule, Rule::CancelCutoff),
+            other => panic!("staff without a reason: {other:?}"),
+        }
+        let overriding = RuleOverride::parse("cancelled at the desk").expect("a reason");
+        assert!(cancel(
+            &mut conn,
+            &started,
+            &staff(),
+            &policy(),
+            Some(&overriding),
+            later
+        )
+        .is_ok());
     }
 
     #[test]
     fn rescheduling_moves_the_visit_or_changes_nothing() {
         let mut conn = database();
-        let (details, reference) = book_new(&mut conn, 60);
+        let (details, reference) = book_new(&mut conn, IN_TWO_DAYS);
         let provider = Some(details.provider.id);
-        let free = slot_at(&mut conn, provider, 120);
-        let taken = slot_at(&mut conn, provider, 180);
+        let free = slot_at(&mut conn, provider, IN_TWO_DAYS + 60);
+        let taken = slot_at(&mut conn, provider, IN_TWO_DAYS + 120);
         book(
             &mut conn,
             taken.id,
             &intake(),
             &Actor::Public,
-            Duration::hours(1),
+            &policy(),
+            None,
             now(),
         )
         .expect("someone else books it");
@@ -932,7 +1016,8 @@ mod tests {
             &reference,
             taken.id,
             &Actor::ManageToken(reference.clone()),
-            Duration::hours(1),
+            &policy(),
+            None,
             now(),
         );
         assert!(matches!(
@@ -950,7 +1035,8 @@ mod tests {
             &reference,
             free.id,
             &Actor::ManageToken(reference.clone()),
-            Duration::hours(1),
+            &policy(),
+            None,
             now(),
         )
         .expect("moved");
@@ -960,12 +1046,11 @@ mod tests {
             .expect("slot");
         assert_eq!(old.status, SlotStatus::Free, "the old slot is free again");
 
-        set_status(
+        desk(
             &mut conn,
             &reference,
             BookingStatus::NoShow,
-            &staff(),
-            now() + Duration::minutes(130),
+            now() + Duration::minutes(IN_TWO_DAYS + 70),
         )
         .expect("no-show, once the visit has started");
         assert!(matches!(
@@ -974,7 +1059,8 @@ mod tests {
                 &reference,
                 details.slot.id,
                 &staff(),
-                Duration::hours(1),
+                &policy(),
+                None,
                 now()
             ),
             Err(ClinicError::InvalidTransition {
@@ -989,40 +1075,36 @@ mod tests {
     fn a_slot_that_started_or_is_blocked_cannot_be_booked() {
         let mut conn = database();
         let past = slot_at(&mut conn, None, -5);
-        let lead = Duration::hours(1);
+        let public = |conn: &mut DbConnection, slot_id| {
+            book(
+                conn,
+                slot_id,
+                &intake(),
+                &Actor::Public,
+                &policy(),
+                None,
+                now(),
+            )
+        };
         assert!(matches!(
-            book(&mut conn, past.id, &intake(), &Actor::Public, lead, now()),
+            public(&mut conn, past.id),
             Err(ClinicError::SlotUnavailable {
                 reason: Unavailable::Started,
                 ..
             })
         ));
-        let blocked = slot_at(&mut conn, Some(past.provider_id), 60);
+        let blocked = slot_at(&mut conn, Some(past.provider_id), SOON);
         front_desk::set_slot_status(&mut conn, blocked.id, SlotStatus::Blocked, &staff(), now())
             .expect("block");
         assert!(matches!(
-            book(
-                &mut conn,
-                blocked.id,
-                &intake(),
-                &Actor::Public,
-                lead,
-                now()
-            ),
+            public(&mut conn, blocked.id),
             Err(ClinicError::SlotUnavailable {
                 reason: Unavailable::Blocked,
                 ..
             })
         ));
         assert!(matches!(
-            book(
-                &mut conn,
-                SlotId::new(9_999),
-                &intake(),
-                &Actor::Public,
-                lead,
-                now()
-            ),
+            public(&mut conn, SlotId::new(9_999)),
             Err(ClinicError::NotFound("slot"))
         ));
     }
@@ -1034,17 +1116,17 @@ mod tests {
         let request = EarliestRequest {
             provider_id: Some(later.provider_id),
             not_before: None,
-            horizon_days: 2,
         };
         let tz = chrono_tz::America::Phoenix;
-        let lead = Duration::hours(1);
+        let mut two_days = policy();
+        two_days.rules.horizon = Duration::days(2);
         match book_earliest_fitting(
             &mut conn,
             &intake(),
             request,
             tz,
             &Actor::Public,
-            lead,
+            &two_days,
             now(),
         ) {
             Err(ClinicError::NothingFits {
@@ -1060,9 +1142,94 @@ mod tests {
     }
 
     #[test]
+    fn the_earliest_booking_starts_after_the_notice() {
+        let mut conn = database();
+        let too_soon = slot_at(&mut conn, None, 30);
+        let allowed = slot_at(&mut conn, Some(too_soon.provider_id), SOON);
+        let request = EarliestRequest {
+            provider_id: Some(too_soon.provider_id),
+            not_before: None,
+        };
+        let details = book_earliest_fitting(
+            &mut conn,
+            &intake(),
+            request,
+            chrono_tz::America::Phoenix,
+            &Actor::Public,
+            &policy(),
+            now(),
+        )
+        .expect("the first time the rules allow");
+        assert_eq!(details.slot.id, allowed.id);
+    }
+
+    #[test]
+    fn an_override_is_staff_only_and_recorded_with_the_rules_it_set_aside() {
+        let mut conn = database();
+        let soon = slot_at(&mut conn, None, 30);
+        let overriding = RuleOverride::parse("walk-in").expect("a reason");
+        let by = |conn: &mut DbConnection, actor: &Actor| {
+            book(
+                conn,
+                soon.id,
+                &intake(),
+                actor,
+                &policy(),
+                Some(&overriding),
+                now(),
+            )
+        };
+        assert!(matches!(
+            by(&mut conn, &Actor::Public),
+            Err(ClinicError::Invalid(_))
+        ));
+        let details = by(&mut conn, &staff()).expect("booked inside the notice");
+        let entries = crate::db::audit::list(
+            &mut conn,
+            &crate::db::audit::AuditFilter {
+                booking_reference: Some(details.booking.reference.clone()),
+                ..Default::default()
+            },
+            10,
+        )
+        .expect("audit");
+        let to: serde_json::Value =
+            serde_json::from_str(entries[0].to_state.as_deref().expect("to")).expect("json");
+        assert_eq!(
+            to["override"],
+            json!({"reason": "walk-in", "rules": ["min_notice"]})
+        );
+    }
+
+    #[test]
+    fn an_address_holds_at_most_the_maximum_whatever_its_case() {
+        let mut conn = database();
+        for _ in 0..3 {
+            book_new(&mut conn, IN_TWO_DAYS);
+        }
+        let mut shouting = intake();
+        shouting.patient.email =
+            crate::domain::patient::EmailAddress::parse("ANA@Example.COM").expect("an address");
+        let slot = slot_at(&mut conn, None, IN_TWO_DAYS);
+        let overriding = RuleOverride::parse("a family of four").expect("a reason");
+        match book(
+            &mut conn,
+            slot.id,
+            &shouting,
+            &staff(),
+            &policy(),
+            Some(&overriding),
+            now(),
+        ) {
+            Err(ClinicError::BrokenRule(broken)) => assert_eq!(broken.rule, Rule::MaxActive),
+            other => panic!("a fourth visit: {other:?}"),
+        }
+    }
+
+    #[test]
     fn a_mail_job_of_a_kind_this_version_does_not_know_waits_for_one_that_does() {
         let mut conn = database();
-        book_new(&mut conn, 60);
+        book_new(&mut conn, SOON);
         // A newer copy's kind, written during a rolling deploy (its CHECK is newer too).
         diesel::sql_query("PRAGMA ignore_check_constraints = ON")
             .execute(&mut conn)
@@ -1084,7 +1251,7 @@ mod tests {
     #[test]
     fn an_unknown_stored_status_is_an_error_not_a_default() {
         let mut conn = database();
-        let (_, reference) = book_new(&mut conn, 60);
+        let (_, reference) = book_new(&mut conn, SOON);
         // As a newer version's row would read (the column's CHECK is set aside to write it).
         diesel::sql_query("PRAGMA ignore_check_constraints = ON")
             .execute(&mut conn)

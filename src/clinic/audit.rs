@@ -1,6 +1,8 @@
 //! Who changed what. Every write to a booking, slot, provider or user records an entry in the
 //! same transaction as the change, so the log and the data never disagree. Entries name bookings
-//! by reference and people by account: never patient details, passwords or tokens.
+//! by reference and people by account: never patient details, passwords or tokens. The one free
+//! text is a staff member's reason for setting the booking rules aside (`rules::Allowed`), kept
+//! here for admins to read because it may mention the patient, and written to no log line.
 
 use chrono::NaiveDateTime;
 use serde_json::Value;

@@ -1,8 +1,9 @@
 //! The clinic's use cases: booking, cancelling and moving visits, the front desk's changes to
 //! providers and slots, staff accounts, and the audit entry each change writes. Each operation
 //! takes a connection (the caller chooses the transaction), the actor and the time, and answers
-//! with domain rows or a `ClinicError`. Nothing here knows HTTP: `crate::error` turns a
-//! `ClinicError` into a problem document, in one place.
+//! with domain rows or a `ClinicError`. The booking rules (`rules`) are checked by the booking
+//! operations themselves, so no caller can skip them. Nothing here knows HTTP: `crate::error`
+//! turns a `ClinicError` into a problem document, in one place.
 
 pub mod accounts;
 pub mod appointments;
@@ -10,6 +11,7 @@ pub(crate) mod audit;
 pub(crate) mod front_desk;
 pub mod locations;
 pub(crate) mod openings;
+pub mod rules;
 pub mod series;
 pub(crate) mod time_off;
 pub(crate) mod visit_types;
@@ -65,6 +67,10 @@ pub enum ClinicError {
     /// Patients may not book a course of this visit type online.
     #[error("courses of {0} are booked by the clinic")]
     SeriesByStaffOnly(String),
+    /// A booking rule refuses the change (too soon, too far ahead, past the cut-off, or too
+    /// many upcoming visits for one address).
+    #[error("the booking rule {} refuses this", .0.rule.as_str())]
+    BrokenRule(Box<rules::BrokenRule>),
     /// A new slot would overlap one the provider already has.
     #[error("the provider already has a slot overlapping this time")]
     Overlap { provider_id: ProviderId },

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::appointments::{self, BookingDetails, Intake};
 use super::audit::{self, Entity};
+use super::rules::BookingPolicy;
 use super::{openings, ClinicError};
 use crate::db::audit::AuditAction;
 use crate::db::outbox::{self, MailKind};
@@ -19,6 +20,7 @@ use crate::db::DbConnection;
 use crate::domain::actor::Actor;
 use crate::domain::booking::{BookingReference, BookingStatus, SeriesReference};
 use crate::domain::ids::{ProviderId, SlotId, VisitTypeId};
+use crate::domain::rules::RuleOverride;
 use crate::domain::series::{occurrences, Occurrence};
 use crate::domain::slot::{covering_prefix, SlotStatus};
 
@@ -128,7 +130,7 @@ pub(crate) fn book(
     request: SeriesRequest,
     intake: &Intake,
     actor: &Actor,
-    reminder_lead: Duration,
+    policy: &BookingPolicy,
     tz: Tz,
     now: NaiveDateTime,
 ) -> Result<SeriesDetails, ClinicError> {
@@ -182,7 +184,7 @@ pub(crate) fn book(
     };
     let mut visits = Vec::with_capacity(chosen.len());
     for (slot_id, occurrence) in chosen.into_iter().zip(&planned) {
-        match appointments::book(conn, slot_id, &intake, actor, reminder_lead, now) {
+        match appointments::book(conn, slot_id, &intake, actor, policy, None, now) {
             Ok(details) => visits.push(details),
             // Taken between the check and the claim: the whole series rolls back.
             Err(ClinicError::SlotUnavailable { .. }) => {
@@ -269,6 +271,7 @@ pub(crate) fn cancel(
     conn: &mut DbConnection,
     reference: &SeriesReference,
     actor: &Actor,
+    (policy, overriding): (&BookingPolicy, Option<&RuleOverride>),
     now: NaiveDateTime,
 ) -> Result<SeriesDetails, ClinicError> {
     let details = load(conn, reference)?;
@@ -277,7 +280,7 @@ pub(crate) fn cancel(
         if visit.status() == BookingStatus::Booked && visit.slot.starts_at > now {
             let booking = BookingReference::parse(&visit.booking.reference)
                 .ok_or_else(|| ClinicError::Internal(anyhow::anyhow!("malformed reference")))?;
-            appointments::cancel(conn, &booking, actor, now)?;
+            appointments::cancel(conn, &booking, actor, policy, overriding, now)?;
             cancelled.push(visit.booking.reference.clone());
         }
     }

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::appointments;
 use super::audit::{self, Entity};
+use super::rules::BookingPolicy;
 use super::ClinicError;
 use crate::db::audit::AuditAction;
 use crate::db::time_off::{self, NewTimeOff, TimeOff};
@@ -15,6 +16,7 @@ use crate::db::{bookings, providers, slots, DbConnection};
 use crate::domain::actor::Actor;
 use crate::domain::booking::BookingReference;
 use crate::domain::ids::{ProviderId, SlotId, TimeOffId};
+use crate::domain::rules::RuleOverride;
 use crate::domain::time_off::TimeOffRange;
 
 /// The most time off entries one list answers.
@@ -57,6 +59,7 @@ pub(crate) fn enter(
     range: &TimeOffRange,
     cancel_bookings: bool,
     actor: &Actor,
+    policy: &BookingPolicy,
     now: NaiveDateTime,
 ) -> Result<TimeOffEntered, ClinicError> {
     // Taken first, so schedules and single slots for this provider wait for the time off.
@@ -69,10 +72,21 @@ pub(crate) fn enter(
         return Err(ClinicError::TimeOffHitsBookings { bookings: booked });
     }
     let mut cancelled = Vec::with_capacity(booked.len());
+    // The clinic cancels for its own reasons, inside the patients' cut-off too; the audit entry
+    // names the time off, never the reason the patients read.
+    let overriding = RuleOverride::parse("the provider's time off").map_err(anyhow::Error::msg)?;
     for (reference, _) in booked {
         let parsed = BookingReference::parse(&reference)
             .ok_or_else(|| anyhow::anyhow!("stored booking reference is malformed"))?;
-        appointments::cancel_because(conn, &parsed, actor, Some(range.reason()), now)?;
+        appointments::cancel_because(
+            conn,
+            &parsed,
+            actor,
+            policy,
+            Some(&overriding),
+            Some(range.reason()),
+            now,
+        )?;
         cancelled.push(reference);
     }
     let entry = NewTimeOff {

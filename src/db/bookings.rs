@@ -188,13 +188,81 @@ pub(crate) fn set_visit_end(
 pub(crate) fn has_visited(conn: &mut DbConnection, email: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         bookings::table
-            .filter(bookings::patient_email.eq(email))
+            .filter(lower(bookings::patient_email).eq(lower(email)))
             .filter(bookings::status.eq_any([
                 BookingStatus::Arrived.as_str(),
                 BookingStatus::Completed.as_str(),
             ])),
     ))
     .get_result(conn)
+}
+
+diesel::define_sql_function! {
+    /// SQL's `lower`: ASCII case on SQLite, Unicode case on PostgreSQL. Both sides of a comparison
+    /// go through the same function, so each backend agrees with itself.
+    fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// How many booked visits that have not started yet hold `email`, compared without case (the
+/// index `bookings_by_lower_patient_email` serves it): `Ana@Example.com` and `ana@example.com` are
+/// one patient's address, whatever case the form was typed in.
+pub(crate) fn count_upcoming_for_email(
+    conn: &mut DbConnection,
+    email: &str,
+    besides: Option<SeriesId>,
+    now: NaiveDateTime,
+) -> QueryResult<i64> {
+    // A course of care counts once, however many visits it has; the course being booked (its
+    // visits go in one by one) not at all.
+    let upcoming = || {
+        bookings::table
+            .inner_join(slots::table)
+            .filter(lower(bookings::patient_email).eq(lower(email)))
+            .filter(bookings::status.eq(BookingStatus::Booked.as_str()))
+            .filter(slots::starts_at.gt(now))
+    };
+    let single: i64 = upcoming()
+        .filter(bookings::series_id.is_null())
+        .count()
+        .get_result(conn)?;
+    let mut courses: Vec<Option<SeriesId>> = upcoming()
+        .filter(bookings::series_id.is_not_null())
+        .select(bookings::series_id)
+        .distinct()
+        .load(conn)?;
+    courses.retain(|c| c.is_some() && *c != besides);
+    Ok(single + courses.len() as i64)
+}
+
+/// Makes bookings for one address wait for each other until the caller's transaction ends, so
+/// that two at once cannot both see room under the limit. SQLite's writes are one at a time
+/// already; PostgreSQL takes a transaction-scoped advisory lock on the address (the two-key
+/// form, whose first key keeps these locks apart from any other use of advisory locks).
+pub(crate) fn lock_patient_email(conn: &mut DbConnection, email: &str) -> QueryResult<()> {
+    /// The first key of these locks: "BKEM".
+    const EMAIL_LOCKS: i32 = 0x424b_454d;
+    match conn {
+        DbConnection::Sqlite(_) => Ok(()),
+        DbConnection::Postgres(pg) => {
+            let key = email_lock_key(email);
+            diesel::sql_query("SELECT pg_advisory_xact_lock($1, $2)")
+                .bind::<diesel::sql_types::Integer, _>(EMAIL_LOCKS)
+                .bind::<diesel::sql_types::Integer, _>(key)
+                .execute(pg)
+                .map(|_| ())
+        }
+    }
+}
+
+/// A stable 32-bit key for an address, whatever its case (FNV-1a over its lowercase form; two
+/// addresses that share a key merely wait for each other).
+fn email_lock_key(email: &str) -> i32 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in email.to_lowercase().bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    i32::from_ne_bytes(hash.to_ne_bytes())
 }
 
 pub(crate) fn find_by_id(conn: &mut DbConnection, id: BookingId) -> QueryResult<Option<Booking>> {

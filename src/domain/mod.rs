@@ -9,6 +9,7 @@ pub mod intake;
 pub mod location;
 pub mod patient;
 pub mod provider;
+pub mod rules;
 pub mod schedule;
 pub mod series;
 pub mod slot;

@@ -1,10 +1,14 @@
 //! Bookings: create (with `Idempotency-Key`; by a patient, or by staff for a patient), read /
 //! cancel / reschedule with the booking's manage token or a staff token, the front desk's day
-//! sheet, and status changes (check-in, completion, no-show).
+//! sheet, and status changes (check-in, completion, no-show). Each change that makes, cancels or
+//! moves a booking may carry a staff member's `override` of the booking rules.
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::dev::Payload;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use chrono::Utc;
+use futures::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::Object;
 
@@ -23,12 +27,66 @@ use crate::domain::actor::Actor;
 use crate::domain::booking::{BookingReference, BookingSource, BookingStatus};
 use crate::domain::calendar;
 use crate::domain::ids::{LocationId, ProviderId, SlotId};
+use crate::domain::rules::RuleOverride;
 use crate::domain::slot::start_of_local_day;
 use crate::domain::FieldErrors;
 use crate::error::ApiError;
 use crate::idempotency::{self, Answer};
 use crate::routes::access::{AllRoles, AnyStaff, BookingAccess, MaybeStaff};
 use crate::state::AppState;
+
+/// Staff only: sets the booking rules' notice, horizon and cut-off aside for this one change,
+/// saying why; the audit log keeps the reason and the rules it set aside. A patient's request
+/// that carries it is refused (422).
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "Walk-in with acute back pain, seen between two patients"}))]
+pub(super) struct OverrideBody {
+    /// Why the rules are set aside, in a few words: 1 to 500 characters. Kept in the audit log
+    /// (which admins read), nowhere else.
+    #[schema(min_length = 1, max_length = 500)]
+    reason: String,
+}
+
+/// The override a body carries, if any; a bad reason is recorded under `override.reason`.
+fn parse_override(body: Option<&OverrideBody>, errors: &mut FieldErrors) -> Option<RuleOverride> {
+    errors.check("override.reason", RuleOverride::parse(&body?.reason))
+}
+
+/// The override a body carries, if any, or a 422 naming its bad reason.
+fn override_only(body: Option<&OverrideBody>) -> Result<Option<RuleOverride>, ApiError> {
+    let mut errors = FieldErrors::default();
+    let overriding = parse_override(body, &mut errors);
+    if errors.is_empty() {
+        Ok(overriding)
+    } else {
+        Err(errors.into())
+    }
+}
+
+/// A JSON body a request may leave out (no body, an empty one, or `null`): `None` then. A body
+/// that is there is read as `web::Json` reads it, with its limits and its 400s; `Option<Json<T>>`
+/// would quietly turn a malformed body into none.
+pub(super) struct OptionalJson<T>(Option<T>);
+
+impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let headers = req.headers();
+        let empty = headers.get(header::TRANSFER_ENCODING).is_none()
+            && headers
+                .get(header::CONTENT_LENGTH)
+                .is_none_or(|length| length.as_bytes() == b"0");
+        if empty {
+            return Box::pin(async { Ok(Self(None)) });
+        }
+        // `null` is no body too, as the document's `oneOf: [body, null]` says.
+        let json = web::Json::<Option<T>>::from_request(req, payload);
+        Box::pin(async move { Ok(Self(json.await?.into_inner())) })
+    }
+}
 
 /// A booking request. `slot_id` and `patient` are required: without them the answer is a 422
 /// naming them (they are `Option` here so that every missing field is named at once).
@@ -58,6 +116,9 @@ pub(super) struct CreateBookingBody {
     source: Option<String>,
     #[schema(schema_with = honeypot_schema)]
     company_website: Option<String>,
+    /// Staff only: book outside the notice or the horizon, saying why.
+    #[serde(rename = "override")]
+    overriding: Option<OverrideBody>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -67,6 +128,10 @@ pub(super) struct RescheduleBody {
     /// The free slot to move to.
     #[schema(minimum = 1, maximum = 2147483647)]
     slot_id: i64,
+    /// Staff only: move the visit past the cut-off, or to a time outside the notice or the
+    /// horizon, saying why.
+    #[serde(rename = "override")]
+    overriding: Option<OverrideBody>,
 }
 
 fn source_field_schema() -> Object {
@@ -78,10 +143,23 @@ fn source_field_schema() -> Object {
         .build()
 }
 
+/// What a cancellation may say: nothing (no body), or a staff member's override of the cut-off.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"override": {"reason": "The patient called: a family emergency"}}))]
+pub(super) struct CancelBody {
+    /// Staff only: cancel past the cut-off, saying why.
+    #[serde(rename = "override")]
+    overriding: Option<OverrideBody>,
+}
+
+/// What a staff booking says beyond the patient's form.
+type Parsed = (SlotId, Intake, Option<RuleOverride>);
+
 impl CreateBookingBody {
-    /// The slot and the intake, or a 422 naming every bad field. Staff bookings are
-    /// `front_desk` whatever the body names as source.
-    fn parse(&self, by_staff: bool) -> Result<(SlotId, Intake), ApiError> {
+    /// The slot, the intake and the override, or a 422 naming every bad field. Staff bookings
+    /// are `front_desk` whatever the body names as source.
+    fn parse(&self, by_staff: bool) -> Result<Parsed, ApiError> {
         let mut errors = FieldErrors::default();
         let today = Utc::now().date_naive();
         let slot_id = match self.slot_id {
@@ -100,6 +178,7 @@ impl CreateBookingBody {
         } else {
             parse_source_field(self.source.as_deref(), BookingSource::WEBSITE, &mut errors)
         };
+        let overriding = parse_override(self.overriding.as_ref(), &mut errors);
         match (slot_id, patient, source) {
             (Some(None), Some(_), Some(_)) if errors.is_empty() => Err(ApiError::not_found("slot")),
             (Some(Some(slot_id)), Some(patient), Some(source)) if errors.is_empty() => Ok((
@@ -112,6 +191,7 @@ impl CreateBookingBody {
                     visit_type_id,
                     series_id: None,
                 },
+                overriding,
             )),
             _ => Err(errors.into()),
         }
@@ -123,7 +203,9 @@ impl CreateBookingBody {
     path = "/api/v1/bookings",
     operation_id = "createBooking",
     summary = "Book a slot",
-    description = "Books a free slot for a patient (with a staff token, for a caller: the source is `front_desk`). Retrying with the same `Idempotency-Key` and body replays the first answer.",
+    description = "Books a free slot for a patient (with a staff token, for a caller: the source is `front_desk`). \
+The booking rules apply (`GET /api/v1/booking-policy`): the minimum notice, the horizon and the most upcoming visits per email address; \
+staff may set the first two aside with `override`. Retrying with the same `Idempotency-Key` and body replays the first answer.",
     tag = "bookings",
     security((), ("staff_jwt" = [])),
     params(
@@ -135,9 +217,9 @@ impl CreateBookingBody {
         (status = 400),
         (status = 401),
         (status = 404, description = "No such slot"),
-        (status = 409, description = "The slot is taken, blocked or has started"),
+        (status = 409, description = "The slot is taken, blocked or has started; or a booking rule refuses it (`rule`: min_notice, horizon or max_active)"),
         (status = 413),
-        (status = 422),
+        (status = 422, description = "Invalid fields, named in `errors` (`override` from anyone but staff)"),
         (status = 429),
     ),
 )]
@@ -149,7 +231,7 @@ pub(super) async fn create(
 ) -> Result<HttpResponse, ApiError> {
     reject_bots(body.company_website.as_deref())?;
     // Staff book for a patient on the phone or at the desk.
-    let (slot_id, intake) = body.parse(staff.0.is_some())?;
+    let (slot_id, intake, overriding) = body.parse(staff.0.is_some())?;
     let actor = staff.0.map_or(Actor::Public, Actor::Staff);
     // A staff request is another request than the same body sent publicly: its key must not
     // replay the other's answer.
@@ -158,7 +240,7 @@ pub(super) async fn create(
     } else {
         "bookings"
     };
-    let lead = state.reminder_lead();
+    let policy = state.policy.clone();
     let app = state.clone();
     let answer = idempotency::run_once(
         &req,
@@ -170,7 +252,15 @@ pub(super) async fn create(
             Ok(appointments::screen_slot(conn, slot_id, now)?)
         }),
         move |conn, now| {
-            let details = appointments::book(conn, slot_id, &intake, &actor, lead, now)?;
+            let details = appointments::book(
+                conn,
+                slot_id,
+                &intake,
+                &actor,
+                &policy,
+                overriding.as_ref(),
+                now,
+            )?;
             new_booking_json(&details, &app)
         },
     )
@@ -179,14 +269,17 @@ pub(super) async fn create(
 }
 
 /// Counts a booking made (or refused for a taken slot), wakes the mail worker for its
-/// confirmation, and answers. A replay answers again for a booking counted when it was made.
+/// confirmation, and answers. A replay answers again for a booking counted when it was made. A
+/// booking rule's refusal is not a conflict over a slot, and is not counted as one.
 pub(super) fn booking_answered(
     state: &AppState,
     answer: Result<Answer, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     let answer = answer.inspect_err(|e| {
-        if let ApiError::Conflict { .. } = e {
-            state.metrics.booking_conflict();
+        if let ApiError::Conflict { extra, .. } = e {
+            if !extra.contains_key("rule") {
+                state.metrics.booking_conflict();
+            }
         }
     })?;
     if answer.fresh {
@@ -243,28 +336,38 @@ pub(super) async fn show(
     path = "/api/v1/bookings/{reference}/cancel",
     operation_id = "cancelBooking",
     summary = "Cancel a booking",
-    description = "Frees the slot and sends the cancellation. Patients may cancel until the visit starts; staff at any time.",
+    description = "Frees the slot and sends the cancellation. Online, a visit can be cancelled until the booking rules' cut-off before it starts \
+(`GET /api/v1/booking-policy`); later, patients are told to call. Staff may cancel later with `override`, even once the visit has started. \
+The body is optional.",
     tag = "bookings",
     security(("manage_token" = []), ("staff_jwt" = [])),
     params(BookingPath),
+    request_body(content = Option<CancelBody>, description = "Optional: a staff member's override of the cut-off", example = json!({"override": {"reason": "The patient called: a family emergency"}})),
     responses(
         (status = 200, description = "Cancelled; the slot is free again", body = BookingView),
+        (status = 400),
         (status = 401),
         (status = 404, description = "No such booking"),
-        (status = 409, description = "Not cancellable now; see allowed_next_states"),
+        (status = 409, description = "Not cancellable now: see allowed_next_states, or `rule` (cancel_cutoff) with the clinic's phone"),
+        (status = 413),
+        (status = 422, description = "Invalid fields, named in `errors` (`override` from anyone but staff)"),
     ),
 )]
 pub(super) async fn cancel(
     state: web::Data<AppState>,
     access: BookingAccess<AllRoles>,
     path: web::Path<BookingPath>,
+    body: OptionalJson<CancelBody>,
 ) -> Result<HttpResponse, ApiError> {
     let reference = reference_from_path(&path.reference)?;
     let actor = access.actor_for(&reference)?;
+    let overriding = override_only(body.0.as_ref().and_then(|b| b.overriding.as_ref()))?;
+    let policy = state.policy.clone();
     let details = state
         .with_connection(move |conn| {
             db::write_transaction(conn, |conn| {
-                appointments::cancel(conn, &reference, &actor, db::now())
+                let overriding = overriding.as_ref();
+                appointments::cancel(conn, &reference, &actor, &policy, overriding, db::now())
             })
         })
         .await?;
@@ -278,7 +381,9 @@ pub(super) async fn cancel(
     path = "/api/v1/bookings/{reference}/reschedule",
     operation_id = "rescheduleBooking",
     summary = "Move a booking to another slot",
-    description = "In one transaction: if the new slot is taken nothing changes (409).",
+    description = "In one transaction: if the new slot is taken nothing changes (409). The booking rules apply \
+(`GET /api/v1/booking-policy`): the visit can be moved online until the cut-off before it starts, and the new time must respect the minimum notice and the horizon; \
+staff may set them aside with `override`.",
     tag = "bookings",
     security(("manage_token" = []), ("staff_jwt" = [])),
     params(BookingPath),
@@ -288,8 +393,9 @@ pub(super) async fn cancel(
         (status = 400),
         (status = 401),
         (status = 404, description = "No such booking or slot"),
-        (status = 409, description = "The new slot is taken, or the booking cannot move; nothing changed"),
+        (status = 409, description = "The new slot is taken, the booking cannot move, or a booking rule refuses it (`rule`: cancel_cutoff, min_notice or horizon); nothing changed"),
         (status = 413),
+        (status = 422, description = "Invalid fields, named in `errors` (`override` from anyone but staff)"),
     ),
 )]
 pub(super) async fn reschedule(
@@ -300,12 +406,21 @@ pub(super) async fn reschedule(
 ) -> Result<HttpResponse, ApiError> {
     let reference = reference_from_path(&path.reference)?;
     let actor = access.actor_for(&reference)?;
+    let overriding = override_only(body.overriding.as_ref())?;
     let new_slot_id = SlotId::try_from(body.slot_id).map_err(|_| ApiError::not_found("slot"))?;
-    let lead = state.reminder_lead();
+    let policy = state.policy.clone();
     let details = state
         .with_connection(move |conn| {
             db::write_transaction(conn, |conn| {
-                appointments::reschedule(conn, &reference, new_slot_id, &actor, lead, db::now())
+                appointments::reschedule(
+                    conn,
+                    &reference,
+                    new_slot_id,
+                    &actor,
+                    &policy,
+                    overriding.as_ref(),
+                    db::now(),
+                )
             })
         })
         .await?;
@@ -319,6 +434,9 @@ pub(super) async fn reschedule(
 pub(super) struct StatusBody {
     #[schema(schema_with = booking_status_schema)]
     status: String,
+    /// With `cancelled` only: cancel past the booking rules' cut-off, saying why.
+    #[serde(rename = "override")]
+    overriding: Option<OverrideBody>,
 }
 
 /// `PATCH /api/v1/bookings/{reference}`: check-in (`arrived`), `completed`, `no_show`,
@@ -328,7 +446,8 @@ pub(super) struct StatusBody {
     path = "/api/v1/bookings/{reference}",
     operation_id = "updateBookingStatus",
     summary = "Change a booking's status",
-    description = "Check-in (`arrived`, from 12 hours before the visit until 12 hours after), `completed`, `no_show` (once the visit has started) or `cancelled`, as the life cycle allows.",
+    description = "Check-in (`arrived`, from 12 hours before the visit until 12 hours after), `completed`, `no_show` (once the visit has started) \
+or `cancelled`, as the life cycle allows. Cancelling follows the booking rules' cut-off, which `override` sets aside.",
     tag = "staff",
     security(("staff_jwt" = [])),
     params(BookingPath),
@@ -339,7 +458,7 @@ pub(super) struct StatusBody {
         (status = 401),
         (status = 403),
         (status = 404, description = "No such booking"),
-        (status = 409, description = "Not a legal transition; see allowed_next_states"),
+        (status = 409, description = "Not a legal transition (see allowed_next_states), or past the cut-off (`rule`: cancel_cutoff)"),
         (status = 413),
         (status = 422),
     ),
@@ -358,11 +477,22 @@ pub(super) async fn update_status(
             format!("status must be one of {}", names.join(", ")),
         )
     })?;
+    let overriding = override_only(body.overriding.as_ref())?;
     let actor = staff.actor();
+    let policy = state.policy.clone();
     let details = state
         .with_connection(move |conn| {
             db::write_transaction(conn, |conn| {
-                appointments::set_status(conn, &reference, target, &actor, db::now())
+                let overriding = overriding.as_ref();
+                appointments::set_status(
+                    conn,
+                    &reference,
+                    target,
+                    &actor,
+                    &policy,
+                    overriding,
+                    db::now(),
+                )
             })
         })
         .await?;

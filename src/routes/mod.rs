@@ -6,6 +6,7 @@ pub(crate) mod access;
 mod admin;
 mod audit;
 mod auth;
+mod booking_policy;
 mod bookings;
 mod health;
 mod locations;
@@ -113,6 +114,9 @@ pub(crate) fn configure(
                                 .wrap(public_posts.middleware()),
                         )
                         .route(web::get().to(bookings::day_sheet)),
+                )
+                .service(
+                    web::resource("/booking-policy").route(web::get().to(booking_policy::show)),
                 )
                 .service(
                     web::resource("/bookings/{reference}")

@@ -12,8 +12,8 @@ use crate::settings::Settings;
 use crate::state::AppState;
 
 use super::{
-    admin, audit, auth, bookings, health, locations, metrics, pages, providers, schedule,
-    schedule_appointment, series, slots, time_off, visit_types,
+    admin, audit, auth, booking_policy, bookings, health, locations, metrics, pages, providers,
+    schedule, schedule_appointment, series, slots, time_off, visit_types,
 };
 
 #[derive(OpenApi)]
@@ -56,6 +56,7 @@ the \"Schedule an appointment\" call to action, and the front desk's staff API. 
         series::create,
         series::show,
         series::cancel,
+        booking_policy::show,
         schedule_appointment::show,
         schedule_appointment::book,
         auth::login,
@@ -75,7 +76,7 @@ the \"Schedule an appointment\" call to action, and the front desk's staff API. 
     tags(
         (name = "providers", description = "The clinic's providers"),
         (name = "slots", description = "Free times"),
-        (name = "bookings", description = "A patient's booking, opened with its manage token"),
+        (name = "bookings", description = "A patient's booking, opened with its manage token, and the rules bookings follow"),
         (name = "schedule-appointment", description = "The articles' call to action"),
         (name = "staff", description = "The front desk and admins (staff token)"),
         (name = "pages", description = "The booking page and the widget"),

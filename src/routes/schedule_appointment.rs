@@ -4,7 +4,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::openapi::schema::Object;
@@ -22,6 +22,7 @@ use crate::availability::AnswerKey;
 use crate::clinic::appointments::{self, EarliestRequest, Intake};
 use crate::clinic::locations::{self, Directory};
 use crate::clinic::openings;
+use crate::clinic::rules;
 use crate::db::{providers, slots};
 use crate::domain::actor::Actor;
 use crate::domain::booking::BookingSource;
@@ -219,6 +220,8 @@ pub(super) async fn show(
         Some(id) => Some(LocationId::try_from(id).map_err(|_| ApiError::not_found("location"))?),
         None => None,
     };
+    // Only times a patient may book now: from the minimum notice on, within the horizon.
+    let (earliest, horizon) = rules::bookable_window(&state.policy, now.naive_utc());
     let key = AnswerKey::Offer {
         provider_id,
         visit_type_id,
@@ -228,17 +231,16 @@ pub(super) async fn show(
         source: source.as_ref().map(|s| s.as_str().to_owned()),
     };
     let cache = &state.availability;
-    if let Some(body) = cache.get(&key, now.naive_utc()) {
+    if let Some(body) = cache.get(&key, earliest) {
         return Ok(json_body(body));
     }
     let generation = cache.generation();
     let source_hint = source
         .as_ref()
         .map_or_else(no_source_hint, |s| json!(s.as_str()));
-    let horizon = now + Duration::days(settings.clinic.booking_horizon_days);
     let (found, places) = state
         .with_connection(move |conn| {
-            let (from, until) = (now.naive_utc(), horizon.naive_utc());
+            let (from, until) = (earliest, horizon);
             let place = match location_id {
                 Some(id) => Some(locations::place(conn, id)?),
                 None => None,
@@ -336,7 +338,8 @@ fn source_field_schema() -> Object {
     path = "/api/v1/schedule-appointment",
     operation_id = "bookEarliest",
     summary = "Book the earliest time that fits",
-    description = "Books the earliest free slot for the patient's request, or answers 409 with `next_available_dates`.",
+    description = "Books the earliest free slot for the patient's request that the booking rules allow (from the minimum notice on, within the horizon: \
+`GET /api/v1/booking-policy`), or answers 409 with `next_available_dates`; 409 with `rule` max_active when the email address holds as many upcoming visits as the clinic allows.",
     tag = "schedule-appointment",
     security(()),
     params(
@@ -347,7 +350,7 @@ fn source_field_schema() -> Object {
         (status = 201, description = "Booked the earliest time that fits", body = crate::routes::views::BookingView, example = new_booking_example),
         (status = 400),
         (status = 404, description = "No such provider or visit type"),
-        (status = 409, description = "Nothing fits (see next_available_dates), or the visit type is for returning patients"),
+        (status = 409, description = "Nothing fits (see next_available_dates), the visit type is for returning patients, or the address holds too many upcoming visits (`rule`: max_active)"),
         (status = 413),
         (status = 422),
         (status = 429),
@@ -399,9 +402,8 @@ pub(super) async fn book(
     let request = EarliestRequest {
         provider_id,
         not_before: not_before.map(|t| t.naive_utc()),
-        horizon_days: settings.clinic.booking_horizon_days,
     };
-    let lead = state.reminder_lead();
+    let policy = state.policy.clone();
     let app = state.clone();
     let answer = idempotency::run_once(
         &req,
@@ -417,7 +419,7 @@ pub(super) async fn book(
                 request,
                 tz,
                 &Actor::Public,
-                lead,
+                &policy,
                 now,
             )?;
             new_booking_json(&details, &app)

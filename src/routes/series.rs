@@ -200,7 +200,7 @@ pub(super) async fn create(
     } else {
         "series"
     };
-    let lead = state.reminder_lead();
+    let policy = state.policy.clone();
     let tz = state.settings.clinic.timezone;
     let app = state.clone();
     let answer = idempotency::run_once(
@@ -211,7 +211,7 @@ pub(super) async fn create(
         StatusCode::CREATED,
         NO_SCREEN,
         move |conn, now| {
-            let details = series::book(conn, request, &intake, &actor, lead, tz, now)?;
+            let details = series::book(conn, request, &intake, &actor, &policy, tz, now)?;
             let view = series_view(&details, &app, true)?;
             Ok(serde_json::to_string(&view).map_err(anyhow::Error::from)?)
         },
@@ -282,10 +282,11 @@ pub(super) async fn cancel(
 ) -> Result<HttpResponse, ApiError> {
     let reference = reference_from_path(&path)?;
     let actor = staff.actor();
+    let policy = state.policy.clone();
     let details = state
         .with_connection(move |conn| {
             db::write_transaction(conn, |conn| {
-                series::cancel(conn, &reference, &actor, db::now())
+                series::cancel(conn, &reference, &actor, (&policy, None), db::now())
             })
         })
         .await?;

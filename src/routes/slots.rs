@@ -3,19 +3,19 @@
 
 use actix_web::web::{self, Bytes};
 use actix_web::HttpResponse;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::views::{json_body, open_slot_example, rfc3339, InstantOrDate, OpenSlotView, SlotView};
 use crate::availability::AnswerKey;
 use crate::clinic::locations::{self, Directory};
-use crate::clinic::{front_desk, openings};
+use crate::clinic::{front_desk, openings, rules};
 use crate::domain::calendar;
 use crate::domain::ids::{LocationId, ProviderId, SlotId, VisitTypeId};
 use crate::domain::slot::{parse_instant, SlotStatus, TimeWindow};
 use crate::domain::FieldErrors;
 use crate::error::ApiError;
-use crate::routes::access::FrontDeskUser;
+use crate::routes::access::{FrontDeskUser, MaybeStaff};
 use crate::state::AppState;
 
 const DEFAULT_WINDOW_DAYS: i64 = 14;
@@ -79,18 +79,22 @@ fn slot_list_example() -> serde_json::Value {
     path = "/api/v1/slots",
     operation_id = "listFreeSlots",
     summary = "List free slots",
-    description = "Free slots in `[from, to)`, ordered by start (default: the next 14 days; at most 62). When `limit` cuts the list, `next_from` says where to continue.",
+    description = "Free slots in `[from, to)`, ordered by start (default: the next 14 days; at most 62). When `limit` cuts the list, `next_from` says where to continue. \
+Patients see only the times the booking rules let them book now (from the minimum notice on, within the horizon: `GET /api/v1/booking-policy`); \
+with a staff token, every free slot in the window that has not started.",
     tag = "slots",
-    security(()),
+    security((), ("staff_jwt" = [])),
     params(SlotQuery),
     responses(
         (status = 200, description = "Free slots in the window, ordered by start", body = SlotList, example = slot_list_example),
         (status = 400),
+        (status = 401),
         (status = 404, description = "No such provider, visit type or location"),
     ),
 )]
 pub(super) async fn list_free(
     state: web::Data<AppState>,
+    staff: MaybeStaff,
     query: web::Query<SlotQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let tz = state.settings.clinic.timezone;
@@ -127,20 +131,26 @@ pub(super) async fn list_free(
         Some(id) => Some(LocationId::try_from(id).map_err(|_| ApiError::not_found("location"))?),
         None => None,
     };
-    // Slots that have started are not bookable, whatever window was asked for.
-    let start = window.start().max(now).naive_utc();
-    let end = window.end().naive_utc();
-    // A list with no `from` starts now and says so: it is never the same twice.
-    let key = query.from.is_some().then_some(AnswerKey::Window {
+    // Slots that have started are not bookable, whatever window was asked for; nor, for
+    // patients, those the booking rules refuse (staff may override the rules, so they see them).
+    let (earliest, horizon) = match staff.0 {
+        Some(_) => (now.naive_utc(), NaiveDateTime::MAX),
+        None => rules::bookable_window(&state.policy, now.naive_utc()),
+    };
+    let start = window.start().naive_utc().max(earliest);
+    let end = window.end().naive_utc().min(horizon);
+    // A list with no `from` starts now and says so: it is never the same twice. Staff lists are
+    // not kept: they are few, and not the patients' list.
+    let key = (query.from.is_some() && staff.0.is_none()).then_some(AnswerKey::Window {
         provider_id,
         visit_type_id,
         location_id,
         from: window.start().naive_utc(),
-        to: end,
+        to: window.end().naive_utc(),
         limit,
     });
     let cache = &state.availability;
-    if let Some(body) = key.as_ref().and_then(|key| cache.get(key, now.naive_utc())) {
+    if let Some(body) = key.as_ref().and_then(|key| cache.get(key, earliest)) {
         return Ok(json_body(body));
     }
     let generation = cache.generation();

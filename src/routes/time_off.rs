@@ -147,6 +147,7 @@ pub(super) async fn create(
     .ok_or_else(|| ApiError::from(errors))?;
     let cancel_bookings = body.cancel_bookings.unwrap_or(false);
     let actor = staff.actor();
+    let policy = state.policy.clone();
     let entered = state
         .with_connection(move |conn| {
             db::write_transaction(conn, |conn| {
@@ -156,6 +157,7 @@ pub(super) async fn create(
                     &range,
                     cancel_bookings,
                     &actor,
+                    &policy,
                     db::now(),
                 )
             })

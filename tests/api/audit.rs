@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_problem, spawn_app, Backend, STAFF_PASSWORD};
+use crate::helpers::{another_patient, assert_problem, spawn_app, Backend, STAFF_PASSWORD};
 
 crate::both_backends!(every_change_is_audited, the_audit_log_filters_and_pages);
 
@@ -65,15 +65,15 @@ async fn every_change_is_audited(backend: Backend) {
     )
     .await;
 
-    // Slots and schedules, by the front desk.
+    // Slots and schedules, by the front desk. The slot is a month ahead, within the booking
+    // horizon, so that a patient can book it below (Phoenix keeps -07:00 all year).
+    let day = (chrono::Utc::now() + chrono::Duration::days(30)).date_naive();
     let slot = app
         .send_ok(
             Method::POST,
             &format!("/api/v1/providers/{provider}/slots"),
             &desk,
-            Some(
-                &json!({"start": "2027-05-04T09:00:00-07:00", "end": "2027-05-04T09:30:00-07:00"}),
-            ),
+            Some(&json!({"start": format!("{day}T09:00:00-07:00"), "end": format!("{day}T09:30:00-07:00")})),
             StatusCode::CREATED,
         )
         .await["id"]
@@ -213,8 +213,8 @@ async fn the_audit_log_filters_and_pages(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.staff_token("admin").await;
     let slots = app.free_slot_ids().await;
-    for slot in &slots[..5] {
-        app.book_ok(*slot).await;
+    for (n, slot) in slots[..5].iter().enumerate() {
+        app.book_for(*slot, &another_patient(n)).await;
     }
     let first = app.audit(&admin, "limit=2").await;
     assert_eq!(first.len(), 2);

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_problem, patient, spawn_app, Backend};
+use crate::helpers::{another_patient, assert_problem, patient, spawn_app, Backend};
 
 crate::both_backends!(
     a_patient_books_reads_and_cancels,
@@ -11,11 +11,13 @@ crate::both_backends!(
     a_manage_token_opens_only_its_own_booking,
     past_and_unknown_slots_cannot_be_booked,
     saved_idempotent_answers_are_forgotten_after_a_day,
+    a_cancellation_may_come_with_a_body_or_none,
 );
 
 async fn a_patient_books_reads_and_cancels(backend: Backend) {
     let app = spawn_app(backend).await;
-    let slot_id = app.free_slot_ids().await[0];
+    // Days ahead: the patient may cancel online until 24 hours before the visit.
+    let slot_id = app.free_slot_ids_from(2).await[0];
 
     let booking = app.book_ok(slot_id).await;
     let reference = booking["reference"].as_str().unwrap();
@@ -28,7 +30,7 @@ async fn a_patient_books_reads_and_cancels(backend: Backend) {
     assert_eq!(booking["source"], "website");
     assert!(booking["provider"]["name"].is_string());
     assert!(
-        !app.free_slot_ids().await.contains(&slot_id),
+        !app.free_slot_ids_from(2).await.contains(&slot_id),
         "a booked slot is not offered"
     );
 
@@ -53,7 +55,7 @@ async fn a_patient_books_reads_and_cancels(backend: Backend) {
     let cancelled: Value = response.json().await.unwrap();
     assert_eq!(cancelled["status"], "cancelled");
     assert!(
-        app.free_slot_ids().await.contains(&slot_id),
+        app.free_slot_ids_from(2).await.contains(&slot_id),
         "cancel frees the slot"
     );
 
@@ -225,4 +227,47 @@ async fn saved_idempotent_answers_are_forgotten_after_a_day(backend: Backend) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("the two-day-old idempotent answer was not forgotten");
+}
+
+/// A cancellation's body is optional (only staff have something to say in it, an `override`):
+/// none, `null` and `{}` all cancel; a malformed one is a 400, not quietly none.
+async fn a_cancellation_may_come_with_a_body_or_none(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let slots = app.free_slot_ids_from(2).await;
+    for (n, body) in [
+        None,
+        Some("null"),
+        Some("{}"),
+        Some(r#"{"override": null}"#),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let booking = app.book_for(slots[n], &another_patient(n)).await;
+        let reference = booking["reference"].as_str().unwrap();
+        let mut request = app
+            .client
+            .post(app.url(&format!("/api/v1/bookings/{reference}/cancel")))
+            .bearer_auth(booking["manage_token"].as_str().unwrap());
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{body:?}");
+    }
+    let booking = app.book_for(slots[4], &another_patient(4)).await;
+    let reference = booking["reference"].as_str().unwrap();
+    let response = app
+        .client
+        .post(app.url(&format!("/api/v1/bookings/{reference}/cancel")))
+        .bearer_auth(booking["manage_token"].as_str().unwrap())
+        .header("content-type", "application/json")
+        .body(r#"{"override": "#)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, StatusCode::BAD_REQUEST).await;
+    assert_eq!(app.read_booking(&booking).await["status"], "booked");
 }

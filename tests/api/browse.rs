@@ -105,9 +105,10 @@ async fn free_slots_are_ordered_and_inside_the_window(backend: Backend) {
     assert_eq!(body["from"], "2026-01-05T07:00:00Z");
 }
 
-/// A window that starts tomorrow: lists with an explicit `from` are the ones kept in memory.
-fn tomorrows_week() -> String {
-    let from = (chrono::Utc::now() + chrono::Duration::days(1)).date_naive();
+/// A week that starts in two days: lists with an explicit `from` are the ones kept in memory,
+/// and its visits can still be cancelled online (the booking rules' cut-off is 24 hours).
+fn a_week_ahead() -> String {
+    let from = (chrono::Utc::now() + chrono::Duration::days(2)).date_naive();
     format!(
         "/api/v1/slots?from={from}&to={}",
         from + chrono::Duration::days(7)
@@ -126,7 +127,7 @@ fn listed_ids(list: &Value) -> Vec<i64> {
 async fn a_listed_slot_leaves_the_list_when_booked_and_returns_when_cancelled(backend: Backend) {
     // A cache long enough that only invalidation can explain a changed list.
     let app = spawn_app_with(backend, |s| s.http.availability_cache_ms = 60_000).await;
-    let path = tomorrows_week();
+    let path = a_week_ahead();
     let before = app.get_json(&path).await;
     assert_eq!(
         app.get_json(&path).await,
@@ -168,7 +169,7 @@ async fn a_change_made_elsewhere_shows_in_the_list_within_the_cache_time(backend
     // Another copy of the server (here: a write straight to the database) does not tell this
     // one; the list may be stale for at most `availability_cache_ms`.
     let app = spawn_app_with(backend, |s| s.http.availability_cache_ms = 300).await;
-    let path = tomorrows_week();
+    let path = a_week_ahead();
     let slot_id = listed_ids(&app.get_json(&path).await)[0];
     app.block_slot_behind_its_back(slot_id).await;
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;

@@ -6,7 +6,9 @@ use chrono::{DateTime, Duration, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_problem, patient, spawn_app, spawn_app_with, Backend, TestApp};
+use crate::helpers::{
+    another_patient, assert_problem, patient, spawn_app, spawn_app_with, Backend, TestApp,
+};
 
 crate::both_backends!(
     it_books_the_earliest_free_slot,
@@ -96,7 +98,7 @@ async fn provider_and_not_before_narrow_the_choice(backend: Backend) {
 }
 
 async fn when_nothing_fits_it_names_the_next_dates_with_room(backend: Backend) {
-    let app = spawn_app_with(backend, |s| s.clinic.booking_horizon_days = 2).await;
+    let app = spawn_app_with(backend, |s| s.booking.horizon_days = 2).await;
     let not_before = (Utc::now() + Duration::days(6)).date_naive();
     let response = app
         .post_json(
@@ -201,12 +203,15 @@ async fn red_flags_mark_the_booking_for_review_and_mail_still_goes(backend: Back
 
 async fn the_sources_report_counts_bookings_cancellations_and_no_shows(backend: Backend) {
     let app = spawn_app(backend).await;
-    let article = json!({"patient": patient(), "source": "stress-and-back-pain"});
+    // Days ahead, so that the patient may still cancel online (the cut-off is 24 hours).
+    let not_before = (Utc::now() + Duration::days(3)).date_naive().to_string();
+    let article =
+        json!({"patient": patient(), "source": "stress-and-back-pain", "not_before": not_before});
     let a: Value = app.post_json(CTA, &article).await.json().await.unwrap();
     let _b: Value = app.post_json(CTA, &article).await.json().await.unwrap();
     let c: Value = app.post_json(CTA, &article).await.json().await.unwrap();
     let slot = app.free_slot_ids().await[0];
-    app.book_ok(slot).await;
+    app.book_for(slot, &another_patient(1)).await;
     app.cancel(
         a["reference"].as_str().unwrap(),
         a["manage_token"].as_str().unwrap(),

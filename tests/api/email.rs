@@ -13,7 +13,8 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::helpers::{
-    smtp_to, spawn_app_on_with, spawn_app_with, Backend, ServerProcess, TestApp, TestDatabase,
+    another_patient, smtp_to, spawn_app_on_with, spawn_app_with, Backend, ServerProcess, TestApp,
+    TestDatabase,
 };
 use crate::smtp::{unused_port, SmtpSink};
 
@@ -149,7 +150,8 @@ async fn wait_until_outbox_drained(app: &TestApp) {
 async fn every_kind_of_mail_arrives_with_its_parts(backend: Backend) {
     let sink = SmtpSink::start();
     let app = spawn_app_with(backend, smtp_to(sink.port)).await;
-    let slots = app.free_slots().await;
+    // Days ahead: the patient moves and cancels it online, before the booking rules' cut-off.
+    let slots = app.free_slots_from(2).await;
     let booking = app.book_ok(slots[0]["id"].as_i64().unwrap()).await;
     let reference = booking["reference"].as_str().unwrap();
     let token = booking["manage_token"].as_str().unwrap();
@@ -260,8 +262,14 @@ async fn every_kind_of_mail_arrives_with_its_parts(backend: Backend) {
 
 async fn a_booking_inside_the_reminder_window_gets_one_reminder_at_once(backend: Backend) {
     let sink = SmtpSink::start();
-    let app = spawn_app_with(backend, smtp_to(sink.port)).await;
-    let soon = app.insert_slot(30).await;
+    // Reminders four hours ahead, and a visit in three (the booking rules want two hours'
+    // notice): it is booked inside the reminder's window.
+    let app = spawn_app_with(backend, |settings| {
+        smtp_to(sink.port)(settings);
+        settings.mail.reminder_hours_before = 4;
+    })
+    .await;
+    let soon = app.insert_slot(180).await;
     app.book_ok(soon).await;
     let received = sink.wait_for(2).await;
     // Let the worker poll many more times: the reminder must not come again.
@@ -293,8 +301,8 @@ async fn bookings_made_while_smtp_is_down_are_delivered_when_it_returns(backend:
     let app = spawn_app_with(backend, smtp_to(port)).await;
     let slot_ids = app.free_slot_ids().await;
     let mut references = Vec::new();
-    for id in &slot_ids[..5] {
-        let booking = app.book_ok(*id).await;
+    for (n, id) in slot_ids[..5].iter().enumerate() {
+        let booking = app.book_for(*id, &another_patient(n)).await;
         references.push(booking["reference"].as_str().unwrap().to_owned());
     }
     // The worker has tried and failed; the jobs wait with their error.
@@ -333,8 +341,8 @@ async fn a_restart_or_a_dead_worker_loses_no_mail(backend: Backend) {
     let database = TestDatabase::create(backend);
     // First run: SMTP down, five bookings queue their confirmations.
     let app = spawn_app_on_with(database.clone(), smtp_to(unused_port())).await;
-    for id in &app.free_slot_ids().await[..5] {
-        app.book_ok(*id).await;
+    for (n, id) in app.free_slot_ids().await[..5].iter().enumerate() {
+        app.book_for(*id, &another_patient(n)).await;
     }
     let pool = app.pool.clone();
     app.stop().await;
@@ -376,7 +384,7 @@ async fn two_workers_on_one_database_never_send_a_job_twice(backend: Backend) {
     let mut references = Vec::new();
     for (i, id) in slot_ids[..20].iter().enumerate() {
         let app = if i % 2 == 0 { &first } else { &second };
-        let booking = app.book_ok(*id).await;
+        let booking = app.book_for(*id, &another_patient(i)).await;
         references.push(booking["reference"].as_str().unwrap().to_owned());
     }
     let sink = SmtpSink::start_on(port);
@@ -406,10 +414,10 @@ async fn a_kill_9_of_the_server_loses_no_mail(backend: Backend) {
         .await
         .unwrap();
     let mut references = Vec::new();
-    for slot in &slots["items"].as_array().unwrap()[..5] {
+    for (n, slot) in slots["items"].as_array().unwrap()[..5].iter().enumerate() {
         let response = client
             .post(format!("{address}/api/v1/bookings"))
-            .json(&serde_json::json!({"slot_id": slot["id"], "patient": crate::helpers::patient()}))
+            .json(&serde_json::json!({"slot_id": slot["id"], "patient": another_patient(n)}))
             .send()
             .await
             .unwrap();

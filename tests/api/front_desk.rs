@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_problem, patient, spawn_app, Backend, TestApp};
+use crate::helpers::{assert_problem, patient, spawn_app, staff_override, Backend, TestApp};
 
 crate::both_backends!(
     staff_book_for_patients_and_read_the_day_sheet,
@@ -203,6 +203,16 @@ fn allowed(from: &str) -> &'static [&'static str] {
     }
 }
 
+/// The desk's request to move a booking to `status`; a cancellation of a visit that has started
+/// says why it sets the cut-off aside.
+fn status_change(status: &str) -> Value {
+    if status == "cancelled" {
+        json!({"status": status, "override": staff_override("the patient phoned to cancel")})
+    } else {
+        json!({ "status": status })
+    }
+}
+
 /// A new booking moved through `path` to reach a status; returns its reference and slot.
 async fn booking_in(app: &TestApp, desk: &str, status: &str, n: i64) -> (String, i64) {
     let slot = app.insert_slot(60 * 24 * 20 + n * 45).await;
@@ -210,7 +220,8 @@ async fn booking_in(app: &TestApp, desk: &str, status: &str, n: i64) -> (String,
         .as_str()
         .unwrap()
         .to_owned();
-    // The visit has just started: the clock allows every step the life cycle does.
+    // The visit has just started: the clock allows every step the life cycle does (the desk
+    // cancels past the booking rules' cut-off with a reason).
     app.move_visit(&reference, -5).await;
     let path: &[&str] = match status {
         "booked" => &[],
@@ -227,7 +238,7 @@ async fn booking_in(app: &TestApp, desk: &str, status: &str, n: i64) -> (String,
             Method::PATCH,
             &format!("/api/v1/bookings/{reference}"),
             desk,
-            Some(&json!({ "status": step })),
+            Some(&status_change(step)),
             StatusCode::OK,
         )
         .await;
@@ -248,7 +259,7 @@ async fn status_changes_follow_the_transitions_table(backend: Backend) {
                     Method::PATCH,
                     &format!("/api/v1/bookings/{reference}"),
                     Some(&desk),
-                    Some(&json!({ "status": to })),
+                    Some(&status_change(to)),
                 )
                 .await;
             if allowed(from).contains(&to) {
@@ -295,7 +306,8 @@ async fn staff_cancel_and_reschedule_any_booking(backend: Backend) {
     let desk = app.staff_token("front_desk").await;
     let admin = app.staff_token("admin").await;
     let provider_role = app.staff_token("provider").await;
-    let slots = app.free_slot_ids().await;
+    // Days ahead: cancelling and moving them is within the booking rules' cut-off.
+    let slots = app.free_slot_ids_from(2).await;
     let first = app.book_ok(slots[0]).await;
     let second = app.book_ok(slots[1]).await;
     let (ref1, ref2) = (
@@ -332,7 +344,8 @@ async fn staff_cancel_and_reschedule_any_booking(backend: Backend) {
     assert_eq!(moved["slot"]["id"], slots[2]);
     assert_eq!(app.slot_status(slots[1]).await, "free");
 
-    // A visit that has started: the patient can no longer cancel online, the desk still can.
+    // A visit that has started: the patient can no longer cancel online; the desk still can,
+    // setting the cut-off aside with a reason.
     let started = app.book_ok(slots[3]).await;
     let (started_ref, started_token) = (
         started["reference"].as_str().unwrap(),
@@ -357,8 +370,12 @@ async fn staff_cancel_and_reschedule_any_booking(backend: Backend) {
         StatusCode::CONFLICT,
     )
     .await;
+    let refused = assert_problem(app.cancel(started_ref, &desk).await, StatusCode::CONFLICT).await;
+    assert_eq!(refused["rule"], "cancel_cutoff");
     assert_eq!(
-        app.cancel(started_ref, &desk).await.status(),
+        app.cancel_overriding(started_ref, &desk, "cancelled at the desk")
+            .await
+            .status(),
         StatusCode::OK
     );
 

@@ -429,6 +429,18 @@ pub fn patient() -> Value {
     })
 }
 
+/// Patient number `n`, someone other than Ana, with an address of their own. The booking rules
+/// let one address hold only a few upcoming visits (3 by default): a test that books many slots
+/// books them for different patients, as a clinic's slots are.
+pub fn another_patient(n: usize) -> Value {
+    json!({"name": format!("Patient {n}"), "email": format!("patient-{n}@example.com")})
+}
+
+/// A staff member's override of the booking rules, as a request body's `override` member.
+pub fn staff_override(reason: &str) -> Value {
+    json!({ "reason": reason })
+}
+
 impl TestApp {
     /// Stops the server gracefully and hands back its database.
     /// Stops the server gracefully, waits until its mail worker has stopped too (so nothing of
@@ -515,6 +527,40 @@ impl TestApp {
         response.json().await.expect("json")
     }
 
+    /// Books a slot for `patient` (e.g. `another_patient(n)`) and returns the 201 body.
+    pub async fn book_for(&self, slot_id: i64, patient: &Value) -> Value {
+        let response = self
+            .post_json(
+                "/api/v1/bookings",
+                &json!({"slot_id": slot_id, "patient": patient}),
+            )
+            .await;
+        let status = response.status();
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    /// Free slots starting `days` days from now or later, across providers: visits that can
+    /// still be cancelled or moved online (the cut-off is 24 hours by default).
+    pub async fn free_slots_from(&self, days: i64) -> Vec<Value> {
+        let from = (chrono::Utc::now() + Duration::days(days))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let body = self
+            .get_json(&format!("/api/v1/slots?from={}", urlencode(&from)))
+            .await;
+        body["items"].as_array().expect("items").clone()
+    }
+
+    /// The ids of `free_slots_from(days)`.
+    pub async fn free_slot_ids_from(&self, days: i64) -> Vec<i64> {
+        self.free_slots_from(days)
+            .await
+            .iter()
+            .map(|s| s["id"].as_i64().expect("id"))
+            .collect()
+    }
+
     pub async fn get_booking(&self, reference: &str, token: &str) -> Response {
         self.client
             .get(self.url(&format!("/api/v1/bookings/{reference}")))
@@ -552,6 +598,17 @@ impl TestApp {
         self.client
             .post(self.url(&format!("/api/v1/bookings/{reference}/cancel")))
             .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Cancels as staff, setting the booking rules' cut-off aside for `reason`.
+    pub async fn cancel_overriding(&self, reference: &str, token: &str, reason: &str) -> Response {
+        self.client
+            .post(self.url(&format!("/api/v1/bookings/{reference}/cancel")))
+            .bearer_auth(token)
+            .json(&json!({ "override": staff_override(reason) }))
             .send()
             .await
             .expect("request")
@@ -776,6 +833,18 @@ impl TestApp {
         })
         .await
     }
+}
+
+/// Percent-encodes a query value (an instant's `+` and `:`).
+pub fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Asserts a problem+json response with `status`, returning its body.

@@ -30,6 +30,7 @@ mod redelivery;
 mod reschedule;
 mod robustness;
 mod roles;
+mod rules;
 mod scale_out;
 mod schedule;
 mod series;
@@ -62,6 +63,7 @@ fn main() -> std::process::ExitCode {
         reschedule::tests,
         robustness::tests,
         roles::tests,
+        rules::tests,
         scale_out::tests,
         series::tests,
         schedule::tests,

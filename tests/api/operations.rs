@@ -3,10 +3,10 @@
 
 use futures::future::join_all;
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::helpers::{
-    assert_problem, spawn_app, spawn_app_on, spawn_app_with, Backend, TestDatabase,
+    another_patient, assert_problem, spawn_app, spawn_app_on, spawn_app_with, Backend, TestDatabase,
 };
 
 crate::tests! {
@@ -70,7 +70,8 @@ async fn scrape(app: &crate::helpers::TestApp) -> String {
 async fn metrics_count_requests_and_bookings(backend: Backend) {
     let app = spawn_app(backend).await;
     let before = scrape(&app).await;
-    let slot_ids = app.free_slot_ids().await;
+    // Days ahead, so that the first can be cancelled online.
+    let slot_ids = app.free_slot_ids_from(2).await;
     let mut bookings = Vec::new();
     for id in &slot_ids[..3] {
         bookings.push(app.book_ok(*id).await);
@@ -175,8 +176,8 @@ async fn a_backup_taken_while_serving_restores_every_booking() {
     let app = spawn_app_with(Backend::Sqlite, |_| {}).await;
     let slot_ids = app.free_slot_ids().await;
     let mut references = Vec::new();
-    for id in &slot_ids[..5] {
-        let booking = app.book_ok(*id).await;
+    for (n, id) in slot_ids[..5].iter().enumerate() {
+        let booking = app.book_for(*id, &another_patient(n)).await;
         references.push(booking["reference"].as_str().unwrap().to_owned());
     }
 
@@ -193,7 +194,17 @@ async fn a_backup_taken_while_serving_restores_every_booking() {
             .output()
             .expect("run clinic-booking backup")
     });
-    let during = join_all(slot_ids[5..15].iter().map(|id| app.book(*id))).await;
+    let bodies: Vec<Value> = slot_ids[5..15]
+        .iter()
+        .enumerate()
+        .map(|(n, id)| json!({"slot_id": id, "patient": another_patient(5 + n)}))
+        .collect();
+    let during = join_all(
+        bodies
+            .iter()
+            .map(|body| app.post_json("/api/v1/bookings", body)),
+    )
+    .await;
     let output = backup.await.unwrap();
     assert!(
         output.status.success(),

@@ -4,7 +4,7 @@ use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{patient, spawn_app, Backend};
+use crate::helpers::{another_patient, patient, spawn_app, Backend};
 
 const RACERS: usize = 60;
 
@@ -43,11 +43,11 @@ async fn concurrent_requests_for_one_slot_have_one_winner(backend: Backend) {
 async fn concurrent_bookings_of_different_slots_all_succeed(backend: Backend) {
     let app = spawn_app(backend).await;
     let slot_ids: Vec<i64> = app.free_slot_ids().await.into_iter().take(30).collect();
-    let requests = slot_ids.iter().map(|id| {
+    let requests = slot_ids.iter().enumerate().map(|(n, id)| {
         let request = app
             .client
             .post(app.url("/api/v1/bookings"))
-            .json(&json!({"slot_id": id, "patient": patient()}));
+            .json(&json!({"slot_id": id, "patient": another_patient(n)}));
         async move { request.send().await.expect("response").status() }
     });
     let statuses = join_all(requests).await;

@@ -12,7 +12,8 @@ crate::both_backends!(
 
 async fn reschedule_moves_the_booking_and_frees_the_old_slot(backend: Backend) {
     let app = spawn_app(backend).await;
-    let slots = app.free_slot_ids().await;
+    // Days ahead: a patient may move or cancel a visit online until 24 hours before it.
+    let slots = app.free_slot_ids_from(2).await;
     let booking = app.book_ok(slots[0]).await;
     let (reference, token) = (
         booking["reference"].as_str().unwrap(),
@@ -41,7 +42,7 @@ async fn reschedule_moves_the_booking_and_frees_the_old_slot(backend: Backend) {
 
 async fn reschedule_onto_a_taken_slot_changes_nothing(backend: Backend) {
     let app = spawn_app(backend).await;
-    let slots = app.free_slot_ids().await;
+    let slots = app.free_slot_ids_from(2).await;
     let mine = app.book_ok(slots[0]).await;
     let theirs = app.book_ok(slots[1]).await;
     let (reference, token) = (

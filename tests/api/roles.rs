@@ -113,7 +113,9 @@ const ENDPOINTS: [Endpoint; 13] = [
 async fn request_for(app: &TestApp, endpoint: &str, n: i64) -> Request {
     let booking = || async {
         let slot = app.insert_slot(60 * 24 * 20 + n * 60).await;
-        let booked = app.book_ok(slot).await;
+        let booked = app
+            .book_for(slot, &crate::helpers::another_patient(n as usize))
+            .await;
         (
             booked["reference"].as_str().unwrap().to_owned(),
             booked["manage_token"].as_str().unwrap().to_owned(),
@@ -172,7 +174,9 @@ async fn request_for(app: &TestApp, endpoint: &str, n: i64) -> Request {
             plain(
                 Method::POST,
                 "/api/v1/bookings",
-                Some(json!({"slot_id": slot, "patient": crate::helpers::patient()})),
+                Some(
+                    json!({"slot_id": slot, "patient": crate::helpers::another_patient(n as usize)}),
+                ),
             )
         }
         "GET /bookings/{reference}" => {

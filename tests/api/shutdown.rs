@@ -18,7 +18,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::helpers::{
-    assert_problem, confirmations_by_reference, patient, smtp_to, spawn_app_on_with,
+    another_patient, assert_problem, confirmations_by_reference, smtp_to, spawn_app_on_with,
     spawn_app_with, wait_until_due_mail_sent, Backend, ServerProcess, TestDatabase,
 };
 use crate::smtp::SmtpSink;
@@ -96,7 +96,9 @@ async fn sigterm_under_load_fails_no_request_and_loses_no_mail(backend: Backend)
                     in_flight.fetch_add(1, Ordering::SeqCst);
                     let sent = client
                         .post(format!("{address}/api/v1/bookings"))
-                        .json(&serde_json::json!({"slot_id": slot_id, "patient": patient()}))
+                        .json(
+                            &serde_json::json!({"slot_id": slot_id, "patient": another_patient(i)}),
+                        )
                         .send()
                         .await;
                     in_flight.fetch_sub(1, Ordering::SeqCst);

@@ -91,6 +91,8 @@ try {
   const providers = await page.$$eval("#provider option", (options) => options.map((o) => o.textContent));
   await page.locator("button.slot").first().waitFor({ timeout: 15000 });
   await page.locator("button.slot").first().click();
+  // The booking rules are on the form, before the patient books.
+  await page.waitForFunction(() => document.getElementById("policy").textContent.includes("cancelled or moved online"), null, { timeout: 15000 });
   const chosenText = (await page.textContent("#chosen")).trim();
   await page.fill("#name", "Ana Díaz");
   await page.fill("#email", "ana@");
@@ -175,6 +177,7 @@ try {
     document.querySelector(".cb-widget button[data-slot-id]").textContent.includes("Grace Okafor"), null, { timeout: 15000 });
   await checkAccessibility(reader, "widget: times", ".cb-widget");
   await times.first().click();
+  await reader.waitForFunction(() => (document.querySelector(".cb-widget .cb-policy") || {}).textContent?.includes("cancelled or moved online"), null, { timeout: 15000 });
   await reader.fill(".cb-widget input[name=name]", "Ben Okoro");
   await reader.fill(".cb-widget input[name=email]", "ben.okoro@example.com");
   await reader.click(".cb-widget button[type=submit]");

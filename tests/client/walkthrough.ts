@@ -73,9 +73,18 @@ check(providers.data, `list providers: ${providers.response.status}`);
 const provider = providers.data.items[0];
 check(provider, "no provider is listed");
 
-// 2. When? The free times with that provider (default window: the next two weeks).
+// The booking rules, which a form shows before the patient books.
+const policy = await api.GET("/api/v1/booking-policy");
+check(policy.data, `booking policy: ${policy.response.status}`);
+check(policy.data.summary.length > 0 && policy.data.text.length > 0, "the booking rules' words");
+check(policy.data.cancel_cutoff_hours <= 24, "a cut-off before the visits moved below, two days ahead");
+
+// 2. When? The free times with that provider, from two days ahead: the booking rules let a
+// patient move or cancel a visit online until 24 hours before it (GET /api/v1/booking-policy),
+// and this walk-through does both. A date is the clinic's local midnight.
+const twoDaysAhead = new Date(Date.now() + 2 * 24 * 3600 * 1000).toISOString().slice(0, 10);
 const slots = await api.GET("/api/v1/slots", {
-  params: { query: { provider_id: provider.id } },
+  params: { query: { provider_id: provider.id, from: twoDaysAhead } },
 });
 check(slots.data, `list slots: ${slots.response.status}`);
 const [first, second] = slots.data.items;
