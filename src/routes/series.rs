@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::bookings::booking_answered;
 use super::patient_form::{
-    parse_patient, parse_reason_field, parse_source_field, parse_visit_type_field, reject_bots,
-    PatientBody,
+    honeypot_schema, parse_patient, parse_reason_field, parse_source_field, parse_visit_type_field,
+    reject_bots, PatientBody,
 };
 use super::views::{new_booking_view, private_json, BookingView};
 use crate::clinic::appointments::Intake;
@@ -49,8 +49,7 @@ pub(super) struct CreateSeriesBody {
     reason: Option<String>,
     #[schema(max_length = 64, pattern = "^[a-z0-9_-]+$")]
     source: Option<String>,
-    /// The form's honeypot: leave it out or empty.
-    #[schema(max_length = 0)]
+    #[schema(schema_with = honeypot_schema)]
     company_website: Option<String>,
 }
 

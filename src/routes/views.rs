@@ -315,7 +315,8 @@ fn slot_example(id: i64, hour: u32, status: &str) -> Value {
         "local_end": format!("2027-03-01T{hour:02}:30:00-07:00"),
         "timezone": "America/Phoenix",
         "status": status,
-        "visit_type": null
+        "visit_type": null,
+        "location_id": 1
     })
 }
 
@@ -333,6 +334,14 @@ pub(super) fn booking_example() -> Value {
         "status": BookingStatus::Booked.as_str(),
         "slot": slot_example(42, 9, SlotStatus::Busy.as_str()),
         "provider": provider_summary_example(),
+        "visit_type": {"id": 1, "name": "New-patient evaluation", "duration_minutes": 30},
+        "location": {
+            "id": 1,
+            "name": "Desert Spine & Pain Clinic",
+            "address": "4410 N 7th St, Suite 200, Phoenix, AZ 85014",
+            "phone": "+1 (602) 555-0134",
+            "timezone": "America/Phoenix"
+        },
         "patient": {
             "name": "Ana Díaz",
             "email": "ana@example.com",

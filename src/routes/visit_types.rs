@@ -38,7 +38,7 @@ pub(super) struct VisitTypeView {
     series_online: bool,
     active: bool,
     /// The providers who offer it.
-    #[schema(value_type = Vec<i64>, max_items = 200)]
+    #[schema(schema_with = provider_ids_schema)]
     provider_ids: Vec<i32>,
 }
 
