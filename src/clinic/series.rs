@@ -130,7 +130,7 @@ pub(crate) fn book(
     request: SeriesRequest,
     intake: &Intake,
     actor: &Actor,
-    policy: &BookingPolicy,
+    (policy, overriding): (&BookingPolicy, Option<&RuleOverride>),
     tz: Tz,
     now: NaiveDateTime,
 ) -> Result<SeriesDetails, ClinicError> {
@@ -184,7 +184,7 @@ pub(crate) fn book(
     };
     let mut visits = Vec::with_capacity(chosen.len());
     for (slot_id, occurrence) in chosen.into_iter().zip(&planned) {
-        match appointments::book(conn, slot_id, &intake, actor, policy, None, now) {
+        match appointments::book(conn, slot_id, &intake, actor, policy, overriding, now) {
             Ok(details) => visits.push(details),
             // Taken between the check and the claim: the whole series rolls back.
             Err(ClinicError::SlotUnavailable { .. }) => {

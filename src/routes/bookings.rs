@@ -54,7 +54,7 @@ fn parse_override(body: Option<&OverrideBody>, errors: &mut FieldErrors) -> Opti
 }
 
 /// The override a body carries, if any, or a 422 naming its bad reason.
-fn override_only(body: Option<&OverrideBody>) -> Result<Option<RuleOverride>, ApiError> {
+pub(super) fn override_only(body: Option<&OverrideBody>) -> Result<Option<RuleOverride>, ApiError> {
     let mut errors = FieldErrors::default();
     let overriding = parse_override(body, &mut errors);
     if errors.is_empty() {
@@ -67,7 +67,7 @@ fn override_only(body: Option<&OverrideBody>) -> Result<Option<RuleOverride>, Ap
 /// A JSON body a request may leave out (no body, an empty one, or `null`): `None` then. A body
 /// that is there is read as `web::Json` reads it, with its limits and its 400s; `Option<Json<T>>`
 /// would quietly turn a malformed body into none.
-pub(super) struct OptionalJson<T>(Option<T>);
+pub(super) struct OptionalJson<T>(pub(super) Option<T>);
 
 impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
     type Error = actix_web::Error;
@@ -150,7 +150,7 @@ fn source_field_schema() -> Object {
 pub(super) struct CancelBody {
     /// Staff only: cancel past the cut-off, saying why.
     #[serde(rename = "override")]
-    overriding: Option<OverrideBody>,
+    pub(super) overriding: Option<OverrideBody>,
 }
 
 /// What a staff booking says beyond the patient's form.

@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use super::bookings::booking_answered;
+use super::bookings::{booking_answered, override_only, CancelBody, OptionalJson, OverrideBody};
 use super::patient_form::{
     honeypot_schema, parse_patient, parse_reason_field, parse_source_field, parse_visit_type_field,
     reject_bots, PatientBody,
@@ -51,11 +51,20 @@ pub(super) struct CreateSeriesBody {
     source: Option<String>,
     #[schema(schema_with = honeypot_schema)]
     company_website: Option<String>,
+    /// Staff only: book visits outside the notice or the horizon, saying why.
+    #[serde(rename = "override")]
+    overriding: Option<OverrideBody>,
 }
 
 impl CreateSeriesBody {
     fn parse(&self, by_staff: bool) -> Result<(SeriesRequest, Intake), ApiError> {
         let mut errors = FieldErrors::default();
+        if self.overriding.is_some() && !by_staff {
+            errors.add(
+                "override",
+                "only staff may set the booking rules aside; leave `override` out",
+            );
+        }
         let today = Utc::now().date_naive();
         let slot_id = match self.slot_id {
             None => {
@@ -193,6 +202,7 @@ pub(super) async fn create(
 ) -> Result<HttpResponse, ApiError> {
     reject_bots(body.company_website.as_deref())?;
     let (request, intake) = body.parse(staff.0.is_some())?;
+    let overriding = override_only(body.overriding.as_ref())?;
     let actor = staff.0.map_or(Actor::Public, Actor::Staff);
     let scope = if actor.is_staff() {
         "series:front_desk"
@@ -210,7 +220,15 @@ pub(super) async fn create(
         StatusCode::CREATED,
         NO_SCREEN,
         move |conn, now| {
-            let details = series::book(conn, request, &intake, &actor, &policy, tz, now)?;
+            let details = series::book(
+                conn,
+                request,
+                &intake,
+                &actor,
+                (&policy, overriding.as_ref()),
+                tz,
+                now,
+            )?;
             let view = series_view(&details, &app, true)?;
             Ok(serde_json::to_string(&view).map_err(anyhow::Error::from)?)
         },
@@ -267,8 +285,13 @@ pub(super) async fn show(
     params(
         ("reference" = String, Path, description = "The series reference", example = "CS-4HX9T2MB7Q", max_length = 13, pattern = "^CS-[0-9A-Z]{10}$"),
     ),
+    request_body(content = Option<CancelBody>, description = "Optional: an override of the cut-off for visits inside it", example = json!({"override": {"reason": "The patient moved away"}})),
     responses(
         (status = 200, description = "The series after cancelling", body = SeriesView),
+        (status = 400),
+        (status = 409, description = "A visit starts within the cut-off (`rule: cancel_cutoff`): send an override"),
+        (status = 413),
+        (status = 422),
         (status = 401),
         (status = 403),
         (status = 404, description = "No such series"),
@@ -278,14 +301,22 @@ pub(super) async fn cancel(
     state: web::Data<AppState>,
     staff: AnyStaff,
     path: web::Path<String>,
+    body: OptionalJson<CancelBody>,
 ) -> Result<HttpResponse, ApiError> {
     let reference = reference_from_path(&path)?;
+    let overriding = override_only(body.0.as_ref().and_then(|b| b.overriding.as_ref()))?;
     let actor = staff.actor();
     let policy = state.policy.clone();
     let details = state
         .with_connection(move |conn| {
             db::write_transaction(conn, |conn| {
-                series::cancel(conn, &reference, &actor, (&policy, None), db::now())
+                series::cancel(
+                    conn,
+                    &reference,
+                    &actor,
+                    (&policy, overriding.as_ref()),
+                    db::now(),
+                )
             })
         })
         .await?;

@@ -1,7 +1,7 @@
 //! The booking rules of issue 15 at every entry point that makes, cancels or moves a booking:
 //! a table tries each entry point, as each caller it takes, against each rule. The table is
 //! checked against the served OpenAPI document: an operation that writes bookings (any POST or
-//! PATCH answering a booking, or under `/bookings` or `/schedule-appointment`) without a row
+//! PATCH answering a booking, or under `/bookings`, `/schedule-appointment` or `/series`) without a row
 //! here, or a caller the operation accepts without one, fails the test. The booking page and
 //! the widget book, cancel and move through these same operations.
 //!
@@ -75,7 +75,7 @@ const NO_NEW_TIME: Expect = NotApplicable("it picks no new time");
 const NOTHING_TO_CANCEL: Expect = NotApplicable("a new booking has nothing to cancel or move");
 const ADDS_NO_VISIT: Expect = NotApplicable("it adds no visit to the address's count");
 
-const TABLE: [Row; 8] = [
+const TABLE: [Row; 11] = [
     Row {
         operation: "createBooking",
         caller: Caller::Patient,
@@ -116,6 +116,21 @@ const TABLE: [Row; 8] = [
         caller: Caller::Staff,
         rules: [NO_NEW_TIME, NO_NEW_TIME, Refuses, ADDS_NO_VISIT],
     },
+    Row {
+        operation: "createSeries",
+        caller: Caller::Patient,
+        rules: [Refuses, Refuses, NOTHING_TO_CANCEL, Refuses],
+    },
+    Row {
+        operation: "createSeries",
+        caller: Caller::Staff,
+        rules: [Refuses, Refuses, NOTHING_TO_CANCEL, Refuses],
+    },
+    Row {
+        operation: "cancelSeries",
+        caller: Caller::Staff,
+        rules: [NO_NEW_TIME, NO_NEW_TIME, Refuses, ADDS_NO_VISIT],
+    },
 ];
 
 /// The operations of the served document that make, cancel or move bookings, with the callers
@@ -140,7 +155,8 @@ fn booking_writing_operations(document: &Value) -> Vec<WritingOperation> {
                 .filter(|(status, _)| status.starts_with('2'))
                 .any(|(_, response)| response.to_string().contains("schemas/BookingView"));
             let booking_path = path.starts_with("/api/v1/bookings")
-                || path.starts_with("/api/v1/schedule-appointment");
+                || path.starts_with("/api/v1/schedule-appointment")
+                || path.starts_with("/api/v1/series");
             if !(answers_a_booking || booking_path) {
                 continue;
             }
@@ -205,6 +221,8 @@ struct Clinic<'a> {
     desk: String,
     admin: String,
     next: AtomicI64,
+    /// A 30-minute visit type of provider 1 that patients may book courses of.
+    course_type: i64,
 }
 
 impl Clinic<'_> {
@@ -243,6 +261,49 @@ impl Clinic<'_> {
                     .expect("insert a slot")
             })
             .await
+    }
+
+    /// Two slots of provider 1, `minutes` ahead and a week after that: a course's two visits.
+    async fn weekly_pair(&self, minutes: i64) -> (i64, i64) {
+        let first = self.slot(1, minutes).await;
+        let start: chrono::NaiveDateTime = self
+            .app
+            .with_db(move |conn| {
+                use clinic_booking::db::schema::slots;
+                use diesel::prelude::*;
+                slots::table
+                    .find(first as i32)
+                    .select(slots::starts_at)
+                    .first(conn)
+                    .expect("the first slot")
+            })
+            .await;
+        let second = self
+            .app
+            .with_db(move |conn| {
+                use clinic_booking::db::schema::slots;
+                use diesel::prelude::*;
+                let start = start + Duration::weeks(1);
+                diesel::insert_into(slots::table)
+                    .values((
+                        slots::provider_id.eq(1),
+                        slots::starts_at.eq(start),
+                        slots::ends_at.eq(start + Duration::minutes(30)),
+                        slots::status.eq("free"),
+                        slots::created_at.eq(clinic_booking::db::now()),
+                    ))
+                    .returning(slots::id)
+                    .get_result::<i32>(conn)
+                    .map(i64::from)
+                    .expect("insert the second slot")
+            })
+            .await;
+        (first, second)
+    }
+
+    /// A course of two weekly visits from `first`, for `patient`.
+    fn course(&self, first: i64, patient: Value) -> Value {
+        json!({"slot_id": first, "visit_type_id": self.course_type, "visits": 2, "patient": patient})
     }
 
     /// A booking, made online by `patient`, of a new slot `minutes` ahead: (reference, manage
@@ -374,6 +435,52 @@ impl Clinic<'_> {
                     vec![slot, target],
                 )
             }
+            ("createSeries", "min_notice" | "horizon" | "max_active") => {
+                let patient = self.patient();
+                let minutes = match rule {
+                    "min_notice" => TOO_SOON,
+                    "horizon" => TOO_FAR,
+                    _ => {
+                        for n in 0..3 {
+                            self.booking(LATER + 60 * n, &patient).await;
+                        }
+                        LATER + 600
+                    }
+                };
+                let (first, second) = self.weekly_pair(minutes).await;
+                plain(
+                    Method::POST,
+                    "/api/v1/series".into(),
+                    self.course(first, patient),
+                    self.token(caller, None),
+                    None,
+                    vec![first, second],
+                )
+            }
+            ("cancelSeries", "cancel_cutoff") => {
+                let (first, second) = self.weekly_pair(SOON).await;
+                let course = self
+                    .app
+                    .send_ok(
+                        Method::POST,
+                        "/api/v1/series",
+                        &self.desk,
+                        Some(&self.course(first, self.patient())),
+                        StatusCode::CREATED,
+                    )
+                    .await;
+                Attempt {
+                    method: Method::POST,
+                    path: format!(
+                        "/api/v1/series/{}/cancel",
+                        course["reference"].as_str().unwrap()
+                    ),
+                    body: None,
+                    token: self.token(caller, None),
+                    reference: course["visits"][0]["reference"].as_str().map(str::to_owned),
+                    slots: vec![first, second],
+                }
+            }
             (operation, rule) => panic!("no request of {operation} breaks {rule}"),
         }
     }
@@ -425,6 +532,26 @@ async fn every_entry_point_meets_every_rule(backend: Backend) {
         desk: app.staff_token("front_desk").await,
         admin: app.staff_token("admin").await,
         next: AtomicI64::new(1),
+        course_type: 0,
+    };
+    let clinic = Clinic {
+        course_type: app
+            .send_ok(
+                Method::POST,
+                "/api/v1/visit-types",
+                &clinic.admin,
+                Some(&json!({
+                    "name": "Weekly therapy",
+                    "duration_minutes": 30,
+                    "series_online": true,
+                    "provider_ids": [1],
+                })),
+                StatusCode::CREATED,
+            )
+            .await["id"]
+            .as_i64()
+            .expect("visit type"),
+        ..clinic
     };
 
     // The table covers exactly the document's booking-writing operations, each as every caller
@@ -545,10 +672,17 @@ async fn refuses(
                 status.is_success(),
                 "{case} with an override: {status} {body}"
             );
+            // A booking's reference; for a course, its first visit's.
             let reference = attempt
                 .reference
                 .clone()
-                .or_else(|| body["reference"].as_str().map(str::to_owned))
+                .or_else(|| {
+                    body["reference"]
+                        .as_str()
+                        .filter(|r| r.starts_with("BK-"))
+                        .map(str::to_owned)
+                })
+                .or_else(|| body["visits"][0]["reference"].as_str().map(str::to_owned))
                 .expect("a reference");
             let entries = clinic
                 .app
