@@ -228,6 +228,9 @@ fn add_missing(conn: &mut DbConnection, tz: Tz, now: DateTime<Utc>) -> anyhow::R
             new_patients_online: demo.new_patients_online,
             series_online: false,
             active: true,
+            min_notice_minutes: None,
+            horizon_days: None,
+            cancel_cutoff_hours: None,
             created_at: stamp,
             updated_at: stamp,
         }

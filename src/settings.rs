@@ -373,17 +373,17 @@ impl Settings {
             (
                 "booking.horizon_days",
                 self.booking.horizon_days as f64,
-                3650.0,
+                crate::domain::rules::MAX_HORIZON_DAYS as f64,
             ),
             (
                 "booking.min_notice_minutes",
                 self.booking.min_notice_minutes as f64,
-                30.0 * 24.0 * 60.0,
+                crate::domain::rules::MAX_MIN_NOTICE_MINUTES as f64,
             ),
             (
                 "booking.cancel_cutoff_hours",
                 self.booking.cancel_cutoff_hours as f64,
-                90.0 * 24.0,
+                crate::domain::rules::MAX_CANCEL_CUTOFF_HOURS as f64,
             ),
             (
                 "booking.max_active_per_email",

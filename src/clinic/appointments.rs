@@ -173,7 +173,7 @@ pub fn book(
     let allowed = rules::check_booking(
         conn,
         policy,
-        &slot,
+        (&slot, visit_type.as_ref()),
         (&request.patient.email, request.series_id),
         actor,
         overriding,
@@ -391,7 +391,13 @@ pub(crate) fn cancel_because(
     if details.slot.starts_at <= now && !actor.is_staff() {
         return Err(ClinicError::VisitStarted("cancelled"));
     }
-    let allowed = rules::check_cancel(policy, &details.slot, actor, overriding, now)?;
+    let allowed = rules::check_cancel(
+        policy,
+        (&details.slot, details.visit_type.as_ref()),
+        actor,
+        overriding,
+        now,
+    )?;
     if !bookings::transition(
         conn,
         details.booking.id,
@@ -519,7 +525,14 @@ pub fn reschedule(
     }
     let (new_slot, provider) = slots::find_with_provider(conn, new_slot_id)?
         .ok_or_else(|| ClinicError::NotFound("slot"))?;
-    let allowed = rules::check_move(policy, &details.slot, &new_slot, actor, overriding, now)?;
+    let allowed = rules::check_move(
+        policy,
+        (&details.slot, &new_slot),
+        details.visit_type.as_ref(),
+        actor,
+        overriding,
+        now,
+    )?;
     if !provider.active {
         return Err(slot_unavailable(&new_slot, provider.active, now));
     }
@@ -648,7 +661,11 @@ pub(crate) fn book_earliest_fitting(
             .filter(|p| p.active)
             .ok_or(ClinicError::NotFound("provider"))?;
     }
-    let (earliest, until) = rules::bookable_window(policy, now);
+    let visit_type = match intake.visit_type_id {
+        Some(id) => Some(openings::active_visit_type(conn, id)?),
+        None => None,
+    };
+    let (earliest, until) = rules::bookable_window(policy, visit_type.as_ref(), now);
     let from = request.not_before.unwrap_or(now).max(earliest);
     let search = SlotSearch {
         provider_id: request.provider_id,
@@ -659,7 +676,9 @@ pub(crate) fn book_earliest_fitting(
         return Ok(details);
     }
     Err(ClinicError::NothingFits {
-        within_days: policy.rules.horizon.num_days(),
+        within_days: rules::rules_for(policy, visit_type.as_ref())
+            .horizon
+            .num_days(),
         next_dates: next_dates_with_room(conn, request.provider_id, intake, from, tz)?,
     })
 }

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use super::ClinicError;
 use crate::db::bookings;
 use crate::db::slots::Slot;
+use crate::db::visit_types::VisitType;
 use crate::db::DbConnection;
 use crate::domain::actor::Actor;
 use crate::domain::ids::SeriesId;
@@ -67,20 +68,27 @@ impl Allowed<'_> {
     }
 }
 
-/// The rules for a visit in `slot`. Today the clinic's; per-visit-type overrides go here, as
-/// `policy.rules.with(&overrides_of(slot's visit type))`, and every check below follows.
-pub(crate) fn rules_for(policy: &BookingPolicy, _slot: &Slot) -> BookingRules {
-    policy.rules
+/// The rules for a visit of `visit_type` (none: the clinic's): the clinic's, with whatever the
+/// visit type overrides. Every check below takes its rules from here.
+pub(crate) fn rules_for(policy: &BookingPolicy, visit_type: Option<&VisitType>) -> BookingRules {
+    match visit_type {
+        Some(visit_type) => policy.rules.with(&visit_type.rule_overrides()),
+        None => policy.rules,
+    }
 }
 
-/// Where a visit booked at `now` may start under the clinic's rules: the call to action looks
-/// for free times there, and the free-slot lists show patients only those.
+/// Where a visit (of `visit_type`, or any) booked at `now` may start under its rules: the call
+/// to action looks for free times there, and the free-slot lists show patients only those.
 pub(crate) fn bookable_window(
     policy: &BookingPolicy,
+    visit_type: Option<&VisitType>,
     now: NaiveDateTime,
 ) -> (NaiveDateTime, NaiveDateTime) {
-    policy.rules.bookable_window(now)
+    rules_for(policy, visit_type).bookable_window(now)
 }
+
+/// A visit as the rules see it: its (first) slot and its visit type, if any.
+pub(crate) type Visit<'v> = (&'v Slot, Option<&'v VisitType>);
 
 /// A new booking of `slot` for `email`: notice, horizon and the number of upcoming visits the
 /// address holds. Call it in the booking's write transaction: on PostgreSQL it holds the
@@ -89,7 +97,7 @@ pub(crate) fn bookable_window(
 pub(crate) fn check_booking<'a>(
     conn: &mut DbConnection,
     policy: &BookingPolicy,
-    slot: &Slot,
+    (slot, visit_type): Visit<'_>,
     (email, series): (&EmailAddress, Option<SeriesId>),
     actor: &Actor,
     overriding: Option<&'a RuleOverride>,
@@ -101,7 +109,7 @@ pub(crate) fn check_booking<'a>(
     if slot.starts_at <= now {
         return Ok(Allowed::default());
     }
-    let rules = rules_for(policy, slot);
+    let rules = rules_for(policy, visit_type);
     let mut broken: Vec<(Rule, BookingRules)> = Vec::new();
     broken.extend(rules.check_start(slot.starts_at, now).map(|r| (r, rules)));
     bookings::lock_patient_email(conn, email.as_str())?;
@@ -113,13 +121,13 @@ pub(crate) fn check_booking<'a>(
 /// Cancelling the visit in `slot`: the cut-off.
 pub(crate) fn check_cancel<'a>(
     policy: &BookingPolicy,
-    slot: &Slot,
+    (slot, visit_type): Visit<'_>,
     actor: &Actor,
     overriding: Option<&'a RuleOverride>,
     now: NaiveDateTime,
 ) -> Result<Allowed<'a>, ClinicError> {
     refuse_override_by_patients(actor, overriding)?;
-    let rules = rules_for(policy, slot);
+    let rules = rules_for(policy, visit_type);
     let broken = rules.check_change(slot.starts_at, now).map(|r| (r, rules));
     decide(policy, overriding, broken.into_iter().collect())
 }
@@ -128,14 +136,15 @@ pub(crate) fn check_cancel<'a>(
 /// horizon of the new time.
 pub(crate) fn check_move<'a>(
     policy: &BookingPolicy,
-    from: &Slot,
-    to: &Slot,
+    (from, to): (&Slot, &Slot),
+    visit_type: Option<&VisitType>,
     actor: &Actor,
     overriding: Option<&'a RuleOverride>,
     now: NaiveDateTime,
 ) -> Result<Allowed<'a>, ClinicError> {
     refuse_override_by_patients(actor, overriding)?;
-    let (old, new) = (rules_for(policy, from), rules_for(policy, to));
+    // The visit keeps its type when it moves: one set of rules for both times.
+    let (old, new) = (rules_for(policy, visit_type), rules_for(policy, visit_type));
     let mut broken: Vec<(Rule, BookingRules)> = Vec::new();
     broken.extend(old.check_change(from.starts_at, now).map(|r| (r, old)));
     // As for a booking: a new time that has started is the claim's to refuse.

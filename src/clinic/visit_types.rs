@@ -27,6 +27,9 @@ fn state(v: &OfferedVisitType) -> Value {
         "buffer_minutes": t.buffer_minutes,
         "new_patients_online": t.new_patients_online,
         "series_online": t.series_online,
+        "min_notice_minutes": t.min_notice_minutes,
+        "horizon_days": t.horizon_days,
+        "cancel_cutoff_hours": t.cancel_cutoff_hours,
         "active": t.active,
         "provider_ids": v.provider_ids,
     })
@@ -100,6 +103,9 @@ pub(crate) fn create(
             new_patients_online: fields.new_patients_online.unwrap_or(true),
             series_online: fields.series_online.unwrap_or(false),
             active: fields.active.unwrap_or(true),
+            min_notice_minutes: fields.min_notice_minutes.flatten(),
+            horizon_days: fields.horizon_days.flatten(),
+            cancel_cutoff_hours: fields.cancel_cutoff_hours.flatten(),
             created_at: now,
             updated_at: now,
         }
@@ -148,6 +154,9 @@ pub(crate) fn update(
                 new_patients_online: fields.new_patients_online,
                 series_online: fields.series_online,
                 active: fields.active,
+                min_notice_minutes: fields.min_notice_minutes,
+                horizon_days: fields.horizon_days,
+                cancel_cutoff_hours: fields.cancel_cutoff_hours,
                 updated_at: Some(now),
             },
         )

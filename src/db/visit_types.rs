@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::schema::{visit_type_providers, visit_types};
 use super::DbConnection;
 use crate::domain::ids::{ProviderId, VisitTypeId};
+use crate::domain::rules::RuleOverrides;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = visit_types)]
@@ -32,6 +33,20 @@ impl VisitType {
         Duration::minutes(i64::from(self.duration_minutes))
     }
 
+    /// The booking rules this visit type sets differently from the clinic's.
+    pub fn rule_overrides(&self) -> RuleOverrides {
+        RuleOverrides {
+            min_notice: self
+                .min_notice_minutes
+                .map(|m| Duration::minutes(i64::from(m))),
+            horizon: self.horizon_days.map(|d| Duration::days(i64::from(d))),
+            cancel_cutoff: self
+                .cancel_cutoff_hours
+                .map(|h| Duration::hours(i64::from(h))),
+            max_active_per_email: None,
+        }
+    }
+
     /// How much of the provider's time a visit holds: the visit and the buffer after it.
     pub fn held_time(&self) -> Duration {
         Duration::minutes(i64::from(self.duration_minutes) + i64::from(self.buffer_minutes))
@@ -48,6 +63,9 @@ pub struct NewVisitType<'a> {
     pub new_patients_online: bool,
     pub series_online: bool,
     pub active: bool,
+    pub min_notice_minutes: Option<i32>,
+    pub horizon_days: Option<i32>,
+    pub cancel_cutoff_hours: Option<i32>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -71,6 +89,10 @@ pub struct VisitTypeChanges {
     pub new_patients_online: Option<bool>,
     pub series_online: Option<bool>,
     pub active: Option<bool>,
+    /// `Some(None)` sets the column to NULL: the clinic's rule again.
+    pub min_notice_minutes: Option<Option<i32>>,
+    pub horizon_days: Option<Option<i32>>,
+    pub cancel_cutoff_hours: Option<Option<i32>>,
     pub updated_at: Option<NaiveDateTime>,
 }
 

@@ -7,6 +7,11 @@ use chrono::{Duration, NaiveDateTime};
 
 use super::clean_text;
 
+/// The widest each timing rule may be set, for the clinic (settings) and per visit type alike.
+pub const MAX_MIN_NOTICE_MINUTES: i64 = 30 * 24 * 60;
+pub const MAX_HORIZON_DAYS: i64 = 3650;
+pub const MAX_CANCEL_CUTOFF_HOURS: i64 = 90 * 24;
+
 /// One of the booking rules, as refusals and the audit log name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Rule {

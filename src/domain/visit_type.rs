@@ -4,6 +4,7 @@
 
 use super::ids::ProviderId;
 use super::provider::single_line;
+use super::rules::{MAX_CANCEL_CUTOFF_HOURS, MAX_HORIZON_DAYS, MAX_MIN_NOTICE_MINUTES};
 use super::{clean_text, FieldErrors};
 
 pub const NAME_MAX_CHARS: usize = 80;
@@ -27,6 +28,10 @@ pub struct VisitTypeFields {
     pub new_patients_online: Option<bool>,
     pub series_online: Option<bool>,
     pub active: Option<bool>,
+    /// Booking rules of its own: `Some(None)` goes back to the clinic's.
+    pub min_notice_minutes: Option<Option<i32>>,
+    pub horizon_days: Option<Option<i32>>,
+    pub cancel_cutoff_hours: Option<Option<i32>>,
     /// The providers who offer it (the whole list, replacing the old one).
     pub provider_ids: Option<Vec<ProviderId>>,
 }
@@ -41,6 +46,9 @@ pub struct VisitTypeInput<'a> {
     pub new_patients_online: Option<bool>,
     pub series_online: Option<bool>,
     pub active: Option<bool>,
+    pub min_notice_minutes: Option<Option<i64>>,
+    pub horizon_days: Option<Option<i64>>,
+    pub cancel_cutoff_hours: Option<Option<i64>>,
     pub provider_ids: Option<&'a [i64]>,
 }
 
@@ -51,6 +59,31 @@ fn minutes(value: i64, least: i32, most: i32, what: &str) -> Result<i32, String>
     fits.ok_or_else(|| {
         format!("{what} must be a multiple of {MINUTE_STEP} between {least} and {most} minutes")
     })
+}
+
+/// A rule of the visit type's own, within `least..=most`, or `None` for the clinic's.
+fn own_rule(
+    value: Option<Option<i64>>,
+    (least, most): (i64, i64),
+    field: &str,
+    errors: &mut FieldErrors,
+) -> Option<Option<i32>> {
+    match value? {
+        None => Some(None),
+        Some(v) => {
+            let fits = (least..=most)
+                .contains(&v)
+                .then(|| i32::try_from(v).ok())
+                .flatten();
+            if fits.is_none() {
+                errors.add(
+                    field,
+                    format!("{field} must be between {least} and {most}, or null"),
+                );
+            }
+            fits.map(Some)
+        }
+    }
 }
 
 fn provider_ids(ids: &[i64]) -> Result<Vec<ProviderId>, String> {
@@ -107,6 +140,24 @@ impl VisitTypeFields {
             new_patients_online: input.new_patients_online,
             series_online: input.series_online,
             active: input.active,
+            min_notice_minutes: own_rule(
+                input.min_notice_minutes,
+                (0, MAX_MIN_NOTICE_MINUTES),
+                "min_notice_minutes",
+                errors,
+            ),
+            horizon_days: own_rule(
+                input.horizon_days,
+                (1, MAX_HORIZON_DAYS),
+                "horizon_days",
+                errors,
+            ),
+            cancel_cutoff_hours: own_rule(
+                input.cancel_cutoff_hours,
+                (0, MAX_CANCEL_CUTOFF_HOURS),
+                "cancel_cutoff_hours",
+                errors,
+            ),
             provider_ids: input
                 .provider_ids
                 .and_then(|ids| errors.check("provider_ids", provider_ids(ids))),

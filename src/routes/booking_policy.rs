@@ -4,8 +4,12 @@
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
-use crate::clinic::rules::BookingPolicy;
+use crate::clinic::openings;
+use crate::clinic::rules::{self, BookingPolicy};
+use crate::domain::ids::VisitTypeId;
 use crate::domain::rules::in_words;
+use crate::domain::rules::BookingRules;
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The clinic's booking rules.
@@ -44,8 +48,7 @@ struct BookingPolicyView<'a> {
 }
 
 impl<'a> BookingPolicyView<'a> {
-    fn new(policy: &'a BookingPolicy) -> Self {
-        let rules = policy.rules;
+    fn new(policy: &'a BookingPolicy, rules: BookingRules) -> Self {
         let summary = format!(
             "Visits can be booked from {} to {} ahead, and cancelled or moved online until {} \
              before they start. One email address can hold up to {} upcoming visits.",
@@ -76,10 +79,38 @@ and how many upcoming visits one email address may hold; with the clinic's words
 a request that breaks one answers 409 naming it in `rule`.",
     tag = "bookings",
     security(()),
+    params(PolicyQuery),
     responses(
         (status = 200, description = "The clinic's booking rules", body = BookingPolicyView),
+        (status = 400),
+        (status = 404, description = "No such visit type"),
     ),
 )]
-pub(super) async fn show(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(BookingPolicyView::new(&state.policy))
+pub(super) async fn show(
+    state: web::Data<AppState>,
+    query: web::Query<PolicyQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let visit_type = match query.visit_type_id {
+        Some(id) => {
+            let id = VisitTypeId::try_from(id).map_err(|_| ApiError::not_found("visit type"))?;
+            Some(
+                state
+                    .with_connection(move |conn| openings::active_visit_type(conn, id))
+                    .await?,
+            )
+        }
+        None => None,
+    };
+    let rules = rules::rules_for(&state.policy, visit_type.as_ref());
+    Ok(HttpResponse::Ok().json(BookingPolicyView::new(&state.policy, rules)))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PolicyQuery {
+    /// The rules for this visit type (`GET /api/v1/visit-types`): a type may set its own notice,
+    /// horizon or cut-off. Default: the clinic's.
+    #[param(minimum = 1, maximum = 2147483647)]
+    visit_type_id: Option<i64>,
 }

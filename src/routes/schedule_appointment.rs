@@ -221,7 +221,8 @@ pub(super) async fn show(
         None => None,
     };
     // Only times a patient may book now: from the minimum notice on, within the horizon.
-    let (earliest, horizon) = rules::bookable_window(&state.policy, now.naive_utc());
+    let (earliest, _) = rules::bookable_window(&state.policy, None, now.naive_utc());
+    let policy = state.policy.clone();
     let key = AnswerKey::Offer {
         provider_id,
         visit_type_id,
@@ -240,7 +241,13 @@ pub(super) async fn show(
         .map_or_else(no_source_hint, |s| json!(s.as_str()));
     let (found, places) = state
         .with_connection(move |conn| {
-            let (from, until) = (earliest, horizon);
+            // A visit type may have rules of its own.
+            let visit_type_rules = match visit_type_id {
+                Some(id) => Some(openings::active_visit_type(conn, id)?),
+                None => None,
+            };
+            let (from, until) =
+                rules::bookable_window(&policy, visit_type_rules.as_ref(), now.naive_utc());
             let place = match location_id {
                 Some(id) => Some(locations::place(conn, id)?),
                 None => None,

@@ -133,12 +133,13 @@ pub(super) async fn list_free(
     };
     // Slots that have started are not bookable, whatever window was asked for; nor, for
     // patients, those the booking rules refuse (staff may override the rules, so they see them).
-    let (earliest, horizon) = match staff.0 {
-        Some(_) => (now.naive_utc(), NaiveDateTime::MAX),
-        None => rules::bookable_window(&state.policy, now.naive_utc()),
+    let by_staff = staff.0.is_some();
+    let (earliest, _) = match by_staff {
+        true => (now.naive_utc(), NaiveDateTime::MAX),
+        false => rules::bookable_window(&state.policy, None, now.naive_utc()),
     };
-    let start = window.start().naive_utc().max(earliest);
-    let end = window.end().naive_utc().min(horizon);
+    let (asked_from, asked_to) = (window.start().naive_utc(), window.end().naive_utc());
+    let policy = state.policy.clone();
     // A list with no `from` starts now and says so: it is never the same twice. Staff lists are
     // not kept: they are few, and not the patients' list.
     let key = (query.from.is_some() && staff.0.is_none()).then_some(AnswerKey::Window {
@@ -165,6 +166,16 @@ pub(super) async fn list_free(
                 Some(id) => Some(locations::place(conn, id)?),
                 None => None,
             };
+            // A visit type may have rules of its own.
+            let visit_type = match visit_type_id {
+                Some(id) => Some(openings::active_visit_type(conn, id)?),
+                None => None,
+            };
+            let (earliest, horizon) = match by_staff {
+                true => (now.naive_utc(), NaiveDateTime::MAX),
+                false => rules::bookable_window(&policy, visit_type.as_ref(), now.naive_utc()),
+            };
+            let (start, end) = (asked_from.max(earliest), asked_to.min(horizon));
             let limit = usize::try_from(limit + 1).unwrap_or(usize::MAX);
             let open =
                 openings::open_times(conn, visit_type_id, provider_id, place, start, end, limit)?;

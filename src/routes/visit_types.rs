@@ -37,6 +37,13 @@ pub(super) struct VisitTypeView {
     /// Whether patients may book a course of it online (`POST /api/v1/series`); staff always may.
     series_online: bool,
     active: bool,
+    /// Booking rules of its own (`null`: the clinic's, `GET /api/v1/booking-policy`).
+    #[schema(minimum = 0, maximum = 43200)]
+    min_notice_minutes: Option<i32>,
+    #[schema(minimum = 1, maximum = 3650)]
+    horizon_days: Option<i32>,
+    #[schema(minimum = 0, maximum = 2160)]
+    cancel_cutoff_hours: Option<i32>,
     /// The providers who offer it.
     #[schema(schema_with = provider_ids_schema)]
     provider_ids: Vec<i32>,
@@ -54,6 +61,9 @@ impl From<OfferedVisitType> for VisitTypeView {
             new_patients_online: t.new_patients_online,
             series_online: t.series_online,
             active: t.active,
+            min_notice_minutes: t.min_notice_minutes,
+            horizon_days: t.horizon_days,
+            cancel_cutoff_hours: t.cancel_cutoff_hours,
             provider_ids: v.provider_ids.iter().map(|p| p.get()).collect(),
         }
     }
@@ -109,6 +119,20 @@ pub(super) struct VisitTypeBody {
     series_online: Option<bool>,
     /// Default true; false withdraws it from booking (visits booked stay).
     active: Option<bool>,
+    /// How long before a visit of this type it must be booked, if not the clinic's notice;
+    /// `null` goes back to the clinic's.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 43200)]
+    min_notice_minutes: Option<Option<i64>>,
+    /// How far ahead it may be booked, if not the clinic's horizon; `null`: the clinic's.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 3650)]
+    horizon_days: Option<Option<i64>>,
+    /// Until when before the visit patients may cancel or move it online, if not the clinic's
+    /// cut-off; `null`: the clinic's.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 2160)]
+    cancel_cutoff_hours: Option<Option<i64>>,
     /// Who offers it: provider ids, replacing the whole list.
     #[schema(schema_with = provider_ids_schema)]
     provider_ids: Option<Vec<i64>>,
@@ -128,6 +152,12 @@ fn provider_ids_schema() -> utoipa::openapi::schema::Array {
         .build()
 }
 
+/// A field that may be sent as `null` to clear it: present (`Some`, holding the value or
+/// `None` for `null`) or left out (`None`, through `#[serde(default)]`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    Option::<i64>::deserialize(d).map(Some)
+}
+
 impl VisitTypeBody {
     fn parse(&self, creating: bool) -> Result<VisitTypeFields, ApiError> {
         let mut errors = FieldErrors::default();
@@ -140,6 +170,9 @@ impl VisitTypeBody {
                 new_patients_online: self.new_patients_online,
                 series_online: self.series_online,
                 active: self.active,
+                min_notice_minutes: self.min_notice_minutes,
+                horizon_days: self.horizon_days,
+                cancel_cutoff_hours: self.cancel_cutoff_hours,
                 provider_ids: self.provider_ids.as_deref(),
             },
             creating,

@@ -16,6 +16,7 @@ crate::both_backends!(
     a_visit_holds_every_slot_it_covers_until_cancelled_or_moved,
     overlapping_visits_of_different_lengths_never_both_win,
     returning_patient_types_need_an_earlier_visit_online,
+    a_visit_type_may_set_its_own_booking_rules,
 );
 
 /// The day these tests schedule: a month ahead, after the demo clinic's two weeks, a Wednesday so
@@ -524,5 +525,96 @@ async fn returning_patient_types_need_an_earlier_visit_online(backend: Backend) 
     assert_eq!(
         app.post_json("/api/v1/bookings", &next).await.status(),
         StatusCode::CREATED
+    );
+}
+
+/// A visit type with a horizon of its own: its times a month ahead are neither offered nor
+/// booked (409 naming the rule) while the clinic's 90 days would allow them; the policy answer
+/// for the type says so; cleared (`null`), the clinic's rule holds again.
+async fn a_visit_type_may_set_its_own_booking_rules(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.staff_token("admin").await;
+    let clinic = Clinic::open(&app, &admin, "09:00", "10:00").await;
+    let visit = clinic
+        .visit_type(&app, &admin, "Short-notice check", 30, 0)
+        .await;
+    let set = |rules: Value| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            app.send_ok(
+                Method::PATCH,
+                &format!("/api/v1/visit-types/{visit}"),
+                admin,
+                Some(&rules),
+                StatusCode::OK,
+            )
+            .await
+        }
+    };
+    let own = set(json!({"horizon_days": 14, "cancel_cutoff_hours": 48})).await;
+    assert_eq!(own["horizon_days"], 14);
+    assert_eq!(own["min_notice_minutes"], Value::Null);
+    let policy = app
+        .get_json(&format!("/api/v1/booking-policy?visit_type_id={visit}"))
+        .await;
+    assert_eq!(policy["horizon_days"], 14);
+    assert_eq!(policy["cancel_cutoff_hours"], 48);
+    assert_eq!(
+        policy["min_notice_minutes"], 120,
+        "the clinic's, not overridden"
+    );
+    assert_eq!(
+        app.get_json("/api/v1/booking-policy").await["horizon_days"],
+        90
+    );
+
+    assert!(
+        clinic.offered(&app, visit).await.is_empty(),
+        "a month is past 14 days"
+    );
+    let body = booking_body(clinic.slot_at("09:00"), Some(visit), "rules@example.com");
+    let problem = assert_problem(
+        app.post_json("/api/v1/bookings", &body).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(problem["rule"], "horizon", "{problem}");
+    // The same slot without the visit type follows the clinic's 90 days.
+    assert!(!app
+        .get_json(&format!(
+            "/api/v1/slots?provider_id={}&from={}&to={}",
+            clinic.provider,
+            day(),
+            day() + Duration::days(1)
+        ))
+        .await["items"]
+        .as_array()
+        .expect("items")
+        .is_empty());
+
+    let cleared = set(json!({"horizon_days": null})).await;
+    assert_eq!(cleared["horizon_days"], Value::Null);
+    assert_eq!(cleared["cancel_cutoff_hours"], 48, "left as it was");
+    assert_eq!(
+        clinic.offered(&app, visit).await,
+        ["09:00", "09:15", "09:30"]
+    );
+    assert_eq!(
+        app.post_json("/api/v1/bookings", &body).await.status(),
+        StatusCode::CREATED
+    );
+    // Out-of-range rules are named.
+    let response = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/visit-types/{visit}"),
+            Some(&admin),
+            Some(&json!({"horizon_days": 0, "min_notice_minutes": -1})),
+        )
+        .await;
+    let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(
+        problem["errors"]["horizon_days"].is_string()
+            && problem["errors"]["min_notice_minutes"].is_string()
     );
 }
