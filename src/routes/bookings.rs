@@ -18,7 +18,8 @@ use super::patient_form::{
 };
 use super::views::{
     booking_example, booking_json, booking_status_schema, new_booking_example, new_booking_json,
-    or_null, private_json, public_source, time_zone_schema, BookingView, TypedReference,
+    or_null, private_json, public_source, requested_id, time_zone_schema, BookingView,
+    TypedReference,
 };
 use crate::clinic::appointments::{self, BookingDetails, Intake};
 use crate::clinic::locations::{self, Directory};
@@ -573,14 +574,8 @@ pub(super) async fn day_sheet(
         })?),
         None => None,
     };
-    let provider_id = match query.provider_id {
-        Some(id) => Some(ProviderId::try_from(id).map_err(|_| ApiError::not_found("provider"))?),
-        None => None,
-    };
-    let location_id = match query.location_id {
-        Some(id) => Some(LocationId::try_from(id).map_err(|_| ApiError::not_found("location"))?),
-        None => None,
-    };
+    let provider_id: Option<ProviderId> = requested_id(query.provider_id, "provider")?;
+    let location_id: Option<LocationId> = requested_id(query.location_id, "location")?;
     let clinic_tz = state.settings.clinic.timezone;
     let (date, tz, rows, places, visit_types) = state
         .with_connection(move |conn| {

@@ -16,7 +16,8 @@ use super::patient_form::{
 };
 use super::views::{
     instant_or_date, json_body, names_schema, new_booking_example, new_booking_json,
-    open_slot_example, or_null, public_source, time_zone_schema, OpenSlotView, PublicSource,
+    open_slot_example, or_null, public_source, requested_id, time_zone_schema, OpenSlotView,
+    PublicSource,
 };
 use crate::availability::AnswerKey;
 use crate::clinic::appointments::{self, EarliestRequest, Intake};
@@ -192,10 +193,7 @@ pub(super) async fn show(
             "`limit` must be between 1 and {MAX_SLOTS}"
         )));
     }
-    let provider_id = match query.provider_id {
-        Some(id) => Some(ProviderId::try_from(id).map_err(|_| ApiError::not_found("provider"))?),
-        None => None,
-    };
+    let provider_id: Option<ProviderId> = requested_id(query.provider_id, "provider")?;
     let visit_type = match query.visit_type.as_deref().map(str::trim) {
         Some(v) if v.is_empty() || v.len() > 64 || v.chars().any(char::is_control) => {
             return Err(ApiError::BadRequest(
@@ -212,14 +210,8 @@ pub(super) async fn show(
         None => None,
     };
     let now = Utc::now();
-    let visit_type_id = match query.visit_type_id {
-        Some(id) => Some(VisitTypeId::try_from(id).map_err(|_| ApiError::not_found("visit type"))?),
-        None => None,
-    };
-    let location_id = match query.location_id {
-        Some(id) => Some(LocationId::try_from(id).map_err(|_| ApiError::not_found("location"))?),
-        None => None,
-    };
+    let visit_type_id: Option<VisitTypeId> = requested_id(query.visit_type_id, "visit type")?;
+    let location_id: Option<LocationId> = requested_id(query.location_id, "location")?;
     // Only times a patient may book now: from the minimum notice on, within the horizon.
     let (earliest, _) = rules::bookable_window(&state.policy, None, now.naive_utc());
     let policy = state.policy.clone();
@@ -394,10 +386,7 @@ pub(super) async fn book(
     if !errors.is_empty() {
         return Err(errors.into());
     }
-    let provider_id = match body.provider_id {
-        Some(id) => Some(ProviderId::try_from(id).map_err(|_| ApiError::not_found("provider"))?),
-        None => None,
-    };
+    let provider_id: Option<ProviderId> = requested_id(body.provider_id, "provider")?;
     let intake = Intake {
         patient,
         reason,

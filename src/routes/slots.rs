@@ -6,7 +6,9 @@ use actix_web::HttpResponse;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::views::{json_body, open_slot_example, rfc3339, InstantOrDate, OpenSlotView, SlotView};
+use super::views::{
+    json_body, open_slot_example, requested_id, rfc3339, InstantOrDate, OpenSlotView, SlotView,
+};
 use crate::availability::AnswerKey;
 use crate::clinic::locations::{self, Directory};
 use crate::clinic::{front_desk, openings, rules};
@@ -119,18 +121,9 @@ pub(super) async fn list_free(
             "`limit` must be between 1 and {MAX_LIMIT}"
         )));
     }
-    let provider_id = match query.provider_id {
-        Some(id) => Some(ProviderId::try_from(id).map_err(|_| ApiError::not_found("provider"))?),
-        None => None,
-    };
-    let visit_type_id = match query.visit_type_id {
-        Some(id) => Some(VisitTypeId::try_from(id).map_err(|_| ApiError::not_found("visit type"))?),
-        None => None,
-    };
-    let location_id = match query.location_id {
-        Some(id) => Some(LocationId::try_from(id).map_err(|_| ApiError::not_found("location"))?),
-        None => None,
-    };
+    let provider_id: Option<ProviderId> = requested_id(query.provider_id, "provider")?;
+    let visit_type_id: Option<VisitTypeId> = requested_id(query.visit_type_id, "visit type")?;
+    let location_id: Option<LocationId> = requested_id(query.location_id, "location")?;
     // Slots that have started are not bookable, whatever window was asked for; nor, for
     // patients, those the booking rules refuse (staff may override the rules, so they see them).
     let by_staff = staff.0.is_some();

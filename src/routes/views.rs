@@ -33,6 +33,16 @@ pub(super) fn json_body(body: web::Bytes) -> HttpResponse {
         .body(body)
 }
 
+/// A row id a request names (a query filter): one beyond the column's range names no row, so it
+/// is answered as an unknown one, a 404 naming `what`.
+pub(super) fn requested_id<T: TryFrom<i64>>(
+    id: Option<i64>,
+    what: &'static str,
+) -> Result<Option<T>, ApiError> {
+    id.map(|id| T::try_from(id).map_err(|_| ApiError::not_found(what)))
+        .transpose()
+}
+
 /// An instant as the API writes it: RFC 3339, UTC, whole seconds.
 pub(super) fn rfc3339(instant: DateTime<Utc>) -> String {
     instant.to_rfc3339_opts(SecondsFormat::Secs, true)
