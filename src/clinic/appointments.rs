@@ -17,12 +17,12 @@ use crate::db::bookings::{self, Booking, NewBooking};
 use crate::db::locations::Location;
 use crate::db::outbox::{self, MailKind};
 use crate::db::providers::{self, Provider};
-use crate::db::slots::{self, Slot};
+use crate::db::slots::{self, AtLocation, Slot};
 use crate::db::visit_types::{self, VisitType};
 use crate::db::{is_unique_violation, DbConnection};
 use crate::domain::actor::Actor;
 use crate::domain::booking::{BookingReference, BookingSource, BookingStatus};
-use crate::domain::ids::{BookingId, ProviderId, SeriesId, SlotId, VisitTypeId};
+use crate::domain::ids::{BookingId, LocationId, ProviderId, SeriesId, SlotId, VisitTypeId};
 use crate::domain::intake::Concern;
 use crate::domain::patient::Patient;
 use crate::domain::rules::{Rule, RuleOverride};
@@ -592,6 +592,8 @@ const EARLIEST_CANDIDATES: usize = 25;
 #[derive(Debug, Clone, Copy)]
 pub struct SlotSearch {
     pub provider_id: Option<ProviderId>,
+    /// One location, or any.
+    pub place: Option<AtLocation>,
     pub from: NaiveDateTime,
     pub until: NaiveDateTime,
 }
@@ -613,7 +615,7 @@ pub fn book_earliest(
         conn,
         intake.visit_type_id,
         search.provider_id,
-        None,
+        search.place,
         from,
         search.until,
         EARLIEST_CANDIDATES,
@@ -636,6 +638,8 @@ pub fn book_earliest(
 pub struct EarliestRequest {
     /// One provider, or any.
     pub provider_id: Option<ProviderId>,
+    /// One location, or any.
+    pub location_id: Option<LocationId>,
     /// Not before this instant (default: now).
     pub not_before: Option<NaiveDateTime>,
 }
@@ -665,10 +669,15 @@ pub(crate) fn book_earliest_fitting(
         Some(id) => Some(openings::active_visit_type(conn, id)?),
         None => None,
     };
+    let place = match request.location_id {
+        Some(id) => Some(locations::place(conn, id)?),
+        None => None,
+    };
     let (earliest, until) = rules::bookable_window(policy, visit_type.as_ref(), now);
     let from = request.not_before.unwrap_or(now).max(earliest);
     let search = SlotSearch {
         provider_id: request.provider_id,
+        place,
         from,
         until,
     };
@@ -679,7 +688,7 @@ pub(crate) fn book_earliest_fitting(
         within_days: rules::rules_for(policy, visit_type.as_ref())
             .horizon
             .num_days(),
-        next_dates: next_dates_with_room(conn, request.provider_id, intake, from, tz)?,
+        next_dates: next_dates_with_room(conn, (request.provider_id, place), intake, from, tz)?,
     })
 }
 
@@ -687,7 +696,7 @@ pub(crate) fn book_earliest_fitting(
 /// slot, or where its visit type fits), with one provider or any.
 fn next_dates_with_room(
     conn: &mut DbConnection,
-    provider_id: Option<ProviderId>,
+    (provider_id, place): (Option<ProviderId>, Option<AtLocation>),
     intake: &Intake,
     from: NaiveDateTime,
     tz: chrono_tz::Tz,
@@ -699,7 +708,7 @@ fn next_dates_with_room(
         conn,
         intake.visit_type_id,
         provider_id,
-        None,
+        place,
         from,
         until,
         2000,
@@ -1134,6 +1143,7 @@ mod tests {
         let later = slot_at(&mut conn, None, 60 * 24 * 10);
         let request = EarliestRequest {
             provider_id: Some(later.provider_id),
+            location_id: None,
             not_before: None,
         };
         let tz = chrono_tz::America::Phoenix;
@@ -1167,6 +1177,7 @@ mod tests {
         let allowed = slot_at(&mut conn, Some(too_soon.provider_id), SOON);
         let request = EarliestRequest {
             provider_id: Some(too_soon.provider_id),
+            location_id: None,
             not_before: None,
         };
         let details = book_earliest_fitting(

@@ -116,6 +116,7 @@ impl HowToBook {
                 "concern": {"area": "lower_back | upper_back | neck | other", "onset": "gradual | sudden", "red_flags": ["numbness | tingling | weakness | severe_pain"]},
                 "provider_id": "(optional)",
                 "visit_type_id": "(optional) from GET /api/v1/visit-types",
+                "location_id": "(optional) from GET /api/v1/locations",
                 "not_before": "(optional) date or instant",
                 "source": source,
             }),
@@ -305,6 +306,9 @@ pub(super) struct ScheduleAppointmentBody {
     /// The kind of visit (`GET /api/v1/visit-types`): only times where it fits are booked.
     #[schema(minimum = 1, maximum = 2147483647, format = Int64)]
     visit_type_id: Option<i64>,
+    /// Only times at this location (`GET /api/v1/locations`).
+    #[schema(minimum = 1, maximum = 2147483647, format = Int64)]
+    location_id: Option<i64>,
     #[schema(schema_with = not_before_schema)]
     not_before: Option<String>,
     #[schema(schema_with = source_field_schema)]
@@ -348,7 +352,7 @@ fn source_field_schema() -> Object {
     responses(
         (status = 201, description = "Booked the earliest time that fits", body = crate::routes::views::BookingView, example = new_booking_example),
         (status = 400),
-        (status = 404, description = "No such provider or visit type"),
+        (status = 404, description = "No such provider, visit type or location"),
         (status = 409, description = "Nothing fits (see next_available_dates), the visit type is for returning patients, or the address holds too many upcoming visits (`rule`: max_active)"),
         (status = 413),
         (status = 422),
@@ -387,6 +391,7 @@ pub(super) async fn book(
         return Err(errors.into());
     }
     let provider_id: Option<ProviderId> = requested_id(body.provider_id, "provider")?;
+    let location_id: Option<LocationId> = requested_id(body.location_id, "location")?;
     let intake = Intake {
         patient,
         reason,
@@ -397,6 +402,7 @@ pub(super) async fn book(
     };
     let request = EarliestRequest {
         provider_id,
+        location_id,
         not_before: not_before.map(|t| t.naive_utc()),
     };
     let policy = state.policy.clone();

@@ -350,6 +350,22 @@ async fn two_locations_in_two_time_zones(backend: Backend) {
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["reference"], reference.as_str());
     assert_eq!(items[0]["location"]["name"], "Midtown");
+    // Booking the earliest time at one place: the provider's first time in Phoenix is Wednesday,
+    // but asked for Midtown it is Thursday's second, the first being taken.
+    let earliest = app
+        .post_json(
+            "/api/v1/schedule-appointment",
+            &json!({
+                "patient": {"name": "Eli Park", "email": "eli.park@example.com"},
+                "provider_id": provider,
+                "location_id": east_id,
+            }),
+        )
+        .await;
+    assert_eq!(earliest.status(), StatusCode::CREATED);
+    let earliest: Value = earliest.json().await.expect("json");
+    assert_eq!(earliest["location"]["id"], east_id);
+    assert_eq!(earliest["slot"]["id"], in_new_york[1]["id"]);
     let sheet = app
         .send_ok(
             Method::GET,
