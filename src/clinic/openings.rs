@@ -2,7 +2,7 @@
 //! back-to-back free slots of the same provider. Patients choose among these starts; booking one
 //! claims the whole run (`appointments::book`).
 
-use chrono::NaiveDateTime;
+use chrono::{Duration, NaiveDateTime};
 
 use super::{locations, ClinicError};
 use crate::db::slots::{self, AtLocation, OpenSlot};
@@ -55,6 +55,10 @@ pub(crate) fn open_times(
 /// it, ordered by start then provider, at most `limit`. Each answer's slot ends where the visit
 /// would (its first slot's id is what a booking names). A visit stays at one location: free
 /// time that runs on at another location does not make it fit.
+///
+/// A short list (the call to action's few times, the earliest candidates) is looked for a day
+/// at a time, the window growing fourfold each round, so it reads the first days' free slots,
+/// not the whole horizon's (which, across a clinic's providers, is tens of thousands of rows).
 pub(crate) fn fitting(
     conn: &mut DbConnection,
     visit_type: &VisitType,
@@ -71,11 +75,50 @@ pub(crate) fn fitting(
     if providers.is_empty() {
         return Ok(Vec::new());
     }
+    let mut width = if limit <= SHORT_LIST {
+        Duration::days(1)
+    } else {
+        until - from
+    };
+    let mut found: Vec<OpenSlot> = Vec::new();
+    let mut window_from = from;
+    while window_from < until && found.len() < limit {
+        let window_to = window_from
+            .checked_add_signed(width)
+            .map_or(until, |t| t.min(until));
+        found.extend(fitting_in(
+            conn,
+            visit_type,
+            &providers,
+            place,
+            window_from,
+            window_to,
+        )?);
+        window_from = window_to;
+        width = width * 4;
+    }
+    found.truncate(limit);
+    Ok(found)
+}
+
+/// Lists this long or shorter are looked for a growing window at a time (see `fitting`).
+const SHORT_LIST: usize = 100;
+
+/// Every start in `[from, until)` where the visit fits with one of `providers`, by start then
+/// provider.
+fn fitting_in(
+    conn: &mut DbConnection,
+    visit_type: &VisitType,
+    providers: &[ProviderId],
+    place: Option<AtLocation>,
+    from: NaiveDateTime,
+    until: NaiveDateTime,
+) -> Result<Vec<OpenSlot>, ClinicError> {
     // A visit starting just before `until` runs past it: read that far.
     let read_until = until
         .checked_add_signed(visit_type.held_time())
         .unwrap_or(NaiveDateTime::MAX);
-    let free = slots::free_of_providers_between(conn, &providers, place, from, read_until)?;
+    let free = slots::free_of_providers_between(conn, providers, place, from, read_until)?;
     // Slots without a location are the main location's (asked only when there are any).
     let main = match free.iter().any(|(s, _)| s.location_id.is_none()) {
         true => Some(locations::of_slot(conn, None)?.id),
@@ -103,6 +146,5 @@ pub(crate) fn fitting(
         }
     }
     found.sort_by_key(|(slot, _)| (slot.starts_at, slot.provider_id));
-    found.truncate(limit);
     Ok(found)
 }

@@ -266,6 +266,21 @@ async fn availability_offers_only_starts_where_the_whole_visit_fits(backend: Bac
     );
     // 45 minutes and a 15-minute buffer hold an hour.
     assert_eq!(clinic.offered(&app, buffered).await, ["10:00"]);
+    // The call to action offers the same starts, though they are a month ahead: its short list
+    // is looked for a growing window at a time.
+    let offer = app
+        .get_json(&format!(
+            "/api/v1/schedule-appointment?provider_id={}&visit_type_id={half}&limit=3",
+            clinic.provider
+        ))
+        .await;
+    let starts: Vec<&str> = offer["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| &i["local_start"].as_str().expect("local_start")[11..16])
+        .collect();
+    assert_eq!(starts, ["09:00", "09:15", "10:00"]);
 
     // Each offer ends where the visit would (without its buffer).
     let offer = app
