@@ -590,7 +590,9 @@ const EARLIEST_CANDIDATES: usize = 25;
 
 /// Where "the earliest free slot" is looked for: one provider or any, starting in `[from, until)`.
 #[derive(Debug, Clone, Copy)]
-pub struct SlotSearch {
+pub struct SlotSearch<'v> {
+    /// The intake's visit type, read once by the caller.
+    pub visit_type: Option<&'v VisitType>,
     pub provider_id: Option<ProviderId>,
     /// One location, or any.
     pub place: Option<AtLocation>,
@@ -605,7 +607,7 @@ pub struct SlotSearch {
 pub fn book_earliest(
     conn: &mut DbConnection,
     intake: &Intake,
-    search: SlotSearch,
+    search: SlotSearch<'_>,
     actor: &Actor,
     policy: &BookingPolicy,
     now: NaiveDateTime,
@@ -613,7 +615,7 @@ pub fn book_earliest(
     let from = search.from.max(now);
     let candidates = openings::open_times(
         conn,
-        intake.visit_type_id,
+        search.visit_type,
         search.provider_id,
         search.place,
         from,
@@ -676,6 +678,7 @@ pub(crate) fn book_earliest_fitting(
     let (earliest, until) = rules::bookable_window(policy, visit_type.as_ref(), now);
     let from = request.not_before.unwrap_or(now).max(earliest);
     let search = SlotSearch {
+        visit_type: visit_type.as_ref(),
         provider_id: request.provider_id,
         place,
         from,
@@ -688,7 +691,13 @@ pub(crate) fn book_earliest_fitting(
         within_days: rules::rules_for(policy, visit_type.as_ref())
             .horizon
             .num_days(),
-        next_dates: next_dates_with_room(conn, (request.provider_id, place), intake, from, tz)?,
+        next_dates: next_dates_with_room(
+            conn,
+            (request.provider_id, place),
+            visit_type.as_ref(),
+            from,
+            tz,
+        )?,
     })
 }
 
@@ -697,22 +706,14 @@ pub(crate) fn book_earliest_fitting(
 fn next_dates_with_room(
     conn: &mut DbConnection,
     (provider_id, place): (Option<ProviderId>, Option<AtLocation>),
-    intake: &Intake,
+    visit_type: Option<&VisitType>,
     from: NaiveDateTime,
     tz: chrono_tz::Tz,
 ) -> Result<Vec<chrono::NaiveDate>, ClinicError> {
     let until = from
         .checked_add_signed(Duration::days(366))
         .unwrap_or(NaiveDateTime::MAX);
-    let open = openings::open_times(
-        conn,
-        intake.visit_type_id,
-        provider_id,
-        place,
-        from,
-        until,
-        2000,
-    )?;
+    let open = openings::open_times(conn, visit_type, provider_id, place, from, until, 2000)?;
     let mut dates: Vec<chrono::NaiveDate> = Vec::new();
     for (slot, _) in open {
         let date = slot.starts_at.and_utc().with_timezone(&tz).date_naive();

@@ -22,17 +22,17 @@ pub(crate) fn active_visit_type(
 }
 
 /// What patients choose from in `[from, until)`, by start, at most `limit`: free slots, or with
-/// a visit type the starts where it fits.
+/// a visit type (which the caller has read, for its rules too) the starts where it fits.
 pub(crate) fn open_times(
     conn: &mut DbConnection,
-    visit_type_id: Option<VisitTypeId>,
+    visit_type: Option<&VisitType>,
     provider_id: Option<ProviderId>,
     place: Option<AtLocation>,
     from: NaiveDateTime,
     until: NaiveDateTime,
     limit: usize,
 ) -> Result<Vec<OpenSlot>, ClinicError> {
-    match visit_type_id {
+    match visit_type {
         None => {
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
             Ok(slots::free_between(
@@ -44,10 +44,7 @@ pub(crate) fn open_times(
                 limit,
             )?)
         }
-        Some(id) => {
-            let visit_type = active_visit_type(conn, id)?;
-            fitting(conn, &visit_type, provider_id, place, from, until, limit)
-        }
+        Some(visit_type) => fitting(conn, visit_type, provider_id, place, from, until, limit),
     }
 }
 

@@ -245,10 +245,16 @@ pub(super) async fn show(
                 Some(id) => Some(locations::place(conn, id)?),
                 None => None,
             };
-            let found = match (visit_type_id, visit_type.as_deref()) {
-                (Some(id), _) => {
-                    openings::open_times(conn, Some(id), provider_id, place, from, until, limit)?
-                }
+            let found = match (visit_type_rules.as_ref(), visit_type.as_deref()) {
+                (Some(visit_type), _) => openings::open_times(
+                    conn,
+                    Some(visit_type),
+                    provider_id,
+                    place,
+                    from,
+                    until,
+                    limit,
+                )?,
                 (None, label) => slots::free_of_type_between(
                     conn,
                     provider_id,

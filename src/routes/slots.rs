@@ -170,8 +170,15 @@ pub(super) async fn list_free(
             };
             let (start, end) = (asked_from.max(earliest), asked_to.min(horizon));
             let limit = usize::try_from(limit + 1).unwrap_or(usize::MAX);
-            let open =
-                openings::open_times(conn, visit_type_id, provider_id, place, start, end, limit)?;
+            let open = openings::open_times(
+                conn,
+                visit_type.as_ref(),
+                provider_id,
+                place,
+                start,
+                end,
+                limit,
+            )?;
             Ok::<_, ApiError>((open, Directory::load(conn)?))
         })
         .await?;
