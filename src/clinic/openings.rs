@@ -2,14 +2,16 @@
 //! back-to-back free slots of the same provider. Patients choose among these starts; booking one
 //! claims the whole run (`appointments::book`).
 
+use std::collections::HashMap;
+
 use chrono::{Duration, NaiveDateTime};
 
 use super::{locations, ClinicError};
-use crate::db::slots::{self, AtLocation, OpenSlot};
+use crate::db::slots::{self, AtLocation, OpenSlot, ScanFrom};
 use crate::db::visit_types::{self, VisitType};
 use crate::db::DbConnection;
-use crate::domain::ids::{ProviderId, VisitTypeId};
-use crate::domain::slot::fitting_starts;
+use crate::domain::ids::{LocationId, ProviderId, VisitTypeId};
+use crate::domain::slot::{fit_so_far, Fit, ReadUpTo};
 
 /// An active visit type; an unknown or withdrawn one is not found.
 pub(crate) fn active_visit_type(
@@ -53,9 +55,11 @@ pub(crate) fn open_times(
 /// would (its first slot's id is what a booking names). A visit stays at one location: free
 /// time that runs on at another location does not make it fit.
 ///
-/// A short list (the call to action's few times, the earliest candidates) is looked for a day
-/// at a time, the window growing fourfold each round, so it reads the first days' free slots,
-/// not the whole horizon's (which, across a clinic's providers, is tens of thousands of rows).
+/// The free slots are walked by start a page at a time, and the walk stops once the first starts
+/// are decided: a short list (the call to action's few times, the earliest candidates) reads
+/// about as many slots as the visit needs past the first free ones, not the whole horizon's
+/// (which, across a clinic's providers, is tens of thousands of rows); a long one (a week's
+/// list) reads its window in one page.
 pub(crate) fn fitting(
     conn: &mut DbConnection,
     visit_type: &VisitType,
@@ -65,83 +69,261 @@ pub(crate) fn fitting(
     until: NaiveDateTime,
     limit: usize,
 ) -> Result<Vec<OpenSlot>, ClinicError> {
-    let mut providers = visit_types::providers_of(conn, visit_type.id)?;
-    if let Some(only) = provider_id {
-        providers.retain(|p| *p == only);
-    }
-    if providers.is_empty() {
+    if limit == 0 {
         return Ok(Vec::new());
     }
-    let mut width = if limit <= SHORT_LIST {
-        Duration::days(1)
-    } else {
-        until - from
-    };
-    let mut found: Vec<OpenSlot> = Vec::new();
-    let mut window_from = from;
-    while window_from < until && found.len() < limit {
-        let window_to = window_from
-            .checked_add_signed(width)
-            .map_or(until, |t| t.min(until));
-        found.extend(fitting_in(
-            conn,
-            visit_type,
-            &providers,
-            place,
-            window_from,
-            window_to,
-        )?);
-        window_from = window_to;
-        width = width * 4;
-    }
-    found.truncate(limit);
-    Ok(found)
+    first_fitting(conn, visit_type, provider_id, place, from, until, limit)
 }
 
-/// Lists this long or shorter are looked for a growing window at a time (see `fitting`).
+/// Lists this long or shorter walk the free slots a page at a time; longer ones read their
+/// window in one (see `fitting`).
 const SHORT_LIST: usize = 100;
 
-/// Every start in `[from, until)` where the visit fits with one of `providers`, by start then
-/// provider.
-fn fitting_in(
+/// The first `limit` starts where the visit fits, walking the free slots of those who offer it
+/// (or of `provider_id`) by start. After each page, every slot starting before the last one read has been read; a start
+/// whose run reaches that far unbroken waits for the next page. The walk ends when the first
+/// `limit` starts in order are all decided.
+fn first_fitting(
     conn: &mut DbConnection,
     visit_type: &VisitType,
-    providers: &[ProviderId],
+    provider_id: Option<ProviderId>,
     place: Option<AtLocation>,
     from: NaiveDateTime,
     until: NaiveDateTime,
+    limit: usize,
 ) -> Result<Vec<OpenSlot>, ClinicError> {
+    let need = visit_type.held_time();
     // A visit starting just before `until` runs past it: read that far.
-    let read_until = until
-        .checked_add_signed(visit_type.held_time())
-        .unwrap_or(NaiveDateTime::MAX);
-    let free = slots::free_of_providers_between(conn, providers, place, from, read_until)?;
-    // Slots without a location are the main location's (asked only when there are any).
-    let main = match free.iter().any(|(s, _)| s.location_id.is_none()) {
-        true => Some(locations::of_slot(conn, None)?.id),
-        false => None,
+    let read_until = until.checked_add_signed(need).unwrap_or(NaiveDateTime::MAX);
+    // A page holds the first starts of several providers and the slots that complete them.
+    let page = match limit <= SHORT_LIST {
+        true => i64::try_from(limit.saturating_mul(8).max(64)).unwrap_or(i64::MAX),
+        false => i64::MAX,
     };
-    let mut found: Vec<OpenSlot> = Vec::new();
-    // `free` comes by provider, then start: each provider's stretch at one location is scanned
-    // on its own.
-    let same_stretch = |(a, _): &OpenSlot, (b, _): &OpenSlot| {
-        a.provider_id == b.provider_id && a.location_id.or(main) == b.location_id.or(main)
+    let mut read: Vec<OpenSlot> = Vec::new();
+    let mut at = ScanFrom {
+        starts_at: from,
+        after_provider: None,
     };
-    for stretch in free.chunk_by(same_stretch) {
-        let spans: Vec<_> = stretch
-            .iter()
-            .map(|(s, _)| (s.starts_at, s.ends_at))
-            .collect();
-        for i in fitting_starts(&spans, visit_type.held_time()) {
-            let (slot, provider) = &stretch[i];
-            if slot.starts_at >= until {
-                break;
-            }
-            let mut slot = slot.clone();
-            slot.ends_at = slot.starts_at + visit_type.duration();
-            found.push((slot, provider.clone()));
+    let mut main = None;
+    loop {
+        let got = slots::free_for_visit_type_by_start(
+            conn,
+            visit_type.id,
+            provider_id,
+            place,
+            at,
+            read_until,
+            page,
+        )?;
+        let exhausted = i64::try_from(got.len()).unwrap_or(i64::MAX) < page;
+        if let Some((last, _)) = got.last() {
+            at = ScanFrom {
+                starts_at: last.starts_at,
+                after_provider: Some(last.provider_id),
+            };
+        }
+        read.extend(got);
+        // Slots without a location are the main location's (asked only when there are any).
+        if main.is_none() && read.iter().any(|(s, _)| s.location_id.is_none()) {
+            main = Some(locations::of_slot(conn, None)?.id);
+        }
+        // Every slot before the last one read (by start, then provider) has been read.
+        let scanned = match (exhausted, at.after_provider) {
+            (false, Some(provider)) => Some((at.starts_at, provider)),
+            _ => None,
+        };
+        let visit = (need, visit_type.duration());
+        if let Some(found) = decided(&read, visit, main, until, scanned, limit) {
+            return Ok(found);
         }
     }
-    found.sort_by_key(|(slot, _)| (slot.starts_at, slot.provider_id));
-    Ok(found)
+}
+
+/// The first `limit` fitting starts among `read` (free slots by start then provider), if they
+/// are decided: no start before the last of them still waits for slots after `scanned`, the
+/// last slot read (start, provider; `None` when all are read). `visit`
+/// is the time the visit holds and the time it lasts (without its buffer).
+fn decided(
+    read: &[OpenSlot],
+    (need, lasts): (Duration, Duration),
+    main: Option<LocationId>,
+    until: NaiveDateTime,
+    scanned: Option<(NaiveDateTime, ProviderId)>,
+    limit: usize,
+) -> Option<Vec<OpenSlot>> {
+    // Each provider's slots at one location, in order of start.
+    let mut runs: HashMap<(ProviderId, Option<LocationId>), Vec<usize>> = HashMap::new();
+    for (i, (slot, _)) in read.iter().enumerate() {
+        let place = slot.location_id.or(main);
+        runs.entry((slot.provider_id, place)).or_default().push(i);
+    }
+    let mut fits: Vec<usize> = Vec::new();
+    let mut first_open: Option<usize> = None;
+    for (&(provider, _), run) in &runs {
+        // This provider's slots at the last start read are read when it comes first.
+        let read_up_to = scanned.map(|(start, last)| ReadUpTo {
+            start,
+            inclusive: provider <= last,
+        });
+        let spans: Vec<_> = run
+            .iter()
+            .map(|&i| (read[i].0.starts_at, read[i].0.ends_at))
+            .collect();
+        for (k, &i) in run.iter().enumerate() {
+            if read[i].0.starts_at >= until {
+                break;
+            }
+            match fit_so_far(&spans[k..], need, read_up_to) {
+                Fit::Fits(_) => fits.push(i),
+                Fit::Cut => {}
+                Fit::Unknown => {
+                    first_open = Some(first_open.map_or(i, |f| f.min(i)));
+                    break;
+                }
+            }
+        }
+    }
+    // `read` is in order, so an index orders starts as the answer does.
+    fits.sort_unstable();
+    let settled = fits
+        .iter()
+        .take_while(|&&i| first_open.is_none_or(|open| i < open))
+        .count();
+    if settled < limit && (first_open.is_some() || scanned.is_some()) {
+        return None;
+    }
+    Some(
+        fits.into_iter()
+            .take(limit)
+            .map(|i| {
+                let (slot, provider) = &read[i];
+                let mut slot = slot.clone();
+                slot.ends_at = slot.starts_at + lasts;
+                (slot, provider.clone())
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+    use crate::db::providers::Provider;
+    use crate::db::slots::Slot;
+    use crate::domain::ids::SlotId;
+    use crate::domain::slot::fitting_starts;
+    use crate::domain::slot::SlotStatus;
+
+    /// Free slots (minutes after 8:00, length) of four providers, by start then provider, as
+    /// the scan reads them: gaps are booked or unworked time. The fourth works in longer slots,
+    /// so a later provider's visit can be decided before an earlier one's.
+    fn free_slots() -> Vec<OpenSlot> {
+        let day = NaiveDate::from_ymd_opt(2027, 3, 3)
+            .and_then(|d| d.and_hms_opt(8, 0, 0))
+            .expect("a day");
+        let quarters =
+            |minutes: &[i64]| -> Vec<(i64, i64)> { minutes.iter().map(|&m| (m, 15)).collect() };
+        let free: [(i32, Vec<(i64, i64)>); 4] = [
+            (
+                1,
+                quarters(&[0, 30, 60, 90, 120, 135, 150, 165, 180, 240, 255, 270, 285]),
+            ),
+            (2, quarters(&[15, 30, 45, 60, 75, 105, 120, 135, 150])),
+            (3, quarters(&[0, 15, 45, 60, 120, 135, 150, 165, 180, 195])),
+            (4, vec![(0, 60), (60, 30), (120, 45), (180, 15), (195, 15)]),
+        ];
+        let mut slots: Vec<OpenSlot> = free
+            .iter()
+            .flat_map(|(provider, spans)| {
+                let provider = *provider;
+                spans.iter().map(move |&(m, length)| {
+                    let start = day + Duration::minutes(m);
+                    let slot = Slot {
+                        id: SlotId::new(i32::try_from(m).expect("small") * 10 + provider),
+                        provider_id: ProviderId::new(provider),
+                        starts_at: start,
+                        ends_at: start + Duration::minutes(length),
+                        status: SlotStatus::Free,
+                        visit_type: None,
+                        created_at: day,
+                        location_id: Some(LocationId::new(1)),
+                    };
+                    let who = Provider {
+                        id: ProviderId::new(provider),
+                        name: format!("Provider {provider}"),
+                        title: String::new(),
+                        specialty: String::new(),
+                        bio: String::new(),
+                        active: true,
+                        created_at: day,
+                        updated_at: day,
+                    };
+                    (slot, who)
+                })
+            })
+            .collect();
+        slots.sort_by_key(|(s, _)| (s.starts_at, s.provider_id));
+        slots
+    }
+
+    fn starts(found: &[OpenSlot]) -> Vec<(i64, i32)> {
+        found
+            .iter()
+            .map(|(s, _)| {
+                let minutes = (s.starts_at - free_slots()[0].0.starts_at).num_minutes();
+                (minutes, s.provider_id.get())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_first_starts_are_the_same_whatever_page_the_walk_stops_at() {
+        let read = free_slots();
+        let until = NaiveDateTime::MAX;
+        for minutes in [15, 30, 45, 60] {
+            let visit = (Duration::minutes(minutes), Duration::minutes(minutes));
+            let all = decided(&read, visit, None, until, None, usize::MAX).expect("all read");
+            // Against each provider's fitting starts, found on its own.
+            let mut expected: Vec<(i64, i32)> = Vec::new();
+            for provider in 1..=4 {
+                let own: Vec<_> = read
+                    .iter()
+                    .filter(|(s, _)| s.provider_id.get() == provider)
+                    .cloned()
+                    .collect();
+                let spans: Vec<_> = own.iter().map(|(s, _)| (s.starts_at, s.ends_at)).collect();
+                let fitting: Vec<_> = fitting_starts(&spans, visit.0)
+                    .into_iter()
+                    .map(|i| own[i].clone())
+                    .collect();
+                expected.extend(starts(&fitting));
+            }
+            expected.sort_unstable();
+            assert_eq!(starts(&all), expected, "{minutes}-minute visit");
+            for limit in [1, 3, 5] {
+                let first: Vec<_> = expected.iter().copied().take(limit).collect();
+                let mut stopped_early = false;
+                // Pages ending after each slot: every answer given is the same first starts.
+                for n in 1..read.len() {
+                    let last = &read[n - 1].0;
+                    let scanned = Some((last.starts_at, last.provider_id));
+                    if let Some(found) = decided(&read[..n], visit, None, until, scanned, limit) {
+                        assert_eq!(
+                            starts(&found),
+                            first,
+                            "{minutes} min, limit {limit}, {n} read"
+                        );
+                        stopped_early = true;
+                    }
+                }
+                assert!(
+                    stopped_early,
+                    "{minutes} min, limit {limit}: the walk never stops early"
+                );
+            }
+        }
+    }
 }

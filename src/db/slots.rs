@@ -5,9 +5,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::providers::Provider;
-use super::schema::{booking_slots, providers, slots};
+use super::schema::{booking_slots, providers, slots, visit_type_providers};
 use super::DbConnection;
-use crate::domain::ids::{BookingId, LocationId, ProviderId, SlotId};
+use crate::domain::ids::{BookingId, LocationId, ProviderId, SlotId, VisitTypeId};
 use crate::domain::slot::{SlotStatus, LONGEST_SLOT_HOURS};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -127,25 +127,58 @@ pub(crate) fn free_of_type_between(
     at_location!(query, place).load(conn)
 }
 
-/// Free slots of these active providers starting in `[from, to)`, by provider and start: the
-/// stretches a visit type's availability is cut from. The caller bounds the window.
-pub(crate) fn free_of_providers_between(
+/// Where a scan of free slots by start stands: the next page starts after this slot's start and
+/// provider (or, with no provider yet, at the start).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ScanFrom {
+    pub starts_at: NaiveDateTime,
+    pub after_provider: Option<ProviderId>,
+}
+
+/// One page, at most `limit`, of the free slots starting in `[from, to)` of the active
+/// providers who offer `visit_type` (or of `provider`, if they offer it), by start then
+/// provider: a visit type's starts are looked for a page at a time, walking the free slots by
+/// start.
+pub(crate) fn free_for_visit_type_by_start(
     conn: &mut DbConnection,
-    provider_ids: &[ProviderId],
+    visit_type: VisitTypeId,
+    provider: Option<ProviderId>,
     place: Option<AtLocation>,
-    from: NaiveDateTime,
+    from: ScanFrom,
     to: NaiveDateTime,
+    limit: i64,
 ) -> QueryResult<Vec<OpenSlot>> {
-    let query = slots::table
+    // A correlated `EXISTS`, not `IN (...)`: with `IN`, SQLite reads every offering provider's
+    // slots up to the horizon and sorts them; with it, both backends walk the free slots by
+    // start and stop at the page's end.
+    let offered = diesel::dsl::exists(
+        visit_type_providers::table
+            .filter(visit_type_providers::visit_type_id.eq(visit_type))
+            .filter(visit_type_providers::provider_id.eq(slots::provider_id)),
+    );
+    let mut query = slots::table
         .inner_join(providers::table)
         .filter(slots::status.eq(SlotStatus::Free.as_str()))
-        .filter(slots::provider_id.eq_any(provider_ids))
-        .filter(slots::starts_at.ge(from))
+        .filter(slots::starts_at.ge(from.starts_at))
         .filter(slots::starts_at.lt(to))
         .filter(providers::active.eq(true))
+        .filter(offered)
         .select((Slot::as_select(), Provider::as_select()))
-        .order((slots::provider_id.asc(), slots::starts_at.asc()))
+        .order((slots::starts_at.asc(), slots::provider_id.asc()))
+        .limit(limit)
         .into_boxed();
+    // One provider is asked as the single-length list asks it: PostgreSQL then plans a range of
+    // that provider's slots.
+    if let Some(provider) = provider {
+        query = query.filter(slots::provider_id.eq(provider));
+    }
+    if let Some(provider) = from.after_provider {
+        query = query.filter(
+            slots::starts_at
+                .gt(from.starts_at)
+                .or(slots::provider_id.gt(provider)),
+        );
+    }
     at_location!(query, place).load(conn)
 }
 

@@ -139,9 +139,60 @@ pub fn covering_prefix(run: &[Span], need: Duration) -> Option<usize> {
     None
 }
 
+/// How far a walk by start has read one provider's slots: those starting before `start`, and
+/// those starting at it too when `inclusive`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadUpTo {
+    pub start: NaiveDateTime,
+    pub inclusive: bool,
+}
+
+impl ReadUpTo {
+    fn has_read(self, start: NaiveDateTime) -> bool {
+        start < self.start || (self.inclusive && start == self.start)
+    }
+}
+
+/// Whether a visit fits from the first slot of `run`, when the provider's slots have been read
+/// only up to `read` (`None`: all have).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fit {
+    /// It fits, holding this many slots.
+    Fits(usize),
+    /// It does not: the run breaks before the visit ends.
+    Cut,
+    /// The run reaches the end of what was read unbroken: the slots after it decide.
+    Unknown,
+}
+
+/// As `covering_prefix`, for a run read only up to `read`.
+pub fn fit_so_far(run: &[Span], need: Duration, read: Option<ReadUpTo>) -> Fit {
+    if let Some(taken) = covering_prefix(run, need) {
+        return Fit::Fits(taken);
+    }
+    // Where the back-to-back stretch from the first slot ends among the slots read.
+    let mut reached = match run.first() {
+        Some(&(start, _)) => start,
+        None => return Fit::Cut,
+    };
+    for &(start, end) in run {
+        if start != reached {
+            return Fit::Cut;
+        }
+        reached = end;
+    }
+    // The slot that would continue it starts at `reached`: missing, unless not read yet.
+    match read {
+        Some(read) if !read.has_read(reached) => Fit::Unknown,
+        _ => Fit::Cut,
+    }
+}
+
 /// The indexes in `free` (one provider's free slots, in order of start) from which a visit
 /// holding `need` fits: back-to-back free slots from there last at least `need`. One pass, with
-/// the end of the back-to-back stretch each slot belongs to carried from the right.
+/// the end of the back-to-back stretch each slot belongs to carried from the right. The reference
+/// the walk of `clinic::openings` is tested against.
+#[cfg(test)]
 pub fn fitting_starts(free: &[Span], need: Duration) -> Vec<usize> {
     let mut stretch_end = vec![None; free.len()];
     let mut reach: Option<NaiveDateTime> = None;
@@ -215,6 +266,35 @@ mod tests {
                 assert!(covering_prefix(&free[i..], need).is_some());
             }
         }
+    }
+
+    #[test]
+    fn a_fit_waits_for_the_slots_not_yet_read() {
+        let day = spans(&[(0, 15), (15, 30), (30, 45), (60, 75)]);
+        let need = Duration::minutes(45);
+        let at = |m| day[0].0 + Duration::minutes(m);
+        let before = |m| {
+            Some(ReadUpTo {
+                start: at(m),
+                inclusive: false,
+            })
+        };
+        let through = |m| {
+            Some(ReadUpTo {
+                start: at(m),
+                inclusive: true,
+            })
+        };
+        assert_eq!(fit_so_far(&day, need, None), Fit::Fits(3));
+        // Only the slots before 8:30 read so far: 8:30 may still come.
+        assert_eq!(fit_so_far(&day[..2], need, before(30)), Fit::Unknown);
+        // Those at 8:30 read too, and this provider has none: the run breaks.
+        assert_eq!(fit_so_far(&day[..2], need, through(30)), Fit::Cut);
+        assert_eq!(fit_so_far(&day[..2], need, before(45)), Fit::Cut);
+        assert_eq!(fit_so_far(&day[..2], need, None), Fit::Cut);
+        // A gap among the slots read decides at once.
+        assert_eq!(fit_so_far(&day[2..], need, before(600)), Fit::Cut);
+        assert_eq!(fit_so_far(&[], need, None), Fit::Cut);
     }
 
     #[test]

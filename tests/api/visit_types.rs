@@ -267,7 +267,7 @@ async fn availability_offers_only_starts_where_the_whole_visit_fits(backend: Bac
     // 45 minutes and a 15-minute buffer hold an hour.
     assert_eq!(clinic.offered(&app, buffered).await, ["10:00"]);
     // The call to action offers the same starts, though they are a month ahead: its short list
-    // is looked for a growing window at a time.
+    // walks the free slots by start until its first starts are decided.
     let offer = app
         .get_json(&format!(
             "/api/v1/schedule-appointment?provider_id={}&visit_type_id={half}&limit=3",
