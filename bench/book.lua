@@ -1,4 +1,4 @@
--- POST /api/v1/bookings, each request a different free slot: the ids come from the file named
+-- POST /api/v1/bookings (or /api/v1/holds), each request a different free slot: the ids come from the file named
 -- by the first script argument; thread t of n takes lines t, t+n, t+2n, ...
 local threads = {}
 function setup(thread)
@@ -16,12 +16,17 @@ function init(args)
   created, server_errors = 0, 0
 end
 
+-- The URL's path says what to post: a booking (the default), or a hold (/api/v1/holds).
 function request()
   local id = ids[idx] or ids[#ids]
   -- An address per request: the booking rules allow one address only a few upcoming visits.
   local n = idx
   idx = idx + step
-  return wrk.format("POST", "/api/v1/bookings", {["Content-Type"] = "application/json"},
+  local headers = {["Content-Type"] = "application/json"}
+  if wrk.path == "/api/v1/holds" then
+    return wrk.format("POST", wrk.path, headers, '{"slot_id":' .. id .. '}')
+  end
+  return wrk.format("POST", "/api/v1/bookings", headers,
     '{"slot_id":' .. id .. ',"patient":{"name":"Bench Patient","email":"bench-' .. n .. '@example.com"}}')
 end
 

@@ -97,6 +97,7 @@ fn ceiling(url: &str, concurrency: usize, seconds: u64, ids_file: &Path) -> anyh
                         concern: None,
                         visit_type_id: None,
                         series_id: None,
+                        hold: None,
                     };
                     let t = Instant::now();
                     let mut conn = pool.get().expect("pooled connection");

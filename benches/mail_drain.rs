@@ -72,6 +72,7 @@ async fn main() -> anyhow::Result<()> {
                     concern: None,
                     visit_type_id: None,
                     series_id: None,
+                    hold: None,
                 };
                 db::write_transaction(&mut conn, |conn| {
                     appointments::book(conn, id, &request, &Actor::Public, &policy, None, db::now())

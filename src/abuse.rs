@@ -167,7 +167,7 @@ pub(crate) fn cors(settings: &HttpSettings) -> Cors {
         .origins()
         .iter()
         .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
-        .allowed_methods([Method::GET, Method::POST, Method::PATCH])
+        .allowed_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
         .allowed_headers([
             header::CONTENT_TYPE,
             header::ACCEPT,

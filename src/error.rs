@@ -232,6 +232,9 @@ impl From<ClinicError> for ApiError {
                     Unavailable::Taken => {
                         "this slot has just been booked by someone else; choose another time"
                     }
+                    Unavailable::Held => {
+                        "another patient is booking this time right now; choose another time, or try again in a few minutes"
+                    }
                     Unavailable::DoesNotFit => {
                         "the visit does not fit here: the provider's time runs out before it ends; choose another time"
                     }

@@ -137,7 +137,12 @@ pub struct BookingSettings {
     pub max_active_per_email: u32,
     /// The clinic's words on these rules, shown before a patient books and in each refusal.
     pub policy_text: String,
+    /// How long a time a patient picked is kept for them while they fill in the form.
+    pub hold_minutes: i64,
 }
+
+/// The longest `booking.hold_minutes`: a hold is for filling in a form, not for keeping times.
+const MAX_HOLD_MINUTES: i64 = 60;
 
 /// `booking.horizon_days` unless set otherwise.
 const DEFAULT_HORIZON_DAYS: i64 = 90;
@@ -419,6 +424,9 @@ impl Settings {
         if self.server.shutdown_timeout_seconds == 0 {
             anyhow::bail!("server.shutdown_timeout_seconds must be at least 1");
         }
+        if !(1..=MAX_HOLD_MINUTES).contains(&self.booking.hold_minutes) {
+            anyhow::bail!("booking.hold_minutes must be 1 to {MAX_HOLD_MINUTES}");
+        }
         if self.booking.horizon_days < 1 || self.booking.max_active_per_email < 1 {
             anyhow::bail!(
                 "booking.horizon_days and booking.max_active_per_email must be at least 1"
@@ -541,6 +549,8 @@ mod tests {
             ("horizon_days = 4000", "booking.horizon_days"),
             ("cancel_cutoff_hours = 3000", "booking.cancel_cutoff_hours"),
             ("max_active_per_email = 0", "booking.max_active_per_email"),
+            ("hold_minutes = 0", "booking.hold_minutes"),
+            ("hold_minutes = 61", "booking.hold_minutes"),
             (
                 "min_notice_minutes = 1440\nhorizon_days = 1",
                 "booking.min_notice_minutes",

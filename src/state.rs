@@ -63,6 +63,7 @@ pub(crate) fn booking_policy(settings: &Settings) -> BookingPolicy {
         reminder_lead: chrono::Duration::hours(settings.mail.reminder_hours_before),
         text: settings.booking.policy_text.trim().to_owned(),
         clinic_phone: settings.clinic.phone.clone(),
+        hold: chrono::Duration::minutes(settings.booking.hold_minutes),
     }
 }
 

@@ -17,6 +17,9 @@
     visitType: null,
     weekStart: startOfToday(),
     chosen: null,
+    // The time kept for the patient while they fill in the form (POST /api/v1/holds):
+    // {token, endsAt (this browser's clock), timer}.
+    hold: null,
     manage: params.get("reference") && params.get("token")
       ? { reference: params.get("reference"), token: params.get("token"), booking: null, moving: false }
       : null
@@ -184,6 +187,7 @@
   function chooseVisitType(type, moveFocus) {
     state.visitType = { id: type.id, name: type.name, duration_minutes: type.duration_minutes };
     state.chosen = null;
+    letGo();
     state.weekStart = startOfToday();
     $("visit-error").textContent = "";
     $("visit-summary-text").textContent = visitLabel(type);
@@ -205,6 +209,7 @@
     if (state.visitType) query += "&visit_type_id=" + encodeURIComponent(state.visitType.id);
     var container = $("slots");
     container.textContent = "Loading free times…";
+    $("choose-error").textContent = "";
     return api("/api/v1/slots?" + query).then(function (result) {
       container.textContent = "";
       var items = result.body.items || [];
@@ -262,7 +267,71 @@
     $("details").hidden = false;
     $("chosen").textContent = "You chose " + (state.visitType ? visitLabel(state.visitType) + " on " : "") +
       describe(slot) + ".";
+    keep(slot);
     $("name").focus();
+  }
+
+  // Holds: the chosen time is kept for this patient while they type; the countdown says for how
+  // long. Choosing another time, or leaving, lets the previous one go.
+  function letGo() {
+    var hold = state.hold;
+    state.hold = null;
+    if (!hold) return;
+    window.clearInterval(hold.timer);
+    $("hold").hidden = true;
+    fetch("/api/v1/holds/" + encodeURIComponent(hold.token), { method: "DELETE", keepalive: true })
+      .catch(function () {});
+  }
+
+  function clock(seconds) {
+    var s = Math.max(0, seconds);
+    return Math.floor(s / 60) + ":" + ("0" + (s % 60)).slice(-2);
+  }
+
+  function keep(slot) {
+    letGo();
+    var body = { slot_id: slot.id, visit_type_id: state.visitType ? state.visitType.id : undefined };
+    api("/api/v1/holds", { method: "POST", body: body }).then(function (result) {
+      if (state.chosen !== slot) {
+        // The patient chose again meanwhile: this hold is not wanted.
+        if (result.status === 201) {
+          fetch("/api/v1/holds/" + encodeURIComponent(result.body.token), { method: "DELETE", keepalive: true })
+            .catch(function () {});
+        }
+        return;
+      }
+      if (result.status === 409) {
+        // Someone else has it (or is booking it right now): say so and offer the others.
+        $("details").hidden = true;
+        $("slots").setAttribute("aria-busy", "true");
+        loadWeek().then(function () {
+          $("slots").removeAttribute("aria-busy");
+          $("choose-error").textContent = result.body.detail || "That time is no longer free. Please choose another.";
+          $("choose-error").focus();
+        });
+        return;
+      }
+      if (result.status !== 201) return; // Booking still works without a hold.
+      var hold = { token: result.body.token, endsAt: Date.now() + result.body.seconds_left * 1000, warned: false };
+      state.hold = hold;
+      $("hold-text").textContent = "We're holding this time for you while you fill in the form. Time left:";
+      $("hold").hidden = false;
+      var tick = function () {
+        var left = Math.round((hold.endsAt - Date.now()) / 1000);
+        $("hold-timer").textContent = clock(left);
+        if (left <= 60 && !hold.warned && left > 0) {
+          hold.warned = true;
+          $("hold-text").textContent = "One minute left on your hold. Time left:";
+        }
+        if (left <= 0) {
+          window.clearInterval(hold.timer);
+          $("hold-text").textContent = "We could not hold this time any longer; you can still book it if it is free.";
+          $("hold-timer").textContent = "";
+        }
+      };
+      tick();
+      hold.timer = window.setInterval(tick, 1000);
+    }).catch(function () {});
   }
 
   var fields = ["name", "email", "phone", "date_of_birth", "reason"];
@@ -311,7 +380,8 @@
       },
       reason: value("reason"),
       source: state.source || undefined,
-      company_website: value("company_website")
+      company_website: value("company_website"),
+      hold_token: state.hold ? state.hold.token : undefined
     };
     $("submit").disabled = true;
     api("/api/v1/bookings", { method: "POST", body: body, idempotencyKey: state.key || (state.key = newKey()) })
@@ -319,6 +389,7 @@
         $("submit").disabled = false;
         if (result.status === 201) {
           state.key = null;
+          if (state.hold) { window.clearInterval(state.hold.timer); state.hold = null; }
           var booking = result.body;
           $("visit").hidden = true;
           $("choose").hidden = true;
@@ -444,12 +515,15 @@
     chooseVisitType(findVisitType(checked.value), true);
   });
   $("visit-change").addEventListener("click", function () {
+    letGo();
     $("choose").hidden = true;
     $("details").hidden = true;
     var checked = document.querySelector("input[name=visit_type]:checked");
     (checked || $("visit-title")).focus();
   });
   $("manage-cancel").addEventListener("click", cancel);
+  // Leaving the page lets the held time go at once, rather than when the hold expires.
+  window.addEventListener("pagehide", letGo);
   $("manage-reschedule").addEventListener("click", function () {
     state.manage.moving = true;
     state.weekStart = startOfToday();

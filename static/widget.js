@@ -20,6 +20,7 @@
     ".cb-widget input,.cb-widget select{font:inherit;width:100%;box-sizing:border-box;padding:.4rem;border:1px solid #8a99a3;border-radius:4px}" +
     ".cb-widget .cb-error{color:#b3261e;margin:.2rem 0 0}" +
     ".cb-widget .cb-policy{font-size:.875rem;color:#44545e}" +
+    ".cb-widget .cb-hold{background:#fff7e0;border-left:4px solid #f4b400;padding:.4rem .6rem;border-radius:4px}" +
     ".cb-widget .cb-trap{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}";
 
   function el(tag, attrs, text) {
@@ -34,7 +35,7 @@
     if (body !== undefined) {
       options.method = "POST";
       options.headers["Content-Type"] = "application/json";
-      options.headers["Idempotency-Key"] = key;
+      if (key) options.headers["Idempotency-Key"] = key;
       options.body = JSON.stringify(body);
     }
     return fetch(origin + path, options).then(function (response) {
@@ -138,6 +139,41 @@
       form.hidden = true;
       offer.appendChild(form);
       var chosen = null;
+      // The chosen time is kept for the patient while they type (POST /api/v1/holds).
+      var hold = null;
+      var holdNote = el("p", { "class": "cb-hold" });
+      holdNote.hidden = true;
+      var letGo = function () {
+        if (!hold) return;
+        window.clearInterval(hold.timer);
+        fetch(origin + "/api/v1/holds/" + encodeURIComponent(hold.token), { method: "DELETE", keepalive: true })
+          .catch(function () {});
+        hold = null;
+        holdNote.hidden = true;
+      };
+      window.addEventListener("pagehide", letGo);
+      var keep = function (slot) {
+        letGo();
+        api("/api/v1/holds", { slot_id: slot.id, visit_type_id: visitTypeId ? Number(visitTypeId) : undefined })
+          .then(function (result) {
+            if (chosen !== slot || result.status !== 201) {
+              if (result.status === 409 && chosen === slot) formError.textContent = result.body.detail || "";
+              return;
+            }
+            var mine = { token: result.body.token, endsAt: Date.now() + result.body.seconds_left * 1000 };
+            hold = mine;
+            var tick = function () {
+              var left = Math.max(0, Math.round((mine.endsAt - Date.now()) / 1000));
+              holdNote.textContent = left > 0
+                ? "We're holding this time for you: " + Math.floor(left / 60) + ":" + ("0" + (left % 60)).slice(-2) + " left."
+                : "We could not hold this time any longer; you can still book it if it is free.";
+              if (left === 0) window.clearInterval(mine.timer);
+            };
+            tick();
+            mine.timer = window.setInterval(tick, 1000);
+            holdNote.hidden = false;
+          }).catch(function () {});
+      };
       cta.items.forEach(function (slot) {
         var button = el("button", { type: "button", "aria-pressed": "false", "data-slot-id": String(slot.id) },
           timeLabel(slot) + " · " + slot.provider.name);
@@ -146,10 +182,13 @@
           button.setAttribute("aria-pressed", "true");
           chosen = slot;
           form.hidden = false;
+          formError.textContent = "";
+          keep(slot);
           name.input.focus();
         });
         times.appendChild(button);
       });
+      form.appendChild(holdNote);
       var name = field(form, "name", "Full name", "text", "name");
       var email = field(form, "email", "Email", "email", "email");
       var phone = field(form, "phone", "Phone (optional)", "tel", "tel");
@@ -180,12 +219,14 @@
           visit_type_id: visitTypeId ? Number(visitTypeId) : undefined,
           patient: { name: name.input.value, email: email.input.value, phone: phone.input.value.trim() || undefined },
           source: source || undefined,
-          company_website: trapInput.value || undefined
+          company_website: trapInput.value || undefined,
+          hold_token: hold ? hold.token : undefined
         };
         submit.disabled = true;
         api("/api/v1/bookings", body, key).then(function (result) {
           submit.disabled = false;
           if (result.status === 201) {
+            if (hold) { window.clearInterval(hold.timer); hold = null; }
             var booking = result.body;
             box.textContent = "";
             box.appendChild(el("h2", {}, "You're booked"));

@@ -29,5 +29,6 @@ pub fn booking_policy(settings: &clinic_booking::settings::Settings) -> BookingP
         reminder_lead: chrono::Duration::hours(settings.mail.reminder_hours_before),
         text: settings.booking.policy_text.clone(),
         clinic_phone: settings.clinic.phone.clone(),
+        hold: chrono::Duration::minutes(settings.booking.hold_minutes),
     }
 }

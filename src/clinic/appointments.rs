@@ -10,19 +10,23 @@ use serde_json::json;
 
 use super::audit::{self, Entity};
 use super::rules::{self, Allowed, BookingPolicy};
-use super::{locations, openings};
+use super::{holds, locations, openings};
 use super::{ClinicError, Unavailable};
 use crate::db::audit::AuditAction;
 use crate::db::bookings::{self, Booking, NewBooking};
+use crate::db::holds as db_holds;
 use crate::db::locations::Location;
 use crate::db::outbox::{self, MailKind};
 use crate::db::providers::{self, Provider};
-use crate::db::slots::{self, AtLocation, Slot};
+use crate::db::slots::{self, AtLocation, OpenBetween, Slot};
 use crate::db::visit_types::{self, VisitType};
 use crate::db::{is_unique_violation, DbConnection};
 use crate::domain::actor::Actor;
 use crate::domain::booking::{BookingReference, BookingSource, BookingStatus};
-use crate::domain::ids::{BookingId, LocationId, ProviderId, SeriesId, SlotId, VisitTypeId};
+use crate::domain::hold::HoldToken;
+use crate::domain::ids::{
+    BookingId, HoldId, LocationId, ProviderId, SeriesId, SlotId, VisitTypeId,
+};
 use crate::domain::intake::Concern;
 use crate::domain::patient::Patient;
 use crate::domain::rules::{Rule, RuleOverride};
@@ -40,6 +44,8 @@ pub struct Intake {
     /// The course of care the visit belongs to. Its visits get one confirmation between them,
     /// queued by `series::book` once all are booked.
     pub series_id: Option<SeriesId>,
+    /// The hold the patient took on this time while filling in the form (`clinic::holds`).
+    pub hold: Option<HoldToken>,
 }
 
 /// A booking with the slot and provider it is for.
@@ -82,11 +88,17 @@ impl BookingDetails {
     }
 }
 
-fn slot_unavailable(slot: &Slot, provider_active: bool, now: NaiveDateTime) -> ClinicError {
+pub(crate) fn slot_unavailable(
+    slot: &Slot,
+    provider_active: bool,
+    now: NaiveDateTime,
+) -> ClinicError {
     let reason = if slot.starts_at <= now {
         Unavailable::Started
     } else if slot.status == SlotStatus::Blocked || !provider_active {
         Unavailable::Blocked
+    } else if slot.status == SlotStatus::Free && slot.held_until.is_some_and(|until| until > now) {
+        Unavailable::Held
     } else {
         Unavailable::Taken
     };
@@ -136,13 +148,17 @@ fn queue_reminder(
 /// their way in, without queueing for the write lock (SQLite) or for the winner's row lock
 /// (PostgreSQL). It decides nothing: a slot that passes is still claimed by `book`'s
 /// conditional update, which alone says who gets it.
+/// A slot kept by a hold is refused here too, unless the request names a hold (which may be the
+/// one keeping it: `book` finds out).
 pub(crate) fn screen_slot(
     conn: &mut DbConnection,
     slot_id: SlotId,
+    with_hold: bool,
     now: NaiveDateTime,
 ) -> Result<(), ClinicError> {
     let slot = slots::find(conn, slot_id)?.ok_or_else(|| ClinicError::NotFound("slot"))?;
-    if slot.status != SlotStatus::Free || slot.starts_at <= now {
+    let held = slot.held_until.is_some_and(|until| until > now);
+    if slot.status != SlotStatus::Free || slot.starts_at <= now || (held && !with_hold) {
         return Err(slot_unavailable(&slot, true, now));
     }
     Ok(())
@@ -182,7 +198,11 @@ pub fn book(
     if !provider.active {
         return Err(slot_unavailable(&slot, provider.active, now));
     }
-    let (held, visit_end) = claim_visit(conn, &slot, visit_type.as_ref(), now)?;
+    let hold = match &request.hold {
+        Some(token) => holds::for_booking(conn, token, (slot_id, request.visit_type_id), now)?,
+        None => None,
+    };
+    let (held, visit_end) = claim_visit(conn, &slot, visit_type.as_ref(), hold, now)?;
     let reference = BookingReference::generate();
     let patient = &request.patient;
     let concern = request.concern.clone().unwrap_or_default();
@@ -221,6 +241,9 @@ pub fn book(
             return Err(slot_unavailable(&slot, provider.active, now))
         }
         Err(e) => return Err(e.into()),
+    }
+    if let Some(hold) = hold {
+        db_holds::mark_booked(conn, hold, booking.id)?;
     }
     audit::record(
         conn,
@@ -281,26 +304,52 @@ fn visit_type_for(
     Ok(visit_type)
 }
 
-/// Claims the slots a visit from `first` holds, in order of start, and answers them with the
-/// visit's end. Without a visit type the visit is exactly `first`. Each claim is the conditional
-/// update of `slots::claim`; the caller's transaction rolls back the ones before a refusal.
-/// Claiming in order of start means two bookings that want overlapping runs of one provider
-/// meet at their first shared slot, never each holding what the other waits for.
+/// Claims the slots a visit from `first` holds (`visit_run`), in order of start, and answers
+/// them with the visit's end. Each claim is the conditional update of `slots::claim`, which lets
+/// `hold` (the patient's own, if they took one) through; the caller's transaction rolls back the
+/// ones before a refusal. Claiming in order of start means two bookings that want overlapping
+/// runs of one provider meet at their first shared slot, never each holding what the other
+/// waits for.
 fn claim_visit(
     conn: &mut DbConnection,
     first: &Slot,
     visit_type: Option<&VisitType>,
+    hold: Option<HoldId>,
     now: NaiveDateTime,
 ) -> Result<(Vec<SlotId>, NaiveDateTime), ClinicError> {
+    let (run, visit_end) = visit_run(conn, first, visit_type)?;
+    let mut held = Vec::with_capacity(run.len());
+    for (i, slot) in run.iter().enumerate() {
+        if !slots::claim(conn, slot.id, now, hold)? {
+            return Err(if i == 0 {
+                slot_unavailable(first, true, now)
+            } else {
+                ClinicError::SlotUnavailable {
+                    slot_id: first.id,
+                    reason: Unavailable::DoesNotFit,
+                }
+            });
+        }
+        held.push(slot.id);
+    }
+    Ok((held, visit_end))
+}
+
+/// The slots a visit from `first` would hold, in order of start, and where the visit ends:
+/// without a visit type exactly `first`; with one, the shortest run of back-to-back slots of
+/// the provider at `first`'s location that lasts the visit and its buffer. Whether they are
+/// open is for the caller's conditional writes to find out.
+pub(crate) fn visit_run(
+    conn: &mut DbConnection,
+    first: &Slot,
+    visit_type: Option<&VisitType>,
+) -> Result<(Vec<Slot>, NaiveDateTime), ClinicError> {
     let refused = |reason| ClinicError::SlotUnavailable {
         slot_id: first.id,
         reason,
     };
     let Some(visit_type) = visit_type else {
-        if !slots::claim(conn, first.id, now)? {
-            return Err(slot_unavailable(first, true, now));
-        }
-        return Ok((vec![first.id], first.ends_at));
+        return Ok((vec![first.clone()], first.ends_at));
     };
     let visit_end = first
         .starts_at
@@ -324,18 +373,8 @@ fn claim_visit(
     let spans: Vec<_> = run.iter().map(|s| (s.starts_at, s.ends_at)).collect();
     let count =
         covering_prefix(&spans, visit_type.held_time()).ok_or(refused(Unavailable::DoesNotFit))?;
-    let mut held = Vec::with_capacity(count);
-    for (i, slot) in run.iter().take(count).enumerate() {
-        if !slots::claim(conn, slot.id, now)? {
-            return Err(if i == 0 {
-                slot_unavailable(first, true, now)
-            } else {
-                refused(Unavailable::DoesNotFit)
-            });
-        }
-        held.push(slot.id);
-    }
-    Ok((held, visit_end))
+    run.truncate(count);
+    Ok((run, visit_end))
 }
 
 /// Loads a booking by reference, with its slot and provider.
@@ -558,7 +597,8 @@ pub fn reschedule(
             Err(e) => return Err(e.into()),
         }
         slots::let_go(conn, id)?;
-        let (held, visit_end) = claim_visit(conn, &new_slot, details.visit_type.as_ref(), now)?;
+        let (held, visit_end) =
+            claim_visit(conn, &new_slot, details.visit_type.as_ref(), None, now)?;
         slots::hold(conn, id, &held)?;
         bookings::set_visit_end(conn, id, visit_end)?;
         Ok::<_, ClinicError>(())
@@ -612,14 +652,17 @@ pub fn book_earliest(
     policy: &BookingPolicy,
     now: NaiveDateTime,
 ) -> Result<Option<BookingDetails>, ClinicError> {
-    let from = search.from.max(now);
+    let between = OpenBetween {
+        from: search.from.max(now),
+        until: search.until,
+        now,
+    };
     let candidates = openings::open_times(
         conn,
         search.visit_type,
         search.provider_id,
         search.place,
-        from,
-        search.until,
+        between,
         EARLIEST_CANDIDATES,
     )?;
     for (slot, _) in candidates {
@@ -695,7 +738,7 @@ pub(crate) fn book_earliest_fitting(
             conn,
             (request.provider_id, place),
             visit_type.as_ref(),
-            from,
+            (from, now),
             tz,
         )?,
     })
@@ -707,13 +750,14 @@ fn next_dates_with_room(
     conn: &mut DbConnection,
     (provider_id, place): (Option<ProviderId>, Option<AtLocation>),
     visit_type: Option<&VisitType>,
-    from: NaiveDateTime,
+    (from, now): (NaiveDateTime, NaiveDateTime),
     tz: chrono_tz::Tz,
 ) -> Result<Vec<chrono::NaiveDate>, ClinicError> {
     let until = from
         .checked_add_signed(Duration::days(366))
         .unwrap_or(NaiveDateTime::MAX);
-    let open = openings::open_times(conn, visit_type, provider_id, place, from, until, 2000)?;
+    let between = OpenBetween { from, until, now };
+    let open = openings::open_times(conn, visit_type, provider_id, place, between, 2000)?;
     let mut dates: Vec<chrono::NaiveDate> = Vec::new();
     for (slot, _) in open {
         let date = slot.starts_at.and_utc().with_timezone(&tz).date_naive();
@@ -791,6 +835,7 @@ mod tests {
             reminder_lead: Duration::hours(24),
             text: "Please cancel early.".into(),
             clinic_phone: "+1 (602) 555-0134".into(),
+            hold: Duration::minutes(5),
         }
     }
 
@@ -809,6 +854,7 @@ mod tests {
             concern: None,
             visit_type_id: None,
             series_id: None,
+            hold: None,
         }
     }
 

@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod appointments;
 pub(crate) mod audit;
 pub(crate) mod front_desk;
+pub(crate) mod holds;
 pub mod locations;
 pub(crate) mod openings;
 pub mod rules;
@@ -103,6 +104,9 @@ pub enum Unavailable {
     Blocked,
     /// Someone else holds it.
     Taken,
+    /// It is kept for another patient who is filling in the form (a hold); it is open again
+    /// when they book another time, let it go, or the hold expires.
+    Held,
     /// The visit would run past the provider's time: into another booking, a block, a break or
     /// the end of the day.
     DoesNotFit,

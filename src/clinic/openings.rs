@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::{Duration, NaiveDateTime};
 
 use super::{locations, ClinicError};
-use crate::db::slots::{self, AtLocation, OpenSlot, ScanFrom};
+use crate::db::slots::{self, AtLocation, OpenBetween, OpenSlot};
 use crate::db::visit_types::{self, VisitType};
 use crate::db::DbConnection;
 use crate::domain::ids::{LocationId, ProviderId, VisitTypeId};
@@ -23,15 +23,14 @@ pub(crate) fn active_visit_type(
         .ok_or(ClinicError::NotFound("visit type"))
 }
 
-/// What patients choose from in `[from, until)`, by start, at most `limit`: free slots, or with
-/// a visit type (which the caller has read, for its rules too) the starts where it fits.
+/// What patients choose from in `between`, by start, at most `limit`: open slots, or with a
+/// visit type (which the caller has read, for its rules too) the starts where it fits.
 pub(crate) fn open_times(
     conn: &mut DbConnection,
     visit_type: Option<&VisitType>,
     provider_id: Option<ProviderId>,
     place: Option<AtLocation>,
-    from: NaiveDateTime,
-    until: NaiveDateTime,
+    between: OpenBetween,
     limit: usize,
 ) -> Result<Vec<OpenSlot>, ClinicError> {
     match visit_type {
@@ -41,16 +40,15 @@ pub(crate) fn open_times(
                 conn,
                 provider_id,
                 place,
-                from,
-                until,
+                between,
                 limit,
             )?)
         }
-        Some(visit_type) => fitting(conn, visit_type, provider_id, place, from, until, limit),
+        Some(visit_type) => fitting(conn, visit_type, provider_id, place, between, limit),
     }
 }
 
-/// The starts in `[from, until)` where `visit_type` fits, with one provider or any who offers
+/// The starts in `between` where `visit_type` fits, with one provider or any who offers
 /// it, ordered by start then provider, at most `limit`. Each answer's slot ends where the visit
 /// would (its first slot's id is what a booking names). A visit stays at one location: free
 /// time that runs on at another location does not make it fit.
@@ -65,14 +63,13 @@ pub(crate) fn fitting(
     visit_type: &VisitType,
     provider_id: Option<ProviderId>,
     place: Option<AtLocation>,
-    from: NaiveDateTime,
-    until: NaiveDateTime,
+    between: OpenBetween,
     limit: usize,
 ) -> Result<Vec<OpenSlot>, ClinicError> {
     if limit == 0 {
         return Ok(Vec::new());
     }
-    first_fitting(conn, visit_type, provider_id, place, from, until, limit)
+    first_fitting(conn, visit_type, provider_id, place, between, limit)
 }
 
 /// Lists this long or shorter walk the free slots a page at a time; longer ones read their
@@ -80,31 +77,31 @@ pub(crate) fn fitting(
 const SHORT_LIST: usize = 100;
 
 /// The first `limit` starts where the visit fits, walking the free slots of those who offer it
-/// (or of `provider_id`) by start. After each page, every slot starting before the last one read has been read; a start
-/// whose run reaches that far unbroken waits for the next page. The walk ends when the first
-/// `limit` starts in order are all decided.
+/// (or of `provider_id`) by start. After each page, every slot before the last one read has been
+/// read; a start whose run reaches that far unbroken waits for the next page. The walk ends when
+/// the first `limit` starts in order are all decided.
 fn first_fitting(
     conn: &mut DbConnection,
     visit_type: &VisitType,
     provider_id: Option<ProviderId>,
     place: Option<AtLocation>,
-    from: NaiveDateTime,
-    until: NaiveDateTime,
+    between: OpenBetween,
     limit: usize,
 ) -> Result<Vec<OpenSlot>, ClinicError> {
     let need = visit_type.held_time();
+    let until = between.until;
     // A visit starting just before `until` runs past it: read that far.
-    let read_until = until.checked_add_signed(need).unwrap_or(NaiveDateTime::MAX);
+    let read = OpenBetween {
+        until: until.checked_add_signed(need).unwrap_or(NaiveDateTime::MAX),
+        ..between
+    };
     // A page holds the first starts of several providers and the slots that complete them.
     let page = match limit <= SHORT_LIST {
         true => i64::try_from(limit.saturating_mul(8).max(64)).unwrap_or(i64::MAX),
         false => i64::MAX,
     };
-    let mut read: Vec<OpenSlot> = Vec::new();
-    let mut at = ScanFrom {
-        starts_at: from,
-        after_provider: None,
-    };
+    let mut seen: Vec<OpenSlot> = Vec::new();
+    let mut after = None;
     let mut main = None;
     loop {
         let got = slots::free_for_visit_type_by_start(
@@ -112,29 +109,23 @@ fn first_fitting(
             visit_type.id,
             provider_id,
             place,
-            at,
-            read_until,
+            read,
+            after,
             page,
         )?;
         let exhausted = i64::try_from(got.len()).unwrap_or(i64::MAX) < page;
         if let Some((last, _)) = got.last() {
-            at = ScanFrom {
-                starts_at: last.starts_at,
-                after_provider: Some(last.provider_id),
-            };
+            after = Some((last.starts_at, last.provider_id));
         }
-        read.extend(got);
+        seen.extend(got);
         // Slots without a location are the main location's (asked only when there are any).
-        if main.is_none() && read.iter().any(|(s, _)| s.location_id.is_none()) {
+        if main.is_none() && seen.iter().any(|(s, _)| s.location_id.is_none()) {
             main = Some(locations::of_slot(conn, None)?.id);
         }
         // Every slot before the last one read (by start, then provider) has been read.
-        let scanned = match (exhausted, at.after_provider) {
-            (false, Some(provider)) => Some((at.starts_at, provider)),
-            _ => None,
-        };
+        let scanned = after.filter(|_| !exhausted);
         let visit = (need, visit_type.duration());
-        if let Some(found) = decided(&read, visit, main, until, scanned, limit) {
+        if let Some(found) = decided(&seen, visit, main, until, scanned, limit) {
             return Ok(found);
         }
     }
@@ -250,6 +241,8 @@ mod tests {
                         visit_type: None,
                         created_at: day,
                         location_id: Some(LocationId::new(1)),
+                        hold_id: None,
+                        held_until: None,
                     };
                     let who = Provider {
                         id: ProviderId::new(provider),

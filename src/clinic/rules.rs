@@ -33,6 +33,8 @@ pub struct BookingPolicy {
     pub text: String,
     /// Where patients call when the rules stop them online.
     pub clinic_phone: String,
+    /// How long a hold keeps a time (`clinic::holds`).
+    pub hold: Duration,
 }
 
 /// A change a rule refused: which rule, the rules in force for that visit, and what the
@@ -116,6 +118,23 @@ pub(crate) fn check_booking<'a>(
     let upcoming = bookings::count_upcoming_for_email(conn, email.as_str(), series, now)?;
     broken.extend(rules.check_active(upcoming).map(|r| (r, rules)));
     decide(policy, overriding, broken)
+}
+
+/// Keeping `slot` for a patient while they fill in the form: the notice and the horizon, as for
+/// booking it, for everyone (a hold sets no rule aside). The number of visits an address holds
+/// is checked when the hold is booked: a hold names no one.
+pub(crate) fn check_hold(
+    policy: &BookingPolicy,
+    (slot, visit_type): Visit<'_>,
+    now: NaiveDateTime,
+) -> Result<(), ClinicError> {
+    // As for a booking: a slot that has started is the keeping's to refuse.
+    if slot.starts_at <= now {
+        return Ok(());
+    }
+    let rules = rules_for(policy, visit_type);
+    let broken = rules.check_start(slot.starts_at, now).map(|r| (r, rules));
+    decide(policy, None, broken.into_iter().collect()).map(|_| ())
 }
 
 /// Cancelling the visit in `slot`: the cut-off.

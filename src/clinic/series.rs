@@ -14,7 +14,7 @@ use super::{openings, ClinicError};
 use crate::db::audit::AuditAction;
 use crate::db::outbox::{self, MailKind};
 use crate::db::series::{self, NewSeries, Series};
-use crate::db::slots;
+use crate::db::slots::{self, OpenBetween};
 use crate::db::visit_types::VisitType;
 use crate::db::DbConnection;
 use crate::domain::actor::Actor;
@@ -99,8 +99,9 @@ fn conflict(
             let wanted = instant.naive_utc();
             let from = (wanted - Duration::days(ALTERNATIVE_DAYS)).max(now);
             let until = wanted + Duration::days(ALTERNATIVE_DAYS + 1);
+            let between = OpenBetween { from, until, now };
             let mut near =
-                openings::fitting(conn, visit_type, Some(provider_id), None, from, until, 500)?;
+                openings::fitting(conn, visit_type, Some(provider_id), None, between, 500)?;
             near.sort_by_key(|(slot, _)| (slot.starts_at - wanted).abs());
             let alternatives = near
                 .iter()
@@ -180,6 +181,7 @@ pub(crate) fn book(
     let intake = Intake {
         visit_type_id: Some(visit_type.id),
         series_id: Some(series.id),
+        hold: None,
         ..intake.clone()
     };
     let mut visits = Vec::with_capacity(chosen.len());

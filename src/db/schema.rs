@@ -24,6 +24,24 @@ diesel::table! {
         visit_type -> Nullable<Text>,
         created_at -> Timestamp,
         location_id -> Nullable<Integer>,
+        hold_id -> Nullable<Integer>,
+        held_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    holds (id) {
+        id -> Integer,
+        token_hash -> Text,
+        slot_id -> Integer,
+        provider_id -> Integer,
+        visit_type_id -> Nullable<Integer>,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        expires_at -> Timestamp,
+        created_at -> Timestamp,
+        released_at -> Nullable<Timestamp>,
+        booking_id -> Nullable<Integer>,
     }
 }
 
@@ -223,4 +241,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     locations,
     time_off,
     time_off_slots,
+    holds,
 );

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use super::providers::Provider;
 use super::schema::{booking_slots, providers, slots, visit_type_providers};
 use super::DbConnection;
-use crate::domain::ids::{BookingId, LocationId, ProviderId, SlotId, VisitTypeId};
+use crate::domain::ids::{BookingId, HoldId, LocationId, ProviderId, SlotId, VisitTypeId};
 use crate::domain::slot::{SlotStatus, LONGEST_SLOT_HOURS};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -22,6 +22,9 @@ pub struct Slot {
     pub created_at: NaiveDateTime,
     /// Where the slot's time is spent; `None` means the main location (see the migration).
     pub location_id: Option<LocationId>,
+    /// The hold that last kept this slot for a patient, and until when (see `db::holds`).
+    pub hold_id: Option<HoldId>,
+    pub held_until: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -86,16 +89,47 @@ pub(crate) fn find_with_provider(
         .optional()
 }
 
-/// Free slots of active providers starting in `[from, to)`, ordered by start, at most `limit`.
+/// The provider's slot that starts at `start` (at `place`, when given): a time named by its
+/// start rather than its id.
+pub(crate) fn starting_at(
+    conn: &mut DbConnection,
+    provider_id: ProviderId,
+    start: NaiveDateTime,
+    place: Option<AtLocation>,
+) -> QueryResult<Option<SlotId>> {
+    let query = slots::table
+        .filter(slots::provider_id.eq(provider_id))
+        .filter(slots::starts_at.eq(start))
+        .select(slots::id)
+        .into_boxed();
+    at_location!(query, place).get_result(conn).optional()
+}
+
+/// The open time a read asks for: slots starting in `[from, until)` that are open at `now`:
+/// free, and not kept for someone by a live hold.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OpenBetween {
+    pub from: NaiveDateTime,
+    pub until: NaiveDateTime,
+    pub now: NaiveDateTime,
+}
+
+/// A slot no live hold keeps: never held, or held until `now` or earlier.
+macro_rules! not_held_at {
+    ($now:expr) => {
+        slots::held_until.is_null().or(slots::held_until.le($now))
+    };
+}
+
+/// Open slots of active providers in `between`, ordered by start, at most `limit`.
 pub(crate) fn free_between(
     conn: &mut DbConnection,
     provider_id: Option<ProviderId>,
     place: Option<AtLocation>,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
+    between: OpenBetween,
     limit: i64,
 ) -> QueryResult<Vec<OpenSlot>> {
-    free_of_type_between(conn, provider_id, place, None, from, to, limit)
+    free_of_type_between(conn, provider_id, place, None, between, limit)
 }
 
 /// As `free_between`, and of one visit type when `visit_type` is given.
@@ -104,15 +138,15 @@ pub(crate) fn free_of_type_between(
     provider_id: Option<ProviderId>,
     place: Option<AtLocation>,
     visit_type: Option<&str>,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
+    between: OpenBetween,
     limit: i64,
 ) -> QueryResult<Vec<OpenSlot>> {
     let mut query = slots::table
         .inner_join(providers::table)
         .filter(slots::status.eq(SlotStatus::Free.as_str()))
-        .filter(slots::starts_at.ge(from))
-        .filter(slots::starts_at.lt(to))
+        .filter(slots::starts_at.ge(between.from))
+        .filter(slots::starts_at.lt(between.until))
+        .filter(not_held_at!(between.now))
         .filter(providers::active.eq(true))
         .select((Slot::as_select(), Provider::as_select()))
         .order((slots::starts_at.asc(), slots::provider_id.asc()))
@@ -127,25 +161,17 @@ pub(crate) fn free_of_type_between(
     at_location!(query, place).load(conn)
 }
 
-/// Where a scan of free slots by start stands: the next page starts after this slot's start and
-/// provider (or, with no provider yet, at the start).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ScanFrom {
-    pub starts_at: NaiveDateTime,
-    pub after_provider: Option<ProviderId>,
-}
-
-/// One page, at most `limit`, of the free slots starting in `[from, to)` of the active
-/// providers who offer `visit_type` (or of `provider`, if they offer it), by start then
-/// provider: a visit type's starts are looked for a page at a time, walking the free slots by
-/// start.
+/// One page, at most `limit`, of the open slots in `between` of the active providers who offer
+/// `visit_type` (or of `provider`, if they offer it), by start then provider, after the slot
+/// `after` names (its start and provider) when given: a visit type's starts are looked for a
+/// page at a time, walking the free slots by start.
 pub(crate) fn free_for_visit_type_by_start(
     conn: &mut DbConnection,
     visit_type: VisitTypeId,
     provider: Option<ProviderId>,
     place: Option<AtLocation>,
-    from: ScanFrom,
-    to: NaiveDateTime,
+    between: OpenBetween,
+    after: Option<(NaiveDateTime, ProviderId)>,
     limit: i64,
 ) -> QueryResult<Vec<OpenSlot>> {
     // A correlated `EXISTS`, not `IN (...)`: with `IN`, SQLite reads every offering provider's
@@ -156,11 +182,13 @@ pub(crate) fn free_for_visit_type_by_start(
             .filter(visit_type_providers::visit_type_id.eq(visit_type))
             .filter(visit_type_providers::provider_id.eq(slots::provider_id)),
     );
+    let from = after.map_or(between.from, |(start, _)| start);
     let mut query = slots::table
         .inner_join(providers::table)
         .filter(slots::status.eq(SlotStatus::Free.as_str()))
-        .filter(slots::starts_at.ge(from.starts_at))
-        .filter(slots::starts_at.lt(to))
+        .filter(slots::starts_at.ge(from))
+        .filter(slots::starts_at.lt(between.until))
+        .filter(not_held_at!(between.now))
         .filter(providers::active.eq(true))
         .filter(offered)
         .select((Slot::as_select(), Provider::as_select()))
@@ -172,10 +200,10 @@ pub(crate) fn free_for_visit_type_by_start(
     if let Some(provider) = provider {
         query = query.filter(slots::provider_id.eq(provider));
     }
-    if let Some(provider) = from.after_provider {
+    if let Some((start, provider)) = after {
         query = query.filter(
             slots::starts_at
-                .gt(from.starts_at)
+                .gt(start)
                 .or(slots::provider_id.gt(provider)),
         );
     }
@@ -236,18 +264,62 @@ pub(crate) fn let_go(conn: &mut DbConnection, booking_id: BookingId) -> QueryRes
     Ok(())
 }
 
-/// Marks a free, future slot busy. Returns false when someone else got it first (or it is blocked
-/// or past): the `WHERE status = 'free'` makes this the single point where a slot is won.
-pub fn claim(conn: &mut DbConnection, id: SlotId, now: NaiveDateTime) -> QueryResult<bool> {
+/// Marks a free, future slot busy. Returns false when someone else got it first (or it is
+/// blocked, past, or kept by a live hold other than `hold`): the `WHERE status = 'free'` makes
+/// this the single point where a slot is won.
+pub fn claim(
+    conn: &mut DbConnection,
+    id: SlotId,
+    now: NaiveDateTime,
+    hold: Option<HoldId>,
+) -> QueryResult<bool> {
+    let target = slots::table
+        .filter(slots::id.eq(id))
+        .filter(slots::status.eq(SlotStatus::Free.as_str()))
+        .filter(slots::starts_at.gt(now));
+    let busy = slots::status.eq(SlotStatus::Busy.as_str());
+    let updated = match hold {
+        None => diesel::update(target.filter(not_held_at!(now)))
+            .set(busy)
+            .execute(conn)?,
+        Some(hold) => diesel::update(target.filter(not_held_at!(now).or(slots::hold_id.eq(hold))))
+            .set(busy)
+            .execute(conn)?,
+    };
+    Ok(updated == 1)
+}
+
+/// Keeps a free, future slot that no live hold keeps for `hold` until `until`. False when it is
+/// taken, blocked, started or held by another: like `slots::claim`, the conditional update alone
+/// decides, so two holds racing for one slot never both get it.
+pub(crate) fn keep(
+    conn: &mut DbConnection,
+    slot_id: SlotId,
+    hold: HoldId,
+    until: NaiveDateTime,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
     let updated = diesel::update(
         slots::table
-            .filter(slots::id.eq(id))
+            .filter(slots::id.eq(slot_id))
             .filter(slots::status.eq(SlotStatus::Free.as_str()))
-            .filter(slots::starts_at.gt(now)),
+            .filter(slots::starts_at.gt(now))
+            .filter(not_held_at!(now)),
     )
-    .set(slots::status.eq(SlotStatus::Busy.as_str()))
+    .set((slots::hold_id.eq(hold), slots::held_until.eq(until)))
     .execute(conn)?;
     Ok(updated == 1)
+}
+
+/// Lets go at once of the slots `hold` keeps.
+pub(crate) fn let_go_of_hold(conn: &mut DbConnection, hold: HoldId) -> QueryResult<usize> {
+    diesel::update(
+        slots::table
+            .filter(slots::hold_id.eq(hold))
+            .filter(slots::held_until.is_not_null()),
+    )
+    .set(slots::held_until.eq(None::<NaiveDateTime>))
+    .execute(conn)
 }
 
 /// Frees a busy slot again (its booking was cancelled or moved).

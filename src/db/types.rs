@@ -9,8 +9,8 @@ use diesel::sql_types::{Integer, Text};
 
 use crate::domain::booking::{BookingSource, BookingStatus};
 use crate::domain::ids::{
-    AuditEntryId, BookingId, LocationId, MailJobId, ProviderId, SeriesId, SlotId, TimeOffId,
-    UserId, VisitTypeId,
+    AuditEntryId, BookingId, HoldId, LocationId, MailJobId, ProviderId, SeriesId, SlotId,
+    TimeOffId, UserId, VisitTypeId,
 };
 use crate::domain::location::TimeZone;
 use crate::domain::slot::SlotStatus;
@@ -52,7 +52,8 @@ integer_columns!(
     VisitTypeId,
     SeriesId,
     LocationId,
-    TimeOffId
+    TimeOffId,
+    HoldId
 );
 
 /// Each type with the function that reads it back from its stored name.

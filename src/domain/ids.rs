@@ -74,4 +74,6 @@ row_ids! {
     LocationId,
     /// A provider's time off (`time_off.id`).
     TimeOffId,
+    /// A time kept for a patient for a few minutes (`holds.id`); named by its token outside.
+    HoldId,
 }

@@ -395,6 +395,8 @@ mod tests {
                 visit_type: None,
                 created_at: at(1, 8),
                 location_id: None,
+                hold_id: None,
+                held_until: None,
             },
             provider: Provider {
                 id: ProviderId::new(1),

@@ -17,9 +17,9 @@ use super::patient_form::{
     reject_bots, PatientBody,
 };
 use super::views::{
-    booking_example, booking_json, booking_status_schema, new_booking_example, new_booking_json,
-    or_null, private_json, public_source, requested_id, time_zone_schema, BookingView,
-    TypedReference,
+    booking_example, booking_json, booking_status_schema, hold_token_schema, new_booking_example,
+    new_booking_json, or_null, private_json, public_source, requested_id, time_zone_schema,
+    BookingView, TypedReference,
 };
 use crate::clinic::appointments::{self, BookingDetails, Intake};
 use crate::clinic::locations::{self, Directory};
@@ -27,6 +27,7 @@ use crate::db;
 use crate::domain::actor::Actor;
 use crate::domain::booking::{BookingReference, BookingSource, BookingStatus};
 use crate::domain::calendar;
+use crate::domain::hold::HoldToken;
 use crate::domain::ids::{LocationId, ProviderId, SlotId};
 use crate::domain::rules::RuleOverride;
 use crate::domain::slot::start_of_local_day;
@@ -120,6 +121,11 @@ pub(super) struct CreateBookingBody {
     /// Staff only: book outside the notice or the horizon, saying why.
     #[serde(rename = "override")]
     overriding: Option<OverrideBody>,
+    /// The token of the hold the patient took on this time (`POST /api/v1/holds`, the same
+    /// `slot_id` and `visit_type_id`): while it lasts, nobody else can book the time. An
+    /// expired hold keeps nothing, and the booking goes on without it.
+    #[schema(schema_with = hold_token_schema)]
+    hold_token: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -180,6 +186,13 @@ impl CreateBookingBody {
             parse_source_field(self.source.as_deref(), BookingSource::WEBSITE, &mut errors)
         };
         let overriding = parse_override(self.overriding.as_ref(), &mut errors);
+        let hold = self.hold_token.as_deref().and_then(|token| {
+            let parsed = HoldToken::parse(token);
+            if parsed.is_none() {
+                errors.add("hold_token", "is not a hold token (`POST /api/v1/holds`)");
+            }
+            parsed
+        });
         match (slot_id, patient, source) {
             (Some(None), Some(_), Some(_)) if errors.is_empty() => Err(ApiError::not_found("slot")),
             (Some(Some(slot_id)), Some(patient), Some(source)) if errors.is_empty() => Ok((
@@ -191,6 +204,7 @@ impl CreateBookingBody {
                     concern: None,
                     visit_type_id,
                     series_id: None,
+                    hold,
                 },
                 overriding,
             )),
@@ -243,6 +257,7 @@ pub(super) async fn create(
     };
     let policy = state.policy.clone();
     let app = state.clone();
+    let with_hold = intake.hold.is_some();
     let answer = idempotency::run_once(
         &req,
         &state,
@@ -250,7 +265,7 @@ pub(super) async fn create(
         &body.0,
         StatusCode::CREATED,
         Some(move |conn: &mut db::DbConnection, now| {
-            Ok(appointments::screen_slot(conn, slot_id, now)?)
+            Ok(appointments::screen_slot(conn, slot_id, with_hold, now)?)
         }),
         move |conn, now| {
             let details = appointments::book(

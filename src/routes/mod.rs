@@ -9,6 +9,7 @@ mod auth;
 mod booking_policy;
 mod bookings;
 mod health;
+mod holds;
 mod locations;
 mod metrics;
 pub(crate) mod openapi;
@@ -32,10 +33,14 @@ use crate::abuse::PublicPostLimit;
 use crate::error::ApiError;
 
 /// The operations the public-POST limit wraps in `configure` (`createBooking`, `bookEarliest`,
-/// `createSeries`):
+/// `createSeries`, `createHold`):
 /// the OpenAPI document declares the limit's headers on exactly these, so keep the two together.
-pub(crate) const RATE_LIMITED_OPERATIONS: [&str; 3] =
-    ["createBooking", "bookEarliest", "createSeries"];
+pub(crate) const RATE_LIMITED_OPERATIONS: [&str; 4] = [
+    "createBooking",
+    "bookEarliest",
+    "createSeries",
+    "createHold",
+];
 
 /// `document` is the OpenAPI document as served (`openapi::served_document`): the docs page shows
 /// the same one `/openapi.json` answers.
@@ -117,6 +122,20 @@ pub(crate) fn configure(
                 )
                 .service(
                     web::resource("/booking-policy").route(web::get().to(booking_policy::show)),
+                )
+                .service(
+                    web::resource("/holds")
+                        // createHold, in RATE_LIMITED_OPERATIONS
+                        .route(
+                            web::post()
+                                .to(holds::create)
+                                .wrap(public_posts.middleware()),
+                        ),
+                )
+                .service(
+                    web::resource("/holds/{token}")
+                        .route(web::get().to(holds::show))
+                        .route(web::delete().to(holds::release)),
                 )
                 .service(
                     web::resource("/bookings/{reference}")

@@ -12,8 +12,8 @@ use crate::settings::Settings;
 use crate::state::AppState;
 
 use super::{
-    admin, audit, auth, booking_policy, bookings, health, locations, metrics, pages, providers,
-    schedule, schedule_appointment, series, slots, time_off, visit_types,
+    admin, audit, auth, booking_policy, bookings, health, holds, locations, metrics, pages,
+    providers, schedule, schedule_appointment, series, slots, time_off, visit_types,
 };
 
 #[derive(OpenApi)]
@@ -56,6 +56,9 @@ the \"Schedule an appointment\" call to action, and the front desk's staff API. 
         series::create,
         series::show,
         series::cancel,
+        holds::create,
+        holds::show,
+        holds::release,
         booking_policy::show,
         schedule_appointment::show,
         schedule_appointment::book,

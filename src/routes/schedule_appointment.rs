@@ -24,6 +24,7 @@ use crate::clinic::appointments::{self, EarliestRequest, Intake};
 use crate::clinic::locations::{self, Directory};
 use crate::clinic::openings;
 use crate::clinic::rules;
+use crate::db::slots::OpenBetween;
 use crate::db::{providers, slots};
 use crate::domain::actor::Actor;
 use crate::domain::booking::BookingSource;
@@ -241,6 +242,11 @@ pub(super) async fn show(
             };
             let (from, until) =
                 rules::bookable_window(&policy, visit_type_rules.as_ref(), now.naive_utc());
+            let between = OpenBetween {
+                from,
+                until,
+                now: now.naive_utc(),
+            };
             let place = match location_id {
                 Some(id) => Some(locations::place(conn, id)?),
                 None => None,
@@ -251,8 +257,7 @@ pub(super) async fn show(
                     Some(visit_type),
                     provider_id,
                     place,
-                    from,
-                    until,
+                    between,
                     limit,
                 )?,
                 (None, label) => slots::free_of_type_between(
@@ -260,8 +265,7 @@ pub(super) async fn show(
                     provider_id,
                     place,
                     label,
-                    from,
-                    until,
+                    between,
                     limit as i64,
                 )?,
             };
@@ -405,6 +409,7 @@ pub(super) async fn book(
         concern: body.concern.clone().map(Concern::normalized),
         visit_type_id,
         series_id: None,
+        hold: None,
     };
     let request = EarliestRequest {
         provider_id,

@@ -122,6 +122,7 @@ impl CreateSeriesBody {
                     concern: None,
                     visit_type_id: Some(visit_type_id),
                     series_id: None,
+                    hold: None,
                 },
             )),
             _ => Err(errors.into()),

@@ -12,6 +12,7 @@ use super::views::{
 use crate::availability::AnswerKey;
 use crate::clinic::locations::{self, Directory};
 use crate::clinic::{front_desk, openings, rules};
+use crate::db::slots::OpenBetween;
 use crate::domain::calendar;
 use crate::domain::ids::{LocationId, ProviderId, SlotId, VisitTypeId};
 use crate::domain::slot::{parse_instant, SlotStatus, TimeWindow};
@@ -168,15 +169,18 @@ pub(super) async fn list_free(
                 true => (now.naive_utc(), NaiveDateTime::MAX),
                 false => rules::bookable_window(&policy, visit_type.as_ref(), now.naive_utc()),
             };
-            let (start, end) = (asked_from.max(earliest), asked_to.min(horizon));
+            let between = OpenBetween {
+                from: asked_from.max(earliest),
+                until: asked_to.min(horizon),
+                now: now.naive_utc(),
+            };
             let limit = usize::try_from(limit + 1).unwrap_or(usize::MAX);
             let open = openings::open_times(
                 conn,
                 visit_type.as_ref(),
                 provider_id,
                 place,
-                start,
-                end,
+                between,
                 limit,
             )?;
             Ok::<_, ApiError>((open, Directory::load(conn)?))

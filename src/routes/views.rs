@@ -18,8 +18,10 @@ use crate::db::locations::Location;
 use crate::db::outbox::{JobStatus, MailKind};
 use crate::db::providers::Provider;
 use crate::db::slots::Slot;
+use crate::db::visit_types::VisitType;
 use crate::domain::booking::{BookingReference, BookingSource, BookingStatus};
 use crate::domain::calendar::TIME_ZONE_PATTERN;
+use crate::domain::hold::HoldToken;
 use crate::domain::intake::Concern;
 use crate::domain::patient::PHONE_PATTERN;
 use crate::domain::slot::{SlotStatus, INSTANT_OR_DATE_PATTERN};
@@ -151,13 +153,23 @@ struct PatientView {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-struct VisitTypeSummary {
+pub(super) struct VisitTypeSummary {
     #[schema(value_type = i64, minimum = 1, maximum = 2147483647)]
     id: i32,
     #[schema(max_length = 80)]
     name: String,
     #[schema(minimum = 5, maximum = 480)]
     duration_minutes: i32,
+}
+
+impl From<&VisitType> for VisitTypeSummary {
+    fn from(v: &VisitType) -> Self {
+        Self {
+            id: v.id.get(),
+            name: v.name.clone(),
+            duration_minutes: v.duration_minutes,
+        }
+    }
 }
 
 /// Where a visit is, as patients and the day sheet need it.
@@ -235,11 +247,7 @@ impl BookingView {
             slot: SlotView::new(&details.slot, &details.location),
             provider: (&details.provider).into(),
             location: (&details.location).into(),
-            visit_type: details.visit_type.as_ref().map(|v| VisitTypeSummary {
-                id: v.id.get(),
-                name: v.name.clone(),
-                duration_minutes: v.duration_minutes,
-            }),
+            visit_type: details.visit_type.as_ref().map(VisitTypeSummary::from),
             patient: PatientView {
                 name: b.patient_name.clone(),
                 email: b.patient_email.clone(),
@@ -431,6 +439,15 @@ parameter_schemas! {
     PublicSource => public_source();
     /// An instant or a local date (`domain::slot::parse_instant`).
     InstantOrDate => instant_or_date();
+    /// A hold's token (`HoldToken::parse`).
+    HoldTokenParam => pattern_schema(HoldToken::PATTERN).max_length(Some(37));
+}
+
+/// A hold's token as the API writes and reads it (`HoldToken`).
+pub(super) fn hold_token_schema() -> Object {
+    pattern_schema(HoldToken::PATTERN)
+        .max_length(Some(37))
+        .build()
 }
 
 /// A booking's source as stored: an article's slug, `website`, `front_desk`, `schedule_cta`.

@@ -124,6 +124,25 @@ async fn a_patient_books_through_the_page_and_the_widget_in_a_real_browser() {
         .as_str()
         .unwrap_or_default()
         .contains("with Dr. Maya Chen"));
+    // Picking the time held it, with a countdown from the five minutes, and the booking named
+    // the hold, which it booked; the widget held its time too and booked with it.
+    let timer = result["hold_timer"].as_str().unwrap_or_default();
+    assert!(
+        timer.starts_with("4:") || timer.starts_with("5:"),
+        "countdown: {result}"
+    );
+    assert_eq!(result["booked_with_hold"], true, "{result}");
+    let hold_token = result["hold_token"].as_str().expect("hold token");
+    let hold = app.get_json(&format!("/api/v1/holds/{hold_token}")).await;
+    assert_eq!(hold["status"], "booked", "{hold}");
+    assert!(
+        result["widget_hold_text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("holding this time"),
+        "{result}"
+    );
+    assert_eq!(result["widget_booked_with_hold"], true, "{result}");
     assert_eq!(result["returning_legend"], "Returning patient?");
     assert!(
         result["returning_error"]

@@ -20,6 +20,7 @@ mod durability;
 mod email;
 mod front_desk;
 mod fuzz;
+mod holds;
 mod locations;
 mod migrations;
 mod openapi;
@@ -53,6 +54,7 @@ fn main() -> std::process::ExitCode {
         email::tests,
         front_desk::tests,
         fuzz::tests,
+        holds::tests,
         locations::tests,
         migrations::tests,
         openapi::tests,

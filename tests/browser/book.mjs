@@ -90,7 +90,13 @@ try {
   if ((await focusedId(page)) !== "choose-title") await fail("focus did not move to the times");
   const providers = await page.$$eval("#provider option", (options) => options.map((o) => o.textContent));
   await page.locator("button.slot").first().waitFor({ timeout: 15000 });
+  const held = page.waitForResponse((r) => r.url().endsWith("/api/v1/holds") && r.request().method() === "POST");
   await page.locator("button.slot").first().click();
+  // The time is held while the patient types, with a countdown.
+  const hold = await (await held).json();
+  await page.locator("#hold").waitFor({ state: "visible", timeout: 15000 });
+  await page.waitForFunction(() => /^\d:\d\d$/.test(document.getElementById("hold-timer").textContent), null, { timeout: 15000 });
+  const holdTimer = (await page.textContent("#hold-timer")).trim();
   // The booking rules are on the form, before the patient books.
   await page.waitForFunction(() => document.getElementById("policy").textContent.includes("cancelled or moved online"), null, { timeout: 15000 });
   const chosenText = (await page.textContent("#chosen")).trim();
@@ -108,7 +114,9 @@ try {
   await page.fill("#email", "ana.diaz@example.com");
   const booked = page.waitForResponse((r) => r.url().endsWith("/api/v1/bookings") && r.request().method() === "POST");
   await page.click("#submit");
-  const booking = await (await booked).json();
+  const bookedResponse = await booked;
+  const bookedWithHold = JSON.parse(bookedResponse.request().postData() || "{}").hold_token === hold.token;
+  const booking = await bookedResponse.json();
   await page.locator("#done").waitFor({ state: "visible", timeout: 15000 });
   if ((await focusedId(page)) !== "done") await fail("focus did not move to the confirmation");
   const pageReference = (await page.textContent("#done-reference")).trim();
@@ -180,7 +188,11 @@ try {
   await reader.waitForFunction(() => (document.querySelector(".cb-widget .cb-policy") || {}).textContent?.includes("cancelled or moved online"), null, { timeout: 15000 });
   await reader.fill(".cb-widget input[name=name]", "Ben Okoro");
   await reader.fill(".cb-widget input[name=email]", "ben.okoro@example.com");
+  await reader.waitForFunction(() => /left/.test((document.querySelector(".cb-widget .cb-hold") || {}).textContent || ""), null, { timeout: 15000 });
+  const widgetHoldText = (await reader.textContent(".cb-widget .cb-hold")).trim();
+  const widgetBooked = reader.waitForRequest((r) => r.url().endsWith("/api/v1/bookings") && r.method() === "POST");
   await reader.click(".cb-widget button[type=submit]");
+  const widgetBookedWithHold = Boolean(JSON.parse((await widgetBooked).postData() || "{}").hold_token);
   await reader.locator(".cb-reference").waitFor({ timeout: 15000 });
   const widgetReference = (await reader.textContent(".cb-reference")).trim();
   await reader.screenshot({ path: `${shots}/widget.png`, fullPage: true });
@@ -196,6 +208,11 @@ try {
     returning_error: returningError,
     providers,
     chosen_text: chosenText,
+    hold_token: hold.token,
+    hold_timer: holdTimer,
+    booked_with_hold: bookedWithHold,
+    widget_hold_text: widgetHoldText,
+    widget_booked_with_hold: widgetBookedWithHold,
     done_visit_type: doneVisitType,
     done_text: doneText,
     booked_start: booking.slot.start,

@@ -1,0 +1,3 @@
+ALTER TABLE slots DROP COLUMN held_until;
+ALTER TABLE slots DROP COLUMN hold_id;
+DROP TABLE holds;

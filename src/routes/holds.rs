@@ -1,0 +1,281 @@
+//! Holds: `POST /api/v1/holds` keeps a time for the patient filling in the form, `GET` reads it
+//! back with the time it has left, `DELETE` lets it go. The token the answer carries is the
+//! hold's only name; booking with it (`hold_token`) claims the held time.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+
+use super::patient_form::parse_visit_type_field;
+use super::views::{
+    hold_token_schema, names_schema, private_json, rfc3339, HoldTokenParam, LocationSummary,
+    ProviderSummary, SlotView, VisitTypeSummary,
+};
+use crate::clinic::holds::{self, HoldDetails, HoldRequest};
+use crate::clinic::locations;
+use crate::db::{self, slots};
+use crate::domain::hold::{HoldStatus, HoldToken};
+use crate::domain::ids::{LocationId, ProviderId, SlotId, VisitTypeId};
+use crate::domain::FieldErrors;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"slot_id": 42, "visit_type_id": 2}))]
+pub(super) struct CreateHoldBody {
+    /// The time to keep: a free slot's `id` (with `visit_type_id`, a start where it fits), as
+    /// `GET /api/v1/slots` lists them. Or leave it out and name `provider_id` and `start`.
+    #[schema(minimum = 1, maximum = 2147483647, format = Int64)]
+    slot_id: Option<i64>,
+    /// With `start`, instead of `slot_id`: the provider whose time it is.
+    #[schema(minimum = 1, maximum = 2147483647, format = Int64)]
+    provider_id: Option<i64>,
+    /// With `provider_id`: the start, an RFC 3339 instant with offset.
+    #[schema(format = DateTime, max_length = 35)]
+    start: Option<String>,
+    /// With `provider_id` and `start`: the location (the start must be there).
+    #[schema(minimum = 1, maximum = 2147483647, format = Int64)]
+    location_id: Option<i64>,
+    /// The kind of visit: the hold keeps every slot it needs. Book with the same one.
+    #[schema(minimum = 1, maximum = 2147483647, format = Int64)]
+    visit_type_id: Option<i64>,
+}
+
+/// A time kept for a patient, and how long it stays kept.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct HoldView {
+    /// Only in the answer that took the hold: its name, to book with (`hold_token`), read or let
+    /// go. Keep it secret: with it anyone can book the held time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = hold_token_schema)]
+    token: Option<String>,
+    /// `active` while it keeps the time; then `expired`, `released` or `booked`.
+    #[schema(schema_with = hold_status_schema)]
+    status: String,
+    /// When the time stops being kept (RFC 3339, UTC).
+    #[schema(format = DateTime)]
+    expires_at: String,
+    /// Whole seconds left until then (0 once it has ended): a page's countdown starts here,
+    /// whatever its own clock says.
+    #[schema(minimum = 0, maximum = 3600)]
+    seconds_left: i64,
+    /// The visit kept: its first slot's id (book that one), where it starts and ends.
+    slot: SlotView,
+    provider: ProviderSummary,
+    location: LocationSummary,
+    visit_type: Option<VisitTypeSummary>,
+}
+
+fn hold_status_schema() -> utoipa::openapi::Object {
+    names_schema(HoldStatus::ALL.iter().map(|s| s.as_str())).build()
+}
+
+fn hold_view(
+    details: &HoldDetails,
+    first: &slots::Slot,
+    token: Option<&HoldToken>,
+    now: NaiveDateTime,
+) -> HoldView {
+    let hold = &details.hold;
+    let visit = slots::Slot {
+        ends_at: hold.ends_at,
+        ..first.clone()
+    };
+    let status = hold.status(now);
+    let seconds_left = match status {
+        HoldStatus::Active => (hold.expires_at - now).num_seconds().max(0),
+        _ => 0,
+    };
+    HoldView {
+        token: token.map(|t| t.as_str().to_owned()),
+        status: status.as_str().to_owned(),
+        expires_at: rfc3339(hold.expires_at.and_utc()),
+        seconds_left,
+        slot: SlotView::new(&visit, &details.location),
+        provider: (&details.provider).into(),
+        location: (&details.location).into(),
+        visit_type: details.visit_type.as_ref().map(VisitTypeSummary::from),
+    }
+}
+
+/// What the body names: a slot, or a provider's start (and location), to find the slot by.
+enum Named {
+    Slot(SlotId),
+    Start(ProviderId, NaiveDateTime, Option<LocationId>),
+}
+
+impl CreateHoldBody {
+    fn parse(&self) -> Result<(Named, Option<VisitTypeId>), ApiError> {
+        let mut errors = FieldErrors::default();
+        let visit_type_id = parse_visit_type_field(self.visit_type_id, &mut errors);
+        let named = match (self.slot_id, self.provider_id, self.start.as_deref()) {
+            (Some(id), None, None) if self.location_id.is_none() => Some(Named::Slot(
+                SlotId::try_from(id).map_err(|_| ApiError::not_found("slot"))?,
+            )),
+            (None, Some(provider), Some(start)) => {
+                let provider =
+                    ProviderId::try_from(provider).map_err(|_| ApiError::not_found("provider"))?;
+                let location = self
+                    .location_id
+                    .map(|id| LocationId::try_from(id).map_err(|_| ApiError::not_found("location")))
+                    .transpose()?;
+                match DateTime::parse_from_rfc3339(start) {
+                    Ok(start) => Some(Named::Start(provider, start.naive_utc(), location)),
+                    Err(_) => {
+                        errors.add("start", "must be an RFC 3339 instant with offset");
+                        None
+                    }
+                }
+            }
+            _ => {
+                errors.add(
+                    "slot_id",
+                    "name the time by `slot_id`, or by `provider_id` and `start` (and `location_id`)",
+                );
+                None
+            }
+        };
+        match named {
+            Some(named) if errors.is_empty() => Ok((named, visit_type_id)),
+            _ => Err(errors.into()),
+        }
+    }
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/holds",
+    operation_id = "createHold",
+    summary = "Keep a time while the patient fills in the form",
+    description = "Keeps the time (and, with `visit_type_id`, every slot the visit needs) for \
+`booking.hold_minutes` (default 5): nobody else is offered it or can book it meanwhile. Book it \
+with the answer's `token` as `hold_token`; the booking rules apply then as to any booking. A hold \
+ends by itself when it expires; `DELETE` lets it go sooner. One live hold per time: a second \
+is a 409.",
+    tag = "bookings",
+    security(()),
+    request_body = CreateHoldBody,
+    responses(
+        (status = 201, description = "The time is kept; the token books it", body = HoldView),
+        (status = 400),
+        (status = 404, description = "No such slot, provider, location or visit type"),
+        (status = 409, description = "The time is taken, blocked, started or held already, or a booking rule refuses it (`rule`: min_notice or horizon)"),
+        (status = 413),
+        (status = 422, description = "Invalid fields, named in `errors`"),
+        (status = 429),
+    ),
+)]
+pub(super) async fn create(
+    state: web::Data<AppState>,
+    body: web::Json<CreateHoldBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (named, visit_type_id) = body.parse()?;
+    let policy = state.policy.clone();
+    let view = state
+        .with_connection(move |conn| {
+            db::write_transaction(conn, |conn| {
+                let now = db::now();
+                let slot_id = match named {
+                    Named::Slot(id) => id,
+                    Named::Start(provider, start, location) => {
+                        let place = match location {
+                            Some(id) => Some(locations::place(conn, id)?),
+                            None => None,
+                        };
+                        slots::starting_at(conn, provider, start, place)?
+                            .ok_or_else(|| ApiError::not_found("slot"))?
+                    }
+                };
+                let request = HoldRequest {
+                    slot_id,
+                    visit_type_id,
+                };
+                let (token, details) = holds::take(conn, request, &policy, policy.hold, now)?;
+                let first =
+                    slots::find(conn, slot_id)?.ok_or_else(|| ApiError::not_found("slot"))?;
+                Ok::<_, ApiError>(hold_view(&details, &first, Some(&token), now))
+            })
+        })
+        .await?;
+    let body = serde_json::to_string(&view).map_err(anyhow::Error::from)?;
+    Ok(HttpResponse::build(StatusCode::CREATED)
+        .content_type("application/json")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(body))
+}
+
+/// A hold's address: its token. One that does not parse names no hold: 404.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(super) struct HoldPath {
+    /// The hold's token, from the answer that took it
+    #[param(value_type = HoldTokenParam, inline)]
+    token: String,
+}
+
+fn token_from_path(path: &HoldPath) -> Result<HoldToken, ApiError> {
+    HoldToken::parse(&path.token).ok_or_else(|| ApiError::not_found("hold"))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/holds/{token}",
+    operation_id = "getHold",
+    summary = "Read a hold",
+    description = "The time a hold keeps, its status and the seconds it has left.",
+    tag = "bookings",
+    security(()),
+    params(HoldPath),
+    responses(
+        (status = 200, description = "The hold", body = HoldView),
+        (status = 404, description = "No such hold"),
+    ),
+)]
+pub(super) async fn show(
+    state: web::Data<AppState>,
+    path: web::Path<HoldPath>,
+) -> Result<HttpResponse, ApiError> {
+    let token = token_from_path(&path)?;
+    let view = state
+        .with_connection(move |conn| {
+            let now = db::now();
+            let details = holds::load(conn, &token)?;
+            let first = slots::find(conn, details.hold.slot_id)?
+                .ok_or_else(|| ApiError::not_found("hold"))?;
+            Ok::<_, ApiError>(hold_view(&details, &first, None, now))
+        })
+        .await?;
+    Ok(private_json(
+        serde_json::to_string(&view).map_err(anyhow::Error::from)?,
+    ))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/holds/{token}",
+    operation_id = "releaseHold",
+    summary = "Let a held time go",
+    description = "The time is open to others again at once. Letting go a hold that has ended \
+(expired, let go or booked) changes nothing.",
+    tag = "bookings",
+    security(()),
+    params(HoldPath),
+    responses(
+        (status = 204, description = "Let go"),
+        (status = 404, description = "No such hold"),
+    ),
+)]
+pub(super) async fn release(
+    state: web::Data<AppState>,
+    path: web::Path<HoldPath>,
+) -> Result<HttpResponse, ApiError> {
+    let token = token_from_path(&path)?;
+    state
+        .with_connection(move |conn| {
+            db::write_transaction(conn, |conn| holds::release(conn, &token, db::now()))
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
