@@ -11,7 +11,7 @@ use serde_json::json;
 use super::audit::{self, Entity};
 use super::rules::{self, Allowed, BookingPolicy};
 use super::{holds, locations, openings};
-use super::{ClinicError, Unavailable};
+use super::{slot_unavailable, ClinicError, Unavailable};
 use crate::db::audit::AuditAction;
 use crate::db::bookings::{self, Booking, NewBooking};
 use crate::db::holds as db_holds;
@@ -30,7 +30,7 @@ use crate::domain::ids::{
 use crate::domain::intake::Concern;
 use crate::domain::patient::Patient;
 use crate::domain::rules::{Rule, RuleOverride};
-use crate::domain::slot::{covering_prefix, SlotStatus};
+use crate::domain::slot::SlotStatus;
 
 /// Who a visit is for and why: everything a booking request says but the time.
 #[derive(Debug, Clone)]
@@ -85,26 +85,6 @@ impl BookingDetails {
 
     pub fn status(&self) -> BookingStatus {
         self.booking.status
-    }
-}
-
-pub(crate) fn slot_unavailable(
-    slot: &Slot,
-    provider_active: bool,
-    now: NaiveDateTime,
-) -> ClinicError {
-    let reason = if slot.starts_at <= now {
-        Unavailable::Started
-    } else if slot.status == SlotStatus::Blocked || !provider_active {
-        Unavailable::Blocked
-    } else if slot.status == SlotStatus::Free && slot.held_until.is_some_and(|until| until > now) {
-        Unavailable::Held
-    } else {
-        Unavailable::Taken
-    };
-    ClinicError::SlotUnavailable {
-        slot_id: slot.id,
-        reason,
     }
 }
 
@@ -317,7 +297,7 @@ fn claim_visit(
     hold: Option<HoldId>,
     now: NaiveDateTime,
 ) -> Result<(Vec<SlotId>, NaiveDateTime), ClinicError> {
-    let (run, visit_end) = visit_run(conn, first, visit_type)?;
+    let (run, visit_end) = openings::visit_run(conn, first, visit_type)?;
     let mut held = Vec::with_capacity(run.len());
     for (i, slot) in run.iter().enumerate() {
         if !slots::claim(conn, slot.id, now, hold)? {
@@ -333,48 +313,6 @@ fn claim_visit(
         held.push(slot.id);
     }
     Ok((held, visit_end))
-}
-
-/// The slots a visit from `first` would hold, in order of start, and where the visit ends:
-/// without a visit type exactly `first`; with one, the shortest run of back-to-back slots of
-/// the provider at `first`'s location that lasts the visit and its buffer. Whether they are
-/// open is for the caller's conditional writes to find out.
-pub(crate) fn visit_run(
-    conn: &mut DbConnection,
-    first: &Slot,
-    visit_type: Option<&VisitType>,
-) -> Result<(Vec<Slot>, NaiveDateTime), ClinicError> {
-    let refused = |reason| ClinicError::SlotUnavailable {
-        slot_id: first.id,
-        reason,
-    };
-    let Some(visit_type) = visit_type else {
-        return Ok((vec![first.clone()], first.ends_at));
-    };
-    let visit_end = first
-        .starts_at
-        .checked_add_signed(visit_type.duration())
-        .ok_or(refused(Unavailable::DoesNotFit))?;
-    let held_until = first
-        .starts_at
-        .checked_add_signed(visit_type.held_time())
-        .ok_or(refused(Unavailable::DoesNotFit))?;
-    let mut run = slots::run_from(conn, first.provider_id, first.starts_at, held_until)?;
-    // A visit stays at one place: the run ends where the provider's time moves to another
-    // location (a slot without one is the main location's, as is a first slot without one).
-    let main = match run.iter().any(|s| s.location_id.is_none()) {
-        true => Some(locations::of_slot(conn, None)?.id),
-        false => None,
-    };
-    let place = |s: &Slot| s.location_id.or(main);
-    if let Some(at) = run.iter().position(|s| place(s) != place(first)) {
-        run.truncate(at);
-    }
-    let spans: Vec<_> = run.iter().map(|s| (s.starts_at, s.ends_at)).collect();
-    let count =
-        covering_prefix(&spans, visit_type.held_time()).ok_or(refused(Unavailable::DoesNotFit))?;
-    run.truncate(count);
-    Ok((run, visit_end))
 }
 
 /// Loads a booking by reference, with its slot and provider.

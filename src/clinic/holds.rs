@@ -1,6 +1,6 @@
 //! Holds: the time a patient picked is kept for them for a few minutes (`booking.hold_minutes`)
 //! while they fill in the form, so that a second patient cannot take it from under them. A hold
-//! keeps the same run of slots the visit would (`appointments::visit_run`), through conditional
+//! keeps the same run of slots the visit would (`openings::visit_run`), through conditional
 //! writes like a booking's claim, so one time has at most one live hold; the time is not
 //! offered to anyone else meanwhile; and it needs nothing to end: a slot whose hold has expired
 //! is open again by the condition every read and claim carries. Booking with the hold's token
@@ -8,10 +8,9 @@
 
 use chrono::{Duration, NaiveDateTime};
 
-use super::appointments::{slot_unavailable, visit_run};
 use super::locations;
 use super::rules::{self, BookingPolicy};
-use super::{openings, ClinicError, Unavailable};
+use super::{openings, slot_unavailable, ClinicError, Unavailable};
 use crate::db::holds::{self, Hold, NewHold};
 use crate::db::locations::Location;
 use crate::db::providers::Provider;
@@ -66,7 +65,7 @@ pub(crate) fn take(
     if !provider.active {
         return Err(slot_unavailable(&first, provider.active, now));
     }
-    let (run, visit_end) = visit_run(conn, &first, visit_type.as_ref())?;
+    let (run, visit_end) = openings::visit_run(conn, &first, visit_type.as_ref())?;
     let token = HoldToken::generate();
     let digest = token.digest();
     let hold = NewHold {

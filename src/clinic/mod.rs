@@ -17,8 +17,12 @@ pub mod series;
 pub(crate) mod time_off;
 pub(crate) mod visit_types;
 
+use chrono::NaiveDateTime;
+
+use crate::db::slots::Slot;
 use crate::domain::booking::BookingStatus;
 use crate::domain::ids::{ProviderId, SlotId};
+use crate::domain::slot::SlotStatus;
 use crate::domain::FieldErrors;
 
 /// Why an operation refused, in the clinic's words.
@@ -110,6 +114,28 @@ pub enum Unavailable {
     /// The visit would run past the provider's time: into another booking, a block, a break or
     /// the end of the day.
     DoesNotFit,
+}
+
+/// Why `slot` cannot be booked (or held) now, as the refusal says it: started, blocked (or its
+/// provider inactive), held for another patient, or taken.
+pub(crate) fn slot_unavailable(
+    slot: &Slot,
+    provider_active: bool,
+    now: NaiveDateTime,
+) -> ClinicError {
+    let reason = if slot.starts_at <= now {
+        Unavailable::Started
+    } else if slot.status == SlotStatus::Blocked || !provider_active {
+        Unavailable::Blocked
+    } else if slot.status == SlotStatus::Free && slot.held_until.is_some_and(|until| until > now) {
+        Unavailable::Held
+    } else {
+        Unavailable::Taken
+    };
+    ClinicError::SlotUnavailable {
+        slot_id: slot.id,
+        reason,
+    }
 }
 
 impl ClinicError {

@@ -161,10 +161,38 @@ pub(crate) fn free_of_type_between(
     at_location!(query, place).load(conn)
 }
 
-/// One page, at most `limit`, of the open slots in `between` of the active providers who offer
+/// A free slot as the walk for a visit type's starts reads it: only what deciding a start needs
+/// (the answer's few slots are read whole afterwards, `with_providers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = slots)]
+pub(crate) struct FreeSpan {
+    pub id: SlotId,
+    pub provider_id: ProviderId,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+    pub location_id: Option<LocationId>,
+}
+
+/// These slots with their providers, if active (in no particular order): the answer's slots of
+/// a walk that read only `FreeSpan`s.
+pub(crate) fn with_providers(
+    conn: &mut DbConnection,
+    ids: &[SlotId],
+) -> QueryResult<Vec<OpenSlot>> {
+    slots::table
+        .inner_join(providers::table)
+        .filter(slots::id.eq_any(ids))
+        .filter(providers::active.eq(true))
+        .select((Slot::as_select(), Provider::as_select()))
+        .load(conn)
+}
+
+/// One page, at most `limit`, of the open slots in `between` of the providers who offer
 /// `visit_type` (or of `provider`, if they offer it), by start then provider, after the slot
 /// `after` names (its start and provider) when given: a visit type's starts are looked for a
-/// page at a time, walking the free slots by start.
+/// page at a time, walking the free slots by start. Whether the providers are active is for the
+/// caller to find out, with the few slots it answers (`with_providers`): a join here would
+/// cost every page its planning and decoding.
 pub(crate) fn free_for_visit_type_by_start(
     conn: &mut DbConnection,
     visit_type: VisitTypeId,
@@ -173,7 +201,7 @@ pub(crate) fn free_for_visit_type_by_start(
     between: OpenBetween,
     after: Option<(NaiveDateTime, ProviderId)>,
     limit: i64,
-) -> QueryResult<Vec<OpenSlot>> {
+) -> QueryResult<Vec<FreeSpan>> {
     // A correlated `EXISTS`, not `IN (...)`: with `IN`, SQLite reads every offering provider's
     // slots up to the horizon and sorts them; with it, both backends walk the free slots by
     // start and stop at the page's end.
@@ -184,14 +212,12 @@ pub(crate) fn free_for_visit_type_by_start(
     );
     let from = after.map_or(between.from, |(start, _)| start);
     let mut query = slots::table
-        .inner_join(providers::table)
         .filter(slots::status.eq(SlotStatus::Free.as_str()))
         .filter(slots::starts_at.ge(from))
         .filter(slots::starts_at.lt(between.until))
         .filter(not_held_at!(between.now))
-        .filter(providers::active.eq(true))
         .filter(offered)
-        .select((Slot::as_select(), Provider::as_select()))
+        .select(FreeSpan::as_select())
         .order((slots::starts_at.asc(), slots::provider_id.asc()))
         .limit(limit)
         .into_boxed();

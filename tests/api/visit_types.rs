@@ -17,6 +17,7 @@ crate::both_backends!(
     overlapping_visits_of_different_lengths_never_both_win,
     returning_patient_types_need_an_earlier_visit_online,
     a_visit_type_may_set_its_own_booking_rules,
+    an_inactive_providers_time_is_never_offered,
 );
 
 /// The day these tests schedule: a month ahead, after the demo clinic's two weeks, a Wednesday so
@@ -632,4 +633,38 @@ async fn a_visit_type_may_set_its_own_booking_rules(backend: Backend) {
         problem["errors"]["horizon_days"].is_string()
             && problem["errors"]["min_notice_minutes"].is_string()
     );
+}
+
+/// The demo's follow-up is offered by its first two providers. Once the first is made inactive,
+/// the call to action and the lists offer only the second's times, though the first's free
+/// slots come first in the walk.
+async fn an_inactive_providers_time_is_never_offered(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.staff_token("admin").await;
+    let follow_up = 2;
+    let providers_offered = |offer: &Value| -> HashSet<i64> {
+        offer["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| i["provider"]["id"].as_i64().expect("provider"))
+            .collect()
+    };
+    let path = format!("/api/v1/schedule-appointment?visit_type_id={follow_up}&limit=20");
+    assert!(providers_offered(&app.get_json(&path).await).contains(&1));
+    app.send_ok(
+        Method::PATCH,
+        "/api/v1/providers/1",
+        &admin,
+        Some(&json!({"active": false})),
+        StatusCode::OK,
+    )
+    .await;
+    let offer = app.get_json(&path).await;
+    assert_eq!(providers_offered(&offer), HashSet::from([2]), "{offer}");
+    assert_eq!(offer["items"].as_array().map(Vec::len), Some(20));
+    let list = app
+        .get_json(&format!("/api/v1/slots?visit_type_id={follow_up}&limit=50"))
+        .await;
+    assert_eq!(providers_offered(&list), HashSet::from([2]), "{list}");
 }
