@@ -83,6 +83,31 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
         .map(|a| a.to_canonical())
 }
 
+/// Who a request comes from, for counting what one client keeps (`clinic::holds`): a keyed
+/// SHA-256 of the client's address (as the rate limit finds it), so the database holds no
+/// address. `None` when the request has no peer address.
+pub(crate) fn client_key(
+    req: &actix_web::HttpRequest,
+    settings: &HttpSettings,
+    secret: &str,
+) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let peer = req.peer_addr()?;
+    let forwarded_for = req
+        .headers()
+        .get_all(FORWARDED_FOR)
+        .filter_map(|value| value.to_str().ok())
+        .collect::<Vec<_>>();
+    // The settings' proxies were checked at start: a list that no longer parses trusts none.
+    let client = ClientAddress::new(settings.proxies().unwrap_or_default())
+        .client_of(peer.ip(), &forwarded_for);
+    let mut hasher = Sha256::new();
+    hasher.update(b"clinic-booking client key\0");
+    hasher.update(secret.as_bytes());
+    hasher.update(client.to_string().as_bytes());
+    Some(hex::encode(hasher.finalize()))
+}
+
 impl KeyExtractor for ClientAddress {
     type Key = IpAddr;
     type KeyExtractionError = SimpleKeyExtractionError<&'static str>;

@@ -309,6 +309,9 @@ impl From<ClinicError> for ApiError {
             ClinicError::SeriesByStaffOnly(name) => Self::conflict(format!(
                 "courses of {name} are booked by the clinic; please call us"
             )),
+            ClinicError::TooManyHolds(held) => Self::conflict(format!(
+                "you are holding {held} times already; book one, or let one go (`DELETE /api/v1/holds/{{token}}`, or `replaces` with its token), before holding another"
+            )),
             ClinicError::BrokenRule(broken) => broken_rule(*broken),
             ClinicError::Overlap { provider_id } => conflict(
                 "the provider already has a slot overlapping this time",

@@ -272,15 +272,25 @@
   }
 
   // Holds: the chosen time is kept for this patient while they type; the countdown says for how
-  // long. Choosing another time, or leaving, lets the previous one go.
-  function letGo() {
-    var hold = state.hold;
-    state.hold = null;
-    if (!hold) return;
-    window.clearInterval(hold.timer);
+  // long. Choosing another time lets the previous one go in the same request (`replaces`, so
+  // the two never race); leaving the page lets it go too.
+  var holdAsked = 0;
+
+  function stopCountdown() {
+    if (state.hold) window.clearInterval(state.hold.timer);
     $("hold").hidden = true;
-    fetch("/api/v1/holds/" + encodeURIComponent(hold.token), { method: "DELETE", keepalive: true })
+  }
+
+  function release(token) {
+    fetch("/api/v1/holds/" + encodeURIComponent(token), { method: "DELETE", keepalive: true })
       .catch(function () {});
+  }
+
+  function letGo() {
+    holdAsked += 1;
+    stopCountdown();
+    if (state.hold) release(state.hold.token);
+    state.hold = null;
   }
 
   function clock(seconds) {
@@ -289,30 +299,41 @@
   }
 
   function keep(slot) {
-    letGo();
-    var body = { slot_id: slot.id, visit_type_id: state.visitType ? state.visitType.id : undefined };
+    var visitTypeId = state.visitType ? state.visitType.id : undefined;
+    var held = state.hold;
+    // The same time again (a second click): it is held already.
+    if (held && held.slotId === slot.id && held.visitTypeId === visitTypeId &&
+        held.endsAt > Date.now()) return;
+    var asked = holdAsked += 1;
+    var body = { slot_id: slot.id, visit_type_id: visitTypeId, replaces: held ? held.token : undefined };
+    stopCountdown();
+    state.hold = null;
     api("/api/v1/holds", { method: "POST", body: body }).then(function (result) {
-      if (state.chosen !== slot) {
-        // The patient chose again meanwhile: this hold is not wanted.
-        if (result.status === 201) {
-          fetch("/api/v1/holds/" + encodeURIComponent(result.body.token), { method: "DELETE", keepalive: true })
-            .catch(function () {});
-        }
+      if (asked !== holdAsked) {
+        // The patient chose again, or left, meanwhile: this hold is not wanted.
+        if (result.status === 201) release(result.body.token);
         return;
       }
+      // Refused, the previous hold was not let go: it is still the patient's, to replace or
+      // let go later.
+      if (result.status !== 201) state.hold = held;
       if (result.status === 409) {
         // Someone else has it (or is booking it right now): say so and offer the others.
         $("details").hidden = true;
-        $("slots").setAttribute("aria-busy", "true");
         loadWeek().then(function () {
-          $("slots").removeAttribute("aria-busy");
           $("choose-error").textContent = result.body.detail || "That time is no longer free. Please choose another.";
           $("choose-error").focus();
         });
         return;
       }
       if (result.status !== 201) return; // Booking still works without a hold.
-      var hold = { token: result.body.token, endsAt: Date.now() + result.body.seconds_left * 1000, warned: false };
+      var hold = {
+        token: result.body.token,
+        slotId: slot.id,
+        visitTypeId: visitTypeId,
+        endsAt: Date.now() + result.body.seconds_left * 1000,
+        warned: false
+      };
       state.hold = hold;
       $("hold-text").textContent = "We're holding this time for you while you fill in the form. Time left:";
       $("hold").hidden = false;
@@ -389,7 +410,10 @@
         $("submit").disabled = false;
         if (result.status === 201) {
           state.key = null;
-          if (state.hold) { window.clearInterval(state.hold.timer); state.hold = null; }
+          // The hold became this booking.
+          stopCountdown();
+          state.hold = null;
+          holdAsked += 1;
           var booking = result.body;
           $("visit").hidden = true;
           $("choose").hidden = true;

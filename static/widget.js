@@ -139,40 +139,60 @@
       form.hidden = true;
       offer.appendChild(form);
       var chosen = null;
-      // The chosen time is kept for the patient while they type (POST /api/v1/holds).
+      // The chosen time is kept for the patient while they type (POST /api/v1/holds); choosing
+      // another lets the previous one go in the same request (`replaces`).
       var hold = null;
+      var holdAsked = 0;
       var holdNote = el("p", { "class": "cb-hold" });
       holdNote.hidden = true;
-      var letGo = function () {
-        if (!hold) return;
-        window.clearInterval(hold.timer);
-        fetch(origin + "/api/v1/holds/" + encodeURIComponent(hold.token), { method: "DELETE", keepalive: true })
+      var release = function (token) {
+        fetch(origin + "/api/v1/holds/" + encodeURIComponent(token), { method: "DELETE", keepalive: true })
           .catch(function () {});
-        hold = null;
+      };
+      var stopCountdown = function () {
+        if (hold) window.clearInterval(hold.timer);
         holdNote.hidden = true;
       };
-      window.addEventListener("pagehide", letGo);
+      window.addEventListener("pagehide", function () {
+        holdAsked += 1;
+        stopCountdown();
+        if (hold) release(hold.token);
+        hold = null;
+      });
       var keep = function (slot) {
-        letGo();
-        api("/api/v1/holds", { slot_id: slot.id, visit_type_id: visitTypeId ? Number(visitTypeId) : undefined })
-          .then(function (result) {
-            if (chosen !== slot || result.status !== 201) {
-              if (result.status === 409 && chosen === slot) formError.textContent = result.body.detail || "";
-              return;
-            }
-            var mine = { token: result.body.token, endsAt: Date.now() + result.body.seconds_left * 1000 };
-            hold = mine;
-            var tick = function () {
-              var left = Math.max(0, Math.round((mine.endsAt - Date.now()) / 1000));
-              holdNote.textContent = left > 0
-                ? "We're holding this time for you: " + Math.floor(left / 60) + ":" + ("0" + (left % 60)).slice(-2) + " left."
-                : "We could not hold this time any longer; you can still book it if it is free.";
-              if (left === 0) window.clearInterval(mine.timer);
-            };
-            tick();
-            mine.timer = window.setInterval(tick, 1000);
-            holdNote.hidden = false;
-          }).catch(function () {});
+        if (hold && hold.slotId === slot.id && hold.endsAt > Date.now()) return;
+        var mine = holdAsked += 1;
+        var previous = hold;
+        stopCountdown();
+        hold = null;
+        api("/api/v1/holds", {
+          slot_id: slot.id,
+          visit_type_id: visitTypeId ? Number(visitTypeId) : undefined,
+          replaces: previous ? previous.token : undefined
+        }).then(function (result) {
+          if (mine !== holdAsked) {
+            if (result.status === 201) release(result.body.token);
+            return;
+          }
+          if (result.status !== 201) {
+            // Refused, the previous hold was not let go: still the patient's to replace.
+            hold = previous;
+            if (result.status === 409) formError.textContent = result.body.detail || "";
+            return;
+          }
+          var kept = { token: result.body.token, slotId: slot.id, endsAt: Date.now() + result.body.seconds_left * 1000 };
+          hold = kept;
+          var tick = function () {
+            var left = Math.max(0, Math.round((kept.endsAt - Date.now()) / 1000));
+            holdNote.textContent = left > 0
+              ? "We're holding this time for you: " + Math.floor(left / 60) + ":" + ("0" + (left % 60)).slice(-2) + " left."
+              : "We could not hold this time any longer; you can still book it if it is free.";
+            if (left === 0) window.clearInterval(kept.timer);
+          };
+          tick();
+          kept.timer = window.setInterval(tick, 1000);
+          holdNote.hidden = false;
+        }).catch(function () {});
       };
       cta.items.forEach(function (slot) {
         var button = el("button", { type: "button", "aria-pressed": "false", "data-slot-id": String(slot.id) },
@@ -226,7 +246,10 @@
         api("/api/v1/bookings", body, key).then(function (result) {
           submit.disabled = false;
           if (result.status === 201) {
-            if (hold) { window.clearInterval(hold.timer); hold = null; }
+            // The hold became this booking.
+            stopCountdown();
+            hold = null;
+            holdAsked += 1;
             var booking = result.body;
             box.textContent = "";
             box.appendChild(el("h2", {}, "You're booked"));

@@ -20,12 +20,21 @@ use crate::db::DbConnection;
 use crate::domain::hold::{HoldStatus, HoldToken};
 use crate::domain::ids::{HoldId, SlotId, VisitTypeId};
 
-/// The time to keep: a start (its first slot) and, optionally, the kind of visit.
-#[derive(Debug, Clone, Copy)]
+/// The time to keep: a start (its first slot) and, optionally, the kind of visit; the hold this
+/// one replaces (the patient chose another time), and who asks.
+#[derive(Debug, Clone)]
 pub(crate) struct HoldRequest {
     pub slot_id: SlotId,
     pub visit_type_id: Option<VisitTypeId>,
+    pub replaces: Option<HoldToken>,
+    /// A keyed hash of the client's address (`ClientAddress`), never the address itself.
+    pub client_key: Option<String>,
 }
+
+/// How many times one client (one address) may keep at once: a patient keeps one (a page lets
+/// the previous go as it takes the next), a family booking together a few. Without a cap a few
+/// addresses could keep every time the clinic offers out of sight.
+pub(crate) const MAX_LIVE_PER_CLIENT: i64 = 4;
 
 /// A hold with what its answer shows: the time it keeps, with whom, where.
 #[derive(Debug, Clone)]
@@ -41,7 +50,7 @@ pub(crate) struct HoldDetails {
 /// book, 409 when the time (or any slot the visit needs) is taken, blocked or held already.
 pub(crate) fn take(
     conn: &mut DbConnection,
-    request: HoldRequest,
+    request: &HoldRequest,
     policy: &BookingPolicy,
     keep_for: Duration,
     now: NaiveDateTime,
@@ -65,6 +74,21 @@ pub(crate) fn take(
     if !provider.active {
         return Err(slot_unavailable(&first, provider.active, now));
     }
+    // The time the patient held before is theirs to let go as they take this one (it may be
+    // part of this very run).
+    if let Some(previous) = &request.replaces {
+        if let Some(hold) = holds::find_by_digest(conn, &previous.digest())? {
+            if hold.status(now) == HoldStatus::Active {
+                holds::release(conn, hold.id, now)?;
+            }
+        }
+    }
+    if let Some(client) = &request.client_key {
+        let live = holds::live_for_client(conn, client, now)?;
+        if live >= MAX_LIVE_PER_CLIENT {
+            return Err(ClinicError::TooManyHolds(live));
+        }
+    }
     let (run, visit_end) = openings::visit_run(conn, &first, visit_type.as_ref())?;
     let token = HoldToken::generate();
     let digest = token.digest();
@@ -77,6 +101,7 @@ pub(crate) fn take(
         ends_at: visit_end,
         expires_at: now + keep_for,
         created_at: now,
+        client_key: request.client_key.as_deref(),
     }
     .insert(conn)?;
     // In order of start, like a booking's claim: two holds (or a hold and a booking) that want

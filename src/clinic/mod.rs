@@ -72,6 +72,9 @@ pub enum ClinicError {
     /// Patients may not book a course of this visit type online.
     #[error("courses of {0} are booked by the clinic")]
     SeriesByStaffOnly(String),
+    /// The client keeps as many times as one may at once (`holds::MAX_LIVE_PER_CLIENT`).
+    #[error("{0} times are held already")]
+    TooManyHolds(i64),
     /// A booking rule refuses the change (too soon, too far ahead, past the cut-off, or too
     /// many upcoming visits for one address).
     #[error("the booking rule {} refuses this", .0.rule.as_str())]

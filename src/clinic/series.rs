@@ -63,12 +63,13 @@ fn local_text(instant: NaiveDateTime, tz: Tz) -> String {
         .to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
-/// The provider's slot where a visit of `visit_type` starting at `start` fits now, if any.
+/// The provider's slot where a visit of `visit_type` starting at `start` fits now, if any: its
+/// run free and kept by no live hold.
 fn fitting_slot(
     conn: &mut DbConnection,
     provider_id: ProviderId,
     visit_type: &VisitType,
-    start: NaiveDateTime,
+    (start, now): (NaiveDateTime, NaiveDateTime),
 ) -> Result<Option<SlotId>, ClinicError> {
     let until = start
         .checked_add_signed(visit_type.held_time())
@@ -76,7 +77,7 @@ fn fitting_slot(
     let run = slots::run_from(conn, provider_id, start, until)?;
     let free: Vec<_> = run
         .iter()
-        .take_while(|s| s.status == SlotStatus::Free)
+        .take_while(|s| s.status == SlotStatus::Free && s.held_until.is_none_or(|u| u <= now))
         .map(|s| (s.starts_at, s.ends_at))
         .collect();
     let fits = run.first().is_some_and(|s| s.starts_at == start)
@@ -149,8 +150,10 @@ pub(crate) fn book(
         let found = match occurrence.instant {
             None => Err("the clock skips this time that day"),
             Some(instant) if instant.naive_utc() <= now => Err("this time has passed"),
-            Some(instant) => fitting_slot(conn, provider.id, &visit_type, instant.naive_utc())?
-                .ok_or("the provider is not free for the whole visit then"),
+            Some(instant) => {
+                fitting_slot(conn, provider.id, &visit_type, (instant.naive_utc(), now))?
+                    .ok_or("the provider is not free for the whole visit then")
+            }
         };
         match found {
             Ok(slot_id) => chosen.push(slot_id),

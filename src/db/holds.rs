@@ -27,6 +27,7 @@ pub struct Hold {
     pub created_at: NaiveDateTime,
     pub released_at: Option<NaiveDateTime>,
     pub booking_id: Option<BookingId>,
+    pub client_key: Option<String>,
 }
 
 impl Hold {
@@ -54,6 +55,7 @@ pub struct NewHold<'a> {
     pub ends_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
+    pub client_key: Option<&'a str>,
 }
 
 impl NewHold<'_> {
@@ -70,6 +72,21 @@ pub(crate) fn find_by_digest(conn: &mut DbConnection, digest: &str) -> QueryResu
         .select(Hold::as_select())
         .get_result(conn)
         .optional()
+}
+
+/// How many live holds (neither expired, let go nor booked) the client `client_key` has.
+pub(crate) fn live_for_client(
+    conn: &mut DbConnection,
+    client_key: &str,
+    now: NaiveDateTime,
+) -> QueryResult<i64> {
+    holds::table
+        .filter(holds::client_key.eq(client_key))
+        .filter(holds::expires_at.gt(now))
+        .filter(holds::released_at.is_null())
+        .filter(holds::booking_id.is_null())
+        .count()
+        .get_result(conn)
 }
 
 /// Lets the slots `hold` keeps go at once, and marks it released.

@@ -42,6 +42,7 @@ diesel::table! {
         created_at -> Timestamp,
         released_at -> Nullable<Timestamp>,
         booking_id -> Nullable<Integer>,
+        client_key -> Nullable<Text>,
     }
 }
 

@@ -3,8 +3,9 @@
 //! hold's only name; booking with it (`hold_token`) claims the held time.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDateTime};
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
 use super::patient_form::parse_visit_type_field;
@@ -12,6 +13,7 @@ use super::views::{
     hold_token_schema, names_schema, private_json, rfc3339, HoldTokenParam, LocationSummary,
     ProviderSummary, SlotView, VisitTypeSummary,
 };
+use crate::abuse;
 use crate::clinic::holds::{self, HoldDetails, HoldRequest};
 use crate::clinic::locations;
 use crate::db::{self, slots};
@@ -41,6 +43,10 @@ pub(super) struct CreateHoldBody {
     /// The kind of visit: the hold keeps every slot it needs. Book with the same one.
     #[schema(minimum = 1, maximum = 2147483647, format = Int64)]
     visit_type_id: Option<i64>,
+    /// The token of the hold this one replaces (the patient chose another time): it is let go
+    /// in the same step, so the new time may overlap it. Unknown or ended holds are ignored.
+    #[schema(schema_with = hold_token_schema)]
+    replaces: Option<String>,
 }
 
 /// A time kept for a patient, and how long it stays kept.
@@ -107,9 +113,16 @@ enum Named {
 }
 
 impl CreateHoldBody {
-    fn parse(&self) -> Result<(Named, Option<VisitTypeId>), ApiError> {
+    fn parse(&self) -> Result<(Named, Option<VisitTypeId>, Option<HoldToken>), ApiError> {
         let mut errors = FieldErrors::default();
         let visit_type_id = parse_visit_type_field(self.visit_type_id, &mut errors);
+        let replaces = self.replaces.as_deref().and_then(|token| {
+            let parsed = HoldToken::parse(token);
+            if parsed.is_none() {
+                errors.add("replaces", "is not a hold token");
+            }
+            parsed
+        });
         let named = match (self.slot_id, self.provider_id, self.start.as_deref()) {
             (Some(id), None, None) if self.location_id.is_none() => Some(Named::Slot(
                 SlotId::try_from(id).map_err(|_| ApiError::not_found("slot"))?,
@@ -138,7 +151,7 @@ impl CreateHoldBody {
             }
         };
         match named {
-            Some(named) if errors.is_empty() => Ok((named, visit_type_id)),
+            Some(named) if errors.is_empty() => Ok((named, visit_type_id, replaces)),
             _ => Err(errors.into()),
         }
     }
@@ -152,8 +165,9 @@ impl CreateHoldBody {
     description = "Keeps the time (and, with `visit_type_id`, every slot the visit needs) for \
 `booking.hold_minutes` (default 5): nobody else is offered it or can book it meanwhile. Book it \
 with the answer's `token` as `hold_token`; the booking rules apply then as to any booking. A hold \
-ends by itself when it expires; `DELETE` lets it go sooner. One live hold per time: a second \
-is a 409.",
+ends by itself when it expires; `DELETE` lets it go sooner, and `replaces` lets the previous \
+one go as this one is taken. One live hold per time: a second is a 409; one client (address) \
+keeps at most 4 at once.",
     tag = "bookings",
     security(()),
     request_body = CreateHoldBody,
@@ -161,17 +175,23 @@ is a 409.",
         (status = 201, description = "The time is kept; the token books it", body = HoldView),
         (status = 400),
         (status = 404, description = "No such slot, provider, location or visit type"),
-        (status = 409, description = "The time is taken, blocked, started or held already, or a booking rule refuses it (`rule`: min_notice or horizon)"),
+        (status = 409, description = "The time is taken, blocked, started or held already, a booking rule refuses it (`rule`: min_notice or horizon), or this client holds 4 times already"),
         (status = 413),
         (status = 422, description = "Invalid fields, named in `errors`"),
         (status = 429),
     ),
 )]
 pub(super) async fn create(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<CreateHoldBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let (named, visit_type_id) = body.parse()?;
+    let (named, visit_type_id, replaces) = body.parse()?;
+    let client_key = abuse::client_key(
+        &req,
+        &state.settings.http,
+        state.settings.auth.jwt_secret.expose_secret(),
+    );
     let policy = state.policy.clone();
     let view = state
         .with_connection(move |conn| {
@@ -191,8 +211,10 @@ pub(super) async fn create(
                 let request = HoldRequest {
                     slot_id,
                     visit_type_id,
+                    replaces,
+                    client_key,
                 };
-                let (token, details) = holds::take(conn, request, &policy, policy.hold, now)?;
+                let (token, details) = holds::take(conn, &request, &policy, policy.hold, now)?;
                 let first =
                     slots::find(conn, slot_id)?.ok_or_else(|| ApiError::not_found("slot"))?;
                 Ok::<_, ApiError>(hold_view(&details, &first, Some(&token), now))

@@ -14,6 +14,7 @@ crate::both_backends!(
     a_hold_ends_by_itself_or_when_let_go,
     holds_of_any_length_racing_for_one_time_never_overlap,
     a_hold_sets_no_booking_rule_aside,
+    a_client_keeps_a_few_times_and_replaces_its_own,
 );
 
 async fn take(app: &TestApp, body: Value) -> (StatusCode, Value) {
@@ -311,4 +312,78 @@ async fn a_hold_sets_no_booking_rule_aside(backend: Backend) {
     let (status, problem) =
         take(&app, json!({"slot_id": slot["id"], "start": slot["start"]})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+}
+
+/// A patient who picks another time replaces their hold in one step (the new time may overlap
+/// the old); one client keeps at most four times at once, so a few addresses cannot keep the
+/// clinic's times out of sight.
+async fn a_client_keeps_a_few_times_and_replaces_its_own(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let evaluation = 1;
+    let from = (chrono::Utc::now() + Duration::days(2)).to_rfc3339();
+    let fits = app
+        .get_json(&format!(
+            "/api/v1/slots?provider_id=1&visit_type_id={evaluation}&limit=2&from={}",
+            crate::helpers::urlencode(&from)
+        ))
+        .await;
+    let (first, second) = (
+        fits["items"][0]["id"].clone(),
+        fits["items"][1]["id"].clone(),
+    );
+    let (status, old) = take(&app, json!({"slot_id": first, "visit_type_id": evaluation})).await;
+    assert_eq!(status, StatusCode::CREATED, "{old}");
+    // The next start a quarter hour later overlaps the held run: only a replacement gets it.
+    let (status, _) = take(
+        &app,
+        json!({"slot_id": second, "visit_type_id": evaluation}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, new) = take(
+        &app,
+        json!({"slot_id": second, "visit_type_id": evaluation, "replaces": old["token"]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{new}");
+    let old_token = old["token"].as_str().unwrap();
+    assert_eq!(
+        app.get_json(&format!("/api/v1/holds/{old_token}")).await["status"],
+        "released"
+    );
+    // A replacement that is refused (its time is booked) lets nothing go: one transaction.
+    let booked = app.free_slot_ids_from(4).await[0];
+    app.book_ok(booked).await;
+    let (status, _) = take(&app, json!({"slot_id": booked, "replaces": new["token"]})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let new_token = new["token"].as_str().unwrap();
+    assert_eq!(
+        app.get_json(&format!("/api/v1/holds/{new_token}")).await["status"],
+        "active"
+    );
+
+    // Four live holds per client: the fifth is refused until one is let go.
+    let slots = app.free_slot_ids_from(5).await;
+    for &slot_id in &slots[..3] {
+        take_ok(&app, slot_id).await;
+    }
+    let (status, problem) = take(&app, json!({"slot_id": slots[3]})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("holding 4 times"),
+        "{problem}"
+    );
+    let response = app
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/holds/{new_token}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    take_ok(&app, slots[3]).await;
 }

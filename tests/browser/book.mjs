@@ -90,6 +90,12 @@ try {
   if ((await focusedId(page)) !== "choose-title") await fail("focus did not move to the times");
   const providers = await page.$$eval("#provider option", (options) => options.map((o) => o.textContent));
   await page.locator("button.slot").first().waitFor({ timeout: 15000 });
+  // Next week's first time: the visit is moved later on, which the rules allow only until 24
+  // hours before it starts (this week's first time may be sooner, whatever the time of day).
+  const nextWeek = page.waitForResponse((r) => r.url().includes("/api/v1/slots?"));
+  await page.click("#next-week");
+  await nextWeek;
+  await page.locator("button.slot").first().waitFor({ timeout: 15000 });
   const held = page.waitForResponse((r) => r.url().endsWith("/api/v1/holds") && r.request().method() === "POST");
   await page.locator("button.slot").first().click();
   // The time is held while the patient types, with a countdown.
@@ -125,7 +131,7 @@ try {
   await page.screenshot({ path: `${shots}/book-confirmed.png`, fullPage: true });
   await checkAccessibility(page, "confirmation");
 
-  // The confirmation's manage link: the booking with its visit type, moved to a later time,
+  // The confirmation's manage link: the booking with its visit type, moved to another time,
   // offered only where a visit of its type fits.
   await page.goto(`${base}/book?reference=${encodeURIComponent(booking.reference)}&token=${encodeURIComponent(booking.manage_token)}`);
   await page.locator("#manage-details dd").first().waitFor({ timeout: 15000 });

@@ -13,7 +13,13 @@ CREATE TABLE holds (
     expires_at TIMESTAMP NOT NULL,
     created_at TIMESTAMP NOT NULL,
     released_at TIMESTAMP,
-    booking_id INTEGER REFERENCES bookings (id)
+    booking_id INTEGER REFERENCES bookings (id),
+    -- Who took it, as a keyed hash of their address (never the address): one client may keep
+    -- only a few times at once.
+    client_key TEXT
 );
+CREATE INDEX holds_by_client ON holds (client_key, expires_at);
 ALTER TABLE slots ADD COLUMN hold_id INTEGER REFERENCES holds (id);
 ALTER TABLE slots ADD COLUMN held_until TIMESTAMP;
+-- Letting go of a hold finds its slots by it.
+CREATE INDEX slots_by_hold ON slots (hold_id) WHERE hold_id IS NOT NULL;
