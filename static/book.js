@@ -282,7 +282,7 @@
   }
 
   function release(token) {
-    fetch("/api/v1/holds/" + encodeURIComponent(token), { method: "DELETE", keepalive: true })
+    fetch("/api/v1/holds/current", { method: "DELETE", keepalive: true, headers: { "Authorization": "Bearer " + token } })
       .catch(function () {});
   }
 

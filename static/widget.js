@@ -146,7 +146,7 @@
       var holdNote = el("p", { "class": "cb-hold" });
       holdNote.hidden = true;
       var release = function (token) {
-        fetch(origin + "/api/v1/holds/" + encodeURIComponent(token), { method: "DELETE", keepalive: true })
+        fetch(origin + "/api/v1/holds/current", { method: "DELETE", keepalive: true, headers: { "Authorization": "Bearer " + token } })
           .catch(function () {});
       };
       var stopCountdown = function () {

@@ -77,11 +77,7 @@ pub(crate) fn take(
     // The time the patient held before is theirs to let go as they take this one (it may be
     // part of this very run).
     if let Some(previous) = &request.replaces {
-        if let Some(hold) = holds::find_by_digest(conn, &previous.digest())? {
-            if hold.status(now) == HoldStatus::Active {
-                holds::release(conn, hold.id, now)?;
-            }
-        }
+        let_go(conn, previous, now)?;
     }
     if let Some(client) = &request.client_key {
         let live = holds::live_for_client(conn, client, now)?;
@@ -175,12 +171,25 @@ pub(crate) fn release(
     token: &HoldToken,
     now: NaiveDateTime,
 ) -> Result<(), ClinicError> {
-    let hold =
-        holds::find_by_digest(conn, &token.digest())?.ok_or(ClinicError::NotFound("hold"))?;
+    match let_go(conn, token, now)? {
+        true => Ok(()),
+        false => Err(ClinicError::NotFound("hold")),
+    }
+}
+
+/// Lets the hold `token` names go if it is still active; false when it names none.
+fn let_go(
+    conn: &mut DbConnection,
+    token: &HoldToken,
+    now: NaiveDateTime,
+) -> Result<bool, ClinicError> {
+    let Some(hold) = holds::find_by_digest(conn, &token.digest())? else {
+        return Ok(false);
+    };
     if hold.status(now) == HoldStatus::Active {
         holds::release(conn, hold.id, now)?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// The hold a booking of `slot_id` (as `visit_type_id`) names with `token`, if it still keeps

@@ -2,7 +2,7 @@
 //! back with the time it has left, `DELETE` lets it go. The token the answer carries is the
 //! hold's only name; booking with it (`hold_token`) claims the held time.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDateTime};
 use secrecy::ExposeSecret;
@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::patient_form::parse_visit_type_field;
 use super::views::{
-    hold_token_schema, names_schema, private_json, rfc3339, HoldTokenParam, LocationSummary,
-    ProviderSummary, SlotView, VisitTypeSummary,
+    hold_token_schema, names_schema, private_json, rfc3339, LocationSummary, ProviderSummary,
+    SlotView, VisitTypeSummary,
 };
 use crate::abuse;
 use crate::clinic::holds::{self, HoldDetails, HoldRequest};
@@ -52,8 +52,9 @@ pub(super) struct CreateHoldBody {
 /// A time kept for a patient, and how long it stays kept.
 #[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct HoldView {
-    /// Only in the answer that took the hold: its name, to book with (`hold_token`), read or let
-    /// go. Keep it secret: with it anyone can book the held time.
+    /// Only in the answer that took the hold: its name, to book with (`hold_token`), and to read
+    /// or let go the hold (`Authorization: Bearer <token>`). Keep it secret: with it anyone can
+    /// book the held time.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(schema_with = hold_token_schema)]
     token: Option<String>,
@@ -61,7 +62,7 @@ pub(super) struct HoldView {
     #[schema(schema_with = hold_status_schema)]
     status: String,
     /// When the time stops being kept (RFC 3339, UTC).
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, max_length = 20)]
     expires_at: String,
     /// Whole seconds left until then (0 once it has ended): a page's countdown starts here,
     /// whatever its own clock says.
@@ -228,38 +229,41 @@ pub(super) async fn create(
         .body(body))
 }
 
-/// A hold's address: its token. One that does not parse names no hold: 404.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Path)]
-pub(super) struct HoldPath {
-    /// The hold's token, from the answer that took it
-    #[param(value_type = HoldTokenParam, inline)]
-    token: String,
-}
-
-fn token_from_path(path: &HoldPath) -> Result<HoldToken, ApiError> {
-    HoldToken::parse(&path.token).ok_or_else(|| ApiError::not_found("hold"))
+/// The hold a request names by its token, sent as `Authorization: Bearer <token>` (a secret
+/// stays out of URLs, which proxies log). 401 without one or with something else.
+fn token_from_header(req: &HttpRequest) -> Result<HoldToken, ApiError> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .and_then(|token| HoldToken::parse(token.trim()))
+        .ok_or_else(|| {
+            ApiError::Unauthorized(
+                "send the hold's token (from POST /api/v1/holds) as `Authorization: Bearer <token>`"
+                    .into(),
+            )
+        })
 }
 
 #[utoipa::path(
     get,
-    path = "/api/v1/holds/{token}",
+    path = "/api/v1/holds/current",
     operation_id = "getHold",
     summary = "Read a hold",
-    description = "The time a hold keeps, its status and the seconds it has left.",
+    description = "The hold the token names: the time it keeps, its status and the seconds it has left.",
     tag = "bookings",
-    security(()),
-    params(HoldPath),
+    security(("hold_token" = [])),
     responses(
         (status = 200, description = "The hold", body = HoldView),
+        (status = 401, description = "No hold token"),
         (status = 404, description = "No such hold"),
     ),
 )]
 pub(super) async fn show(
+    req: HttpRequest,
     state: web::Data<AppState>,
-    path: web::Path<HoldPath>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = token_from_path(&path)?;
+    let token = token_from_header(&req)?;
     let view = state
         .with_connection(move |conn| {
             let now = db::now();
@@ -276,24 +280,24 @@ pub(super) async fn show(
 
 #[utoipa::path(
     delete,
-    path = "/api/v1/holds/{token}",
+    path = "/api/v1/holds/current",
     operation_id = "releaseHold",
     summary = "Let a held time go",
-    description = "The time is open to others again at once. Letting go a hold that has ended \
-(expired, let go or booked) changes nothing.",
+    description = "The time the token's hold keeps is open to others again at once. Letting go \
+a hold that has ended (expired, let go or booked) changes nothing.",
     tag = "bookings",
-    security(()),
-    params(HoldPath),
+    security(("hold_token" = [])),
     responses(
         (status = 204, description = "Let go"),
+        (status = 401, description = "No hold token"),
         (status = 404, description = "No such hold"),
     ),
 )]
 pub(super) async fn release(
+    req: HttpRequest,
     state: web::Data<AppState>,
-    path: web::Path<HoldPath>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = token_from_path(&path)?;
+    let token = token_from_header(&req)?;
     state
         .with_connection(move |conn| {
             db::write_transaction(conn, |conn| holds::release(conn, &token, db::now()))

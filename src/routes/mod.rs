@@ -133,7 +133,7 @@ pub(crate) fn configure(
                         ),
                 )
                 .service(
-                    web::resource("/holds/{token}")
+                    web::resource("/holds/current")
                         .route(web::get().to(holds::show))
                         .route(web::delete().to(holds::release)),
                 )

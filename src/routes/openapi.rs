@@ -118,6 +118,18 @@ impl Modify for SecuritySchemes {
                 ),
             );
         }
+        components.add_security_scheme(
+            "hold_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The token returned when the hold was taken (`hold_` and 32 characters); \
+                         opens that hold only, while it lasts and after",
+                    ))
+                    .build(),
+            ),
+        );
     }
 }
 

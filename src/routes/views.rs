@@ -439,8 +439,6 @@ parameter_schemas! {
     PublicSource => public_source();
     /// An instant or a local date (`domain::slot::parse_instant`).
     InstantOrDate => instant_or_date();
-    /// A hold's token (`HoldToken::parse`).
-    HoldTokenParam => pattern_schema(HoldToken::PATTERN).max_length(Some(37));
 }
 
 /// A hold's token as the API writes and reads it (`HoldToken`).

@@ -133,7 +133,15 @@ async fn a_patient_books_through_the_page_and_the_widget_in_a_real_browser() {
     );
     assert_eq!(result["booked_with_hold"], true, "{result}");
     let hold_token = result["hold_token"].as_str().expect("hold token");
-    let hold = app.get_json(&format!("/api/v1/holds/{hold_token}")).await;
+    let hold = app
+        .send_ok(
+            reqwest::Method::GET,
+            "/api/v1/holds/current",
+            hold_token,
+            None,
+            reqwest::StatusCode::OK,
+        )
+        .await;
     assert_eq!(hold["status"], "booked", "{hold}");
     assert!(
         result["widget_hold_text"]

@@ -29,6 +29,18 @@ async fn take_ok(app: &TestApp, slot_id: i64) -> Value {
     hold
 }
 
+/// The hold `token` opens (`GET /api/v1/holds/current`).
+async fn read_hold(app: &TestApp, token: &str) -> Value {
+    app.send_ok(Method::GET, HOLD, token, None, StatusCode::OK)
+        .await
+}
+
+async fn let_go(app: &TestApp, token: &str) -> reqwest::Response {
+    app.send(Method::DELETE, HOLD, Some(token), None).await
+}
+
+const HOLD: &str = "/api/v1/holds/current";
+
 async fn book_with(
     app: &TestApp,
     slot_id: i64,
@@ -111,7 +123,7 @@ async fn a_hold_keeps_the_time_for_the_patient_who_took_it(backend: Backend) {
     // Its token books it, and only once.
     let response = book_with(&app, slot_id, patient(), Some(&hold)).await;
     assert_eq!(response.status(), StatusCode::CREATED);
-    let read = app.get_json(&format!("/api/v1/holds/{token}")).await;
+    let read = read_hold(&app, token).await;
     assert_eq!(read["status"], "booked");
     assert_eq!(read["seconds_left"], 0);
     assert!(
@@ -148,7 +160,7 @@ async fn a_hold_ends_by_itself_or_when_let_go(backend: Backend) {
     let_time_pass(&app, &hold).await;
     assert!(listed(&app, first).await, "an expired hold keeps nothing");
     let token = hold["token"].as_str().unwrap();
-    let read = app.get_json(&format!("/api/v1/holds/{token}")).await;
+    let read = read_hold(&app, token).await;
     assert_eq!(read["status"], "expired");
     // The expired hold's patient may still book the time while it is free: the booking goes
     // on without the hold.
@@ -158,14 +170,13 @@ async fn a_hold_ends_by_itself_or_when_let_go(backend: Backend) {
     // Let go: open again at once, and a second hold may take it.
     let hold = take_ok(&app, second).await;
     let token = hold["token"].as_str().unwrap().to_owned();
-    let path = format!("/api/v1/holds/{token}");
-    let response = app.send(Method::DELETE, &path, None, None).await;
+    let response = let_go(&app, &token).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert!(listed(&app, second).await);
-    assert_eq!(app.get_json(&path).await["status"], "released");
+    assert_eq!(read_hold(&app, &token).await["status"], "released");
     let again = take_ok(&app, second).await;
     // Letting go the first hold again changes nothing: the second keeps the time.
-    let response = app.send(Method::DELETE, &path, None, None).await;
+    let response = let_go(&app, &token).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert!(!listed(&app, second).await);
     let response = book_with(&app, second, another_patient(1), None).await;
@@ -173,12 +184,17 @@ async fn a_hold_ends_by_itself_or_when_let_go(backend: Backend) {
     let response = book_with(&app, second, another_patient(1), Some(&again)).await;
     assert_eq!(response.status(), StatusCode::CREATED);
 
-    // An unknown or malformed token names no hold.
-    let unknown = format!("/api/v1/holds/hold_{}", "0".repeat(32));
-    assert_problem(app.get(&unknown).await, StatusCode::NOT_FOUND).await;
-    assert_problem(app.get("/api/v1/holds/nope").await, StatusCode::NOT_FOUND).await;
-    let response = app.send(Method::DELETE, &unknown, None, None).await;
+    // An unknown token names no hold; no token, or something else, is a 401. The token never
+    // goes in the URL.
+    let unknown = format!("hold_{}", "0".repeat(32));
+    let response = app.send(Method::GET, HOLD, Some(&unknown), None).await;
     assert_problem(response, StatusCode::NOT_FOUND).await;
+    assert_problem(let_go(&app, &unknown).await, StatusCode::NOT_FOUND).await;
+    assert_problem(app.get(HOLD).await, StatusCode::UNAUTHORIZED).await;
+    let response = app.send(Method::DELETE, HOLD, Some("nope"), None).await;
+    assert_problem(response, StatusCode::UNAUTHORIZED).await;
+    let path = format!("/api/v1/holds/{token}");
+    assert_problem(app.get(&path).await, StatusCode::NOT_FOUND).await;
 }
 
 /// The demo's first provider offers the 60-minute evaluation (which holds 75 minutes with its
@@ -347,20 +363,14 @@ async fn a_client_keeps_a_few_times_and_replaces_its_own(backend: Backend) {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{new}");
     let old_token = old["token"].as_str().unwrap();
-    assert_eq!(
-        app.get_json(&format!("/api/v1/holds/{old_token}")).await["status"],
-        "released"
-    );
+    assert_eq!(read_hold(&app, old_token).await["status"], "released");
     // A replacement that is refused (its time is booked) lets nothing go: one transaction.
     let booked = app.free_slot_ids_from(4).await[0];
     app.book_ok(booked).await;
     let (status, _) = take(&app, json!({"slot_id": booked, "replaces": new["token"]})).await;
     assert_eq!(status, StatusCode::CONFLICT);
     let new_token = new["token"].as_str().unwrap();
-    assert_eq!(
-        app.get_json(&format!("/api/v1/holds/{new_token}")).await["status"],
-        "active"
-    );
+    assert_eq!(read_hold(&app, new_token).await["status"], "active");
 
     // Four live holds per client: the fifth is refused until one is let go.
     let slots = app.free_slot_ids_from(5).await;
@@ -376,14 +386,7 @@ async fn a_client_keeps_a_few_times_and_replaces_its_own(backend: Backend) {
             .contains("holding 4 times"),
         "{problem}"
     );
-    let response = app
-        .send(
-            Method::DELETE,
-            &format!("/api/v1/holds/{new_token}"),
-            None,
-            None,
-        )
-        .await;
+    let response = let_go(&app, new_token).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     take_ok(&app, slots[3]).await;
 }
