@@ -24,6 +24,9 @@ function request()
   idx = idx + step
   local headers = {["Content-Type"] = "application/json"}
   if wrk.path == "/api/v1/holds" then
+    -- Each hold from another patient's address, as a proxy in front would say (the server
+    -- trusts 127.0.0.1 as its proxy for this row): one address keeps only 4 holds at once.
+    headers["X-Forwarded-For"] = string.format("10.%d.%d.%d", math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256)
     return wrk.format("POST", wrk.path, headers, '{"slot_id":' .. id .. '}')
   end
   return wrk.format("POST", "/api/v1/bookings", headers,
