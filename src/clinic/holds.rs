@@ -40,6 +40,8 @@ pub(crate) const MAX_LIVE_PER_CLIENT: i64 = 4;
 #[derive(Debug, Clone)]
 pub(crate) struct HoldDetails {
     pub hold: Hold,
+    /// The visit's first slot, as read when the hold was taken or read.
+    pub first: Slot,
     pub provider: Provider,
     pub location: Location,
     pub visit_type: Option<VisitType>,
@@ -112,6 +114,7 @@ pub(crate) fn take(
         token,
         HoldDetails {
             hold,
+            first,
             provider,
             location,
             visit_type,
@@ -158,6 +161,7 @@ pub(crate) fn load(conn: &mut DbConnection, token: &HoldToken) -> Result<HoldDet
     let location = locations::of_slot(conn, first.location_id)?;
     Ok(HoldDetails {
         hold,
+        first,
         provider,
         location,
         visit_type,

@@ -79,16 +79,11 @@ fn hold_status_schema() -> utoipa::openapi::Object {
     names_schema(HoldStatus::ALL.iter().map(|s| s.as_str())).build()
 }
 
-fn hold_view(
-    details: &HoldDetails,
-    first: &slots::Slot,
-    token: Option<&HoldToken>,
-    now: NaiveDateTime,
-) -> HoldView {
+fn hold_view(details: &HoldDetails, token: Option<&HoldToken>, now: NaiveDateTime) -> HoldView {
     let hold = &details.hold;
     let visit = slots::Slot {
         ends_at: hold.ends_at,
-        ..first.clone()
+        ..details.first.clone()
     };
     let status = hold.status(now);
     let seconds_left = match status {
@@ -216,9 +211,7 @@ pub(super) async fn create(
                     client_key,
                 };
                 let (token, details) = holds::take(conn, &request, &policy, policy.hold, now)?;
-                let first =
-                    slots::find(conn, slot_id)?.ok_or_else(|| ApiError::not_found("slot"))?;
-                Ok::<_, ApiError>(hold_view(&details, &first, Some(&token), now))
+                Ok::<_, ApiError>(hold_view(&details, Some(&token), now))
             })
         })
         .await?;
@@ -268,9 +261,7 @@ pub(super) async fn show(
         .with_connection(move |conn| {
             let now = db::now();
             let details = holds::load(conn, &token)?;
-            let first = slots::find(conn, details.hold.slot_id)?
-                .ok_or_else(|| ApiError::not_found("hold"))?;
-            Ok::<_, ApiError>(hold_view(&details, &first, None, now))
+            Ok::<_, ApiError>(hold_view(&details, None, now))
         })
         .await?;
     Ok(private_json(
