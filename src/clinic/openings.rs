@@ -90,6 +90,10 @@ pub(crate) fn visit_run(
     Ok((run, visit_end))
 }
 
+/// Lists this long or shorter walk the free slots a page at a time; longer ones read their
+/// window in one (see `fitting`).
+const SHORT_LIST: usize = 100;
+
 /// The starts in `between` where `visit_type` fits, with one provider or any who offers
 /// it, ordered by start then provider, at most `limit`. Each answer's slot ends where the visit
 /// would (its first slot's id is what a booking names). A visit stays at one location: free
@@ -108,28 +112,11 @@ pub(crate) fn fitting(
     between: OpenBetween,
     limit: usize,
 ) -> Result<Vec<OpenSlot>, ClinicError> {
+    // After each page, every slot before the last one read has been read; a start whose run
+    // reaches that far unbroken waits for the next page.
     if limit == 0 {
         return Ok(Vec::new());
     }
-    first_fitting(conn, visit_type, provider_id, place, between, limit)
-}
-
-/// Lists this long or shorter walk the free slots a page at a time; longer ones read their
-/// window in one (see `fitting`).
-const SHORT_LIST: usize = 100;
-
-/// The first `limit` starts where the visit fits, walking the free slots of those who offer it
-/// (or of `provider_id`) by start. After each page, every slot before the last one read has been
-/// read; a start whose run reaches that far unbroken waits for the next page. The walk ends when
-/// the first `limit` starts in order are all decided.
-fn first_fitting(
-    conn: &mut DbConnection,
-    visit_type: &VisitType,
-    provider_id: Option<ProviderId>,
-    place: Option<AtLocation>,
-    between: OpenBetween,
-    limit: usize,
-) -> Result<Vec<OpenSlot>, ClinicError> {
     let need = visit_type.held_time();
     let until = between.until;
     // A visit starting just before `until` runs past it: read that far.

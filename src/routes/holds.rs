@@ -2,12 +2,13 @@
 //! back with the time it has left, `DELETE` lets it go. The token the answer carries is the
 //! hold's only name; booking with it (`hold_token`) claims the held time.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDateTime};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
+use super::access::bearer_token;
 use super::patient_form::parse_visit_type_field;
 use super::views::{
     hold_token_schema, names_schema, private_json, rfc3339, LocationSummary, ProviderSummary,
@@ -225,17 +226,12 @@ pub(super) async fn create(
 /// The hold a request names by its token, sent as `Authorization: Bearer <token>` (a secret
 /// stays out of URLs, which proxies log). 401 without one or with something else.
 fn token_from_header(req: &HttpRequest) -> Result<HoldToken, ApiError> {
-    req.headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .and_then(|token| HoldToken::parse(token.trim()))
-        .ok_or_else(|| {
-            ApiError::Unauthorized(
-                "send the hold's token (from POST /api/v1/holds) as `Authorization: Bearer <token>`"
-                    .into(),
-            )
-        })
+    bearer_token(req).and_then(HoldToken::parse).ok_or_else(|| {
+        ApiError::Unauthorized(
+            "send the hold's token (from POST /api/v1/holds) as `Authorization: Bearer <token>`"
+                .into(),
+        )
+    })
 }
 
 #[utoipa::path(
