@@ -15,6 +15,7 @@ use crate::clinic::rules::BrokenRule;
 use crate::clinic::{ClinicError, Unavailable};
 use crate::domain::booking::BookingStatus;
 use crate::domain::rules::{in_words, Rule};
+use crate::domain::waitlist::OfferStatus;
 use crate::domain::FieldErrors;
 
 pub(crate) const PROBLEM_JSON: &str = "application/problem+json";
@@ -313,6 +314,14 @@ impl From<ClinicError> for ApiError {
                 "you are holding {held} times already; book one, or let one go (`DELETE /api/v1/holds/{{token}}`, or `replaces` with its token), before holding another"
             )),
             ClinicError::BrokenRule(broken) => broken_rule(*broken),
+            ClinicError::OfferGone(status) => conflict(
+                match status {
+                    OfferStatus::Accepted => "this offer has been taken already; your booking stands (see the confirmation mail)",
+                    OfferStatus::Declined => "this offer was declined, and its time went to the next patient; you are still on the waitlist",
+                    OfferStatus::Expired | OfferStatus::Offered => "this offer ran out, and its time went to the next patient; you are still on the waitlist, and we will write when another time frees up",
+                },
+                &[("offer_status", json!(status.as_str()))],
+            ),
             ClinicError::Overlap { provider_id } => conflict(
                 "the provider already has a slot overlapping this time",
                 &[("provider_id", json!(provider_id))],

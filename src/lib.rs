@@ -21,4 +21,5 @@ pub(crate) mod routes;
 pub mod settings;
 pub mod startup;
 pub(crate) mod state;
+pub(crate) mod sweeper;
 pub mod telemetry;

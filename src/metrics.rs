@@ -14,8 +14,8 @@ use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::web;
 use prometheus::{
-    exponential_buckets, Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
-    Opts, Registry, TextEncoder,
+    exponential_buckets, Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter,
+    IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 /// The label of requests no route matched; their paths are whatever a client sent.
@@ -37,6 +37,8 @@ pub(crate) struct Metrics {
     pool_connections: IntGauge,
     pool_in_use: IntGauge,
     pool_max: IntGauge,
+    waitlist_offers: IntGaugeVec,
+    waitlist_rebooked: Histogram,
 }
 
 /// A snapshot of the outbox, read from the database when scraped (so every copy of the app
@@ -62,6 +64,21 @@ impl Metrics {
             // 1 ms to about 16 s.
             .buckets(exponential_buckets(0.001, 2.0, 15)?),
             &["method", "route", "status"],
+        )?;
+        let waitlist_offers = IntGaugeVec::new(
+            Opts::new(
+                "waitlist_offers",
+                "Waitlist offers ever made, by where they stand now (offered, accepted, declined, expired); read from the database at each scrape",
+            ),
+            &["status"],
+        )?;
+        let waitlist_rebooked = Histogram::with_opts(
+            HistogramOpts::new(
+                "waitlist_rebook_seconds",
+                "Time from a time becoming free (a cancellation, ...) to its booking from the waitlist",
+            )
+            // 1 s to about 9 hours.
+            .buckets(exponential_buckets(1.0, 2.0, 16)?),
         )?;
         let counter = |name: &str, help: &str| IntCounter::new(name, help);
         let gauge = |name: &str, help: &str| IntGauge::new(name, help);
@@ -101,6 +118,8 @@ impl Metrics {
             )?,
             http_requests,
             http_duration,
+            waitlist_offers,
+            waitlist_rebooked,
             registry,
         };
         metrics.register_all()?;
@@ -111,6 +130,8 @@ impl Metrics {
         let r = &self.registry;
         r.register(Box::new(self.http_requests.clone()))?;
         r.register(Box::new(self.http_duration.clone()))?;
+        r.register(Box::new(self.waitlist_offers.clone()))?;
+        r.register(Box::new(self.waitlist_rebooked.clone()))?;
         for counter in [
             &self.bookings_created,
             &self.bookings_cancelled,
@@ -171,6 +192,20 @@ impl Metrics {
         self.outbox_oldest_pending_age
             .set(outbox.oldest_pending_age_seconds.max(0));
         self.outbox_failed.set(outbox.failed);
+    }
+
+    /// How many waitlist offers stand at each status, as the database counts them.
+    pub(crate) fn set_waitlist_offers(&self, counts: &[(&str, i64)]) {
+        for (status, count) in counts {
+            self.waitlist_offers
+                .with_label_values(&[status])
+                .set(*count);
+        }
+    }
+
+    /// A freed time booked from the waitlist `seconds` after it became free.
+    pub(crate) fn waitlist_rebooked(&self, seconds: f64) {
+        self.waitlist_rebooked.observe(seconds.max(0.0));
     }
 
     pub(crate) fn set_pool(&self, state: diesel::r2d2::State, max_size: u32) {

@@ -26,6 +26,8 @@ pub struct Settings {
     pub http: HttpSettings,
     #[serde(default)]
     pub metrics: MetricsSettings,
+    #[serde(default)]
+    pub waitlist: WaitlistSettings,
     /// `default` or `production` (from `APP_ENV`).
     #[serde(default = "default_environment")]
     pub environment: String,
@@ -59,6 +61,26 @@ const MAX_DRAIN_SECONDS: u64 = 300;
 
 fn default_shutdown_timeout_seconds() -> u64 {
     30
+}
+
+/// The waitlist (`[waitlist]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct WaitlistSettings {
+    /// How many minutes an offer of freed time is held for the patient it goes to (1 to 1440).
+    pub offer_minutes: i64,
+    /// How often the server looks for holds and offers that ran out, to pass their time to the
+    /// next entry, in milliseconds (100 to 60000).
+    pub sweep_interval_ms: u64,
+}
+
+impl Default for WaitlistSettings {
+    fn default() -> Self {
+        Self {
+            offer_minutes: 15,
+            sweep_interval_ms: 2000,
+        }
+    }
 }
 
 /// Who may read `GET /metrics`.
@@ -424,6 +446,12 @@ impl Settings {
         if self.server.shutdown_timeout_seconds == 0 {
             anyhow::bail!("server.shutdown_timeout_seconds must be at least 1");
         }
+        if !(1..=1440).contains(&self.waitlist.offer_minutes) {
+            anyhow::bail!("waitlist.offer_minutes must be 1 to 1440");
+        }
+        if !(100..=60_000).contains(&self.waitlist.sweep_interval_ms) {
+            anyhow::bail!("waitlist.sweep_interval_ms must be 100 to 60000");
+        }
         if !(1..=MAX_HOLD_MINUTES).contains(&self.booking.hold_minutes) {
             anyhow::bail!("booking.hold_minutes must be 1 to {MAX_HOLD_MINUTES}");
         }
@@ -559,6 +587,13 @@ mod tests {
         ] {
             let refused = loaded_with(&format!("[booking]\n{change}\n")).expect_err(change);
             assert!(refused.to_string().contains(name), "{change}: {refused}");
+        }
+        for change in ["offer_minutes = 0", "sweep_interval_ms = 10"] {
+            let refused = loaded_with(&format!("[waitlist]\n{change}\n")).expect_err(change);
+            assert!(
+                refused.to_string().contains("waitlist."),
+                "{change}: {refused}"
+            );
         }
     }
 

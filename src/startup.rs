@@ -84,6 +84,14 @@ impl Application {
             tracing::info!("mail worker off (mail.worker_enabled): another copy sends the mail");
             tokio::spawn(async {})
         };
+        let policy = Arc::new(crate::state::booking_policy(&settings));
+        tokio::spawn(crate::sweeper::run(
+            pool.clone(),
+            policy.clone(),
+            Duration::from_millis(settings.waitlist.sweep_interval_ms),
+            mail_wakeup.clone(),
+            stopped.clone(),
+        ));
         tokio::spawn(crate::idempotency::forget_old_keys(pool.clone(), stopped));
         let metrics_data = web::Data::from(metrics.clone());
         let availability = Arc::new(AvailabilityCache::new(Duration::from_millis(
@@ -95,7 +103,7 @@ impl Application {
             pool: pool.clone(),
             tokens,
             settings: settings.clone(),
-            policy: Arc::new(crate::state::booking_policy(&settings)),
+            policy,
             mail_wakeup,
             metrics,
             password_checks: VerificationLimit::per_core(),

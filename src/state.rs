@@ -64,6 +64,7 @@ pub(crate) fn booking_policy(settings: &Settings) -> BookingPolicy {
         text: settings.booking.policy_text.trim().to_owned(),
         clinic_phone: settings.clinic.phone.clone(),
         hold: chrono::Duration::minutes(settings.booking.hold_minutes),
+        offer: chrono::Duration::minutes(settings.waitlist.offer_minutes),
     }
 }
 

@@ -30,5 +30,6 @@ pub fn booking_policy(settings: &clinic_booking::settings::Settings) -> BookingP
         text: settings.booking.policy_text.clone(),
         clinic_phone: settings.clinic.phone.clone(),
         hold: chrono::Duration::minutes(settings.booking.hold_minutes),
+        offer: chrono::Duration::minutes(settings.waitlist.offer_minutes),
     }
 }

@@ -15,6 +15,30 @@ pub(crate) const ISSUER: &str = "clinic-booking";
 pub(crate) const MANAGE_AUDIENCE: &str = "clinic-booking:manage";
 pub(crate) const STAFF_AUDIENCE: &str = "clinic-booking:staff";
 
+/// What a waitlist link opens; each is its own audience, so no link passes for another (nor for
+/// a manage or staff token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitlistLink {
+    /// The entry itself (reading it, leaving the list): given to whoever made it. Names the
+    /// entry's reference.
+    Entry,
+    /// The verification link, sent only to the patient's address. Names the entry's reference.
+    Verify,
+    /// One offer's accept and decline links, sent only to the patient's address. Names the
+    /// offer's id.
+    Offer,
+}
+
+impl WaitlistLink {
+    fn audience(self) -> &'static str {
+        match self {
+            Self::Entry => "clinic-booking:waitlist-entry",
+            Self::Verify => "clinic-booking:waitlist-verify",
+            Self::Offer => "clinic-booking:waitlist-offer",
+        }
+    }
+}
+
 /// A token as the API hands it out, as a JSON Schema pattern: a compact JWS, three unpadded
 /// base64url parts (header, claims, signature).
 pub(crate) const TOKEN_PATTERN: &str = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$";
@@ -134,13 +158,45 @@ impl TokenKeys {
     /// The booking a valid manage token opens; `None` for anything else (bad signature, other
     /// algorithm, expired, another audience).
     pub(crate) fn verify_manage_token(&self, token: &str) -> Option<BookingReference> {
+        let subject = self.verify_subject(token, MANAGE_AUDIENCE)?;
+        BookingReference::parse(&subject)
+    }
+
+    /// The subject of a valid token of `audience`; `None` for anything else.
+    fn verify_subject(&self, token: &str, audience: &str) -> Option<String> {
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_audience(&[MANAGE_AUDIENCE]);
+        validation.set_audience(&[audience]);
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
         validation.leeway = 0;
         let data = decode::<ManageClaims>(token, &self.decoding, &validation).ok()?;
-        BookingReference::parse(&data.claims.sub)
+        Some(data.claims.sub)
+    }
+
+    /// A waitlist link naming `subject` (an entry's reference, an offer's id) until `expires`.
+    pub(crate) fn issue_waitlist_token(
+        &self,
+        link: WaitlistLink,
+        subject: &str,
+        expires: DateTime<Utc>,
+    ) -> anyhow::Result<String> {
+        let claims = ManageClaims {
+            sub: subject.to_owned(),
+            aud: link.audience().to_owned(),
+            iss: ISSUER.to_owned(),
+            iat: Utc::now().timestamp(),
+            exp: expires.timestamp(),
+        };
+        Ok(encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.encoding,
+        )?)
+    }
+
+    /// What a valid waitlist link of kind `link` names; `None` for anything else.
+    pub(crate) fn verify_waitlist_token(&self, link: WaitlistLink, token: &str) -> Option<String> {
+        self.verify_subject(token, link.audience())
     }
 }
 
@@ -234,5 +290,36 @@ mod tests {
             })
             .unwrap();
         assert_eq!(expired.verify_staff_token(&old.token), None);
+    }
+
+    #[test]
+    fn each_waitlist_link_opens_only_its_own_kind() {
+        let k = keys("a-secret-of-sufficient-length-000000");
+        let later = Utc::now() + Duration::days(1);
+        let entry = k
+            .issue_waitlist_token(WaitlistLink::Entry, "WL-7Q2M9XA4KD", later)
+            .unwrap();
+        assert_eq!(
+            k.verify_waitlist_token(WaitlistLink::Entry, &entry)
+                .as_deref(),
+            Some("WL-7Q2M9XA4KD")
+        );
+        assert_eq!(k.verify_waitlist_token(WaitlistLink::Verify, &entry), None);
+        assert_eq!(k.verify_waitlist_token(WaitlistLink::Offer, &entry), None);
+        assert_eq!(k.verify_manage_token(&entry), None);
+        let manage = k
+            .issue_manage_token(&BookingReference::generate(), later)
+            .unwrap();
+        assert_eq!(k.verify_waitlist_token(WaitlistLink::Entry, &manage), None);
+        let past = Utc::now() - Duration::minutes(1);
+        let expired = k
+            .issue_waitlist_token(WaitlistLink::Offer, "12", past)
+            .unwrap();
+        assert_eq!(k.verify_waitlist_token(WaitlistLink::Offer, &expired), None);
+        let other = keys("another-secret-of-sufficient-length-1");
+        assert_eq!(
+            other.verify_waitlist_token(WaitlistLink::Entry, &entry),
+            None
+        );
     }
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::audit::{self, Entity};
 use super::rules::{self, Allowed, BookingPolicy};
-use super::{holds, locations, openings};
+use super::{holds, locations, offers, openings};
 use super::{slot_unavailable, ClinicError, Unavailable};
 use crate::db::audit::AuditAction;
 use crate::db::bookings::{self, Booking, NewBooking};
@@ -44,8 +44,18 @@ pub struct Intake {
     /// The course of care the visit belongs to. Its visits get one confirmation between them,
     /// queued by `series::book` once all are booked.
     pub series_id: Option<SeriesId>,
-    /// The hold the patient took on this time while filling in the form (`clinic::holds`).
-    pub hold: Option<HoldToken>,
+    /// The hold on this time the booking converts (`clinic::holds`).
+    pub hold: Option<HoldClaim>,
+}
+
+/// A hold a booking names.
+#[derive(Debug, Clone)]
+pub enum HoldClaim {
+    /// The one the patient took while filling in the form, by its token; checked to keep the
+    /// time booked (`holds::for_booking`).
+    Token(HoldToken),
+    /// A waitlist offer's, which keeps the offer's own time: the offer names it.
+    Offer(HoldId),
 }
 
 /// A booking with the slot and provider it is for.
@@ -179,7 +189,10 @@ pub fn book(
         return Err(slot_unavailable(&slot, provider.active, now));
     }
     let hold = match &request.hold {
-        Some(token) => holds::for_booking(conn, token, (slot_id, request.visit_type_id), now)?,
+        Some(HoldClaim::Token(token)) => {
+            holds::for_booking(conn, token, (slot_id, request.visit_type_id), now)?
+        }
+        Some(HoldClaim::Offer(hold)) => Some(*hold),
         None => None,
     };
     let (held, visit_end) = claim_visit(conn, &slot, visit_type.as_ref(), hold, now)?;
@@ -239,8 +252,15 @@ pub fn book(
         }))),
         now,
     )?;
+    // A course's visits get one confirmation between them (`series::book`); a time taken from
+    // the waitlist gets the waitlist's own.
     if request.series_id.is_none() {
-        outbox::enqueue(conn, MailKind::Confirmation, booking.id, now, now)?;
+        let kind = if matches!(request.hold, Some(HoldClaim::Offer(_))) {
+            MailKind::WaitlistAccepted
+        } else {
+            MailKind::Confirmation
+        };
+        outbox::enqueue(conn, kind, booking.id, now, now)?;
     }
     queue_reminder(conn, booking.id, slot.starts_at, policy.reminder_lead, now)?;
     let location = locations::of_slot(conn, slot.location_id)?;
@@ -389,6 +409,8 @@ pub(crate) fn cancel_because(
     if let Some(reason) = reason {
         bookings::set_cancel_reason(conn, details.booking.id, reason)?;
     }
+    let freed = offers::Freed::slot(&details.slot, details.slot.ends_at, now);
+    offers::offer_freed(conn, &freed, actor, policy, now)?;
     outbox::drop_pending_reminders(conn, details.booking.id)?;
     outbox::enqueue(conn, MailKind::Cancellation, details.booking.id, now, now)?;
     record_status_change(
@@ -541,6 +563,9 @@ pub fn reschedule(
         bookings::set_visit_end(conn, id, visit_end)?;
         Ok::<_, ClinicError>(())
     })?;
+    // The old time, where the new one does not take it back, goes to the waitlist.
+    let freed = offers::Freed::slot(&details.slot, details.slot.ends_at, now);
+    offers::offer_freed(conn, &freed, actor, policy, now)?;
     outbox::drop_pending_reminders(conn, details.booking.id)?;
     outbox::enqueue(conn, MailKind::Change, details.booking.id, now, now)?;
     queue_reminder(
@@ -774,6 +799,7 @@ mod tests {
             text: "Please cancel early.".into(),
             clinic_phone: "+1 (602) 555-0134".into(),
             hold: Duration::minutes(5),
+            offer: Duration::minutes(15),
         }
     }
 
@@ -1107,8 +1133,14 @@ mod tests {
             })
         ));
         let blocked = slot_at(&mut conn, Some(past.provider_id), SOON);
-        front_desk::set_slot_status(&mut conn, blocked.id, SlotStatus::Blocked, &staff(), now())
-            .expect("block");
+        front_desk::set_slot_status(
+            &mut conn,
+            blocked.id,
+            SlotStatus::Blocked,
+            (&staff(), &policy()),
+            now(),
+        )
+        .expect("block");
         assert!(matches!(
             public(&mut conn, blocked.id),
             Err(ClinicError::SlotUnavailable {

@@ -23,6 +23,7 @@ pub(crate) enum Entity<'a> {
     Series(&'a str),
     Location(LocationId),
     TimeOff(TimeOffId),
+    WaitlistEntry(&'a str),
 }
 
 impl Entity<'_> {
@@ -36,6 +37,7 @@ impl Entity<'_> {
             Self::Series(_) => EntityKind::Series,
             Self::Location(_) => EntityKind::Location,
             Self::TimeOff(_) => EntityKind::TimeOff,
+            Self::WaitlistEntry(_) => EntityKind::WaitlistEntry,
         }
     }
 
@@ -49,6 +51,7 @@ impl Entity<'_> {
             Self::Series(reference) => (*reference).to_owned(),
             Self::Location(id) => id.to_string(),
             Self::TimeOff(id) => id.to_string(),
+            Self::WaitlistEntry(reference) => (*reference).to_owned(),
         }
     }
 }
@@ -59,6 +62,7 @@ fn actor_kind(actor: &Actor) -> ActorKind {
         Actor::ManageToken(_) => ActorKind::ManageToken,
         Actor::Staff(_) => ActorKind::Staff,
         Actor::CommandLine => ActorKind::CommandLine,
+        Actor::System => ActorKind::System,
     }
 }
 

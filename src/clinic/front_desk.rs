@@ -6,6 +6,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use super::audit::{self, Entity};
+use super::offers::{self, Freed};
+use super::rules::BookingPolicy;
 use super::{locations, ClinicError};
 use crate::db::audit::AuditAction;
 use crate::db::providers::{self, NewProvider, Provider, ProviderChanges};
@@ -129,6 +131,7 @@ pub(crate) fn apply_schedule(
     location_id: Option<LocationId>,
     schedule: &WeeklySchedule,
     actor: &Actor,
+    policy: &BookingPolicy,
 ) -> Result<ScheduleReport, ClinicError> {
     db::write_transaction(conn, |conn| {
         // Taken before the overlap checks, so concurrent runs for one provider take turns.
@@ -152,6 +155,18 @@ pub(crate) fn apply_schedule(
             })
             .collect();
         let created = slots::insert_non_overlapping(conn, &new_slots)?;
+        // New time goes to the waitlist first.
+        if let (Some(first), Some(last), true) = (new_slots.first(), new_slots.last(), created > 0)
+        {
+            let freed = Freed {
+                provider_id,
+                location_id: Some(location.id),
+                from: first.starts_at,
+                until: last.ends_at,
+                freed_at: now,
+            };
+            offers::offer_freed(conn, &freed, actor, policy, now)?;
+        }
         let report = ScheduleReport {
             created,
             skipped: new_slots.len() - created + plan.nonexistent,
@@ -185,9 +200,9 @@ pub(crate) fn add_slot(
     conn: &mut DbConnection,
     provider_id: ProviderId,
     location_id: Option<LocationId>,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
     actor: &Actor,
+    policy: &BookingPolicy,
 ) -> Result<Slot, ClinicError> {
     use chrono::SubsecRound;
     let window = TimeWindow::new(start.trunc_subsecs(0), end.trunc_subsecs(0)).map_err(|m| {
@@ -235,6 +250,13 @@ pub(crate) fn add_slot(
             })),
             now,
         )?;
+        offers::offer_freed(
+            conn,
+            &Freed::slot(&slot, slot.ends_at, now),
+            actor,
+            policy,
+            now,
+        )?;
         Ok(slot)
     })
 }
@@ -245,7 +267,7 @@ pub(crate) fn set_slot_status(
     conn: &mut DbConnection,
     slot_id: SlotId,
     target: SlotStatus,
-    actor: &Actor,
+    (actor, policy): (&Actor, &BookingPolicy),
     now: NaiveDateTime,
 ) -> Result<Slot, ClinicError> {
     if target == SlotStatus::Busy {
@@ -275,6 +297,10 @@ pub(crate) fn set_slot_status(
             Some(json!({"status": target.as_str()})),
             now,
         )?;
+        if target == SlotStatus::Free {
+            let freed = Freed::slot(&slot, slot.ends_at, now);
+            offers::offer_freed(conn, &freed, actor, policy, now)?;
+        }
         Ok(Slot {
             status: target,
             ..slot

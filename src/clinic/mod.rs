@@ -11,11 +11,13 @@ pub(crate) mod audit;
 pub(crate) mod front_desk;
 pub(crate) mod holds;
 pub mod locations;
+pub(crate) mod offers;
 pub(crate) mod openings;
 pub mod rules;
 pub mod series;
 pub(crate) mod time_off;
 pub(crate) mod visit_types;
+pub mod waitlist;
 
 use chrono::NaiveDateTime;
 
@@ -90,6 +92,10 @@ pub enum ClinicError {
     TimeOffHitsBookings {
         bookings: Vec<(String, chrono::NaiveDateTime)>,
     },
+    /// A waitlist offer can no longer be taken or declined: it stands `.0` now (taken, declined,
+    /// or expired, its time gone to someone else).
+    #[error("the offer is {}", .0.as_str())]
+    OfferGone(crate::domain::waitlist::OfferStatus),
     /// A staff account with this address exists already.
     #[error("a user with this email already exists")]
     DuplicateUser,

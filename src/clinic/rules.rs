@@ -35,6 +35,8 @@ pub struct BookingPolicy {
     pub clinic_phone: String,
     /// How long a hold keeps a time (`clinic::holds`).
     pub hold: Duration,
+    /// How long a waitlist offer keeps its time for the patient (`clinic::waitlist`).
+    pub offer: Duration,
 }
 
 /// A change a rule refused: which rule, the rules in force for that visit, and what the

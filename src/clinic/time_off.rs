@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::appointments;
 use super::audit::{self, Entity};
+use super::offers;
 use super::rules::BookingPolicy;
 use super::ClinicError;
 use crate::db::audit::AuditAction;
@@ -151,6 +152,7 @@ pub(crate) fn remove(
     provider_id: ProviderId,
     id: TimeOffId,
     actor: &Actor,
+    policy: &BookingPolicy,
     now: NaiveDateTime,
 ) -> Result<usize, ClinicError> {
     if !providers::lock_for_schedule(conn, provider_id)? {
@@ -159,6 +161,11 @@ pub(crate) fn remove(
     let entry = time_off::find(conn, provider_id, id)?.ok_or(ClinicError::NotFound("time off"))?;
     let released = time_off::remove(conn, id)?;
     let freed = slots::unblock(conn, &released)?;
+    // The time the clinic has again goes to the waitlist.
+    let open = slots::free_of(conn, &released)?;
+    for span in offers::Freed::spans(&open, now) {
+        offers::offer_freed(conn, &span, actor, policy, now)?;
+    }
     audit::record(
         conn,
         actor,

@@ -15,14 +15,16 @@ pub enum ActorKind {
     ManageToken,
     Staff,
     CommandLine,
+    System,
 }
 
 impl ActorKind {
-    pub(crate) const ALL: [Self; 4] = [
+    pub(crate) const ALL: [Self; 5] = [
         Self::Public,
         Self::ManageToken,
         Self::Staff,
         Self::CommandLine,
+        Self::System,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -31,6 +33,7 @@ impl ActorKind {
             Self::ManageToken => "manage_token",
             Self::Staff => "staff",
             Self::CommandLine => "command_line",
+            Self::System => "system",
         }
     }
 
@@ -51,10 +54,11 @@ pub enum EntityKind {
     Series,
     Location,
     TimeOff,
+    WaitlistEntry,
 }
 
 impl EntityKind {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Booking,
         Self::Slot,
         Self::Provider,
@@ -63,6 +67,7 @@ impl EntityKind {
         Self::Series,
         Self::Location,
         Self::TimeOff,
+        Self::WaitlistEntry,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -75,6 +80,7 @@ impl EntityKind {
             Self::Series => "series",
             Self::Location => "location",
             Self::TimeOff => "time_off",
+            Self::WaitlistEntry => "waitlist_entry",
         }
     }
 
@@ -104,10 +110,17 @@ pub enum AuditAction {
     LocationUpdate,
     TimeOffCreate,
     TimeOffDelete,
+    WaitlistJoin,
+    WaitlistVerify,
+    WaitlistRemove,
+    WaitlistOffer,
+    WaitlistAccept,
+    WaitlistDecline,
+    WaitlistExpire,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 24] = [
         Self::BookingCreate,
         Self::BookingStatus,
         Self::BookingReschedule,
@@ -125,6 +138,13 @@ impl AuditAction {
         Self::LocationUpdate,
         Self::TimeOffCreate,
         Self::TimeOffDelete,
+        Self::WaitlistJoin,
+        Self::WaitlistVerify,
+        Self::WaitlistRemove,
+        Self::WaitlistOffer,
+        Self::WaitlistAccept,
+        Self::WaitlistDecline,
+        Self::WaitlistExpire,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -146,6 +166,13 @@ impl AuditAction {
             Self::LocationUpdate => "location.update",
             Self::TimeOffCreate => "time_off.create",
             Self::TimeOffDelete => "time_off.delete",
+            Self::WaitlistJoin => "waitlist.join",
+            Self::WaitlistVerify => "waitlist.verify",
+            Self::WaitlistRemove => "waitlist.remove",
+            Self::WaitlistOffer => "waitlist.offer",
+            Self::WaitlistAccept => "waitlist.accept",
+            Self::WaitlistDecline => "waitlist.decline",
+            Self::WaitlistExpire => "waitlist.expire",
         }
     }
 

@@ -28,6 +28,8 @@ pub struct Hold {
     pub released_at: Option<NaiveDateTime>,
     pub booking_id: Option<BookingId>,
     pub client_key: Option<String>,
+    /// When the sweeper passed an expired hold's time to the waitlist (`clinic::waitlist`).
+    pub swept_at: Option<NaiveDateTime>,
 }
 
 impl Hold {

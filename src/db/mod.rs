@@ -24,6 +24,7 @@ pub mod time_off;
 mod types;
 pub mod users;
 pub mod visit_types;
+pub mod waitlist;
 
 use std::time::Duration;
 

@@ -4,9 +4,9 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::schema::{bookings, outbox};
+use super::schema::{bookings, outbox, waitlist_entries};
 use super::{write_transaction, DbConnection};
-use crate::domain::ids::{BookingId, MailJobId};
+use crate::domain::ids::{BookingId, MailJobId, WaitlistEntryId, WaitlistOfferId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
 #[diesel(sql_type = diesel::sql_types::Text)]
@@ -15,14 +15,38 @@ pub enum MailKind {
     Change,
     Cancellation,
     Reminder,
+    /// The link that proves a waitlist entry's address (the entry counts once it is opened).
+    WaitlistVerify,
+    /// The entry is on the list: what it asks for, and how to leave.
+    WaitlistJoined,
+    /// A freed time held for the entry, with the links that take or decline it.
+    WaitlistOffer,
+    /// The offer was taken: the booking's confirmation (with its calendar invitation).
+    WaitlistAccepted,
+    /// Nobody took the offer in time; the entry stays on the list.
+    WaitlistExpired,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 4] = [
+    pub const ALL: [MailKind; 9] = [
         Self::Confirmation,
         Self::Change,
         Self::Cancellation,
         Self::Reminder,
+        Self::WaitlistVerify,
+        Self::WaitlistJoined,
+        Self::WaitlistOffer,
+        Self::WaitlistAccepted,
+        Self::WaitlistExpired,
+    ];
+
+    /// The kinds about a booking (the rest are about a waitlist entry, and its offer).
+    pub const ABOUT_BOOKINGS: [MailKind; 5] = [
+        Self::Confirmation,
+        Self::Change,
+        Self::Cancellation,
+        Self::Reminder,
+        Self::WaitlistAccepted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -31,6 +55,11 @@ impl MailKind {
             Self::Change => "change",
             Self::Cancellation => "cancellation",
             Self::Reminder => "reminder",
+            Self::WaitlistVerify => "waitlist_verify",
+            Self::WaitlistJoined => "waitlist_joined",
+            Self::WaitlistOffer => "waitlist_offer",
+            Self::WaitlistAccepted => "waitlist_accepted",
+            Self::WaitlistExpired => "waitlist_expired",
         }
     }
 
@@ -70,7 +99,8 @@ impl JobStatus {
 pub struct OutboxJob {
     pub id: MailJobId,
     pub kind: MailKind,
-    pub booking_id: BookingId,
+    /// The booking the mail is about; empty for a waitlist entry's own mails.
+    pub booking_id: Option<BookingId>,
     pub sequence: i32,
     pub status: JobStatus,
     pub attempts: i32,
@@ -80,6 +110,33 @@ pub struct OutboxJob {
     pub sent_at: Option<NaiveDateTime>,
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
+    /// The waitlist entry (and offer) a waitlist mail is about.
+    pub waitlist_entry_id: Option<WaitlistEntryId>,
+    pub waitlist_offer_id: Option<WaitlistOfferId>,
+}
+
+/// Writes a waitlist mail about `entry` (and `offer`), due now; call it inside the transaction
+/// of the change that causes it.
+pub(crate) fn enqueue_waitlist(
+    conn: &mut DbConnection,
+    kind: MailKind,
+    (entry, offer): (WaitlistEntryId, Option<WaitlistOfferId>),
+    booking: Option<BookingId>,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(outbox::table)
+        .values((
+            outbox::kind.eq(kind.as_str()),
+            outbox::booking_id.eq(booking),
+            outbox::waitlist_entry_id.eq(entry),
+            outbox::waitlist_offer_id.eq(offer),
+            outbox::sequence.eq(0),
+            outbox::status.eq(JobStatus::Pending.as_str()),
+            outbox::next_attempt_at.eq(now),
+            outbox::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Writes a job; call it inside the transaction of the change that causes the mail.
@@ -263,16 +320,25 @@ pub(crate) fn mark_attempt_failed(
     Ok(updated == 1)
 }
 
-/// Jobs for the staff view with their booking's reference, newest first.
+/// A job with the references of what it is about: its booking's, and its waitlist entry's.
+pub type ListedJob = (OutboxJob, Option<String>, Option<String>);
+
+/// Jobs for the staff view with the reference of what they are about (the booking's, else the
+/// waitlist entry's), newest first.
 pub fn list(
     conn: &mut DbConnection,
     status: Option<JobStatus>,
     limit: i64,
     offset: i64,
-) -> QueryResult<Vec<(OutboxJob, String)>> {
+) -> QueryResult<Vec<ListedJob>> {
     let mut query = outbox::table
-        .inner_join(bookings::table)
-        .select((OutboxJob::as_select(), bookings::reference))
+        .left_join(bookings::table)
+        .left_join(waitlist_entries::table)
+        .select((
+            OutboxJob::as_select(),
+            bookings::reference.nullable(),
+            waitlist_entries::reference.nullable(),
+        ))
         .order(outbox::id.desc())
         .limit(limit)
         .offset(offset)

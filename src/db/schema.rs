@@ -43,6 +43,7 @@ diesel::table! {
         released_at -> Nullable<Timestamp>,
         booking_id -> Nullable<Integer>,
         client_key -> Nullable<Text>,
+        swept_at -> Nullable<Timestamp>,
     }
 }
 
@@ -196,7 +197,7 @@ diesel::table! {
     outbox (id) {
         id -> Integer,
         kind -> Text,
-        booking_id -> Integer,
+        booking_id -> Nullable<Integer>,
         sequence -> Integer,
         status -> Text,
         attempts -> Integer,
@@ -206,11 +207,56 @@ diesel::table! {
         sent_at -> Nullable<Timestamp>,
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
+        waitlist_entry_id -> Nullable<Integer>,
+        waitlist_offer_id -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    waitlist_entries (id) {
+        id -> Integer,
+        reference -> Text,
+        status -> Text,
+        visit_type_id -> Integer,
+        provider_id -> Nullable<Integer>,
+        location_id -> Nullable<Integer>,
+        earliest_date -> Date,
+        latest_date -> Date,
+        weekdays -> Integer,
+        day_parts -> Integer,
+        move_booking_id -> Nullable<Integer>,
+        patient_name -> Text,
+        patient_email -> Text,
+        patient_phone -> Nullable<Text>,
+        source -> Text,
+        created_at -> Timestamp,
+        verified_at -> Nullable<Timestamp>,
+        ended_at -> Nullable<Timestamp>,
+        booking_id -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    waitlist_offers (id) {
+        id -> Integer,
+        entry_id -> Integer,
+        hold_id -> Integer,
+        slot_id -> Integer,
+        provider_id -> Integer,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        status -> Text,
+        freed_at -> Timestamp,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+        booking_id -> Nullable<Integer>,
     }
 }
 
 diesel::joinable!(slots -> providers (provider_id));
 diesel::joinable!(outbox -> bookings (booking_id));
+diesel::joinable!(outbox -> waitlist_entries (waitlist_entry_id));
 diesel::joinable!(bookings -> slots (slot_id));
 diesel::joinable!(bookings -> visit_types (visit_type_id));
 diesel::joinable!(visit_type_providers -> visit_types (visit_type_id));
@@ -225,6 +271,7 @@ diesel::joinable!(time_off_slots -> time_off (time_off_id));
 diesel::joinable!(time_off_slots -> slots (slot_id));
 
 diesel::joinable!(audit_log -> users (actor_user_id));
+diesel::joinable!(waitlist_offers -> waitlist_entries (entry_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     providers,
@@ -243,4 +290,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     time_off,
     time_off_slots,
     holds,
+    waitlist_entries,
+    waitlist_offers,
 );

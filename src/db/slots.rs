@@ -443,6 +443,21 @@ pub(crate) fn unblock(conn: &mut DbConnection, ids: &[SlotId]) -> QueryResult<us
     Ok(freed)
 }
 
+/// The slots among `ids` that are free.
+pub(crate) fn free_of(conn: &mut DbConnection, ids: &[SlotId]) -> QueryResult<Vec<Slot>> {
+    let mut free = Vec::new();
+    for chunk in ids.chunks(1000) {
+        free.extend(
+            slots::table
+                .filter(slots::id.eq_any(chunk))
+                .filter(slots::status.eq(SlotStatus::Free.as_str()))
+                .select(Slot::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(free)
+}
+
 /// Inserts the slots that overlap nothing the provider already has; returns how many were
 /// created. Callers run it inside a write transaction.
 pub(crate) fn insert_non_overlapping(

@@ -10,11 +10,12 @@ use diesel::sql_types::{Integer, Text};
 use crate::domain::booking::{BookingSource, BookingStatus};
 use crate::domain::ids::{
     AuditEntryId, BookingId, HoldId, LocationId, MailJobId, ProviderId, SeriesId, SlotId,
-    TimeOffId, UserId, VisitTypeId,
+    TimeOffId, UserId, VisitTypeId, WaitlistEntryId, WaitlistOfferId,
 };
 use crate::domain::location::TimeZone;
 use crate::domain::slot::SlotStatus;
 use crate::domain::staff::Role;
+use crate::domain::waitlist::{EntryStatus, OfferStatus};
 
 use super::audit::{ActorKind, AuditAction, EntityKind};
 use super::outbox::{JobStatus, MailKind};
@@ -53,7 +54,9 @@ integer_columns!(
     SeriesId,
     LocationId,
     TimeOffId,
-    HoldId
+    HoldId,
+    WaitlistEntryId,
+    WaitlistOfferId
 );
 
 /// Each type with the function that reads it back from its stored name.
@@ -93,4 +96,6 @@ text_columns! {
     EntityKind => EntityKind::parse,
     AuditAction => AuditAction::parse,
     TimeZone => TimeZone::parse,
+    EntryStatus => EntryStatus::parse,
+    OfferStatus => OfferStatus::parse,
 }

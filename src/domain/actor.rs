@@ -17,6 +17,8 @@ pub enum Actor {
     Staff(StaffIdentity),
     /// An operator at the server (`clinic-booking create-user`).
     CommandLine,
+    /// The server itself: what happens when a hold or a waitlist offer runs out.
+    System,
 }
 
 impl Actor {
@@ -34,6 +36,7 @@ impl Actor {
             Self::ManageToken(reference) => format!("manage token of {reference}"),
             Self::Staff(staff) => format!("{} ({})", staff.email, staff.role),
             Self::CommandLine => "command line".into(),
+            Self::System => "system".into(),
         }
     }
 

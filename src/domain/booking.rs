@@ -12,7 +12,7 @@ const REFERENCE_ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const REFERENCE_LEN: usize = 10;
 const REFERENCE_PREFIX: &str = "BK-";
 
-fn random_code(prefix: &str) -> String {
+pub(super) fn random_code(prefix: &str) -> String {
     let mut rng = rand::rng();
     let code: String = (0..REFERENCE_LEN)
         .map(|_| REFERENCE_ALPHABET[rng.random_range(0..REFERENCE_ALPHABET.len())] as char)
@@ -21,7 +21,7 @@ fn random_code(prefix: &str) -> String {
 }
 
 /// A reference as typed: case-insensitive, surrounding space ignored.
-fn parse_code(value: &str, prefix: &str) -> Option<String> {
+pub(super) fn parse_code(value: &str, prefix: &str) -> Option<String> {
     let upper = value.trim().to_ascii_uppercase();
     let code = upper.strip_prefix(prefix)?;
     let valid =

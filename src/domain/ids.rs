@@ -76,4 +76,8 @@ row_ids! {
     TimeOffId,
     /// A time kept for a patient for a few minutes (`holds.id`); named by its token outside.
     HoldId,
+    /// A patient's place on the waitlist (`waitlist_entries.id`); named by reference outside.
+    WaitlistEntryId,
+    /// A freed time offered to one waitlist entry (`waitlist_offers.id`).
+    WaitlistOfferId,
 }

@@ -17,6 +17,7 @@ pub mod slot;
 pub mod staff;
 pub mod time_off;
 pub mod visit_type;
+pub mod waitlist;
 
 use std::collections::BTreeMap;
 

@@ -10,11 +10,13 @@ use minijinja::{context, Environment};
 use sha2::{Digest, Sha256};
 
 use super::ics::{calendar_of, Invitation};
-use crate::auth::jwt::TokenKeys;
+use crate::auth::jwt::{TokenKeys, WaitlistLink};
 use crate::clinic::appointments::BookingDetails;
+use crate::clinic::waitlist::{OfferMail, WaitlistMail};
 use crate::db::outbox::MailKind;
 use crate::domain::booking::{BookingReference, BookingStatus};
 use crate::domain::ids::MailJobId;
+use crate::domain::waitlist::{EntryStatus, OfferStatus};
 use crate::settings::Settings;
 
 macro_rules! templates {
@@ -23,7 +25,7 @@ macro_rules! templates {
     };
 }
 
-const TEMPLATES: [(&str, &str); 16] = templates!(
+const TEMPLATES: [(&str, &str); 35] = templates!(
     "footer.txt",
     "footer.html",
     "visit.txt",
@@ -40,6 +42,25 @@ const TEMPLATES: [(&str, &str); 16] = templates!(
     "reminder.subject",
     "reminder.txt",
     "reminder.html",
+    "waitlist_footer.txt",
+    "waitlist_footer.html",
+    "waitlist_wish.txt",
+    "waitlist_wish.html",
+    "waitlist_verify.subject",
+    "waitlist_verify.txt",
+    "waitlist_verify.html",
+    "waitlist_joined.subject",
+    "waitlist_joined.txt",
+    "waitlist_joined.html",
+    "waitlist_offer.subject",
+    "waitlist_offer.txt",
+    "waitlist_offer.html",
+    "waitlist_expired.subject",
+    "waitlist_expired.txt",
+    "waitlist_expired.html",
+    "waitlist_accepted.subject",
+    "waitlist_accepted.txt",
+    "waitlist_accepted.html",
 );
 
 pub struct MailRenderer {
@@ -50,6 +71,8 @@ pub struct MailRenderer {
     clinic_phone: String,
     public_base_url: String,
     tokens: TokenKeys,
+    /// How long a waitlist offer is held (`waitlist.offer_minutes`), as the mails say it.
+    offer_minutes: i64,
     /// The right-hand side of every `Message-ID` (see [`message_id_domain`]).
     message_id_domain: String,
 }
@@ -77,6 +100,7 @@ impl MailRenderer {
                 .trim_end_matches('/')
                 .to_owned(),
             tokens,
+            offer_minutes: settings.waitlist.offer_minutes,
             message_id_domain,
         })
     }
@@ -102,8 +126,14 @@ impl MailRenderer {
         let cancelled = booking.status == BookingStatus::Cancelled;
         let obsolete = match kind {
             MailKind::Reminder => booking.status != BookingStatus::Booked || start <= now,
-            MailKind::Confirmation | MailKind::Change => cancelled,
+            MailKind::Confirmation | MailKind::Change | MailKind::WaitlistAccepted => cancelled,
             MailKind::Cancellation => false,
+            MailKind::WaitlistVerify
+            | MailKind::WaitlistJoined
+            | MailKind::WaitlistOffer
+            | MailKind::WaitlistExpired => {
+                anyhow::bail!("a {} mail is about a waitlist entry", kind.as_str())
+            }
         };
         if obsolete {
             return Ok(None);
@@ -173,28 +203,22 @@ impl MailRenderer {
                 minutes => (end - start).num_minutes(),
             },
         };
-        let name = kind.as_str();
-        let subject = self
-            .env
-            .get_template(&format!("{name}.subject"))?
-            .render(&ctx)?;
-        let text = self
-            .env
-            .get_template(&format!("{name}.txt"))?
-            .render(&ctx)?;
-        let html = self
-            .env
-            .get_template(&format!("{name}.html"))?
-            .render(&ctx)?;
-
+        let (subject, text, html) = self.parts(kind, &ctx)?;
         let to = Mailbox::new(
             Some(booking.patient_name.clone()),
             booking.patient_email.parse()?,
         );
         let alternative = MultiPart::alternative_plain_html(text, html);
         let body = match kind {
-            MailKind::Reminder => alternative,
-            MailKind::Confirmation | MailKind::Change | MailKind::Cancellation => {
+            MailKind::Reminder
+            | MailKind::WaitlistVerify
+            | MailKind::WaitlistJoined
+            | MailKind::WaitlistOffer
+            | MailKind::WaitlistExpired => alternative,
+            MailKind::Confirmation
+            | MailKind::Change
+            | MailKind::Cancellation
+            | MailKind::WaitlistAccepted => {
                 let summary = match &details.visit_type {
                     Some(v) => format!(
                         "{} with {} at {}",
@@ -262,11 +286,163 @@ impl MailRenderer {
             }
         };
         let message = Message::builder()
-            .message_id(Some(self.message_id(id, kind, &reference)))
+            .message_id(Some(self.message_id(id, kind, reference.as_str())))
             .from(self.from.clone())
             .to(to)
             .subject(subject.trim())
             .multipart(body)?;
+        Ok(Some(message))
+    }
+
+    /// The subject, plain text and HTML of a `kind` mail, from its templates.
+    fn parts(
+        &self,
+        kind: MailKind,
+        ctx: &minijinja::Value,
+    ) -> anyhow::Result<(String, String, String)> {
+        let name = kind.as_str();
+        let render = |part: &str| {
+            self.env
+                .get_template(&format!("{name}.{part}"))?
+                .render(ctx)
+        };
+        Ok((render("subject")?, render("txt")?, render("html")?))
+    }
+
+    /// A waitlist link (see `WaitlistLink`) on the patient's pages.
+    fn waitlist_url(
+        &self,
+        link: WaitlistLink,
+        subject: &str,
+        expires: DateTime<Utc>,
+        answer: Option<&str>,
+    ) -> anyhow::Result<String> {
+        let token = self.tokens.issue_waitlist_token(link, subject, expires)?;
+        let name = match link {
+            WaitlistLink::Entry => "entry",
+            WaitlistLink::Verify => "verify",
+            WaitlistLink::Offer => "offer",
+        };
+        let answer = answer.map_or(String::new(), |a| format!("&answer={a}"));
+        Ok(format!(
+            "{}/waitlist?{name}={token}{answer}",
+            self.public_base_url
+        ))
+    }
+
+    /// The message for waitlist job `id` (verification, "you are on the list", an offer, its
+    /// expiry), or `None` when it no longer applies: a verification for an entry that counts
+    /// already or left, "on the list" for one that left, an offer decided before it went out.
+    pub fn render_waitlist(
+        &self,
+        id: MailJobId,
+        kind: MailKind,
+        mail: &WaitlistMail,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<Message>> {
+        let entry = &mail.entry;
+        let offered = mail.offer.as_ref().map(|o| o.offer.status);
+        let obsolete = match kind {
+            MailKind::WaitlistVerify => entry.status != EntryStatus::Unverified,
+            MailKind::WaitlistJoined => entry.status == EntryStatus::Removed,
+            MailKind::WaitlistOffer => {
+                offered != Some(OfferStatus::Offered)
+                    || mail
+                        .offer
+                        .as_ref()
+                        .is_some_and(|o| o.offer.expires_at.and_utc() <= now)
+            }
+            MailKind::WaitlistExpired => mail.offer.is_none(),
+            MailKind::Confirmation
+            | MailKind::Change
+            | MailKind::Cancellation
+            | MailKind::Reminder
+            | MailKind::WaitlistAccepted => {
+                anyhow::bail!("a {} mail is about a booking", kind.as_str())
+            }
+        };
+        if obsolete {
+            return Ok(None);
+        }
+        // Links work until a day after the last date the entry asks for (an offer's, a week after
+        // it ran out: a late click gets a clear page, not a broken link).
+        let entry_ends = entry
+            .latest_date
+            .succ_opt()
+            .unwrap_or(entry.latest_date)
+            .and_hms_opt(23, 59, 59)
+            .unwrap_or_default()
+            .and_utc();
+        let entry_url =
+            self.waitlist_url(WaitlistLink::Entry, &entry.reference, entry_ends, None)?;
+        let verify_url =
+            self.waitlist_url(WaitlistLink::Verify, &entry.reference, entry_ends, None)?;
+        let date = |d: chrono::NaiveDate| d.format("%A, %B %-d, %Y").to_string();
+        let preferences = entry.preferences();
+        let wish = context! {
+            kind => &mail.visit_type.name,
+            minutes => mail.visit_type.duration_minutes,
+            with => mail.provider.as_ref().map_or("any provider".to_owned(), |p| p.name.clone()),
+            place => mail.location.as_ref().map_or("any of our locations".to_owned(), |l| l.name.clone()),
+            from => date(entry.earliest_date),
+            until => date(entry.latest_date),
+            days => if preferences.days().len() == 7 { "any day".to_owned() } else { preferences.days().join(", ") },
+            parts => if preferences.parts().len() == 3 { "any time of day".to_owned() } else { preferences.parts().join(", ") },
+            move_booking => &mail.move_booking,
+        };
+        let clinic = context! {
+            name => &self.clinic_name,
+            address => &self.clinic_address,
+            phone => &self.clinic_phone,
+        };
+        let mut ctx = context! {
+            patient_name => &entry.patient_name,
+            reference => &entry.reference,
+            clinic => clinic,
+            wish => wish,
+            entry_url => entry_url,
+            verify_url => verify_url,
+            offer_minutes => self.offer_minutes,
+            booking_url => format!("{}/book", self.public_base_url),
+        };
+        if let Some(OfferMail {
+            offer,
+            provider,
+            location,
+        }) = &mail.offer
+        {
+            let tz: Tz = location.timezone.tz();
+            let local = offer.starts_at.and_utc().with_timezone(&tz);
+            let until = offer.expires_at.and_utc().with_timezone(&tz);
+            let expires = offer.expires_at.and_utc() + chrono::Duration::days(7);
+            let subject = offer.id.to_string();
+            let offer_ctx = context! {
+                visit => context! {
+                    date => local.format("%A, %B %-d, %Y").to_string(),
+                    time => local.format("%-I:%M %p").to_string(),
+                    timezone => format!("{}, {}", tz.name(), local.format("%Z")),
+                    kind => &mail.visit_type.name,
+                    minutes => (offer.ends_at - offer.starts_at).num_minutes(),
+                },
+                provider => context! { name => &provider.name, title => &provider.title },
+                location => context! { name => &location.name, address => &location.address },
+                offer => context! { until => until.format("%-I:%M %p on %A, %B %-d").to_string() },
+                accept_url => self.waitlist_url(WaitlistLink::Offer, &subject, expires, Some("accept"))?,
+                decline_url => self.waitlist_url(WaitlistLink::Offer, &subject, expires, Some("decline"))?,
+            };
+            ctx = context! { ..offer_ctx, ..ctx };
+        }
+        let (subject, text, html) = self.parts(kind, &ctx)?;
+        let to = Mailbox::new(
+            Some(entry.patient_name.clone()),
+            entry.patient_email.parse()?,
+        );
+        let message = Message::builder()
+            .message_id(Some(self.message_id(id, kind, &entry.reference)))
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject.trim())
+            .multipart(MultiPart::alternative_plain_html(text, html))?;
         Ok(Some(message))
     }
 
@@ -277,13 +453,13 @@ impl MailRenderer {
     /// relays recognise and drop. The reference in the digest tells apart jobs with the same id
     /// in different databases (a fresh install, staging); it is hashed, not shown, and nothing
     /// of the patient goes in.
-    fn message_id(&self, id: MailJobId, kind: MailKind, reference: &BookingReference) -> String {
+    fn message_id(&self, id: MailJobId, kind: MailKind, reference: &str) -> String {
         let mut hasher = Sha256::new();
         hasher.update(b"clinic-booking Message-ID\0");
         hasher.update(id.get().to_be_bytes());
         hasher.update(kind.as_str().as_bytes());
         hasher.update(b"\0");
-        hasher.update(reference.as_str().as_bytes());
+        hasher.update(reference.as_bytes());
         let digest = hex::encode(&hasher.finalize()[..12]);
         format!(
             "<{}.{}.{digest}@{}>",
@@ -444,7 +620,7 @@ mod tests {
     #[test]
     fn every_attempt_at_a_job_carries_the_same_message_id() {
         let renderer = renderer();
-        for kind in MailKind::ALL {
+        for kind in MailKind::ABOUT_BOOKINGS {
             let first = message_id(&renderer, 42, kind, at(1, 9));
             let retried = message_id(&renderer, 42, kind, at(2, 14));
             assert_eq!(first, retried, "{kind:?}");

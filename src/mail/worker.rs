@@ -15,7 +15,7 @@ use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 
 use super::render::MailRenderer;
 use super::Mailer;
-use crate::clinic::{appointments, series};
+use crate::clinic::{appointments, series, waitlist};
 use crate::db::outbox::{self, MailKind, OutboxJob};
 use crate::db::{self, ConnectionManager, DbConnection, Pool};
 use crate::domain::booking::BookingReference;
@@ -230,6 +230,7 @@ impl MailWorker {
         let pool = self.pool.clone();
         let renderer = self.renderer.clone();
         let (id, booking_id, sequence) = (job.id, job.booking_id, job.sequence);
+        let (entry_id, offer_id) = (job.waitlist_entry_id, job.waitlist_offer_id);
         let token = token.to_owned();
         let lease = Duration::seconds(self.settings.lease_seconds);
         let kind = job.kind;
@@ -241,26 +242,34 @@ impl MailWorker {
             if renew && !outbox::renew_lease(&mut conn, id, &token, db::now() + lease)? {
                 return Ok(Prepared::ClaimLost);
             }
-            let reference = crate::db::bookings::find_by_id(&mut conn, booking_id)?
-                .and_then(|b| BookingReference::parse(&b.reference))
-                .ok_or_else(|| anyhow::anyhow!("booking {booking_id} not found"))?;
-            let details =
-                appointments::load(&mut conn, &reference).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let series = match kind {
-                MailKind::Confirmation => {
-                    series::visits_with(&mut conn, &details).map_err(|e| anyhow::anyhow!("{e}"))?
+            let message = match (booking_id, entry_id) {
+                (Some(booking_id), _) => {
+                    let reference = crate::db::bookings::find_by_id(&mut conn, booking_id)?
+                        .and_then(|b| BookingReference::parse(&b.reference))
+                        .ok_or_else(|| anyhow::anyhow!("booking {booking_id} not found"))?;
+                    let details = appointments::load(&mut conn, &reference)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let series = match kind {
+                        MailKind::Confirmation => series::visits_with(&mut conn, &details)
+                            .map_err(|e| anyhow::anyhow!("{e}"))?,
+                        _ => Vec::new(),
+                    };
+                    renderer.render(id, kind, sequence, &details, &series, Utc::now())?
                 }
-                _ => Vec::new(),
+                (None, Some(entry_id)) => {
+                    let mail = waitlist::mail_details(&mut conn, entry_id, offer_id)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    renderer.render_waitlist(id, kind, &mail, Utc::now())?
+                }
+                (None, None) => anyhow::bail!("mail job {id} is about nothing"),
             };
-            Ok(renderer
-                .render(id, kind, sequence, &details, &series, Utc::now())?
-                .map_or(Prepared::Obsolete, |message| {
-                    let held = holds.try_acquire_owned().ok().map(|permit| Held {
-                        conn,
-                        _permit: permit,
-                    });
-                    Prepared::Send(Box::new(Ready { message, held }))
-                }))
+            Ok(message.map_or(Prepared::Obsolete, |message| {
+                let held = holds.try_acquire_owned().ok().map(|permit| Held {
+                    conn,
+                    _permit: permit,
+                });
+                Prepared::Send(Box::new(Ready { message, held }))
+            }))
         })
         .await?
     }

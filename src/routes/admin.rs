@@ -7,7 +7,8 @@ use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::views::{
-    mail_kind_schema, mail_status_schema, reference_schema, rfc3339, source_schema, InstantOrDate,
+    mail_kind_schema, mail_status_schema, optional_reference_schema,
+    optional_waitlist_reference_schema, rfc3339, source_schema, InstantOrDate,
 };
 use crate::db::{self, bookings, outbox};
 use crate::domain::ids::MailJobId;
@@ -73,8 +74,12 @@ struct OutboxJobView {
     id: i32,
     #[schema(schema_with = mail_kind_schema)]
     kind: String,
-    #[schema(schema_with = reference_schema)]
-    booking_reference: String,
+    /// The booking the mail is about; `null` for a waitlist entry's own mails.
+    #[schema(schema_with = optional_reference_schema)]
+    booking_reference: Option<String>,
+    /// The waitlist entry a waitlist mail is about (`WL-…`), else `null`.
+    #[schema(schema_with = optional_waitlist_reference_schema)]
+    waitlist_reference: Option<String>,
     #[schema(schema_with = mail_status_schema)]
     status: String,
     attempts: i32,
@@ -89,11 +94,16 @@ struct OutboxJobView {
 }
 
 impl OutboxJobView {
-    fn new(job: outbox::OutboxJob, booking_reference: String) -> Self {
+    fn new(
+        job: outbox::OutboxJob,
+        booking_reference: Option<String>,
+        waitlist_reference: Option<String>,
+    ) -> Self {
         Self {
             id: job.id.get(),
             kind: job.kind.as_str().to_owned(),
             booking_reference,
+            waitlist_reference,
             status: job.status.as_str().to_owned(),
             attempts: job.attempts,
             next_attempt_at: rfc3339(job.next_attempt_at.and_utc()),
@@ -149,7 +159,7 @@ pub(super) async fn outbox_jobs(
         .await?;
     let items: Vec<OutboxJobView> = jobs
         .into_iter()
-        .map(|(job, reference)| OutboxJobView::new(job, reference))
+        .map(|(job, booking, entry)| OutboxJobView::new(job, booking, entry))
         .collect();
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))

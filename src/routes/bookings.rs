@@ -21,7 +21,7 @@ use super::views::{
     new_booking_json, or_null, private_json, public_source, requested_id, time_zone_schema,
     BookingView, TypedReference,
 };
-use crate::clinic::appointments::{self, BookingDetails, Intake};
+use crate::clinic::appointments::{self, BookingDetails, HoldClaim, Intake};
 use crate::clinic::locations::{self, Directory};
 use crate::db;
 use crate::domain::actor::Actor;
@@ -191,7 +191,7 @@ impl CreateBookingBody {
             if parsed.is_none() {
                 errors.add("hold_token", "is not a hold token (`POST /api/v1/holds`)");
             }
-            parsed
+            parsed.map(HoldClaim::Token)
         });
         match (slot_id, patient, source) {
             (Some(None), Some(_), Some(_)) if errors.is_empty() => Err(ApiError::not_found("slot")),

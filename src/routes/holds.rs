@@ -16,7 +16,7 @@ use super::views::{
 };
 use crate::abuse;
 use crate::clinic::holds::{self, HoldDetails, HoldRequest};
-use crate::clinic::locations;
+use crate::clinic::{locations, offers};
 use crate::db::{self, slots};
 use crate::domain::hold::{HoldStatus, HoldToken};
 use crate::domain::ids::{LocationId, ProviderId, SlotId, VisitTypeId};
@@ -285,9 +285,12 @@ pub(super) async fn release(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let token = token_from_header(&req)?;
+    let policy = state.policy.clone();
     state
         .with_connection(move |conn| {
-            db::write_transaction(conn, |conn| holds::release(conn, &token, db::now()))
+            db::write_transaction(conn, |conn| {
+                offers::release_hold(conn, &token, &policy, db::now())
+            })
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -7,6 +7,7 @@ use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 
 use crate::db;
+use crate::domain::waitlist::OfferStatus;
 use crate::error::ApiError;
 use crate::metrics::{Metrics, OutboxSnapshot};
 use crate::state::AppState;
@@ -73,7 +74,20 @@ pub(super) async fn metrics(
             })
         })
         .await?;
+    let offers = state
+        .with_connection(|conn| {
+            let counts = db::waitlist::offer_counts(conn)?;
+            Ok::<_, ApiError>(OfferStatus::ALL.map(|status| {
+                let count = counts
+                    .iter()
+                    .find(|(s, _)| *s == status)
+                    .map_or(0, |(_, n)| *n);
+                (status.as_str(), count)
+            }))
+        })
+        .await?;
     metrics.set_outbox(&outbox);
+    metrics.set_waitlist_offers(&offers);
     metrics.set_pool(state.pool.state(), state.pool.max_size());
     let body = metrics.render().map_err(anyhow::Error::from)?;
     Ok(HttpResponse::Ok()

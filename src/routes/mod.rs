@@ -23,6 +23,7 @@ mod slots;
 mod time_off;
 mod views;
 mod visit_types;
+mod waitlist;
 
 use actix_web::dev::ServiceResponse;
 use actix_web::http::{header, StatusCode};
@@ -33,13 +34,14 @@ use crate::abuse::PublicPostLimit;
 use crate::error::ApiError;
 
 /// The operations the public-POST limit wraps in `configure` (`createBooking`, `bookEarliest`,
-/// `createSeries`, `createHold`):
+/// `createSeries`, `createHold`, `joinWaitlist`):
 /// the OpenAPI document declares the limit's headers on exactly these, so keep the two together.
-pub(crate) const RATE_LIMITED_OPERATIONS: [&str; 4] = [
+pub(crate) const RATE_LIMITED_OPERATIONS: [&str; 5] = [
     "createBooking",
     "bookEarliest",
     "createSeries",
     "createHold",
+    "joinWaitlist",
 ];
 
 /// `document` is the OpenAPI document as served (`openapi::served_document`): the docs page shows
@@ -136,6 +138,42 @@ pub(crate) fn configure(
                     web::resource("/holds/current")
                         .route(web::get().to(holds::show))
                         .route(web::delete().to(holds::release)),
+                )
+                .service(
+                    web::resource("/waitlist")
+                        // joinWaitlist, in RATE_LIMITED_OPERATIONS
+                        .route(
+                            web::post()
+                                .to(waitlist::join)
+                                .wrap(public_posts.middleware()),
+                        ),
+                )
+                .service(web::resource("/waitlist/verify").route(web::post().to(waitlist::verify)))
+                .service(
+                    web::resource("/waitlist/current")
+                        .route(web::get().to(waitlist::show))
+                        .route(web::delete().to(waitlist::leave)),
+                )
+                .service(
+                    web::resource("/waitlist/offers/current")
+                        .route(web::get().to(waitlist::show_offer)),
+                )
+                .service(
+                    web::resource("/waitlist/offers/current/accept")
+                        .route(web::post().to(waitlist::accept)),
+                )
+                .service(
+                    web::resource("/waitlist/offers/current/decline")
+                        .route(web::post().to(waitlist::decline)),
+                )
+                .service(
+                    web::resource("/admin/waitlist")
+                        .route(web::get().to(waitlist::list))
+                        .route(web::post().to(waitlist::add)),
+                )
+                .service(
+                    web::resource("/admin/waitlist/{reference}")
+                        .route(web::delete().to(waitlist::remove)),
                 )
                 .service(
                     web::resource("/bookings/{reference}")

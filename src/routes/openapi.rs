@@ -13,7 +13,7 @@ use crate::state::AppState;
 
 use super::{
     admin, audit, auth, booking_policy, bookings, health, holds, locations, metrics, pages,
-    providers, schedule, schedule_appointment, series, slots, time_off, visit_types,
+    providers, schedule, schedule_appointment, series, slots, time_off, visit_types, waitlist,
 };
 
 #[derive(OpenApi)]
@@ -59,6 +59,16 @@ the \"Schedule an appointment\" call to action, and the front desk's staff API. 
         holds::create,
         holds::show,
         holds::release,
+        waitlist::join,
+        waitlist::verify,
+        waitlist::show,
+        waitlist::leave,
+        waitlist::show_offer,
+        waitlist::accept,
+        waitlist::decline,
+        waitlist::add,
+        waitlist::list,
+        waitlist::remove,
         booking_policy::show,
         schedule_appointment::show,
         schedule_appointment::book,
@@ -81,6 +91,7 @@ the \"Schedule an appointment\" call to action, and the front desk's staff API. 
         (name = "slots", description = "Free times"),
         (name = "bookings", description = "A patient's booking, opened with its manage token, and the rules bookings follow"),
         (name = "schedule-appointment", description = "The articles' call to action"),
+        (name = "waitlist", description = "Patients waiting for an earlier time, and the offers they get when one frees up"),
         (name = "staff", description = "The front desk and admins (staff token)"),
         (name = "pages", description = "The booking page and the widget"),
         (name = "health", description = "Liveness, readiness and metrics"),
@@ -118,6 +129,18 @@ impl Modify for SecuritySchemes {
                 ),
             );
         }
+        components.add_security_scheme(
+            "waitlist_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A waitlist link's token: the entry's own (from joining), the verification                          link's, or an offer's (from the mails' links). Each kind has its own JWT                          audience and opens only its own endpoints",
+                    ))
+                    .build(),
+            ),
+        );
         components.add_security_scheme(
             "hold_token",
             SecurityScheme::Http(

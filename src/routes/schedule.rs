@@ -156,9 +156,10 @@ pub(super) async fn apply(
         return Err(errors.into());
     };
     let actor = staff.actor();
+    let policy = state.policy.clone();
     let report = state
         .with_connection(move |conn| {
-            front_desk::apply_schedule(conn, provider_id, location_id, &schedule, &actor)
+            front_desk::apply_schedule(conn, provider_id, location_id, &schedule, &actor, &policy)
         })
         .await?;
     Ok(HttpResponse::Ok().json(ScheduleResult {

@@ -281,9 +281,17 @@ pub(super) async fn create(
         return Err(errors.into());
     };
     let actor = staff.actor();
+    let policy = state.policy.clone();
     let (slot, location) = state
         .with_connection(move |conn| {
-            let slot = front_desk::add_slot(conn, provider_id, location_id, start, end, &actor)?;
+            let slot = front_desk::add_slot(
+                conn,
+                provider_id,
+                location_id,
+                (start, end),
+                &actor,
+                &policy,
+            )?;
             let location = locations::of_slot(conn, slot.location_id)?;
             Ok::<_, ApiError>((slot, location))
         })
@@ -336,10 +344,16 @@ pub(super) async fn update_status(
     let target = SlotStatus::parse(body.status.trim())
         .ok_or_else(|| ApiError::invalid("status", "status must be blocked or free"))?;
     let actor = staff.actor();
+    let policy = state.policy.clone();
     let (slot, location) = state
         .with_connection(move |conn| {
-            let slot =
-                front_desk::set_slot_status(conn, slot_id, target, &actor, crate::db::now())?;
+            let slot = front_desk::set_slot_status(
+                conn,
+                slot_id,
+                target,
+                (&actor, &policy),
+                crate::db::now(),
+            )?;
             let location = locations::of_slot(conn, slot.location_id)?;
             Ok::<_, ApiError>((slot, location))
         })

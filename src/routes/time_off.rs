@@ -241,10 +241,11 @@ pub(super) async fn delete(
     let provider_id = provider_from_path(provider)?;
     let id = TimeOffId::try_from(id).map_err(|_| ApiError::not_found("time off"))?;
     let actor = staff.actor();
+    let policy = state.policy.clone();
     state
         .with_connection(move |conn| {
             db::write_transaction(conn, |conn| {
-                time_off::remove(conn, provider_id, id, &actor, db::now())
+                time_off::remove(conn, provider_id, id, &actor, &policy, db::now())
             })
         })
         .await?;

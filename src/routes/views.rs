@@ -25,6 +25,7 @@ use crate::domain::hold::HoldToken;
 use crate::domain::intake::Concern;
 use crate::domain::patient::PHONE_PATTERN;
 use crate::domain::slot::{SlotStatus, INSTANT_OR_DATE_PATTERN};
+use crate::domain::waitlist::WaitlistReference;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -414,6 +415,11 @@ pub(super) fn reference_schema() -> Object {
 /// A booking reference as the API writes it, or `null`.
 pub(super) fn optional_reference_schema() -> Object {
     or_null(pattern_schema(BookingReference::PATTERN)).build()
+}
+
+/// A waitlist entry's reference as the API writes it, or `null`.
+pub(super) fn optional_waitlist_reference_schema() -> Object {
+    or_null(pattern_schema(WaitlistReference::PATTERN)).build()
 }
 
 /// The schemas parameters take from the domain's patterns, as types: a parameter's

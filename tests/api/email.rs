@@ -106,7 +106,7 @@ fn jobs(
     outbox::list(conn, status, 1000, 0)
         .expect("outbox")
         .into_iter()
-        .map(|(job, _reference)| job)
+        .map(|(job, _, _)| job)
         .collect()
 }
 

@@ -39,6 +39,7 @@ mod shutdown;
 mod test_databases;
 mod validation;
 mod visit_types;
+mod waitlist;
 
 fn main() -> std::process::ExitCode {
     helpers::harness::main(&[
@@ -74,5 +75,6 @@ fn main() -> std::process::ExitCode {
         threats::tests,
         validation::tests,
         visit_types::tests,
+        waitlist::tests,
     ])
 }

@@ -63,7 +63,7 @@ pub async fn wait_until_due_mail_sent(pool: &Pool) {
             outbox::list(&mut conn, Some(outbox::JobStatus::Pending), 10_000, 0)
                 .expect("outbox")
                 .iter()
-                .filter(|(j, _)| j.next_attempt_at <= now)
+                .filter(|(j, _, _)| j.next_attempt_at <= now)
                 .count()
         })
         .await
