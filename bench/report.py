@@ -207,12 +207,20 @@ def visit_types(b):
     return verdict(ok and bool(parts), "; ".join(parts) or "not measured")
 
 
+def offer_mail(b):
+    """Issue 16: a cancellation's offer mail written under the poll interval (1 s) + 1 s."""
+    r = find(b, "cancellation → waitlist offer mail written (file transport)", 1)
+    p50, p99 = num(r[4]), num(r[5])
+    return verdict(p99 < 2000, f"p50 {p50:.0f} ms, p99 {p99:.0f} ms (target: p99 under 2,000 ms)")
+
+
 target("booking ≥ 0.5× the diesel ceiling", booking)
 target("7-day availability p99 ≤ 5 ms at 32 conns and ≥ 0.3× /health", avail)
 target("500 racers: p99 ≤ 100 ms, one winner, no 5xx", race)
 target("server peak RSS ≤ 64 MiB", rss)
 target("availability with 3 years of history within 10% of none (database every time; p50 and req/s)", history)
 target("60-minute visit type lists ≥ 0.5× the single-length ones (req/s)", visit_types)
+target("cancellation → waitlist offer mail written within the poll interval + 1 s", offer_mail)
 w("")
 
 w("## Query plans of the availability query (`db::slots::free_between`)")

@@ -165,6 +165,7 @@ wait_for_outbox() { # wait_for_outbox BACKEND URL: seconds until no mail is due
   awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}'
 }
 
+OFFER_CASE="cancellation → waitlist offer mail written (file transport)"
 today=$(date -u +%F)
 from=$(date -u -d '+1 day' +%F)
 to=$(date -u -d '+8 days' +%F)
@@ -343,6 +344,14 @@ for backend in $BACKENDS; do
       "HTTP ${answer%% *}, $existing slots before: $(cat "$WORK/schedule.json")"
     echo "$backend schedule (${who#*:}): $answer $(cat "$WORK/schedule.json")" >&2
   done
+  # Issue 16: a cancellation offered to the waitlist, from the cancel request to the offer mail
+  # written by the file transport, one cancellation at a time (bench/offer_latency.py). The
+  # target: under the mail worker's poll interval plus a second.
+  line=$(python3 bench/offer_latency.py "$BASE" "$admin" "$WORK/mail-$backend" 50)
+  eval "$(echo "$line" | tr ' ' '\n' | sed 's/^/offer_/')"
+  record "$backend" "$OFFER_CASE" 1 - "$offer_p50_ms" "$offer_p99_ms" "$offer_max_ms" \
+    "$offer_n cancellations one at a time, each offered to the next waiting patient; mail poll interval 1000 ms"
+  echo "$backend offer: $line" >&2
   stop_server
   record "$backend" "server peak RSS (VmHWM, MiB)" - "$(printf '%s\n' $HWMS | sort -n | tail -n 1)" - - - \
     "largest of the $(printf '%s\n' $HWMS | wc -l) server runs (loads, bookings, race first):$HWMS"

@@ -316,9 +316,16 @@ impl From<ClinicError> for ApiError {
             ClinicError::BrokenRule(broken) => broken_rule(*broken),
             ClinicError::OfferGone(status) => conflict(
                 match status {
-                    OfferStatus::Accepted => "this offer has been taken already; your booking stands (see the confirmation mail)",
-                    OfferStatus::Declined => "this offer was declined, and its time went to the next patient; you are still on the waitlist",
-                    OfferStatus::Expired | OfferStatus::Offered => "this offer ran out, and its time went to the next patient; you are still on the waitlist, and we will write when another time frees up",
+                    OfferStatus::Accepted => {
+                        "this offer has been taken already; your booking stands (see the confirmation mail)"
+                    }
+                    OfferStatus::Declined => {
+                        "this offer was declined, and its time went to the next patient; you are still on the waitlist"
+                    }
+                    OfferStatus::Expired | OfferStatus::Offered => {
+                        "this offer ran out, and its time went to the next patient; you are still on the waitlist, \
+                         and we will write when another time frees up"
+                    }
                 },
                 &[("offer_status", json!(status.as_str()))],
             ),

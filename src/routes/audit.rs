@@ -79,12 +79,14 @@ fn audit_action_schema() -> Object {
 
 /// An entry names a booking by its reference and anything else by its row id.
 fn entity_id_schema() -> Object {
-    let reference = BookingReference::PATTERN
-        .trim_start_matches('^')
+    // A booking's reference, a course's (`CS-`) or a waitlist entry's (`WL-`): one alphabet.
+    let code = BookingReference::PATTERN
+        .trim_start_matches("^BK-")
         .trim_end_matches('$');
-    pattern_schema(&format!("^(?:[1-9][0-9]{{0,9}}|{reference})$"))
+    pattern_schema(&format!("^(?:[1-9][0-9]{{0,9}}|(?:BK|CS|WL)-{code})$"))
         .description(Some(
-            "The booking's reference, or the slot's, provider's or user's id",
+            "The booking's, course's or waitlist entry's reference, or the slot's, provider's, \
+             user's, visit type's, location's or time off's id",
         ))
         .build()
 }

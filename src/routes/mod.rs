@@ -61,6 +61,8 @@ pub(crate) fn configure(
         .service(web::resource("/book.js").route(web::get().to(pages::book_script)))
         .service(web::resource("/book.css").route(web::get().to(pages::book_style)))
         .service(web::resource("/widget.js").route(web::get().to(pages::widget_script)))
+        .service(web::resource("/waitlist").route(web::get().to(pages::waitlist_page)))
+        .service(web::resource("/waitlist.js").route(web::get().to(pages::waitlist_script)))
         .service(web::resource("/openapi.json").route(web::get().to(openapi::openapi_json)))
         .service(web::resource("/docs").route(web::get().to(docs_redirect)))
         .service(

@@ -81,6 +81,8 @@ the \"Schedule an appointment\" call to action, and the front desk's staff API. 
         pages::book_script,
         pages::book_style,
         pages::widget_script,
+        pages::waitlist_page,
+        pages::waitlist_script,
         openapi_json,
         super::docs_redirect,
     ),
@@ -136,7 +138,10 @@ impl Modify for SecuritySchemes {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some(
-                        "A waitlist link's token: the entry's own (from joining), the verification                          link's, or an offer's (from the mails' links). Each kind has its own JWT                          audience and opens only its own endpoints",
+                        "A waitlist link's token: the entry's own (from joining), the verification \
+                         link's, or an offer's (from the mails' links). Each kind has its own JWT \
+                         audience and opens only its own endpoints. JWTs follow RFC8725's best \
+                         practices (HS256 only; exp, aud, iss and sub required; no leeway)",
                     ))
                     .build(),
             ),

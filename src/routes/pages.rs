@@ -33,12 +33,13 @@ in every email) shows one booking to move or cancel.",
     ),
 )]
 pub(super) async fn book_page() -> HttpResponse {
-    let mut response = asset(
-        "text/html; charset=utf-8",
-        include_str!("../../static/book.html"),
-        // The page may carry a manage token in its address: keep it out of caches.
-        "no-store",
-    );
+    page(include_str!("../../static/book.html"))
+}
+
+/// A page of ours: its address may carry a token (a manage link's, a waitlist link's), so no
+/// cache keeps it and no referrer carries it on; scripts and styles only from here.
+fn page(html: &'static str) -> HttpResponse {
+    let mut response = asset("text/html; charset=utf-8", html, "no-store");
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -49,6 +50,45 @@ pub(super) async fn book_page() -> HttpResponse {
         header::HeaderValue::from_static("no-referrer"),
     );
     response
+}
+
+#[utoipa::path(
+    get,
+    path = "/waitlist",
+    operation_id = "getWaitlistPage",
+    summary = "The waitlist page",
+    description = "Without parameters, the form that puts a patient on the waitlist (`?visit_type_id=` \
+and `?provider_id=` preselect). The waitlist mails' links open it with their token: `?verify=` \
+confirms the address, `?entry=` shows the entry (and leaves the list), `?offer=` shows a time held \
+for the patient (`&answer=accept` books it at once, `&answer=decline` passes it on).",
+    tag = "pages",
+    security(()),
+    responses(
+        (status = 200, description = "The waitlist page", body = String, content_type = "text/html"),
+    ),
+)]
+pub(super) async fn waitlist_page() -> HttpResponse {
+    page(include_str!("../../static/waitlist.html"))
+}
+
+#[utoipa::path(
+    get,
+    path = "/waitlist.js",
+    operation_id = "getWaitlistScript",
+    summary = "The waitlist page's script",
+    description = "The waitlist page's script",
+    tag = "pages",
+    security(()),
+    responses(
+        (status = 200, description = "The script of the waitlist page", body = String, content_type = "text/javascript"),
+    ),
+)]
+pub(super) async fn waitlist_script() -> HttpResponse {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/waitlist.js"),
+        "public, max-age=300",
+    )
 }
 
 #[utoipa::path(

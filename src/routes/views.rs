@@ -478,7 +478,7 @@ pub(super) fn time_zone_schema() -> Object {
 }
 
 /// A patient's phone as stored (trimmed), or `null`.
-fn phone_schema() -> Object {
+pub(super) fn phone_schema() -> Object {
     or_null(pattern_schema(PHONE_PATTERN)).build()
 }
 

@@ -11,7 +11,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 use super::access::{bearer_token, FrontDeskUser};
-use super::patient_form::{parse_patient, reject_bots, PatientBody};
+use super::bookings::OptionalJson;
+use super::patient_form::{honeypot_schema, parse_patient, reject_bots, PatientBody};
 use super::views::{
     names_schema, new_booking_view, private_json, rfc3339, BookingView, LocationSummary,
     ProviderSummary, SlotView, VisitTypeSummary,
@@ -40,7 +41,7 @@ use crate::state::AppState;
     "times": ["morning"],
     "patient": {"name": "Ana Ortiz", "email": "ana@example.com", "phone": "+1 602 555 0199"}
 }))]
-pub(super) struct JoinBody {
+pub(super) struct WaitlistBody {
     /// The kind of visit wanted.
     #[schema(minimum = 1, maximum = 2147483647, format = Int64)]
     visit_type_id: i64,
@@ -67,13 +68,15 @@ pub(super) struct JoinBody {
     times: Vec<String>,
     patient: Option<PatientBody>,
     /// "Move my booking earlier": the manage token of the patient's booking (from its
-    /// confirmation). Taking an offer then books the earlier time and cancels that booking;
+    /// confirmation), a JWT. Taking an offer then books the earlier time and cancels that booking;
     /// only times before it are offered, and the entry counts at once (the token proves the
     /// address).
-    #[schema(max_length = 2048)]
+    #[schema(
+        max_length = 2048,
+        pattern = r"^\s*[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\s*$"
+    )]
     move_booking_token: Option<String>,
-    /// Leave empty: a field only bots fill in.
-    #[schema(max_length = 200)]
+    #[schema(schema_with = honeypot_schema)]
     company_website: Option<String>,
 }
 
@@ -93,6 +96,10 @@ fn times_schema() -> utoipa::openapi::schema::Array {
         .build()
 }
 
+fn entry_token_schema() -> utoipa::openapi::Object {
+    super::views::token_schema().build()
+}
+
 fn entry_status_schema() -> utoipa::openapi::Object {
     names_schema(EntryStatus::ALL.map(EntryStatus::as_str)).build()
 }
@@ -105,7 +112,7 @@ fn waitlist_reference_schema() -> utoipa::openapi::Object {
     super::views::pattern_schema(WaitlistReference::PATTERN).build()
 }
 
-impl JoinBody {
+impl WaitlistBody {
     fn parse(&self, today: NaiveDate) -> Result<(JoinRequest, Option<String>), ApiError> {
         let mut errors = FieldErrors::default();
         let patient = parse_patient(self.patient.as_ref(), today, &mut errors);
@@ -163,7 +170,7 @@ impl JoinBody {
 
 /// A waitlist entry.
 #[derive(Serialize, utoipa::ToSchema)]
-pub(super) struct EntryView {
+pub(super) struct WaitlistEntryView {
     /// How the clinic and the patient's mails name it.
     #[schema(schema_with = waitlist_reference_schema)]
     reference: String,
@@ -174,7 +181,7 @@ pub(super) struct EntryView {
     /// The entry's own token (`GET`/`DELETE /api/v1/waitlist/current`): only in the answers
     /// that made or verified it. Keep it: it is the only way back to the entry online.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 2048)]
+    #[schema(schema_with = entry_token_schema)]
     token: Option<String>,
     visit_type: VisitTypeSummary,
     /// The provider asked for; `null` for any.
@@ -195,10 +202,10 @@ pub(super) struct EntryView {
     #[schema(schema_with = super::views::optional_reference_schema)]
     move_booking: Option<String>,
     /// The offer it holds now, if any.
-    offer: Option<OfferSummary>,
+    offer: Option<WaitlistOfferSummary>,
     patient: WaitlistPatient,
     /// `website` or `front_desk`.
-    #[schema(max_length = 64)]
+    #[schema(schema_with = super::views::source_schema)]
     source: String,
     #[schema(format = DateTime, max_length = 20)]
     created_at: String,
@@ -211,13 +218,13 @@ pub(super) struct WaitlistPatient {
     name: String,
     #[schema(format = Email, max_length = 254)]
     email: String,
-    #[schema(max_length = 32)]
+    #[schema(schema_with = super::views::phone_schema)]
     phone: Option<String>,
 }
 
 /// An offer as an entry lists it.
 #[derive(Serialize, utoipa::ToSchema)]
-pub(super) struct OfferSummary {
+pub(super) struct WaitlistOfferSummary {
     /// The visit offered: its start, an RFC 3339 instant (UTC).
     #[schema(format = DateTime, max_length = 20)]
     start: String,
@@ -225,10 +232,10 @@ pub(super) struct OfferSummary {
     expires_at: String,
 }
 
-fn entry_view(details: &EntryDetails, token: Option<String>) -> EntryView {
+fn entry_view(details: &EntryDetails, token: Option<String>) -> WaitlistEntryView {
     let entry = &details.entry;
     let preferences = entry.preferences();
-    EntryView {
+    WaitlistEntryView {
         reference: entry.reference.clone(),
         status: entry.status.as_str().to_owned(),
         token,
@@ -240,7 +247,7 @@ fn entry_view(details: &EntryDetails, token: Option<String>) -> EntryView {
         days: preferences.days(),
         times: preferences.parts(),
         move_booking: details.move_booking.clone(),
-        offer: details.offer.as_ref().map(|o| OfferSummary {
+        offer: details.offer.as_ref().map(|o| WaitlistOfferSummary {
             start: rfc3339(o.starts_at.and_utc()),
             expires_at: rfc3339(o.expires_at.and_utc()),
         }),
@@ -269,7 +276,7 @@ fn entry_token(state: &AppState, details: &EntryDetails) -> Result<String, ApiEr
         .issue_waitlist_token(WaitlistLink::Entry, &details.entry.reference, until)?)
 }
 
-fn created(view: &EntryView) -> Result<HttpResponse, ApiError> {
+fn created(view: &WaitlistEntryView) -> Result<HttpResponse, ApiError> {
     let body = serde_json::to_string(view).map_err(anyhow::Error::from)?;
     Ok(HttpResponse::build(StatusCode::CREATED)
         .content_type("application/json")
@@ -321,9 +328,9 @@ line gets it by mail, held for `waitlist.offer_minutes` (default 15), with a one
 books it. Answers the entry and its token (`GET`/`DELETE /api/v1/waitlist/current`).",
     tag = "waitlist",
     security(()),
-    request_body = JoinBody,
+    request_body = WaitlistBody,
     responses(
-        (status = 201, description = "On the list (after verification, for a website entry)", body = EntryView),
+        (status = 201, description = "On the list (after verification, for a website entry)", body = WaitlistEntryView),
         (status = 400),
         (status = 404, description = "No such visit type, provider or location"),
         (status = 413),
@@ -333,7 +340,7 @@ books it. Answers the entry and its token (`GET`/`DELETE /api/v1/waitlist/curren
 )]
 pub(super) async fn join(
     state: web::Data<AppState>,
-    body: web::Json<JoinBody>,
+    body: web::Json<WaitlistBody>,
 ) -> Result<HttpResponse, ApiError> {
     reject_bots(body.company_website.as_deref())?;
     let (request, move_token) = body.parse(db::now().date())?;
@@ -349,9 +356,9 @@ pub(super) async fn join(
 at once, and the patient gets the \"you are on the list\" mail.",
     tag = "staff",
     security(("staff_jwt" = [])),
-    request_body = JoinBody,
+    request_body = WaitlistBody,
     responses(
-        (status = 201, description = "On the list", body = EntryView),
+        (status = 201, description = "On the list", body = WaitlistEntryView),
         (status = 400),
         (status = 401),
         (status = 403),
@@ -363,7 +370,7 @@ at once, and the patient gets the \"you are on the list\" mail.",
 pub(super) async fn add(
     state: web::Data<AppState>,
     staff: FrontDeskUser,
-    body: web::Json<JoinBody>,
+    body: web::Json<WaitlistBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (request, move_token) = body.parse(db::now().date())?;
     join_as(&state, request, move_token, staff.actor()).await
@@ -408,7 +415,7 @@ the link again changes nothing. Answers the entry with its own token.",
     tag = "waitlist",
     security(("waitlist_token" = [])),
     responses(
-        (status = 200, description = "The entry, now waiting", body = EntryView),
+        (status = 200, description = "The entry, now waiting", body = WaitlistEntryView),
         (status = 401),
         (status = 404, description = "No such entry"),
     ),
@@ -440,7 +447,7 @@ it holds now, if any.",
     tag = "waitlist",
     security(("waitlist_token" = [])),
     responses(
-        (status = 200, description = "The entry", body = EntryView),
+        (status = 200, description = "The entry", body = WaitlistEntryView),
         (status = 401),
         (status = 404, description = "No such entry"),
     ),
@@ -524,7 +531,7 @@ for one provider (with those for any provider) and one date, or all; at most 500
     security(("staff_jwt" = [])),
     params(ListQuery),
     responses(
-        (status = 200, description = "Entries in line order", body = [EntryView]),
+        (status = 200, description = "Entries in line order", body = WaitlistList),
         (status = 400),
         (status = 401),
         (status = 403),
@@ -546,23 +553,39 @@ pub(super) async fn list(
         .transpose()?;
     let provider = query
         .provider_id
-        .map(|id| ProviderId::try_from(id).map_err(|_| ApiError::not_found("provider")))
+        .map(|id| {
+            ProviderId::try_from(id)
+                .map_err(|_| ApiError::invalid("provider_id", "is not a provider's id"))
+        })
         .transpose()?;
     let entries = state
         .with_connection(move |conn| waitlist::listed(conn, provider, date))
         .await?;
-    let views: Vec<EntryView> = entries.iter().map(|e| entry_view(e, None)).collect();
+    let list = WaitlistList {
+        items: entries.iter().map(|e| entry_view(e, None)).collect(),
+    };
     Ok(private_json(
-        serde_json::to_string(&views).map_err(anyhow::Error::from)?,
+        serde_json::to_string(&list).map_err(anyhow::Error::from)?,
     ))
+}
+
+/// The entries on the list, in the order they joined.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct WaitlistList {
+    #[schema(max_items = 500)]
+    items: Vec<WaitlistEntryView>,
 }
 
 /// A waitlist entry's address for staff.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Path)]
 pub(super) struct EntryPath {
-    /// The entry's reference, e.g. WL-7Q2M9XA4KD
-    #[param(max_length = 20, example = "WL-7Q2M9XA4KD")]
+    /// The entry's reference, e.g. WL-7Q2M9XA4KD (in either case)
+    #[param(
+        max_length = 20,
+        example = "WL-7Q2M9XA4KD",
+        pattern = r"^\s*[Ww][Ll]-[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{10}\s*$"
+    )]
     reference: String,
 }
 
@@ -595,7 +618,7 @@ pub(super) async fn remove(
 
 /// A time offered to a waitlist entry.
 #[derive(Serialize, utoipa::ToSchema)]
-pub(super) struct OfferView {
+pub(super) struct WaitlistOfferView {
     /// `offered` while it can be taken; then `accepted`, `declined` or `expired`.
     #[schema(schema_with = offer_status_schema)]
     status: String,
@@ -622,7 +645,7 @@ fn offer_view(
     conn: &mut DbConnection,
     details: &OfferDetails,
     now: NaiveDateTime,
-) -> Result<OfferView, ApiError> {
+) -> Result<WaitlistOfferView, ApiError> {
     let offer = &details.offer;
     let (first, provider) = slots::find_with_provider(conn, offer.slot_id)?
         .ok_or_else(|| ApiError::not_found("offer"))?;
@@ -639,7 +662,7 @@ fn offer_view(
     } else {
         offer.status
     };
-    Ok(OfferView {
+    Ok(WaitlistOfferView {
         status: status.as_str().to_owned(),
         expires_at: rfc3339(offer.expires_at.and_utc()),
         seconds_left: if live {
@@ -662,6 +685,12 @@ fn offer_view(
     })
 }
 
+/// What an offer's answer takes: nothing. A body with any field (an `override`, say: nobody sets
+/// the booking rules aside here) is a 400, as an unknown field is anywhere.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NoFields {}
+
 fn offer_id(req: &HttpRequest, state: &AppState) -> Result<WaitlistOfferId, ApiError> {
     link_subject(req, state, WaitlistLink::Offer)?
         .parse::<i64>()
@@ -680,7 +709,7 @@ still held.",
     tag = "waitlist",
     security(("waitlist_token" = [])),
     responses(
-        (status = 200, description = "The offer", body = OfferView),
+        (status = 200, description = "The offer", body = WaitlistOfferView),
         (status = 401),
         (status = 404, description = "No such offer"),
     ),
@@ -714,6 +743,7 @@ taken, declined or run out already is a 409 whose `offer_status` says which.",
     security(("waitlist_token" = [])),
     responses(
         (status = 201, description = "Booked; the confirmation is on its way", body = BookingView),
+        (status = 400),
         (status = 401),
         (status = 404, description = "No such offer"),
         (status = 409, description = "The offer is no longer open (`offer_status`), or a booking rule refuses it"),
@@ -722,6 +752,7 @@ taken, declined or run out already is a 409 whose `offer_status` says which.",
 pub(super) async fn accept(
     req: HttpRequest,
     state: web::Data<AppState>,
+    _body: OptionalJson<NoFields>,
 ) -> Result<HttpResponse, ApiError> {
     let id = offer_id(&req, &state)?;
     let policy = state.policy.clone();
@@ -758,6 +789,7 @@ once; the patient stays on the waitlist.",
     security(("waitlist_token" = [])),
     responses(
         (status = 204, description = "Declined"),
+        (status = 400),
         (status = 401),
         (status = 404, description = "No such offer"),
         (status = 409, description = "The offer is no longer open (`offer_status`)"),
@@ -766,6 +798,7 @@ once; the patient stays on the waitlist.",
 pub(super) async fn decline(
     req: HttpRequest,
     state: web::Data<AppState>,
+    _body: OptionalJson<NoFields>,
 ) -> Result<HttpResponse, ApiError> {
     let id = offer_id(&req, &state)?;
     let policy = state.policy.clone();

@@ -20,6 +20,7 @@ use crate::helpers::{
     another_patient, assert_problem, spawn_app, spawn_app_with, staff_override, Backend,
     ServerProcess, TestApp, TestDatabase, STAFF_PASSWORD,
 };
+use crate::waitlist::{link_token, wait_for_mails, OFFER};
 
 crate::tests! {
     both_backends: [
@@ -75,7 +76,7 @@ const NO_NEW_TIME: Expect = NotApplicable("it picks no new time");
 const NOTHING_TO_CANCEL: Expect = NotApplicable("a new booking has nothing to cancel or move");
 const ADDS_NO_VISIT: Expect = NotApplicable("it adds no visit to the address's count");
 
-const TABLE: [Row; 11] = [
+const TABLE: [Row; 12] = [
     Row {
         operation: "createBooking",
         caller: Caller::Patient,
@@ -131,6 +132,14 @@ const TABLE: [Row; 11] = [
         caller: Caller::Staff,
         rules: [NO_NEW_TIME, NO_NEW_TIME, Refuses, ADDS_NO_VISIT],
     },
+    // Offers are made only where the notice and the horizon allow; taking one is a booking, and
+    // checks every rule again (an offer made two hours and a minute ahead, taken ten minutes
+    // later, is inside the notice).
+    Row {
+        operation: "acceptWaitlistOffer",
+        caller: Caller::Patient,
+        rules: [Refuses, Refuses, NOTHING_TO_CANCEL, Refuses],
+    },
 ];
 
 /// The operations of the served document that make, cancel or move bookings, with the callers
@@ -163,7 +172,10 @@ fn booking_writing_operations(document: &Value) -> Vec<WritingOperation> {
             let mut callers = BTreeSet::new();
             for requirement in operation["security"].as_array().expect("security") {
                 let requirement = requirement.as_object().expect("requirement");
-                if requirement.is_empty() || requirement.contains_key("manage_token") {
+                if requirement.is_empty()
+                    || requirement.contains_key("manage_token")
+                    || requirement.contains_key("waitlist_token")
+                {
                     callers.insert("patient");
                 }
                 if requirement.contains_key("staff_jwt") {
@@ -481,8 +493,107 @@ impl Clinic<'_> {
                     slots: vec![first, second],
                 }
             }
+            ("acceptWaitlistOffer", _) => {
+                let (slot, token) = self.waitlist_offer(rule).await;
+                Attempt {
+                    method: Method::POST,
+                    path: "/api/v1/waitlist/offers/current/accept".into(),
+                    body: None,
+                    token: Some(token),
+                    reference: None,
+                    slots: vec![slot],
+                }
+            }
             (operation, rule) => panic!("no request of {operation} breaks {rule}"),
         }
+    }
+
+    /// A waitlist offer that breaks `rule` when taken: a patient's entry for a provider and
+    /// visit type of their own is offered a slot the front desk adds well ahead; then the slot
+    /// moves inside the notice or past the horizon (behind the app's back), or the patient has
+    /// three visits booked already. Answers the slot and the offer's token.
+    async fn waitlist_offer(&self, rule: &str) -> (i64, String) {
+        let provider = self.provider().await;
+        let n = self.fresh();
+        let visit_type = self
+            .app
+            .send_ok(
+                Method::POST,
+                "/api/v1/visit-types",
+                &self.admin,
+                Some(&json!({
+                    "name": format!("Waitlist rule {n}"),
+                    "duration_minutes": 30,
+                    "provider_ids": [provider],
+                })),
+                StatusCode::CREATED,
+            )
+            .await["id"]
+            .as_i64()
+            .unwrap();
+        let patient = self.patient();
+        if rule == "max_active" {
+            for n in 0..3 {
+                self.booking(LATER + 60 * n, &patient).await;
+            }
+        }
+        let today = chrono::Utc::now().date_naive();
+        self.app
+            .send_ok(
+                Method::POST,
+                "/api/v1/admin/waitlist",
+                &self.desk,
+                Some(&json!({
+                    "visit_type_id": visit_type,
+                    "provider_id": provider,
+                    "earliest_date": (today - Duration::days(1)).to_string(),
+                    "latest_date": (today + Duration::days(30)).to_string(),
+                    "patient": patient,
+                })),
+                StatusCode::CREATED,
+            )
+            .await;
+        let start = chrono::Utc::now() + Duration::minutes(LATER) + Duration::seconds(n);
+        let slot = self
+            .app
+            .send_ok(
+                Method::POST,
+                &format!("/api/v1/providers/{provider}/slots"),
+                &self.admin,
+                Some(&json!({
+                    "start": start.to_rfc3339(),
+                    "end": (start + Duration::minutes(30)).to_rfc3339(),
+                })),
+                StatusCode::CREATED,
+            )
+            .await["id"]
+            .as_i64()
+            .unwrap();
+        let email = patient["email"].as_str().unwrap().to_owned();
+        let offer = wait_for_mails(|| self.app.written_mail(), &email, OFFER, 1).await;
+        let token = link_token(&offer[0].1, "offer");
+        let moved_to = match rule {
+            "min_notice" => Some(TOO_SOON),
+            "horizon" => Some(TOO_FAR),
+            _ => None,
+        };
+        if let Some(minutes) = moved_to {
+            self.app
+                .with_db(move |conn| {
+                    use clinic_booking::db::schema::slots;
+                    use diesel::prelude::*;
+                    let start = clinic_booking::db::now() + Duration::minutes(minutes);
+                    diesel::update(slots::table.find(slot as i32))
+                        .set((
+                            slots::starts_at.eq(start),
+                            slots::ends_at.eq(start + Duration::minutes(30)),
+                        ))
+                        .execute(conn)
+                        .expect("move the offered slot");
+                })
+                .await;
+        }
+        (slot, token)
     }
 
     async fn send(&self, attempt: &Attempt, overriding: Option<&str>) -> reqwest::Response {

@@ -152,7 +152,7 @@ impl Clinic {
 }
 
 /// The mails written to `to` so far whose subject starts with `subject`, as (subject, text).
-fn mails_to(raw: &[Vec<u8>], to: &str, subject: &str) -> Vec<(String, String)> {
+pub(crate) fn mails_to(raw: &[Vec<u8>], to: &str, subject: &str) -> Vec<(String, String)> {
     raw.iter()
         .filter_map(|m| MessageParser::default().parse(m))
         .filter(|m| {
@@ -173,7 +173,7 @@ fn mails_to(raw: &[Vec<u8>], to: &str, subject: &str) -> Vec<(String, String)> {
 
 /// Waits (bounded) for `count` mails to `to` with a subject starting `subject` among what
 /// `written` reads, and returns them.
-async fn wait_for_mails(
+pub(crate) async fn wait_for_mails(
     written: impl Fn() -> Vec<Vec<u8>>,
     to: &str,
     subject: &str,
@@ -189,10 +189,10 @@ async fn wait_for_mails(
     panic!("no {count} mail(s) {subject:?} to {to} within 20 s");
 }
 
-const OFFER: &str = "A time opened up";
+pub(crate) const OFFER: &str = "A time opened up";
 
 /// The token of `name` (offer, verify, entry) in a mail's link.
-fn link_token(text: &str, name: &str) -> String {
+pub(crate) fn link_token(text: &str, name: &str) -> String {
     let start = text
         .find(&format!("/waitlist?{name}="))
         .unwrap_or_else(|| panic!("a {name} link in {text}"))
@@ -710,7 +710,7 @@ async fn the_front_desk_lists_and_removes_entries(backend: Backend) {
     let listed = app
         .send_ok(Method::GET, &path, &desk, None, StatusCode::OK)
         .await;
-    let references: Vec<&str> = listed
+    let references: Vec<&str> = listed["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -727,7 +727,7 @@ async fn the_front_desk_lists_and_removes_entries(backend: Backend) {
                 .unwrap(),
         "in the order they joined: {references:?}"
     );
-    assert!(listed
+    assert!(listed["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -741,7 +741,7 @@ async fn the_front_desk_lists_and_removes_entries(backend: Backend) {
     let listed = app
         .send_ok(Method::GET, &path, &desk, None, StatusCode::OK)
         .await;
-    assert!(listed
+    assert!(listed["items"]
         .as_array()
         .unwrap()
         .iter()
