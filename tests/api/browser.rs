@@ -33,7 +33,10 @@ fn the_browser_can_run() -> Result<(), String> {
 }
 
 crate::tests! {
-    once_if(the_browser_can_run): [a_patient_books_through_the_page_and_the_widget_in_a_real_browser],
+    once_if(the_browser_can_run): [
+        a_patient_books_through_the_page_and_the_widget_in_a_real_browser,
+        a_patient_joins_the_waitlist_and_takes_an_offer_in_a_real_browser,
+    ],
 }
 
 fn instant(value: &Value) -> DateTime<Utc> {
@@ -214,4 +217,137 @@ async fn a_patient_books_through_the_page_and_the_widget_in_a_real_browser() {
         );
     }
     assert!(screenshots.join("book.png").exists());
+}
+
+/// The waitlist page (tests/browser/waitlist.mjs): joining from the form, then an offer mail's
+/// one-click link booking the time, then the same link again answering clearly.
+async fn a_patient_joins_the_waitlist_and_takes_an_offer_in_a_real_browser() {
+    use reqwest::{Method, StatusCode};
+    use serde_json::json;
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let app = spawn_app_with(Backend::Sqlite, |_| {}).await;
+    let desk = app.staff_token("front_desk").await;
+    // A visit of the 60-minute evaluation two days ahead or later, booked, and a patient on the
+    // waitlist for it; the booking is cancelled and the patient is offered its time.
+    let from = (Utc::now() + chrono::Duration::days(3)).date_naive();
+    let slots = app
+        .get_json(&format!("/api/v1/slots?visit_type_id=1&from={from}"))
+        .await;
+    let slot = slots["items"][0]["id"].as_i64().expect("a free start");
+    let response = app
+        .post_json(
+            "/api/v1/bookings",
+            &json!({"slot_id": slot, "visit_type_id": 1,
+                    "patient": {"name": "Leaving Early", "email": "leaving@example.com"}}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let booked: Value = response.json().await.expect("json");
+    let today = Utc::now().date_naive();
+    app.send_ok(
+        Method::POST,
+        "/api/v1/admin/waitlist",
+        &desk,
+        Some(&json!({
+            "visit_type_id": 1,
+            "provider_id": 1,
+            "earliest_date": today.to_string(),
+            "latest_date": (today + chrono::Duration::days(60)).to_string(),
+            "patient": {"name": "Nora Quick", "email": "nora.quick@example.com"},
+        })),
+        StatusCode::CREATED,
+    )
+    .await;
+    let reference = booked["reference"].as_str().expect("reference");
+    let token = booked["manage_token"].as_str().expect("token");
+    assert_eq!(app.cancel(reference, token).await.status(), StatusCode::OK);
+    let offer = crate::waitlist::wait_for_mails(
+        || app.written_mail(),
+        "nora.quick@example.com",
+        crate::waitlist::OFFER,
+        1,
+    )
+    .await;
+    let offer_token = crate::waitlist::link_token(&offer[0].1, "offer");
+    let offer_url = format!("{}/waitlist?offer={offer_token}&answer=accept", app.address);
+
+    let output = tokio::process::Command::new("node")
+        .arg(root.join("tests/browser/waitlist.mjs"))
+        .env("BASE_URL", &app.address)
+        .env("OFFER_URL", &offer_url)
+        .env("SCREENSHOT_DIR", root.join("target/screenshots"))
+        .output()
+        .await
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "browser run failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("no result line ({e}):\n{stdout}"));
+    assert_eq!(
+        result["accessibility_violations"],
+        serde_json::json!([]),
+        "axe-core found WCAG violations"
+    );
+    assert_eq!(
+        result["accessibility_checked"].as_array().map(Vec::len),
+        Some(4)
+    );
+    let text = |key: &str| result[key].as_str().unwrap_or_default().to_owned();
+    assert!(text("email_error").contains("email"), "{result}");
+    assert_eq!(
+        text("focus_after_error"),
+        "email",
+        "the invalid field gets the focus"
+    );
+    assert!(
+        text("joined_status").contains("emailed you a link"),
+        "{result}"
+    );
+    assert!(text("joined_details").contains("mon"), "{result}");
+    assert_eq!(text("booked_title"), "You're booked");
+    assert_eq!(text("focus_after_booking"), "booked-title");
+    assert!(text("booked_details").contains("Dr. Maya Chen"), "{result}");
+    assert!(
+        text("manage_href").starts_with("/book?reference=BK-"),
+        "{result}"
+    );
+    assert!(
+        text("again_text").contains("booked this time already"),
+        "{result}"
+    );
+    assert_eq!(result["accept_disabled"], true);
+
+    // The booking exists, for the patient on the waitlist, from the waitlist.
+    let reference = text("manage_href")
+        .split("reference=")
+        .nth(1)
+        .and_then(|r| r.split('&').next())
+        .unwrap_or_default()
+        .to_owned();
+    let admin = app.staff_token("admin").await;
+    let booking = app.booking_as_staff(&admin, &reference).await;
+    assert_eq!(booking["status"], "booked");
+    assert_eq!(booking["source"], "waitlist");
+    assert_eq!(booking["patient"]["email"], "nora.quick@example.com");
+    assert_eq!(booking["slot"]["id"], slot);
+    // The page's join made an entry waiting for its verification link.
+    let listed = app
+        .send_ok(
+            Method::GET,
+            "/api/v1/admin/waitlist",
+            &desk,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert!(listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["patient"]["email"] == "rosa.villa@example.com" && e["status"] == "unverified"));
 }

@@ -25,6 +25,8 @@ crate::both_backends!(
     the_front_desk_lists_and_removes_entries,
     a_hold_running_out_and_new_time_are_offered_too,
     an_entry_can_move_its_booking_earlier,
+    one_address_never_holds_two_overlapping_offers,
+    time_off_removed_and_a_schedule_added_are_offered,
     a_kill_9_between_the_cancellation_and_the_mail_loses_no_offer,
 );
 
@@ -823,6 +825,130 @@ async fn an_entry_can_move_its_booking_earlier(backend: Backend) {
         1,
     )
     .await;
+}
+
+async fn one_address_never_holds_two_overlapping_offers(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let clinic = Clinic::open(&app).await;
+    let other = app
+        .send_ok(
+            Method::POST,
+            "/api/v1/providers",
+            &clinic.admin,
+            Some(&json!({"name": "Dr. Second", "specialty": "pain_medicine"})),
+            StatusCode::CREATED,
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    app.send_ok(
+        Method::PATCH,
+        &format!("/api/v1/visit-types/{}", clinic.visit_type),
+        &clinic.admin,
+        Some(&json!({"provider_ids": [clinic.provider, other]})),
+        StatusCode::OK,
+    )
+    .await;
+    let here = clinic.slot(&app, "10:00").await;
+    let there = Clinic {
+        admin: clinic.admin.clone(),
+        provider: other,
+        visit_type: clinic.visit_type,
+    }
+    .slot(&app, "10:00")
+    .await;
+    let (here_ref, here_token) = clinic.book(&app, here, 1).await;
+    let (there_ref, there_token) = clinic.book(&app, there, 2).await;
+    // One patient, two entries (one for each provider, the second under another case of the
+    // same address); then someone else.
+    clinic.entry(&app, "pat@example.com", json!({})).await;
+    clinic
+        .entry(&app, "Pat@Example.com", json!({"provider_id": other}))
+        .await;
+    clinic
+        .entry(&app, "next@example.com", json!({"provider_id": null}))
+        .await;
+
+    app.cancel(&here_ref, &here_token).await;
+    wait_for_mails(|| app.written_mail(), "pat@example.com", OFFER, 1).await;
+    // The same hour with the other provider: Pat holds an offer for it already, so it goes on.
+    app.cancel(&there_ref, &there_token).await;
+    let next = wait_for_mails(|| app.written_mail(), "next@example.com", OFFER, 1).await;
+    assert!(next[0].0.contains("Dr. Second"), "{}", next[0].0);
+    crate::helpers::wait_until_due_mail_sent(&app.pool).await;
+    assert_eq!(
+        mails_to(&app.written_mail(), "pat@example.com", OFFER).len(),
+        1,
+        "one live offer for 10:00 per address"
+    );
+}
+
+async fn time_off_removed_and_a_schedule_added_are_offered(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let clinic = Clinic::open(&app).await;
+    clinic.slot(&app, "14:00").await;
+    let away = app
+        .send_ok(
+            Method::POST,
+            &format!("/api/v1/providers/{}/time-off", clinic.provider),
+            &clinic.admin,
+            Some(&json!({
+                "start": local("13:00").to_rfc3339(),
+                "end": local("17:00").to_rfc3339(),
+                "reason": "conference",
+            })),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(away["blocked_slots"], 1);
+    clinic
+        .entry(
+            &app,
+            "afternoon@example.com",
+            json!({"times": ["afternoon"]}),
+        )
+        .await;
+    let response = app
+        .send(
+            Method::DELETE,
+            &format!(
+                "/api/v1/providers/{}/time-off/{}",
+                clinic.provider, away["id"]
+            ),
+            Some(&clinic.admin),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let offer = wait_for_mails(|| app.written_mail(), "afternoon@example.com", OFFER, 1).await;
+    assert!(offer[0].0.contains("2:00 PM"), "{}", offer[0].0);
+
+    // A week of new time: the first start the entry's days allow is offered.
+    clinic
+        .entry(&app, "fridays@example.com", json!({"days": ["fri"]}))
+        .await;
+    let week = day() + Duration::days(7);
+    app.send_ok(
+        Method::POST,
+        &format!("/api/v1/providers/{}/schedule", clinic.provider),
+        &clinic.admin,
+        Some(&json!({
+            "from_date": week.to_string(),
+            "to_date": (week + Duration::days(6)).to_string(),
+            "weekdays": ["mon", "tue", "wed", "thu", "fri"],
+            "start_time": "09:00",
+            "end_time": "12:00",
+            "slot_minutes": 30,
+        })),
+        StatusCode::OK,
+    )
+    .await;
+    let offer = wait_for_mails(|| app.written_mail(), "fridays@example.com", OFFER, 1).await;
+    assert!(
+        offer[0].0.contains("Friday") && offer[0].0.contains("9:00 AM"),
+        "{}",
+        offer[0].0
+    );
 }
 
 async fn a_kill_9_between_the_cancellation_and_the_mail_loses_no_offer(backend: Backend) {
