@@ -31,7 +31,13 @@ pub(crate) async fn run(
         let policy = policy.clone();
         let swept = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
             let mut conn = pool.get()?;
-            waitlist::sweep(&mut conn, &policy, db::now()).map_err(|e| anyhow::anyhow!("{e}"))
+            let (swept, failed) = waitlist::sweep(&mut conn, &policy, db::now())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            // One hold that fails (it is tried again next time) holds up no other.
+            if let Some(e) = failed {
+                tracing::warn!(error = %e, "a hold that ran out could not be passed on");
+            }
+            Ok(swept)
         })
         .await;
         match swept {

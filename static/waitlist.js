@@ -280,11 +280,15 @@
     $("earliest").value = iso(today);
     $("latest").value = iso(new Date(today.getTime() + 30 * 86400000));
     Promise.all([api("/api/v1/visit-types"), api("/api/v1/providers")]).then(function (results) {
-      var types = (results[0].body.items || results[0].body || []);
+      // Visits new patients may book first; those for returning patients say so.
+      var types = (results[0].body.items || results[0].body || []).slice().sort(function (a, b) {
+        return (b.new_patients_online ? 1 : 0) - (a.new_patients_online ? 1 : 0);
+      });
       types.forEach(function (v) {
         var option = document.createElement("option");
         option.value = v.id;
-        option.textContent = v.name + " (" + v.duration_minutes + " minutes)";
+        option.textContent = v.name + " (" + v.duration_minutes + " minutes" +
+          (v.new_patients_online ? ")" : ", for returning patients)");
         $("visit-type").appendChild(option);
       });
       var wanted = params.get("visit_type_id");

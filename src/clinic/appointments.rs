@@ -296,7 +296,7 @@ fn visit_type_for(
         ));
     }
     if !visit_type.new_patients_online
-        && !actor.is_staff()
+        && !actor.acts_for_clinic()
         && !bookings::has_visited(conn, patient.email.as_str())?
     {
         return Err(ClinicError::ReturningPatientsOnly(visit_type.name));

@@ -57,21 +57,6 @@ pub(crate) fn take(
     keep_for: Duration,
     now: NaiveDateTime,
 ) -> Result<(HoldToken, HoldDetails), ClinicError> {
-    let token = HoldToken::generate();
-    let details = take_as(conn, request, &token, policy, keep_for, now)?;
-    Ok((token, details))
-}
-
-/// As `take`, under a token the caller made (a waitlist offer's, derived from the offer's own).
-/// On a refusal the caller's transaction (or savepoint) must roll back the slots kept so far.
-pub(crate) fn take_as(
-    conn: &mut DbConnection,
-    request: &HoldRequest,
-    token: &HoldToken,
-    policy: &BookingPolicy,
-    keep_for: Duration,
-    now: NaiveDateTime,
-) -> Result<HoldDetails, ClinicError> {
     let (first, provider) =
         slots::find_with_provider(conn, request.slot_id)?.ok_or(ClinicError::NotFound("slot"))?;
     let visit_type = match request.visit_type_id {
@@ -103,6 +88,7 @@ pub(crate) fn take_as(
         }
     }
     let (run, visit_end) = openings::visit_run(conn, &first, visit_type.as_ref())?;
+    let token = HoldToken::generate();
     let digest = token.digest();
     let hold = NewHold {
         token_hash: &digest,
@@ -124,13 +110,16 @@ pub(crate) fn take_as(
         }
     }
     let location = locations::of_slot(conn, first.location_id)?;
-    Ok(HoldDetails {
-        hold,
-        first,
-        provider,
-        location,
-        visit_type,
-    })
+    Ok((
+        token,
+        HoldDetails {
+            hold,
+            first,
+            provider,
+            location,
+            visit_type,
+        },
+    ))
 }
 
 /// Why the `i`th slot of the run could not be kept: as a booking of it would be refused (taken,

@@ -8,7 +8,7 @@
 //! `waitlist`'s, which books through `appointments`; this module stays below both, so the
 //! booking operations can call it.
 
-use chrono::{Duration, NaiveDateTime};
+use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use diesel::Connection;
 use serde_json::json;
 
@@ -22,11 +22,12 @@ use crate::db::holds as db_holds;
 use crate::db::locations::Location;
 use crate::db::outbox::{self, MailKind};
 use crate::db::slots::{self, OpenBetween, Slot};
+use crate::db::time_off;
 use crate::db::visit_types;
 use crate::db::waitlist::{self, Entry, NewOffer};
-use crate::db::DbConnection;
+use crate::db::{is_unique_violation, DbConnection};
 use crate::domain::actor::Actor;
-use crate::domain::booking::BookingStatus;
+use crate::domain::booking::{BookingSource, BookingStatus};
 use crate::domain::hold::{HoldStatus, HoldToken};
 use crate::domain::ids::{LocationId, ProviderId};
 use crate::domain::waitlist::OfferStatus;
@@ -74,8 +75,11 @@ impl Freed {
     }
 }
 
-/// How many open starts are looked at for one entry: the first few that fit the visit.
-const CANDIDATES_PER_ENTRY: usize = 16;
+/// How many open starts one read looks at, and how many reads one entry gets: an entry whose
+/// days and times admit none of the first starts of a long span (a schedule of weeks) is read
+/// on through the span, a page at a time, up to this many pages.
+const PAGE: usize = 32;
+const MAX_PAGES: usize = 40;
 
 /// Offers freed time to the waiting entries that match it, in the order they joined, each in
 /// its own savepoint; runs in the transaction of the change that freed it. Answers how many
@@ -87,7 +91,7 @@ pub(crate) fn offer_freed(
     policy: &BookingPolicy,
     now: NaiveDateTime,
 ) -> Result<usize, ClinicError> {
-    if freed.until <= now || !waitlist::any_waiting(conn)? {
+    if freed.until <= now || !waitlist::any_waiting(conn, now.date())? {
         return Ok(0);
     }
     let location = locations::of_slot(conn, freed.location_id)?;
@@ -112,8 +116,8 @@ pub(crate) fn offer_freed(
     Ok(offered)
 }
 
-/// Offers `entry` the first start in the freed time that fits its visit, its preferences and
-/// the booking rules, if there is one: false otherwise.
+/// Offers `entry` the first start in the freed time that fits its visit, its dates, days and
+/// times of day, and the booking rules, if there is one: false otherwise.
 fn offer_to(
     conn: &mut DbConnection,
     entry: &Entry,
@@ -130,6 +134,14 @@ fn offer_to(
     if !visit_types::is_offered_by(conn, visit_type.id, freed.provider_id)? {
         return Ok(false);
     }
+    // A visit type for returning patients goes to one who has visited, or whom the front desk
+    // put on the list (as staff would book them).
+    if !visit_type.new_patients_online
+        && entry.source.as_str() != BookingSource::FRONT_DESK
+        && !bookings::has_visited(conn, &entry.patient_email)?
+    {
+        return Ok(false);
+    }
     // "Move my booking earlier": only times before the visit booked.
     let before = match entry.move_booking_id {
         Some(id) => match bookings::find_by_id(conn, id)? {
@@ -140,49 +152,83 @@ fn offer_to(
         },
         None => None,
     };
-    let length = Duration::minutes(i64::from(visit_type.duration_minutes));
-    let between = OpenBetween {
-        from: (freed.from - length).max(now),
-        until: before.map_or(freed.until, |b| b.min(freed.until)),
-        now,
-    };
-    if between.from >= between.until {
-        return Ok(false);
-    }
-    let place = locations::place(conn, location.id)?;
-    let open = openings::open_times(
-        conn,
-        Some(&visit_type),
-        Some(freed.provider_id),
-        Some(place),
-        between,
-        CANDIDATES_PER_ENTRY,
-    )?;
     let tz = location.timezone.tz();
+    // The entry's own dates bound the search: from its first local day's midnight to the end of
+    // its last.
+    let midnight = |date: NaiveDate| {
+        tz.from_local_datetime(&date.and_time(NaiveTime::MIN))
+            .earliest()
+            .map_or(NaiveDateTime::MIN, |t| t.naive_utc())
+    };
+    let last_day_ends = entry
+        .latest_date
+        .succ_opt()
+        .map_or(NaiveDateTime::MAX, midnight);
+    let length = Duration::minutes(i64::from(visit_type.duration_minutes));
+    let mut from = (freed.from - length)
+        .max(now)
+        .max(midnight(entry.earliest_date));
+    let until = freed
+        .until
+        .min(before.unwrap_or(NaiveDateTime::MAX))
+        .min(last_day_ends);
+    let place = locations::place(conn, location.id)?;
     let preferences = entry.preferences();
-    for (slot, _) in open {
-        let local = slot.starts_at.and_utc().with_timezone(&tz).naive_local();
-        let ends_at = slot.starts_at + length;
-        if !preferences.admits(local)
-            || rules::check_hold(policy, (&slot, Some(&visit_type)), now).is_err()
-            || waitlist::was_offered(conn, entry.id, slot.id)?
-            || waitlist::has_live_overlapping(
-                conn,
-                &entry.patient_email,
-                (slot.starts_at, ends_at),
-                now,
-            )?
-        {
-            continue;
+    // The rules must still let the patient book when the offer runs out: a start inside the
+    // notice by then is not offered.
+    let decided_by = now + policy.offer;
+    for _ in 0..MAX_PAGES {
+        if from >= until {
+            break;
         }
-        let made =
-            conn.transaction(|conn| make_offer(conn, entry, &slot, freed, actor, policy, now));
-        match made {
-            Ok(()) => return Ok(true),
-            // Taken meanwhile, or the run no longer fits: the next start.
-            Err(ClinicError::SlotUnavailable { .. } | ClinicError::BrokenRule(_)) => continue,
-            Err(e) => return Err(e),
+        let between = OpenBetween { from, until, now };
+        let open = openings::open_times(
+            conn,
+            Some(&visit_type),
+            Some(freed.provider_id),
+            Some(place),
+            between,
+            PAGE,
+        )?;
+        let read = open.len();
+        let Some(next) = open
+            .last()
+            .map(|(slot, _)| slot.starts_at + Duration::seconds(1))
+        else {
+            break;
+        };
+        for (slot, _) in open {
+            let local = slot.starts_at.and_utc().with_timezone(&tz).naive_local();
+            let ends_at = slot.starts_at + length;
+            if !preferences.admits(local)
+                || rules::check_hold(policy, (&slot, Some(&visit_type)), decided_by).is_err()
+                || waitlist::was_offered(conn, entry.id, (slot.starts_at, ends_at))?
+                || time_off::overlaps(conn, freed.provider_id, (slot.starts_at, ends_at))?
+                || waitlist::has_live_overlapping(
+                    conn,
+                    &entry.patient_email,
+                    (slot.starts_at, ends_at),
+                    now,
+                )?
+            {
+                continue;
+            }
+            let made =
+                conn.transaction(|conn| make_offer(conn, entry, &slot, freed, actor, policy, now));
+            match made {
+                Ok(()) => return Ok(true),
+                // Taken meanwhile, or the run no longer fits: the next start.
+                Err(ClinicError::SlotUnavailable { .. } | ClinicError::BrokenRule(_)) => continue,
+                // Another transaction offered this entry something meanwhile (PostgreSQL: the
+                // one-live-offer index, once it committed): the entry is served.
+                Err(ClinicError::Database(e)) if is_unique_violation(&e) => return Ok(false),
+                Err(e) => return Err(e),
+            }
         }
+        if read < PAGE {
+            break;
+        }
+        from = next;
     }
     Ok(false)
 }

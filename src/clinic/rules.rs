@@ -181,7 +181,7 @@ fn refuse_override_by_patients(
     actor: &Actor,
     overriding: Option<&RuleOverride>,
 ) -> Result<(), ClinicError> {
-    if overriding.is_some() && !actor.is_staff() {
+    if overriding.is_some() && !actor.acts_for_clinic() {
         return Err(ClinicError::invalid(
             "override",
             "only staff may set the booking rules aside; leave `override` out",

@@ -72,6 +72,17 @@ pub(crate) fn enter(
     if !booked.is_empty() && !cancel_bookings {
         return Err(ClinicError::TimeOffHitsBookings { bookings: booked });
     }
+    // The time off is written before its visits are cancelled: the time they free is inside it,
+    // and so offered to nobody on the waitlist (`offers` skips time off).
+    let entry = NewTimeOff {
+        provider_id,
+        starts_at: start,
+        ends_at: end,
+        reason: range.reason(),
+        created_by: actor.user_id(),
+        created_at: now,
+    }
+    .insert(conn)?;
     let mut cancelled = Vec::with_capacity(booked.len());
     // The clinic cancels for its own reasons, inside the patients' cut-off too; the audit entry
     // names the time off, never the reason the patients read.
@@ -90,15 +101,6 @@ pub(crate) fn enter(
         )?;
         cancelled.push(reference);
     }
-    let entry = NewTimeOff {
-        provider_id,
-        starts_at: start,
-        ends_at: end,
-        reason: range.reason(),
-        created_by: actor.user_id(),
-        created_at: now,
-    }
-    .insert(conn)?;
     let blocked = slots::block_free_overlapping(conn, provider_id, start, end)?;
     // A visit booked between the check above and the blocks (PostgreSQL lets a booking claim a
     // slot meanwhile) would be left inside the time off: refuse, and everything rolls back.

@@ -42,6 +42,7 @@ use crate::domain::ids::{
     BookingId, LocationId, ProviderId, VisitTypeId, WaitlistEntryId, WaitlistOfferId,
 };
 use crate::domain::patient::{Patient, PatientInput};
+use crate::domain::rules::RuleOverride;
 use crate::domain::waitlist::{EntryStatus, OfferStatus, Preferences, WaitlistReference};
 use crate::domain::FieldErrors;
 
@@ -83,6 +84,13 @@ pub(crate) fn join(
     now: NaiveDateTime,
 ) -> Result<EntryDetails, ClinicError> {
     let visit_type = openings::active_visit_type(conn, request.visit_type_id)?;
+    // As for booking it online: a visit type for returning patients, for one who has visited.
+    if !visit_type.new_patients_online
+        && !actor.acts_for_clinic()
+        && !bookings::has_visited(conn, request.patient.email.as_str())?
+    {
+        return Err(ClinicError::ReturningPatientsOnly(visit_type.name));
+    }
     if let Some(id) = request.provider_id {
         let provider = providers::find(conn, id)?
             .filter(|p| p.active)
@@ -254,13 +262,21 @@ pub(crate) fn remove(
     now: NaiveDateTime,
 ) -> Result<(), ClinicError> {
     let from = entry.status;
-    if !matches!(from, EntryStatus::Waiting | EntryStatus::Unverified)
-        || !waitlist::set_entry_status(conn, entry.id, (from, EntryStatus::Removed), None, now)?
-    {
+    if !matches!(from, EntryStatus::Waiting | EntryStatus::Unverified) {
         return Err(ClinicError::ChangedMeanwhile("waitlist entry"));
     }
-    if let Some(offer) = waitlist::live_offer_of(conn, entry.id)? {
-        let_offer_go(conn, &offer, OfferStatus::Declined, actor, policy, now)?;
+    // The offer first, as every path that ends one (see `end_offer`); its time is passed on
+    // once the entry is off the list, so that it cannot come back to it.
+    let live = waitlist::live_offer_of(conn, entry.id)?;
+    let ended = match &live {
+        Some(offer) => end_offer(conn, offer, OfferStatus::Declined, now)?,
+        None => false,
+    };
+    if !waitlist::set_entry_status(conn, entry.id, (from, EntryStatus::Removed), None, now)? {
+        return Err(ClinicError::ChangedMeanwhile("waitlist entry"));
+    }
+    if let (Some(offer), true) = (&live, ended) {
+        pass_on(conn, offer, OfferStatus::Declined, actor, policy, now)?;
     }
     audit::record(
         conn,
@@ -312,9 +328,15 @@ pub(crate) fn load_offer(
     Ok(OfferDetails { offer, entry })
 }
 
-/// Why an offer can no longer be decided: where it stands now (an offer past its expiry that
-/// the sweeper has not reached yet stands `expired` here too).
-fn gone(offer: &Offer, now: NaiveDateTime) -> ClinicError {
+/// Why offer `id` can no longer be decided: where it stands now, read again (a request that
+/// lost a race read it before the winner decided it; an offer past its expiry that the sweeper
+/// has not reached yet stands `expired` here too).
+fn gone(conn: &mut DbConnection, id: WaitlistOfferId, now: NaiveDateTime) -> ClinicError {
+    let offer = match waitlist::find_offer(conn, id) {
+        Ok(Some(offer)) => offer,
+        Ok(None) => return ClinicError::NotFound("offer"),
+        Err(e) => return e.into(),
+    };
     let status = match offer.status {
         OfferStatus::Offered if offer.expires_at <= now => OfferStatus::Expired,
         status => status,
@@ -334,10 +356,30 @@ pub(crate) fn accept(
     now: NaiveDateTime,
 ) -> Result<(BookingDetails, NaiveDateTime), ClinicError> {
     let OfferDetails { offer, entry } = load_offer(conn, id)?;
-    if entry.status != EntryStatus::Waiting
-        || !waitlist::decide(conn, offer.id, OfferStatus::Accepted, None, now)?
+    if entry.status != EntryStatus::Waiting || !end_offer(conn, &offer, OfferStatus::Accepted, now)?
     {
-        return Err(gone(&offer, now));
+        return Err(gone(conn, offer.id, now));
+    }
+    // Moving a booking earlier: the old visit goes first, in this transaction (its place in
+    // the address's count too), with its mail. The clinic offered the move, so the cut-off
+    // does not stand in its way; the server sets it aside, and the audit log says why.
+    if let Some(id) = entry.move_booking_id {
+        let old = bookings::find_by_id(conn, id)?.ok_or(ClinicError::NotFound("booking"))?;
+        let reference = BookingReference::parse(&old.reference)
+            .ok_or_else(|| anyhow::anyhow!("stored booking reference is malformed"))?;
+        if old.status == BookingStatus::Booked {
+            let reason = RuleOverride::parse("the patient took an earlier time from the waitlist")
+                .map_err(|e| anyhow::anyhow!(e))?;
+            appointments::cancel_because(
+                conn,
+                &reference,
+                &Actor::System,
+                policy,
+                Some(&reason),
+                Some("You took an earlier time from the waitlist."),
+                now,
+            )?;
+        }
     }
     let mut errors = FieldErrors::default();
     let patient = Patient::parse(
@@ -360,28 +402,18 @@ pub(crate) fn accept(
         series_id: None,
         hold: Some(HoldClaim::Offer(offer.hold_id)),
     };
-    let actor = Actor::Public;
+    // The patient takes it; an entry the front desk made books as the desk would (a visit
+    // type for returning patients, say).
+    let actor = if entry.source.as_str() == BookingSource::FRONT_DESK {
+        Actor::System
+    } else {
+        Actor::Public
+    };
     let booked = appointments::book(conn, offer.slot_id, &intake, &actor, policy, None, now)?;
     waitlist::set_offer_booking(conn, offer.id, booked.booking.id)?;
     let ended = (EntryStatus::Waiting, EntryStatus::Booked);
     if !waitlist::set_entry_status(conn, entry.id, ended, Some(booked.booking.id), now)? {
         return Err(ClinicError::ChangedMeanwhile("waitlist entry"));
-    }
-    if let Some(id) = entry.move_booking_id {
-        let old = bookings::find_by_id(conn, id)?.ok_or(ClinicError::NotFound("booking"))?;
-        let reference = BookingReference::parse(&old.reference)
-            .ok_or_else(|| anyhow::anyhow!("stored booking reference is malformed"))?;
-        if old.status == BookingStatus::Booked {
-            appointments::cancel_because(
-                conn,
-                &reference,
-                &Actor::ManageToken(reference.clone()),
-                policy,
-                None,
-                Some("You took an earlier time from the waitlist."),
-                now,
-            )?;
-        }
     }
     audit::record(
         conn,
@@ -407,40 +439,48 @@ pub(crate) fn decline(
     now: NaiveDateTime,
 ) -> Result<(), ClinicError> {
     let OfferDetails { offer, .. } = load_offer(conn, id)?;
-    if offer.status != OfferStatus::Offered || offer.expires_at <= now {
-        return Err(gone(&offer, now));
+    if offer.expires_at <= now || !end_offer(conn, &offer, OfferStatus::Declined, now)? {
+        return Err(gone(conn, offer.id, now));
     }
-    if !let_offer_go(
+    pass_on(
         conn,
         &offer,
         OfferStatus::Declined,
         &Actor::Public,
         policy,
         now,
-    )? {
-        return Err(gone(&offer, now));
-    }
-    Ok(())
+    )
 }
 
-/// Ends a live offer as `to` (declined or expired): lets its hold go, records it, mails the
-/// patient if it expired, and offers its time to the next entry. False when the offer was
-/// decided meanwhile.
-fn let_offer_go(
+/// Ends a live offer as `to`: the conditional update on its status (an accept only before it
+/// expires). Every path that ends an offer (accept, decline, removal, the sweep) takes this
+/// step first, so on PostgreSQL they lock the offer's row before its hold, slots and entry,
+/// always in that order, and never deadlock one another. False when it was decided meanwhile.
+fn end_offer(
+    conn: &mut DbConnection,
+    offer: &Offer,
+    to: OfferStatus,
+    now: NaiveDateTime,
+) -> Result<bool, ClinicError> {
+    Ok(waitlist::decide(conn, offer.id, to, None, now)?)
+}
+
+/// After `end_offer` as declined or expired: lets the hold go, records it, mails the patient if
+/// it expired (and they had the offer mail), and offers the time to the next entry.
+fn pass_on(
     conn: &mut DbConnection,
     offer: &Offer,
     to: OfferStatus,
     actor: &Actor,
     policy: &BookingPolicy,
     now: NaiveDateTime,
-) -> Result<bool, ClinicError> {
-    if !waitlist::decide(conn, offer.id, to, None, now)? {
-        return Ok(false);
-    }
+) -> Result<(), ClinicError> {
     db_holds::release(conn, offer.hold_id, now)?;
     let entry =
         waitlist::find_entry(conn, offer.entry_id)?.ok_or(ClinicError::NotFound("entry"))?;
-    if to == OfferStatus::Expired {
+    // An offer whose mail never went out (the mail server was down through its minutes) ran
+    // out unseen: no "expired" mail about it either.
+    if to == OfferStatus::Expired && outbox::was_sent(conn, MailKind::WaitlistOffer, offer.id)? {
         outbox::enqueue_waitlist(
             conn,
             MailKind::WaitlistExpired,
@@ -468,7 +508,7 @@ fn let_offer_go(
         ..Freed::slot(&first, offer.ends_at, now)
     };
     offer_freed(conn, &freed, actor, policy, now)?;
-    Ok(true)
+    Ok(())
 }
 
 /// How many expired holds one sweep passes on at most; the next sweep takes the rest.
@@ -476,26 +516,29 @@ const SWEEP_BATCH: i64 = 200;
 
 /// Passes on the time of holds that ran out: an offer's hold ends its offer (expired, mailed,
 /// and its time offered to the next entry); a patient's hold that expired frees time like a
-/// cancellation. Each hold in its own write transaction, claimed by a conditional update, so
-/// copies of the app sweeping at once pass each on exactly once. With nobody waiting, holds
-/// without offers are marked swept in one statement. Answers how many holds it swept.
+/// cancellation. Each hold in its own write transaction, claimed by a conditional update (an
+/// offer's by ending the offer, first, as `end_offer` says), so copies of the app sweeping at
+/// once pass each on exactly once. With nobody waiting, holds without offers are marked swept in
+/// one statement. A hold that fails does not stop the others: answers how many holds it swept,
+/// and the first error met.
 pub(crate) fn sweep(
     conn: &mut DbConnection,
     policy: &BookingPolicy,
     now: NaiveDateTime,
-) -> Result<usize, ClinicError> {
+) -> Result<(usize, Option<ClinicError>), ClinicError> {
     let mut swept = 0;
-    if !waitlist::any_waiting(conn)? {
+    if !waitlist::any_waiting(conn, now.date())? {
         swept += write_transaction(conn, |conn| waitlist::mark_swept_without_offers(conn, now))?;
     }
+    let mut failed = None;
     for hold in waitlist::expired_unswept_holds(conn, now, SWEEP_BATCH)? {
         let passed = write_transaction(conn, |conn| {
-            if !waitlist::mark_swept(conn, hold.id, now)? {
-                return Ok::<_, ClinicError>(false);
-            }
             match waitlist::offer_of_hold(conn, hold.id)? {
                 Some(offer) if offer.status == OfferStatus::Offered => {
-                    let_offer_go(
+                    if !end_offer(conn, &offer, OfferStatus::Expired, now)? {
+                        return Ok::<_, ClinicError>(false);
+                    }
+                    pass_on(
                         conn,
                         &offer,
                         OfferStatus::Expired,
@@ -503,9 +546,15 @@ pub(crate) fn sweep(
                         policy,
                         now,
                     )?;
+                    waitlist::mark_swept(conn, hold.id, now)?;
                 }
-                Some(_) => {}
+                Some(_) => {
+                    waitlist::mark_swept(conn, hold.id, now)?;
+                }
                 None => {
+                    if !waitlist::mark_swept(conn, hold.id, now)? {
+                        return Ok(false);
+                    }
                     let first =
                         slots::find(conn, hold.slot_id)?.ok_or(ClinicError::NotFound("slot"))?;
                     let freed = Freed {
@@ -516,10 +565,15 @@ pub(crate) fn sweep(
                 }
             }
             Ok(true)
-        })?;
-        swept += usize::from(passed);
+        });
+        match passed {
+            Ok(passed) => swept += usize::from(passed),
+            Err(e) => {
+                failed.get_or_insert(e);
+            }
+        }
     }
-    Ok(swept)
+    Ok((swept, failed))
 }
 
 /// What a waitlist mail shows: the entry, what it asks for, and the offer it is about.

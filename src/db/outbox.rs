@@ -139,6 +139,21 @@ pub(crate) fn enqueue_waitlist(
     Ok(())
 }
 
+/// Whether the `kind` mail about waitlist offer `offer` went out.
+pub(crate) fn was_sent(
+    conn: &mut DbConnection,
+    kind: MailKind,
+    offer: WaitlistOfferId,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        outbox::table
+            .filter(outbox::waitlist_offer_id.eq(offer))
+            .filter(outbox::kind.eq(kind.as_str()))
+            .filter(outbox::status.eq(JobStatus::Sent.as_str())),
+    ))
+    .get_result(conn)
+}
+
 /// Writes a job; call it inside the transaction of the change that causes the mail.
 pub(crate) fn enqueue(
     conn: &mut DbConnection,

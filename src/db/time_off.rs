@@ -102,3 +102,18 @@ pub(crate) fn remove(conn: &mut DbConnection, id: TimeOffId) -> QueryResult<Vec<
         .filter(|slot| !still_held.contains(slot))
         .collect())
 }
+
+/// Whether the provider has time off overlapping `[start, end)`.
+pub(crate) fn overlaps(
+    conn: &mut DbConnection,
+    provider: ProviderId,
+    (start, end): (NaiveDateTime, NaiveDateTime),
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        time_off::table
+            .filter(time_off::provider_id.eq(provider))
+            .filter(time_off::starts_at.lt(end))
+            .filter(time_off::ends_at.gt(start)),
+    ))
+    .get_result(conn)
+}

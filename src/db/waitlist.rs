@@ -152,10 +152,15 @@ pub(crate) fn waiting_for(
         .load(conn)
 }
 
-/// Whether any entry waits at all: most changes that free time find none and stop here.
-pub(crate) fn any_waiting(conn: &mut DbConnection) -> QueryResult<bool> {
+/// Whether any entry waits for a date from yesterday (UTC's `today` may be the clinic's
+/// tomorrow) on: most changes that free time find none and stop here. Entries whose last date
+/// has passed wait for nothing.
+pub(crate) fn any_waiting(conn: &mut DbConnection, today: NaiveDate) -> QueryResult<bool> {
+    let yesterday = today.pred_opt().unwrap_or(today);
     diesel::select(diesel::dsl::exists(
-        waitlist_entries::table.filter(waitlist_entries::status.eq(EntryStatus::Waiting.as_str())),
+        waitlist_entries::table
+            .filter(waitlist_entries::status.eq(EntryStatus::Waiting.as_str()))
+            .filter(waitlist_entries::latest_date.ge(yesterday)),
     ))
     .get_result(conn)
 }
@@ -269,17 +274,18 @@ pub(crate) fn live_offer_of(
         .optional()
 }
 
-/// Whether the entry was offered the visit starting at `slot` before (and let it go): the time
-/// goes to the next entry, not back to them.
+/// Whether the entry was offered a time overlapping `[starts, ends)` before (and let it go):
+/// that time goes to the next entry, not back to them, whatever start it is offered from.
 pub(crate) fn was_offered(
     conn: &mut DbConnection,
     entry: WaitlistEntryId,
-    slot: SlotId,
+    (starts, ends): (NaiveDateTime, NaiveDateTime),
 ) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         waitlist_offers::table
             .filter(waitlist_offers::entry_id.eq(entry))
-            .filter(waitlist_offers::slot_id.eq(slot)),
+            .filter(waitlist_offers::starts_at.lt(ends))
+            .filter(waitlist_offers::ends_at.gt(starts)),
     ))
     .get_result(conn)
 }

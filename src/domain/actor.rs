@@ -43,4 +43,11 @@ impl Actor {
     pub(crate) fn is_staff(&self) -> bool {
         matches!(self, Self::Staff(_))
     }
+
+    /// Staff, or the server acting for the clinic (a waitlist entry the front desk made, a move
+    /// the clinic offered): may book visit types for returning patients and set the booking
+    /// rules' timing aside with a reason, as staff do.
+    pub(crate) fn acts_for_clinic(&self) -> bool {
+        matches!(self, Self::Staff(_) | Self::System)
+    }
 }

@@ -792,12 +792,18 @@ async fn a_hold_running_out_and_new_time_are_offered_too(backend: Backend) {
 async fn an_entry_can_move_its_booking_earlier(backend: Backend) {
     let app = spawn_app(backend).await;
     let clinic = Clinic::open(&app).await;
-    let early = clinic.slot(&app, "09:00").await;
-    let late = clinic
-        .slot_at(&app, local("09:00") + Duration::days(7))
-        .await;
-    let (early_ref, early_token) = clinic.book(&app, early, 1).await;
+    let desk = app.staff_token("front_desk").await;
+    let soon = |hours: i64| (chrono::Utc::now() + Duration::hours(hours)).fixed_offset();
+    // The patient's visit is tomorrow, inside the 24-hour cut-off (they could not move it
+    // online themselves), and they hold as many upcoming visits as one address may (3).
+    let early = clinic.slot_at(&app, soon(3)).await;
+    let late = clinic.slot_at(&app, soon(20)).await;
+    let (early_ref, _) = clinic.book(&app, early, 1).await;
     let (late_ref, late_token) = clinic.book(&app, late, 2).await;
+    for time in ["11:00", "11:30"] {
+        let slot = clinic.slot(&app, time).await;
+        clinic.book(&app, slot, 2).await;
+    }
     let mut body = clinic.entry_body("patient-2@example.com");
     body["move_booking_token"] = json!(late_token);
     let response = app.post_json("/api/v1/waitlist", &body).await;
@@ -809,7 +815,16 @@ async fn an_entry_can_move_its_booking_earlier(backend: Backend) {
     );
     assert_eq!(entry["move_booking"], late_ref.as_str());
 
-    app.cancel(&early_ref, &early_token).await;
+    // The earlier visit is cancelled at the desk: it is offered to the patient.
+    let response = app
+        .send(
+            Method::POST,
+            &format!("/api/v1/bookings/{early_ref}/cancel"),
+            Some(&desk),
+            Some(&json!({"override": {"reason": "the patient called"}})),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
     let offer = wait_for_mails(|| app.written_mail(), "patient-2@example.com", OFFER, 1).await;
     assert!(offer[0].1.contains(&late_ref), "{}", offer[0].1);
     let response = accept(&app, &link_token(&offer[0].1, "offer")).await;
@@ -818,6 +833,7 @@ async fn an_entry_can_move_its_booking_earlier(backend: Backend) {
     let moved: Value = moved.json().await.unwrap();
     assert_eq!(moved["status"], "cancelled", "the later visit gives way");
     assert_eq!(booked_on(&app, early).await, 1);
+    assert_eq!(booked_on(&app, late).await, 0);
     wait_for_mails(
         || app.written_mail(),
         "patient-2@example.com",
