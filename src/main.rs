@@ -246,8 +246,16 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 
 async fn migrate(settings: Settings) -> anyhow::Result<()> {
     let pool = db::build_pool(&settings.database.url, 1)?;
-    let applied =
-        tokio::task::spawn_blocking(move || db::run_migrations(&mut *pool.get()?)).await??;
+    let clinic = settings.clinic.clone();
+    // The main location too (as `serve` makes it): SQL cannot read the settings, and what is
+    // loaded or run against the database before the first `serve` needs it.
+    let applied = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+        let mut conn = pool.get()?;
+        let applied = db::run_migrations(&mut conn)?;
+        clinic_booking::startup::ensure_main_location(&mut conn, &clinic)?;
+        Ok(applied)
+    })
+    .await??;
     tracing::info!(applied, "migrations are current");
     Ok(())
 }

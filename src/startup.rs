@@ -319,7 +319,7 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<Pool> {
 /// The clinic's configured address becomes the main location on the first start with
 /// locations (SQL migrations cannot read settings), and every slot without a location gets it.
 /// Later starts leave the locations as staff keep them: the settings are the first draft.
-fn ensure_main_location(
+pub fn ensure_main_location(
     conn: &mut db::DbConnection,
     clinic: &crate::settings::ClinicSettings,
 ) -> anyhow::Result<()> {

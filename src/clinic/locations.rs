@@ -60,6 +60,19 @@ impl Directory {
         id.and_then(|id| self.all.iter().find(|l| l.id == id))
             .unwrap_or(&self.all[0])
     }
+
+    /// The active locations as slot filters, the main one first.
+    pub(crate) fn places(&self) -> Vec<AtLocation> {
+        self.all
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.active)
+            .map(|(i, l)| AtLocation {
+                id: l.id,
+                is_main: i == 0,
+            })
+            .collect()
+    }
 }
 
 /// The location a slot with this `location_id` is at (none: the main location).

@@ -66,6 +66,24 @@ macro_rules! at_location {
     }};
 }
 
+/// Whether `provider` has any slot at `place` starting from `now` on (a schedule there).
+pub(crate) fn has_time_from(
+    conn: &mut DbConnection,
+    provider: ProviderId,
+    place: AtLocation,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let query = slots::table
+        .filter(slots::provider_id.eq(provider))
+        .filter(slots::starts_at.ge(now))
+        .select(slots::id)
+        .into_boxed();
+    Ok(at_location!(query, Some(place))
+        .first::<SlotId>(conn)
+        .optional()?
+        .is_some())
+}
+
 /// A free slot with its provider, as patients browse them.
 pub type OpenSlot = (Slot, Provider);
 

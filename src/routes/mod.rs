@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod booking_policy;
 mod bookings;
+mod fhir;
 mod health;
 mod holds;
 mod locations;
@@ -69,6 +70,7 @@ pub(crate) fn configure(
             utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
                 .url("/docs/openapi.json", document.clone()),
         )
+        .configure(fhir::configure)
         .service(
             web::scope("/api/v1")
                 .service(web::resource("/auth/login").route(web::post().to(auth::login)))
@@ -259,12 +261,14 @@ pub(crate) async fn docs_redirect() -> HttpResponse {
 pub(crate) fn problem_document<B>(
     response: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    // A problem document already, or a FHIR OperationOutcome (`/fhir` answers in its own kind).
     let is_problem = response
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| {
             v.as_bytes()
                 .starts_with(crate::error::PROBLEM_JSON.as_bytes())
+                || v.as_bytes().starts_with(b"application/fhir+json")
         });
     if is_problem {
         return Ok(ErrorHandlerResponse::Response(

@@ -18,6 +18,7 @@ mod cli;
 mod client;
 mod durability;
 mod email;
+mod fhir;
 mod front_desk;
 mod fuzz;
 mod holds;
@@ -53,6 +54,7 @@ fn main() -> std::process::ExitCode {
         client::tests,
         durability::tests,
         email::tests,
+        fhir::tests,
         front_desk::tests,
         fuzz::tests,
         holds::tests,

@@ -1,0 +1,777 @@
+//! HL7 FHIR R4 (4.0.1) under `/fhir`: the clinic's providers, locations, visit types,
+//! schedules and free time as `Practitioner`, `Location`, `HealthcareService`, `Schedule` and
+//! `Slot`, read and searched in `application/fhir+json`, with errors as `OperationOutcome`. The
+//! `CapabilityStatement` at `/fhir/metadata` lists exactly what is here.
+//!
+//! Ids: a `Practitioner` is a provider's id, a `Location` a location's, a `HealthcareService` a
+//! visit type's; a `Schedule` is a provider at a location (`{provider}-{location}`); a `Slot` is
+//! a free slot (`{slot}`), or, searched by `service-type`, a start where that visit type fits
+//! (`{slot}.{visit type}`, ending where the visit would). Every reference an answer holds reads
+//! at `/fhir/{reference}`. Times are instants with the location's offset.
+
+use actix_web::http::header;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+use chrono_tz::Tz;
+use serde_json::{json, Value};
+
+use crate::clinic::locations::{self, Directory};
+use crate::clinic::{openings, rules};
+use crate::db::locations::Location;
+use crate::db::providers::{self, Provider};
+use crate::db::slots::{self, AtLocation, OpenBetween, Slot};
+use crate::db::visit_types::{self, VisitType};
+use crate::db::{self, DbConnection};
+use crate::domain::ids::{LocationId, ProviderId, SlotId, VisitTypeId};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The media type of every answer here.
+const FHIR_JSON: &str = "application/fhir+json; charset=utf-8";
+
+/// Where the clinic's visit types are coded (`HealthcareService.type`, `Slot.serviceType`).
+const VISIT_TYPE_SYSTEM: &str = "https://clinic-booking.dev/fhir/CodeSystem/visit-type";
+
+/// The HL7 extension that names a location's time zone.
+const TIMEZONE_EXTENSION: &str = "http://hl7.org/fhir/StructureDefinition/timezone";
+
+/// A `Slot` search answers at most this many per page (`_count`), 50 by default.
+const MAX_COUNT: usize = 500;
+const DEFAULT_COUNT: usize = 50;
+
+/// How far ahead a `Slot` search without an upper `start` bound looks: the booking horizon's
+/// reach is the rules'; this bounds one search's work.
+const DEFAULT_WINDOW_DAYS: i64 = 31;
+
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/fhir")
+            .route("/metadata", web::get().to(metadata))
+            .route("/Practitioner", web::get().to(search_practitioners))
+            .route("/Practitioner/{id}", web::get().to(read_practitioner))
+            .route("/Location", web::get().to(search_locations))
+            .route("/Location/{id}", web::get().to(read_location))
+            .route("/HealthcareService", web::get().to(search_services))
+            .route("/HealthcareService/{id}", web::get().to(read_service))
+            .route("/Schedule", web::get().to(search_schedules))
+            .route("/Schedule/{id}", web::get().to(read_schedule))
+            .route("/Slot", web::get().to(search_slots))
+            .route("/Slot/{id}", web::get().to(read_slot))
+            .default_service(web::to(unknown)),
+    );
+}
+
+/// An error as FHIR clients read it: an `OperationOutcome` with the HTTP status of the error.
+#[derive(Debug)]
+pub(crate) struct FhirError(ApiError);
+
+impl<E: Into<ApiError>> From<E> for FhirError {
+    fn from(error: E) -> Self {
+        Self(error.into())
+    }
+}
+
+impl std::fmt::Display for FhirError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl ResponseError for FhirError {
+    fn status_code(&self) -> StatusCode {
+        self.0.status_code()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if status.is_server_error() {
+            // The details go to the log, as every 5xx's do; the client gets the status.
+            let _ = self.0.error_response();
+        }
+        let code = match status {
+            StatusCode::NOT_FOUND => "not-found",
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => "security",
+            StatusCode::CONFLICT => "conflict",
+            StatusCode::TOO_MANY_REQUESTS => "throttled",
+            StatusCode::METHOD_NOT_ALLOWED => "not-supported",
+            s if s.is_server_error() => "exception",
+            _ => "invalid",
+        };
+        let diagnostics = if status.is_server_error() {
+            "the server could not answer; the request is logged under its X-Request-Id".to_owned()
+        } else {
+            self.0.to_string()
+        };
+        HttpResponse::build(status)
+            .content_type(FHIR_JSON)
+            .body(operation_outcome(code, &diagnostics).to_string())
+    }
+}
+
+fn operation_outcome(code: &str, diagnostics: &str) -> Value {
+    json!({
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": code, "diagnostics": diagnostics}],
+    })
+}
+
+type FhirResult = Result<HttpResponse, FhirError>;
+
+fn fhir_json(body: &Value) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(FHIR_JSON)
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(body.to_string())
+}
+
+async fn unknown(req: HttpRequest) -> FhirResult {
+    Err(ApiError::NotFound(format!(
+        "{} {}: not a resource or interaction this server implements (see /fhir/metadata)",
+        req.method(),
+        req.path()
+    ))
+    .into())
+}
+
+/// The base every `fullUrl` and paging link starts with: this server as the client reached it
+/// (links are followed by the client that asked).
+fn base(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    format!("{}://{}/fhir", info.scheme(), info.host())
+}
+
+fn instant(at: NaiveDateTime, tz: Tz) -> String {
+    at.and_utc()
+        .with_timezone(&tz)
+        .to_rfc3339_opts(SecondsFormat::Secs, false)
+}
+
+fn practitioner(p: &Provider) -> Value {
+    let mut resource = json!({
+        "resourceType": "Practitioner",
+        "id": p.id.to_string(),
+        "active": p.active,
+        "name": [{"text": p.name}],
+    });
+    if !p.title.trim().is_empty() {
+        resource["qualification"] = json!([{"code": {"text": p.title}}]);
+    }
+    resource
+}
+
+fn location(l: &Location) -> Value {
+    let mut resource = json!({
+        "resourceType": "Location",
+        "id": l.id.to_string(),
+        "extension": [{"url": TIMEZONE_EXTENSION, "valueCode": l.timezone.as_str()}],
+        "status": if l.active { "active" } else { "inactive" },
+        "name": l.name,
+        "mode": "instance",
+    });
+    if !l.phone.trim().is_empty() {
+        resource["telecom"] = json!([{"system": "phone", "value": l.phone, "use": "work"}]);
+    }
+    if !l.address.trim().is_empty() {
+        resource["address"] = json!({"text": l.address});
+    }
+    resource
+}
+
+fn visit_type_concept(v: &VisitType) -> Value {
+    json!({
+        "coding": [{"system": VISIT_TYPE_SYSTEM, "code": v.id.to_string(), "display": v.name}],
+        "text": v.name,
+    })
+}
+
+fn service(v: &VisitType, offered_by: &[ProviderId]) -> Value {
+    let mut resource = json!({
+        "resourceType": "HealthcareService",
+        "id": v.id.to_string(),
+        "active": v.active,
+        "type": [visit_type_concept(v)],
+        "name": v.name,
+        "appointmentRequired": true,
+    });
+    let minutes = v.duration_minutes;
+    let comment = if v.description.trim().is_empty() {
+        format!("{minutes} minutes")
+    } else {
+        format!("{} ({minutes} minutes)", v.description.trim())
+    };
+    resource["comment"] = json!(comment);
+    if !offered_by.is_empty() {
+        // Who provides it is the providers' own business here: noted, not referenced (R4's
+        // HealthcareService has no practitioner element).
+        resource["extraDetails"] = json!(format!("Offered by {} provider(s)", offered_by.len()));
+    }
+    resource
+}
+
+/// A schedule's id: the provider at the location.
+fn schedule_id(provider: ProviderId, location: LocationId) -> String {
+    format!("{provider}-{location}")
+}
+
+fn parse_schedule_id(id: &str) -> Option<(ProviderId, LocationId)> {
+    let (provider, location) = id.split_once('-')?;
+    Some((
+        ProviderId::try_from(provider.parse::<i64>().ok()?).ok()?,
+        LocationId::try_from(location.parse::<i64>().ok()?).ok()?,
+    ))
+}
+
+fn schedule(provider: &Provider, location: &Location, offered: &[VisitType]) -> Value {
+    let mut resource = json!({
+        "resourceType": "Schedule",
+        "id": schedule_id(provider.id, location.id),
+        "active": provider.active && location.active,
+        "actor": [
+            {"reference": format!("Practitioner/{}", provider.id), "display": provider.name},
+            {"reference": format!("Location/{}", location.id), "display": location.name},
+        ],
+        "comment": format!("{} at {}", provider.name, location.name),
+    });
+    if !offered.is_empty() {
+        resource["serviceType"] = offered.iter().map(visit_type_concept).collect();
+    }
+    resource
+}
+
+/// A slot's id: the free slot, or a start of a visit type (`{slot}.{visit type}`).
+fn slot_id(slot: SlotId, visit_type: Option<VisitTypeId>) -> String {
+    match visit_type {
+        Some(v) => format!("{slot}.{v}"),
+        None => slot.to_string(),
+    }
+}
+
+fn parse_slot_id(id: &str) -> Option<(SlotId, Option<VisitTypeId>)> {
+    let (slot, visit_type) = match id.split_once('.') {
+        Some((slot, visit_type)) => (slot, Some(visit_type)),
+        None => (id, None),
+    };
+    let slot = SlotId::try_from(slot.parse::<i64>().ok()?).ok()?;
+    let visit_type = match visit_type {
+        Some(v) => Some(VisitTypeId::try_from(v.parse::<i64>().ok()?).ok()?),
+        None => None,
+    };
+    Some((slot, visit_type))
+}
+
+fn fhir_slot(slot: &Slot, location: &Location, visit_type: Option<&VisitType>) -> Value {
+    let tz = location.timezone.tz();
+    let mut resource = json!({
+        "resourceType": "Slot",
+        "id": slot_id(slot.id, visit_type.map(|v| v.id)),
+        "schedule": {"reference": format!("Schedule/{}", schedule_id(slot.provider_id, location.id))},
+        "status": "free",
+        "start": instant(slot.starts_at, tz),
+        "end": instant(slot.ends_at, tz),
+    });
+    if let Some(v) = visit_type {
+        resource["serviceType"] = json!([visit_type_concept(v)]);
+    }
+    resource
+}
+
+/// A `searchset` bundle of `resources`, with its `self` link and, when there is more, `next`.
+fn searchset(base: &str, resources: Vec<Value>, self_url: &str, next: Option<String>) -> Value {
+    let total = resources.len();
+    let entry: Vec<Value> = resources
+        .into_iter()
+        .map(|resource| {
+            let url = format!(
+                "{base}/{}/{}",
+                resource["resourceType"].as_str().unwrap_or_default(),
+                resource["id"].as_str().unwrap_or_default()
+            );
+            json!({"fullUrl": url, "resource": resource, "search": {"mode": "match"}})
+        })
+        .collect();
+    let mut link = vec![json!({"relation": "self", "url": self_url})];
+    if let Some(next) = next {
+        link.push(json!({"relation": "next", "url": next}));
+    }
+    let mut bundle = json!({
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "link": link,
+        "entry": entry,
+    });
+    // A page that is the whole answer knows its total.
+    if bundle["link"].as_array().map_or(0, Vec::len) == 1 {
+        bundle["total"] = json!(total);
+    }
+    bundle
+}
+
+fn self_url(req: &HttpRequest) -> String {
+    let query = req.query_string();
+    let path = req.path().trim_start_matches("/fhir");
+    if query.is_empty() {
+        format!("{}{path}", base(req))
+    } else {
+        format!("{}{path}?{query}", base(req))
+    }
+}
+
+/// The query's parameters, in order (repeats kept: `start=ge…&start=lt…`).
+fn params(req: &HttpRequest) -> Result<Vec<(String, String)>, FhirError> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+        .map_err(|_| ApiError::BadRequest("the query string is not well formed".into()).into())
+}
+
+/// Refuses search parameters this server does not implement (FHIR lets a server ignore them;
+/// answering a search that silently ignored a filter would mislead an EHR).
+fn only(params: &[(String, String)], known: &[&str]) -> Result<(), FhirError> {
+    match params
+        .iter()
+        .find(|(name, _)| !known.contains(&name.as_str()))
+    {
+        Some((name, _)) => Err(ApiError::BadRequest(format!(
+            "search parameter `{name}` is not supported here; see /fhir/metadata"
+        ))
+        .into()),
+        None => Ok(()),
+    }
+}
+
+fn id_from<T: TryFrom<i64>>(raw: &str, what: &str) -> Result<T, FhirError> {
+    raw.parse::<i64>()
+        .ok()
+        .and_then(|id| T::try_from(id).ok())
+        .ok_or_else(|| ApiError::not_found(what).into())
+}
+
+async fn read_practitioner(state: web::Data<AppState>, path: web::Path<String>) -> FhirResult {
+    let id: ProviderId = id_from(&path, "Practitioner")?;
+    let provider = state
+        .with_connection(move |conn| providers::find(conn, id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("Practitioner"))?;
+    Ok(fhir_json(&practitioner(&provider)))
+}
+
+async fn search_practitioners(state: web::Data<AppState>, req: HttpRequest) -> FhirResult {
+    only(&params(&req)?, &[])?;
+    let found = state.with_connection(providers::list_active).await?;
+    let resources = found.iter().map(practitioner).collect();
+    Ok(fhir_json(&searchset(
+        &base(&req),
+        resources,
+        &self_url(&req),
+        None,
+    )))
+}
+
+async fn read_location(state: web::Data<AppState>, path: web::Path<String>) -> FhirResult {
+    let id: LocationId = id_from(&path, "Location")?;
+    let found = state
+        .with_connection(move |conn| crate::db::locations::find(conn, id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("Location"))?;
+    Ok(fhir_json(&location(&found)))
+}
+
+async fn search_locations(state: web::Data<AppState>, req: HttpRequest) -> FhirResult {
+    only(&params(&req)?, &[])?;
+    let found = state
+        .with_connection(|conn| crate::db::locations::list(conn, true))
+        .await?;
+    let resources = found.iter().map(location).collect();
+    Ok(fhir_json(&searchset(
+        &base(&req),
+        resources,
+        &self_url(&req),
+        None,
+    )))
+}
+
+async fn read_service(state: web::Data<AppState>, path: web::Path<String>) -> FhirResult {
+    let id: VisitTypeId = id_from(&path, "HealthcareService")?;
+    let (visit_type, offered_by) = state
+        .with_connection(move |conn| {
+            let visit_type = visit_types::find(conn, id)?;
+            let offered_by = visit_types::providers_of(conn, id)?;
+            Ok::<_, ApiError>((visit_type, offered_by))
+        })
+        .await?;
+    let visit_type = visit_type.ok_or_else(|| ApiError::not_found("HealthcareService"))?;
+    Ok(fhir_json(&service(&visit_type, &offered_by)))
+}
+
+async fn search_services(state: web::Data<AppState>, req: HttpRequest) -> FhirResult {
+    only(&params(&req)?, &[])?;
+    let (found, offers) = state
+        .with_connection(|conn| {
+            Ok::<_, ApiError>((visit_types::list(conn, true)?, visit_types::offers(conn)?))
+        })
+        .await?;
+    let resources = found
+        .iter()
+        .map(|v| {
+            let offered_by: Vec<ProviderId> = offers
+                .iter()
+                .filter(|(visit_type, _)| *visit_type == v.id)
+                .map(|(_, provider)| *provider)
+                .collect();
+            service(v, &offered_by)
+        })
+        .collect();
+    Ok(fhir_json(&searchset(
+        &base(&req),
+        resources,
+        &self_url(&req),
+        None,
+    )))
+}
+
+/// The schedules there are: each active provider at each location where they have time from
+/// now on, with the visit types they offer.
+fn schedules(
+    conn: &mut DbConnection,
+    only_provider: Option<ProviderId>,
+    now: NaiveDateTime,
+) -> Result<Vec<Value>, ApiError> {
+    let directory = Directory::load(conn)?;
+    let all_types = visit_types::list(conn, true)?;
+    let offers = visit_types::offers(conn)?;
+    let mut found = Vec::new();
+    for provider in providers::list_active(conn)? {
+        if only_provider.is_some_and(|p| p != provider.id) {
+            continue;
+        }
+        let offered: Vec<VisitType> = all_types
+            .iter()
+            .filter(|v| offers.contains(&(v.id, provider.id)))
+            .cloned()
+            .collect();
+        for place in directory.places() {
+            if slots::has_time_from(conn, provider.id, place, now)? {
+                let location = directory.of(Some(place.id));
+                found.push(schedule(&provider, location, &offered));
+            }
+        }
+    }
+    Ok(found)
+}
+
+async fn read_schedule(state: web::Data<AppState>, path: web::Path<String>) -> FhirResult {
+    let (provider, location) =
+        parse_schedule_id(&path).ok_or_else(|| ApiError::not_found("Schedule"))?;
+    let wanted = schedule_id(provider, location);
+    let found = state
+        .with_connection(move |conn| schedules(conn, Some(provider), db::now()))
+        .await?;
+    let resource = found
+        .into_iter()
+        .find(|s| s["id"] == wanted.as_str())
+        .ok_or_else(|| ApiError::not_found("Schedule"))?;
+    Ok(fhir_json(&resource))
+}
+
+async fn search_schedules(state: web::Data<AppState>, req: HttpRequest) -> FhirResult {
+    let params = params(&req)?;
+    only(&params, &["actor"])?;
+    let mut provider = None;
+    let mut location = None;
+    for (_, value) in params.iter().filter(|(name, _)| name == "actor") {
+        match reference(value) {
+            Some(("Practitioner", id)) => {
+                provider = Some(id_from::<ProviderId>(id, "Practitioner")?)
+            }
+            Some(("Location", id)) => location = Some(id_from::<LocationId>(id, "Location")?),
+            _ => {
+                return Err(ApiError::BadRequest(
+                    "`actor` is a Practitioner or Location reference".into(),
+                )
+                .into())
+            }
+        }
+    }
+    let found = state
+        .with_connection(move |conn| schedules(conn, provider, db::now()))
+        .await?;
+    let location = location.map(|l| format!("Location/{l}"));
+    let resources = found
+        .into_iter()
+        .filter(|s| match &location {
+            Some(l) => s["actor"][1]["reference"] == l.as_str(),
+            None => true,
+        })
+        .collect();
+    Ok(fhir_json(&searchset(
+        &base(&req),
+        resources,
+        &self_url(&req),
+        None,
+    )))
+}
+
+/// `Type/id` (or an absolute URL ending so) as its type and id.
+fn reference(value: &str) -> Option<(&str, &str)> {
+    let mut parts = value.trim_end_matches('/').rsplitn(3, '/');
+    let id = parts.next()?;
+    let kind = parts.next()?;
+    Some((kind, id))
+}
+
+async fn read_slot(state: web::Data<AppState>, path: web::Path<String>) -> FhirResult {
+    let (id, visit_type_id) = parse_slot_id(&path).ok_or_else(|| ApiError::not_found("Slot"))?;
+    let policy = state.policy.clone();
+    let resource = state
+        .with_connection(move |conn| {
+            let now = db::now();
+            let (slot, provider) =
+                slots::find_with_provider(conn, id)?.ok_or_else(|| ApiError::not_found("Slot"))?;
+            let location = locations::of_slot(conn, slot.location_id)?;
+            let visit_type = match visit_type_id {
+                Some(v) => {
+                    Some(visit_types::find(conn, v)?.ok_or_else(|| ApiError::not_found("Slot"))?)
+                }
+                None => None,
+            };
+            // Still open, and (for a visit type's start) the visit still fits: free; anything
+            // else is `busy`, which says nothing of whom.
+            let (earliest, horizon) = rules::bookable_window(&policy, visit_type.as_ref(), now);
+            let between = OpenBetween {
+                from: slot.starts_at.max(earliest),
+                until: (slot.starts_at + chrono::Duration::seconds(1)).min(horizon),
+                now,
+            };
+            let place = locations::place(conn, location.id)?;
+            let open = openings::open_times(
+                conn,
+                visit_type.as_ref(),
+                Some(provider.id),
+                Some(place),
+                between,
+                1,
+            )?;
+            let (shown, status) = match open.into_iter().find(|(s, _)| s.id == slot.id) {
+                Some((open, _)) => (open, "free"),
+                None => (slot, "busy"),
+            };
+            let mut resource = fhir_slot(&shown, &location, visit_type.as_ref());
+            resource["status"] = json!(status);
+            Ok::<_, ApiError>(resource)
+        })
+        .await?;
+    Ok(fhir_json(&resource))
+}
+
+/// A `start` search bound: its prefix and instant.
+fn start_bound(value: &str, tz: Tz) -> Result<(&str, DateTime<Utc>), FhirError> {
+    let (prefix, rest) = match value.get(..2) {
+        Some(p @ ("ge" | "gt" | "le" | "lt" | "eq")) => (p, &value[2..]),
+        _ => ("eq", value),
+    };
+    let at = crate::domain::slot::parse_instant(rest, tz).map_err(|m| {
+        ApiError::BadRequest(format!(
+            "`start` {m} (a date or an instant, after ge, gt, le or lt)"
+        ))
+    })?;
+    Ok((prefix, at))
+}
+
+async fn search_slots(state: web::Data<AppState>, req: HttpRequest) -> FhirResult {
+    let params = params(&req)?;
+    only(
+        &params,
+        &[
+            "schedule",
+            "schedule.actor",
+            "start",
+            "status",
+            "service-type",
+            "_count",
+            "_offset",
+        ],
+    )?;
+    let tz = state.settings.clinic.timezone;
+    let now = Utc::now();
+    let mut from = now;
+    let mut until = now + chrono::Duration::days(DEFAULT_WINDOW_DAYS);
+    let mut provider: Option<ProviderId> = None;
+    let mut location: Option<LocationId> = None;
+    let mut visit_type_id: Option<VisitTypeId> = None;
+    let mut count = DEFAULT_COUNT;
+    let mut offset = 0usize;
+    let mut none = false;
+    for (name, value) in &params {
+        match name.as_str() {
+            "start" => {
+                let (prefix, at) = start_bound(value, tz)?;
+                match prefix {
+                    "ge" => from = from.max(at),
+                    "gt" => from = from.max(at + chrono::Duration::seconds(1)),
+                    "lt" => until = until.min(at),
+                    "le" => until = until.min(at + chrono::Duration::seconds(1)),
+                    _ => {
+                        from = from.max(at);
+                        until = until.min(at + chrono::Duration::seconds(1));
+                    }
+                }
+            }
+            "schedule" => {
+                let id = reference(value).map_or(value.as_str(), |(_, id)| id);
+                let (p, l) =
+                    parse_schedule_id(id).ok_or_else(|| ApiError::not_found("Schedule"))?;
+                provider = Some(p);
+                location = Some(l);
+            }
+            "schedule.actor" => match reference(value) {
+                Some(("Practitioner", id)) => {
+                    provider = Some(id_from::<ProviderId>(id, "Practitioner")?)
+                }
+                Some(("Location", id)) => location = Some(id_from::<LocationId>(id, "Location")?),
+                _ => {
+                    return Err(ApiError::BadRequest(
+                        "`schedule.actor` is a Practitioner or Location reference".into(),
+                    )
+                    .into())
+                }
+            },
+            // Free time is what this server reports: `busy` (and the rest) find nothing.
+            "status" => none = none || !value.split(',').any(|s| s == "free"),
+            "service-type" => {
+                let code = value.rsplit('|').next().unwrap_or_default();
+                visit_type_id = Some(id_from::<VisitTypeId>(code, "HealthcareService")?);
+            }
+            "_count" => {
+                count = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|c| (1..=MAX_COUNT).contains(c))
+                    .ok_or_else(|| ApiError::BadRequest(format!("`_count` is 1 to {MAX_COUNT}")))?;
+            }
+            "_offset" => {
+                offset = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|o| *o <= 100_000)
+                    .ok_or_else(|| ApiError::BadRequest("`_offset` is 0 to 100000".into()))?;
+            }
+            _ => {}
+        }
+    }
+    if until.signed_duration_since(from) > chrono::Duration::days(62) {
+        return Err(ApiError::BadRequest(
+            "a `start` window may span at most 62 days; page through longer ones".into(),
+        )
+        .into());
+    }
+    let policy = state.policy.clone();
+    let (resources, more) = state
+        .with_connection(move |conn| {
+            if none || from >= until {
+                return Ok::<_, ApiError>((Vec::new(), false));
+            }
+            let visit_type = match visit_type_id {
+                Some(id) => Some(openings::active_visit_type(conn, id)?),
+                None => None,
+            };
+            let place: Option<AtLocation> = match location {
+                Some(id) => Some(locations::place(conn, id)?),
+                None => None,
+            };
+            let (earliest, horizon) =
+                rules::bookable_window(&policy, visit_type.as_ref(), now.naive_utc());
+            let between = OpenBetween {
+                from: from.naive_utc().max(earliest),
+                until: until.naive_utc().min(horizon),
+                now: now.naive_utc(),
+            };
+            let open = openings::open_times(
+                conn,
+                visit_type.as_ref(),
+                provider,
+                place,
+                between,
+                offset + count + 1,
+            )?;
+            let directory = Directory::load(conn)?;
+            let more = open.len() > offset + count;
+            let resources = open
+                .iter()
+                .skip(offset)
+                .take(count)
+                .map(|(slot, _)| {
+                    fhir_slot(slot, directory.of(slot.location_id), visit_type.as_ref())
+                })
+                .collect::<Vec<_>>();
+            Ok((resources, more))
+        })
+        .await?;
+    let next = more.then(|| {
+        let mut next: Vec<(String, String)> = params
+            .iter()
+            .filter(|(name, _)| name != "_offset")
+            .cloned()
+            .collect();
+        next.push(("_offset".into(), (offset + count).to_string()));
+        format!(
+            "{}/Slot?{}",
+            base(&req),
+            serde_urlencoded::to_string(&next).unwrap_or_default()
+        )
+    });
+    Ok(fhir_json(&searchset(
+        &base(&req),
+        resources,
+        &self_url(&req),
+        next,
+    )))
+}
+
+/// `GET /fhir/metadata`: what this server implements, and nothing more.
+async fn metadata(state: web::Data<AppState>, req: HttpRequest) -> FhirResult {
+    let read_search = |kind: &str, params: Value, documentation: &str| {
+        json!({
+            "type": kind,
+            "documentation": documentation,
+            "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "searchParam": params,
+        })
+    };
+    let param = |name: &str, kind: &str, documentation: &str| json!({"name": name, "type": kind, "documentation": documentation});
+    let body = json!({
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": "2026-12-01",
+        "publisher": state.settings.clinic.name,
+        "kind": "instance",
+        "software": {"name": "clinic-booking", "version": env!("CARGO_PKG_VERSION")},
+        "implementation": {
+            "description": format!("{}: providers, locations, visit types and free time", state.settings.clinic.name),
+            "url": base(&req),
+        },
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "application/json"],
+        "rest": [{
+            "mode": "server",
+            "documentation": "Public: no authentication. Free time only: Slot reports `free` \
+                              time; a slot that is taken reads as `busy`, with no patient data.",
+            "security": {"cors": true, "description": "The resources here are public and need no token."},
+            "resource": [
+                read_search("Practitioner", json!([]), "The clinic's active providers"),
+                read_search("Location", json!([]), "The clinic's active locations, with their time zone (the HL7 timezone extension)"),
+                read_search("HealthcareService", json!([]), "The clinic's visit types: `type` codes them in the visit-type system, as Slot.serviceType does"),
+                read_search("Schedule", json!([
+                    param("actor", "reference", "Practitioner/{id} or Location/{id}"),
+                ]), "A provider at a location where they have time from now on; id `{provider}-{location}`"),
+                read_search("Slot", json!([
+                    param("schedule", "reference", "Schedule/{id}"),
+                    param("schedule.actor", "reference", "Practitioner/{id} or Location/{id}"),
+                    param("start", "date", "ge, gt, le, lt (or none: eq); default: from now, 31 days; a window spans at most 62 days"),
+                    param("status", "token", "free (the only status searched)"),
+                    param("service-type", "token", "a visit type's code: only starts where that visit fits, each ending where the visit would"),
+                    param("_count", "number", "page size, 1 to 500 (default 50); Bundle.link next pages on"),
+                ]), "Free time the booking rules let a patient book now: from the minimum notice on, within the horizon"),
+            ],
+        }],
+    });
+    Ok(fhir_json(&body))
+}

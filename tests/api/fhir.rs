@@ -1,0 +1,152 @@
+//! The FHIR R4 endpoint, read with other people's FHIR code (tests/fhir/check.mjs): fhir-kit-client
+//! searches every resource type, pages through a week of one provider's free time by the
+//! bundles' `next` links and resolves every reference; FHIR.js (the npm `fhir` package) validates
+//! every resource answered against the R4 structure definitions, including the
+//! CapabilityStatement and the OperationOutcomes of errors. The test then checks what it saw
+//! against the REST API: the same free times, with the location's offset.
+//!
+//! Needs `node` and `npm ci --prefix tests/fhir`; without them the test is skipped (reported as
+//! ignored, with what is missing), unless `CLINIC_REQUIRE_NODE=1` (CI sets it).
+
+use std::path::Path;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, Backend};
+
+fn the_fhir_tools_are_there() -> Result<(), String> {
+    crate::helpers::unless_required(
+        "CLINIC_REQUIRE_NODE",
+        crate::helpers::node_packages("tests/fhir", &["fhir", "fhir-kit-client"]),
+    )
+}
+
+crate::tests! {
+    once_if(the_fhir_tools_are_there): [an_ehr_reads_the_clinic_through_fhir_with_a_third_party_client],
+}
+
+async fn an_ehr_reads_the_clinic_through_fhir_with_a_third_party_client() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let app = spawn_app(Backend::Sqlite).await;
+    let output = tokio::process::Command::new("node")
+        .arg(root.join("tests/fhir/check.mjs"))
+        .current_dir(root.join("tests/fhir"))
+        .env("BASE_URL", &app.address)
+        .output()
+        .await
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the FHIR check failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("no result line ({e}):\n{stdout}"));
+
+    // Everything answered is valid R4, by FHIR.js.
+    assert_eq!(
+        seen["invalid"],
+        json!([]),
+        "FHIR.js found invalid resources"
+    );
+    assert_eq!(seen["fhir_version"], "4.0.1");
+    assert_eq!(
+        seen["supported"],
+        json!([
+            "Practitioner",
+            "Location",
+            "HealthcareService",
+            "Schedule",
+            "Slot"
+        ])
+    );
+    for kind in [
+        "CapabilityStatement",
+        "Bundle",
+        "Practitioner",
+        "Location",
+        "HealthcareService",
+        "Schedule",
+        "Slot",
+        "OperationOutcome",
+    ] {
+        assert!(
+            seen["validated"][kind].as_u64().unwrap_or(0) > 0,
+            "{kind} was validated: {}",
+            seen["validated"]
+        );
+    }
+    // The demo clinic: three providers, two locations, four visit types; one provider works at
+    // both locations (a schedule at each).
+    assert_eq!(
+        seen["counts"],
+        json!({"Practitioner": 3, "Location": 2, "HealthcareService": 4, "Schedule": 4})
+    );
+    assert_eq!(seen["unresolved"], json!([]), "every reference reads");
+    assert!(seen["references_resolved"].as_u64().unwrap_or(0) >= 5);
+
+    // Paging: five at a time through every `next` link, no slot twice, in order of start, all
+    // of provider 1 at the main location, with the clinic's offset.
+    assert!(seen["slot_pages"].as_u64().unwrap_or(0) >= 2, "{seen}");
+    let ids: Vec<&str> = seen["slot_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let mut distinct = ids.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), ids.len(), "no slot twice across pages");
+    let starts: Vec<DateTime<Utc>> = seen["slot_starts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let text = s.as_str().unwrap();
+            assert!(text.ends_with("-07:00"), "Phoenix's offset: {text}");
+            DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .with_timezone(&Utc)
+        })
+        .collect();
+    assert!(starts.windows(2).all(|w| w[0] <= w[1]), "{starts:?}");
+    assert_eq!(seen["slot_schedules"], json!(["Schedule/1-1"]));
+
+    // The same free times the REST API lists.
+    let rest = app
+        .get_json(&format!(
+            "/api/v1/slots?provider_id=1&from={}&limit={}",
+            crate::helpers::urlencode(&starts[0].to_rfc3339()),
+            ids.len()
+        ))
+        .await;
+    let rest_ids: Vec<String> = rest["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].to_string())
+        .collect();
+    assert_eq!(ids, rest_ids);
+
+    // A visit type's starts end where the visit would (the evaluation: 60 minutes).
+    for slot in seen["typed_slots"].as_array().unwrap() {
+        let start = DateTime::parse_from_rfc3339(slot["start"].as_str().unwrap()).unwrap();
+        let end = DateTime::parse_from_rfc3339(slot["end"].as_str().unwrap()).unwrap();
+        assert_eq!(end - start, Duration::minutes(60), "{slot}");
+        assert!(slot["id"].as_str().unwrap().ends_with(".1"), "{slot}");
+        assert_eq!(slot["serviceType"][0]["coding"][0]["code"], "1");
+    }
+    assert_eq!(seen["first_slot_read"]["status"], "free");
+
+    // Errors: a 404 and a 400, each an OperationOutcome.
+    assert_eq!(seen["not_found"]["status"], 404);
+    assert_eq!(
+        seen["not_found"]["body"]["resourceType"],
+        "OperationOutcome"
+    );
+    assert_eq!(seen["bad_search"]["status"], 400);
+    assert_eq!(seen["bad_search"]["body"]["issue"][0]["code"], "invalid");
+}

@@ -1,0 +1,130 @@
+// Reads the running server's /fhir endpoint as an EHR or an aggregator would, with other
+// people's FHIR code: fhir-kit-client searches every resource type, follows a Slot search's
+// `next` links page by page and resolves every reference it meets; FHIR.js (the npm `fhir`
+// package, R4 4.0.1) validates every resource answered, the CapabilityStatement and an
+// OperationOutcome included. Prints what it found as JSON on its last line.
+//
+// Env: BASE_URL (the app, without /fhir).
+import { createRequire } from "node:module";
+import { Client } from "fhir-kit-client";
+
+const require = createRequire(import.meta.url);
+const { Fhir } = require("fhir");
+const fhir = new Fhir();
+
+const base = `${process.env.BASE_URL}/fhir`;
+const client = new Client({ baseUrl: base });
+const invalid = [];
+const validated = new Map();
+
+const check = (where, resource) => {
+  const result = fhir.validate(resource);
+  const errors = result.messages.filter((m) => m.severity === "error");
+  if (errors.length > 0) invalid.push({ where, resourceType: resource.resourceType, id: resource.id, errors });
+  validated.set(resource.resourceType, (validated.get(resource.resourceType) || 0) + 1);
+};
+
+const checkBundle = (where, bundle) => {
+  check(where, bundle);
+  for (const entry of bundle.entry || []) check(`${where}: ${entry.fullUrl}`, entry.resource);
+  return (bundle.entry || []).map((e) => e.resource);
+};
+
+// Every reference in `resource` (any depth), as `Type/id`.
+const references = (value, found = []) => {
+  if (Array.isArray(value)) value.forEach((v) => references(v, found));
+  else if (value && typeof value === "object") {
+    if (typeof value.reference === "string") found.push(value.reference);
+    Object.values(value).forEach((v) => references(v, found));
+  }
+  return found;
+};
+
+try {
+  const capability = await client.capabilityStatement();
+  check("metadata", capability);
+  const supported = capability.rest[0].resource.map((r) => r.type);
+
+  const all = {};
+  for (const resourceType of ["Practitioner", "Location", "HealthcareService", "Schedule"]) {
+    all[resourceType] = checkBundle(resourceType, await client.search({ resourceType, searchParams: {} }));
+  }
+
+  // A week of one provider's free time, five at a time, through every `next` link.
+  const from = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
+  const to = new Date(Date.now() + 8 * 86400000).toISOString().slice(0, 10);
+  let page = await client.search({
+    resourceType: "Slot",
+    searchParams: { "schedule.actor": "Practitioner/1", start: [`ge${from}`, `lt${to}`], _count: 5 },
+  });
+  const slots = [];
+  let pages = 0;
+  while (page && pages < 6) {
+    pages += 1;
+    slots.push(...checkBundle(`Slot page ${pages}`, page));
+    page = await client.nextPage({ bundle: page });
+  }
+  // A visit type's starts.
+  const typed = checkBundle("Slot by service-type", await client.search({
+    resourceType: "Slot",
+    searchParams: { "service-type": "1", _count: 3 },
+  }));
+
+  // Every reference resolves, and what it names validates too.
+  const unresolved = [];
+  const seen = new Set();
+  const everything = [...Object.values(all).flat(), ...slots, ...typed];
+  for (const resource of everything) {
+    for (const reference of references(resource)) {
+      if (seen.has(reference)) continue;
+      seen.add(reference);
+      const [resourceType, id] = reference.split("/");
+      try {
+        check(`read ${reference}`, await client.read({ resourceType, id }));
+      } catch (error) {
+        unresolved.push({ reference, status: error.response && error.response.status });
+      }
+    }
+  }
+  // Reads by id answer the same resource as the searches.
+  const firstSlot = await client.read({ resourceType: "Slot", id: slots[0].id });
+  check("read Slot", firstSlot);
+
+  // An error is an OperationOutcome, with its status.
+  let notFound = null;
+  try {
+    await client.read({ resourceType: "Slot", id: "999999999" });
+  } catch (error) {
+    notFound = { status: error.response && error.response.status, body: error.response && error.response.data };
+    if (notFound.body) check("404", notFound.body);
+  }
+  let badSearch = null;
+  try {
+    await client.search({ resourceType: "Slot", searchParams: { _count: 0 } });
+  } catch (error) {
+    badSearch = { status: error.response && error.response.status, body: error.response && error.response.data };
+    if (badSearch.body) check("400", badSearch.body);
+  }
+
+  console.log(JSON.stringify({
+    supported,
+    fhir_version: capability.fhirVersion,
+    counts: Object.fromEntries(Object.entries(all).map(([k, v]) => [k, v.length])),
+    slot_pages: pages,
+    slot_ids: slots.map((s) => s.id),
+    slot_starts: slots.map((s) => s.start),
+    slot_schedules: [...new Set(slots.map((s) => s.schedule.reference))],
+    typed_slots: typed.map((s) => ({ id: s.id, start: s.start, end: s.end, serviceType: s.serviceType })),
+    first_slot_read: firstSlot,
+    references_resolved: seen.size,
+    unresolved,
+    not_found: notFound,
+    bad_search: badSearch,
+    validated: Object.fromEntries(validated),
+    invalid,
+  }));
+} catch (error) {
+  console.error(`fhir check failed: ${error.stack || error}`);
+  if (error.response) console.error(JSON.stringify(error.response.data || error.response.status));
+  process.exit(1);
+}
