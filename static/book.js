@@ -16,6 +16,9 @@
     // The one the patient chose, or (when moving a booking) the booking's: {id, name, duration_minutes}.
     visitType: null,
     weekStart: startOfToday(),
+    // A deep link (an aggregator's, from /fhir/$bulk-publish) names a start: its week is shown
+    // and the time picked, once.
+    deepStart: params.get("start") ? new Date(params.get("start")) : null,
     chosen: null,
     // The time kept for the patient while they fill in the form (POST /api/v1/holds):
     // {token, endsAt (this browser's clock), timer}.
@@ -189,6 +192,11 @@
     state.chosen = null;
     letGo();
     state.weekStart = startOfToday();
+    if (state.deepStart && !isNaN(state.deepStart.getTime()) && state.deepStart > state.weekStart) {
+      var day = new Date(state.deepStart.getTime());
+      day.setHours(0, 0, 0, 0);
+      state.weekStart = day;
+    }
     $("visit-error").textContent = "";
     $("visit-summary-text").textContent = visitLabel(type);
     $("details").hidden = true;
@@ -241,9 +249,18 @@
           button.textContent = localTime(slot.local_start) + (state.providerId ? "" : " · " + slot.provider.name);
           button.addEventListener("click", function () { choose(slot, button); });
           group.appendChild(button);
+          if (state.deepStart && new Date(slot.start).getTime() === state.deepStart.getTime()) {
+            state.deepStart = null;
+            choose(slot, button);
+          }
         });
         container.appendChild(group);
       });
+      // The linked time is gone (taken since it was published): say so, and show the week.
+      if (state.deepStart) {
+        state.deepStart = null;
+        $("choose-error").textContent = "The time you followed a link to has just been taken; here are the others that week.";
+      }
     });
   }
 

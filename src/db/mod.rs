@@ -17,6 +17,7 @@ pub mod locations;
 pub mod login_throttle;
 pub mod outbox;
 pub mod providers;
+pub mod publish;
 pub mod schema;
 pub mod series;
 pub mod slots;

@@ -272,10 +272,30 @@ async fn a_patient_joins_the_waitlist_and_takes_an_offer_in_a_real_browser() {
     let offer_token = crate::waitlist::link_token(&offer[0].1, "offer");
     let offer_url = format!("{}/waitlist?offer={offer_token}&answer=accept", app.address);
 
+    // The first published slot's deep link, on this app's address (the files name the clinic's
+    // public one).
+    let slots = app
+        .get("/fhir/$bulk-publish/slots.ndjson")
+        .await
+        .text()
+        .await
+        .expect("the slots file");
+    let first: Value = serde_json::from_str(slots.lines().next().expect("a slot")).expect("json");
+    let link = first["extension"][0]["valueUrl"]
+        .as_str()
+        .expect("a deep link");
+    let deep_link = format!(
+        "{}{}",
+        app.address,
+        &link[link.find("/book").expect("/book")..]
+    );
+    let deep_start = first["start"].as_str().expect("start").to_owned();
+
     let output = tokio::process::Command::new("node")
         .arg(root.join("tests/browser/waitlist.mjs"))
         .env("BASE_URL", &app.address)
         .env("OFFER_URL", &offer_url)
+        .env("DEEP_LINK", &deep_link)
         .env("SCREENSHOT_DIR", root.join("target/screenshots"))
         .output()
         .await
@@ -295,7 +315,25 @@ async fn a_patient_joins_the_waitlist_and_takes_an_offer_in_a_real_browser() {
     );
     assert_eq!(
         result["accessibility_checked"].as_array().map(Vec::len),
-        Some(4)
+        Some(5)
+    );
+    // The deep link picked its time: the page names it, in the location's wall clock, and
+    // holds it.
+    let start = DateTime::parse_from_rfc3339(&deep_start).expect("an instant");
+    let hour = start.format("%-I:%M").to_string();
+    assert!(
+        result["deep_chosen"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&hour),
+        "{hour} in {result}"
+    );
+    assert!(
+        result["deep_held"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("holding"),
+        "{result}"
     );
     let text = |key: &str| result[key].as_str().unwrap_or_default().to_owned();
     assert!(text("email_error").contains("email"), "{result}");

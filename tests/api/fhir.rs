@@ -141,6 +141,59 @@ async fn an_ehr_reads_the_clinic_through_fhir_with_a_third_party_client() {
     }
     assert_eq!(seen["first_slot_read"]["status"], "free");
 
+    // SMART Scheduling Links: the manifest names the three files; each line of each is valid
+    // (checked above with the rest), every Slot's schedule and every Schedule's location is in
+    // the files, and polling again with the ETag costs a 304.
+    let bulk = &seen["bulk"];
+    let manifest = &bulk["manifest"];
+    assert!(
+        manifest["transactionTime"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{manifest}"
+    );
+    assert!(manifest["request"]
+        .as_str()
+        .is_some_and(|r| r.ends_with("/fhir/$bulk-publish")));
+    let types: Vec<&str> = manifest["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["type"].as_str())
+        .collect();
+    assert_eq!(types, ["Location", "Schedule", "Slot"]);
+    assert_eq!(manifest["error"], json!([]));
+    assert_eq!(bulk["cache_control"], "public, max-age=300");
+    assert_eq!(bulk["manifest_again"], 304);
+    for kind in ["Location", "Schedule", "Slot"] {
+        let file = &bulk["files"][kind];
+        assert_eq!(file["status"], 200, "{kind}: {file}");
+        assert_eq!(file["contentType"], "application/fhir+ndjson");
+        assert_eq!(file["again"], 304, "{kind}: {file}");
+        assert!(
+            bulk["counts"][kind].as_u64().unwrap_or(0) > 0,
+            "{kind}: {bulk}"
+        );
+    }
+    assert_eq!(bulk["slots_without_schedule"], 0);
+    assert_eq!(bulk["schedules_without_location"], 0);
+    assert_eq!(bulk["slots_without_deep_link"], 0);
+    assert_eq!(bulk["slots_without_phone"], 0);
+    for location in bulk["locations"].as_array().unwrap() {
+        assert!(
+            location["address"]["text"].is_string(),
+            "the guide wants an address: {location}"
+        );
+    }
+    // The deep link opens the booking page on that time and visit type.
+    let link = bulk["first_deep_link"].as_str().expect("a deep link");
+    let path = &link[link.find("/book").expect("a /book link")..];
+    assert!(
+        path.contains("provider_id=") && path.contains("start=") && path.contains("visit_type_id="),
+        "{path}"
+    );
+    assert_eq!(app.get(path).await.status(), reqwest::StatusCode::OK);
+
     // Errors: a 404 and a 400, each an OperationOutcome.
     assert_eq!(seen["not_found"]["status"], 404);
     assert_eq!(

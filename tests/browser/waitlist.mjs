@@ -3,7 +3,8 @@
 // opens it again, which says the time is theirs already instead of failing. axe-core checks each
 // step against WCAG 2.2 A and AA. Prints what it saw as JSON on its last line.
 //
-// Env: BASE_URL (the app), OFFER_URL (an offer mail's accept link), SCREENSHOT_DIR, CHROMIUM.
+// Env: BASE_URL (the app), OFFER_URL (an offer mail's accept link), DEEP_LINK (a published
+// Slot's booking deep link), SCREENSHOT_DIR, CHROMIUM.
 import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
@@ -77,8 +78,23 @@ try {
   const acceptDisabled = await page.isDisabled("#offer-accept");
   await checkAccessibility(page, "waitlist: offer taken already");
 
+  // An aggregator's deep link (from /fhir/$bulk-publish) opens /book on that visit type and
+  // time, picked and held.
+  let deepChosen = null;
+  let deepHeld = null;
+  if (process.env.DEEP_LINK) {
+    await page.goto(process.env.DEEP_LINK);
+    await page.waitForSelector("#details:not([hidden])", { timeout: 15000 });
+    await page.waitForSelector("#hold:not([hidden])", { timeout: 15000 });
+    deepChosen = await page.textContent("#chosen");
+    deepHeld = await page.textContent("#hold-text");
+    await checkAccessibility(page, "book: from a deep link");
+  }
+
   await browser.close();
   console.log(JSON.stringify({
+    deep_chosen: deepChosen,
+    deep_held: deepHeld,
     email_error: emailError,
     focus_after_error: focusAfterError,
     joined_status: joinedStatus,

@@ -106,7 +106,60 @@ try {
     if (badSearch.body) check("400", badSearch.body);
   }
 
+  // SMART Scheduling Links, as an aggregator reads them: the manifest, then every file, every
+  // line validated; every Slot's schedule and every Schedule's location resolved within the
+  // files; conditional requests answered 304.
+  const manifestResponse = await fetch(`${base}/$bulk-publish`, { headers: { accept: "application/json" } });
+  const manifest = await manifestResponse.json();
+  const etag = manifestResponse.headers.get("etag");
+  const cacheControl = manifestResponse.headers.get("cache-control");
+  const again = await fetch(`${base}/$bulk-publish`, { headers: { "if-none-match": etag } });
+  const files = {};
+  const fileStatus = {};
+  for (const output of manifest.output) {
+    const response = await fetch(output.url, { headers: { accept: "application/fhir+ndjson" } });
+    fileStatus[output.type] = {
+      status: response.status,
+      contentType: response.headers.get("content-type"),
+      etag: response.headers.get("etag"),
+    };
+    const text = await response.text();
+    files[output.type] = text.split("\n").filter((line) => line.length > 0).map((line) => JSON.parse(line));
+    files[output.type].forEach((resource) => check(`${output.type} file`, resource));
+    const unchanged = await fetch(output.url, { headers: { "if-none-match": response.headers.get("etag") } });
+    fileStatus[output.type].again = unchanged.status;
+  }
+  const scheduleIds = new Set((files.Schedule || []).map((s) => `Schedule/${s.id}`));
+  const locationIds = new Set((files.Location || []).map((l) => `Location/${l.id}`));
+  const slotsWithoutSchedule = (files.Slot || []).filter((s) => !scheduleIds.has(s.schedule.reference)).length;
+  const schedulesWithoutLocation = (files.Schedule || []).filter(
+    (s) => !s.actor.some((a) => a.reference.startsWith("Location/") && locationIds.has(a.reference)),
+  ).length;
+  const deepLinks = (files.Slot || []).map((s) => {
+    const link = (s.extension || []).find((e) => e.url.endsWith("booking-deep-link"));
+    return link && link.valueUrl;
+  });
+  const phones = (files.Slot || []).map((s) => {
+    const phone = (s.extension || []).find((e) => e.url.endsWith("booking-phone"));
+    return phone && phone.valueString;
+  });
+
   console.log(JSON.stringify({
+    bulk: {
+      manifest,
+      etag,
+      cache_control: cacheControl,
+      manifest_again: again.status,
+      files: fileStatus,
+      counts: Object.fromEntries(Object.entries(files).map(([k, v]) => [k, v.length])),
+      slots_without_schedule: slotsWithoutSchedule,
+      schedules_without_location: schedulesWithoutLocation,
+      slots_without_deep_link: deepLinks.filter((l) => !l).length,
+      slots_without_phone: phones.filter((p) => !p).length,
+      first_deep_link: deepLinks[0],
+      first_slot: (files.Slot || [])[0],
+      locations: files.Location,
+    },
     supported,
     fhir_version: capability.fhirVersion,
     counts: Object.fromEntries(Object.entries(all).map(([k, v]) => [k, v.length])),
