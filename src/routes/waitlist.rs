@@ -333,6 +333,7 @@ books it. Answers the entry and its token (`GET`/`DELETE /api/v1/waitlist/curren
         (status = 201, description = "On the list (after verification, for a website entry)", body = WaitlistEntryView),
         (status = 400),
         (status = 404, description = "No such visit type, provider or location"),
+        (status = 409, description = "The visit type is for returning patients, and this address has no earlier visit"),
         (status = 413),
         (status = 422, description = "Invalid fields, named in `errors`"),
         (status = 429),
