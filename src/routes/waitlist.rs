@@ -276,12 +276,20 @@ fn entry_token(state: &AppState, details: &EntryDetails) -> Result<String, ApiEr
         .issue_waitlist_token(WaitlistLink::Entry, &details.entry.reference, until)?)
 }
 
-fn created(view: &WaitlistEntryView) -> Result<HttpResponse, ApiError> {
+/// A 201 with `view`, which no cache may keep (it holds patient details or a token).
+fn created(view: &impl Serialize) -> Result<HttpResponse, ApiError> {
     let body = serde_json::to_string(view).map_err(anyhow::Error::from)?;
     Ok(HttpResponse::build(StatusCode::CREATED)
         .content_type("application/json")
         .insert_header(("Cache-Control", "no-store"))
         .body(body))
+}
+
+/// A 200 with `view`, which no cache may keep.
+fn private(view: &impl Serialize) -> Result<HttpResponse, ApiError> {
+    Ok(private_json(
+        serde_json::to_string(view).map_err(anyhow::Error::from)?,
+    ))
 }
 
 /// Joins on behalf of `actor`, answers the entry with its token.
@@ -433,9 +441,7 @@ pub(super) async fn verify(
         .await?;
     state.wake_mail_worker();
     let view = entry_view(&details, Some(entry_token(&state, &details)?));
-    Ok(private_json(
-        serde_json::to_string(&view).map_err(anyhow::Error::from)?,
-    ))
+    private(&view)
 }
 
 #[utoipa::path(
@@ -462,9 +468,7 @@ pub(super) async fn show(
         .with_connection(move |conn| waitlist::load(conn, &reference))
         .await?;
     let view = entry_view(&details, None);
-    Ok(private_json(
-        serde_json::to_string(&view).map_err(anyhow::Error::from)?,
-    ))
+    private(&view)
 }
 
 #[utoipa::path(
@@ -565,9 +569,7 @@ pub(super) async fn list(
     let list = WaitlistList {
         items: entries.iter().map(|e| entry_view(e, None)).collect(),
     };
-    Ok(private_json(
-        serde_json::to_string(&list).map_err(anyhow::Error::from)?,
-    ))
+    private(&list)
 }
 
 /// The entries on the list, in the order they joined.
@@ -726,9 +728,7 @@ pub(super) async fn show_offer(
             offer_view(conn, &details, db::now())
         })
         .await?;
-    Ok(private_json(
-        serde_json::to_string(&view).map_err(anyhow::Error::from)?,
-    ))
+    private(&view)
 }
 
 #[utoipa::path(
@@ -771,12 +771,7 @@ pub(super) async fn accept(
         .metrics
         .waitlist_rebooked((now - freed_at).num_milliseconds() as f64 / 1000.0);
     state.wake_mail_worker();
-    let view = new_booking_view(&details, &state)?;
-    let body = serde_json::to_string(&view).map_err(anyhow::Error::from)?;
-    Ok(HttpResponse::build(StatusCode::CREATED)
-        .content_type("application/json")
-        .insert_header(("Cache-Control", "no-store"))
-        .body(body))
+    created(&new_booking_view(&details, &state)?)
 }
 
 #[utoipa::path(
