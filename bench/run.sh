@@ -217,6 +217,8 @@ for backend in $BACKENDS; do
     wrk_run "$backend" "GET /api/v1/slots, one provider, 7 days" "$c" "$avail"
     wrk_run "$backend" "GET /api/v1/slots, one provider, 7 days, no from: database every time" "$c" "$avail_db"
     wrk_run "$backend" "GET /api/v1/schedule-appointment" "$c" "$BASE/api/v1/schedule-appointment"
+    # Issue 17: the same week of one provider's free time as a FHIR Slot search (a Bundle).
+    wrk_run "$backend" "GET /fhir/Slot, one provider, 7 days" "$c" "$BASE/fhir/Slot?schedule.actor=Practitioner/1&start=ge$from&start=lt$to&_count=500"
     # Issue 15: the same lists for a 60-minute visit type (two back-to-back free half hours).
     wrk_run "$backend" "GET /api/v1/slots, one provider, 7 days, 60-minute visit type, database every time" "$c" "$avail_db&visit_type_id=1"
     wrk_run "$backend" "GET /api/v1/schedule-appointment, 60-minute visit type" "$c" "$BASE/api/v1/schedule-appointment?visit_type_id=1"
@@ -344,6 +346,15 @@ for backend in $BACKENDS; do
       "HTTP ${answer%% *}, $existing slots before: $(cat "$WORK/schedule.json")"
     echo "$backend schedule (${who#*:}): $answer $(cat "$WORK/schedule.json")" >&2
   done
+  # Issue 17: the whole published Slot file (SMART Scheduling Links) of the data set, streamed;
+  # the server's peak RSS of this run is among the figures below.
+  t0=$(date +%s.%N)
+  bytes=$(curl -fsS "$BASE/fhir/\$bulk-publish/slots.ndjson" | wc -c)
+  lines=$(curl -fsS "$BASE/fhir/\$bulk-publish/slots.ndjson" | wc -l)
+  publish_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", (b-a)/2}')
+  record "$backend" "GET /fhir/\$bulk-publish/slots.ndjson, whole data set (s)" - "$publish_s" - - - \
+    "$lines Slot lines, $bytes bytes, streamed (mean of two downloads)"
+  echo "$backend bulk publish: $publish_s s, $lines lines, $bytes bytes" >&2
   # Issue 16: a cancellation offered to the waitlist, from the cancel request to the offer mail
   # written by the file transport, one cancellation at a time (bench/offer_latency.py). The
   # target: under the mail worker's poll interval plus a second.
