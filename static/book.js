@@ -187,16 +187,20 @@
     }
   }
 
+  // The week a page opens on: a deep link's, else this one.
+  function deepWeek() {
+    var today = startOfToday();
+    if (!state.deepStart || isNaN(state.deepStart.getTime()) || state.deepStart <= today) return today;
+    var day = new Date(state.deepStart.getTime());
+    day.setHours(0, 0, 0, 0);
+    return day;
+  }
+
   function chooseVisitType(type, moveFocus) {
     state.visitType = { id: type.id, name: type.name, duration_minutes: type.duration_minutes };
     state.chosen = null;
     letGo();
-    state.weekStart = startOfToday();
-    if (state.deepStart && !isNaN(state.deepStart.getTime()) && state.deepStart > state.weekStart) {
-      var day = new Date(state.deepStart.getTime());
-      day.setHours(0, 0, 0, 0);
-      state.weekStart = day;
-    }
+    state.weekStart = deepWeek();
     $("visit-error").textContent = "";
     $("visit-summary-text").textContent = visitLabel(type);
     $("details").hidden = true;
@@ -221,7 +225,10 @@
     return api("/api/v1/slots?" + query).then(function (result) {
       container.textContent = "";
       var items = result.body.items || [];
+      var linked = state.deepStart;
+      state.deepStart = null;
       if (items.length === 0) {
+        if (linked) $("choose-error").textContent = "The time you followed a link to has just been taken; try another week or provider.";
         container.textContent = state.visitType
           ? "No time this week has room for a " + visitLabel(state.visitType) + ". Try the next week or another provider."
           : "No free times this week. Try the next week or another provider.";
@@ -249,16 +256,16 @@
           button.textContent = localTime(slot.local_start) + (state.providerId ? "" : " · " + slot.provider.name);
           button.addEventListener("click", function () { choose(slot, button); });
           group.appendChild(button);
-          if (state.deepStart && new Date(slot.start).getTime() === state.deepStart.getTime()) {
-            state.deepStart = null;
+          if (linked && new Date(slot.start).getTime() === linked.getTime() &&
+              (!params.get("provider_id") || String(slot.provider.id) === params.get("provider_id"))) {
+            linked = null;
             choose(slot, button);
           }
         });
         container.appendChild(group);
       });
       // The linked time is gone (taken since it was published): say so, and show the week.
-      if (state.deepStart) {
-        state.deepStart = null;
+      if (linked) {
         $("choose-error").textContent = "The time you followed a link to has just been taken; here are the others that week.";
       }
     });
@@ -597,6 +604,7 @@
       $("details-title").textContent = "2. Your details";
       $("visit-summary").hidden = true;
       $("choose").hidden = false;
+      state.weekStart = deepWeek();
       fillProviders();
       loadWeek();
     });

@@ -13,7 +13,7 @@ use std::path::Path;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, Backend};
+use crate::helpers::{spawn_app_with, Backend};
 
 fn the_fhir_tools_are_there() -> Result<(), String> {
     crate::helpers::unless_required(
@@ -28,7 +28,14 @@ crate::tests! {
 
 async fn an_ehr_reads_the_clinic_through_fhir_with_a_third_party_client() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let app = spawn_app(Backend::Sqlite).await;
+    // Links (paging, the published files) start from the clinic's public address: here, this
+    // app's own.
+    let port = crate::smtp::unused_port();
+    let app = spawn_app_with(Backend::Sqlite, move |s| {
+        s.server.port = port;
+        s.clinic.public_base_url = format!("http://127.0.0.1:{port}");
+    })
+    .await;
     let output = tokio::process::Command::new("node")
         .arg(root.join("tests/fhir/check.mjs"))
         .current_dir(root.join("tests/fhir"))
@@ -193,6 +200,29 @@ async fn an_ehr_reads_the_clinic_through_fhir_with_a_third_party_client() {
         "{path}"
     );
     assert_eq!(app.get(path).await.status(), reqwest::StatusCode::OK);
+
+    // A date is its whole local day: `start=<date>` finds that day's free time and no other.
+    let day = (Utc::now() + Duration::days(3)).date_naive();
+    let that_day = app
+        .get_json(&format!(
+            "/fhir/Slot?schedule.actor=Practitioner/1&start={day}&_count=500"
+        ))
+        .await;
+    let entries = that_day["entry"].as_array().expect("entries");
+    assert!(!entries.is_empty(), "{that_day}");
+    assert!(entries.iter().all(|e| e["resource"]["start"]
+        .as_str()
+        .is_some_and(|s| s.starts_with(&day.to_string()))));
+    assert_eq!(that_day["total"], entries.len());
+    // An unknown reference finds nothing; a malformed one is a 400.
+    let unknown = app.get_json("/fhir/Slot?schedule.actor=Location/999").await;
+    assert_eq!(unknown["total"], 0, "{unknown}");
+    assert_eq!(
+        app.get("/fhir/Slot?schedule.actor=Location/abc")
+            .await
+            .status(),
+        reqwest::StatusCode::BAD_REQUEST
+    );
 
     // Errors: a 404 and a 400, each an OperationOutcome.
     assert_eq!(seen["not_found"]["status"], 404);

@@ -138,11 +138,14 @@ async fn unknown(req: HttpRequest) -> FhirResult {
     .into())
 }
 
-/// The base every `fullUrl` and paging link starts with: this server as the client reached it
-/// (links are followed by the client that asked).
-fn base(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}/fhir", info.scheme(), info.host())
+/// The base every `fullUrl`, paging link and published file starts with: the clinic's public
+/// address (`clinic.public_base_url`), never one a request's headers claim (a shared cache
+/// keeps the manifest).
+fn base(state: &AppState) -> String {
+    format!(
+        "{}/fhir",
+        state.settings.clinic.public_base_url.trim_end_matches('/')
+    )
 }
 
 fn instant(at: NaiveDateTime, tz: Tz) -> String {
@@ -311,13 +314,13 @@ fn searchset(base: &str, resources: Vec<Value>, self_url: &str, next: Option<Str
     bundle
 }
 
-fn self_url(req: &HttpRequest) -> String {
+fn self_url(state: &AppState, req: &HttpRequest) -> String {
     let query = req.query_string();
     let path = req.path().trim_start_matches("/fhir");
     if query.is_empty() {
-        format!("{}{path}", base(req))
+        format!("{}{path}", base(state))
     } else {
-        format!("{}{path}?{query}", base(req))
+        format!("{}{path}?{query}", base(state))
     }
 }
 
@@ -363,9 +366,9 @@ async fn search_practitioners(state: web::Data<AppState>, req: HttpRequest) -> F
     let found = state.with_connection(providers::list_active).await?;
     let resources = found.iter().map(practitioner).collect();
     Ok(fhir_json(&searchset(
-        &base(&req),
+        &base(&state),
         resources,
-        &self_url(&req),
+        &self_url(&state, &req),
         None,
     )))
 }
@@ -386,9 +389,9 @@ async fn search_locations(state: web::Data<AppState>, req: HttpRequest) -> FhirR
         .await?;
     let resources = found.iter().map(location).collect();
     Ok(fhir_json(&searchset(
-        &base(&req),
+        &base(&state),
         resources,
-        &self_url(&req),
+        &self_url(&state, &req),
         None,
     )))
 }
@@ -425,9 +428,9 @@ async fn search_services(state: web::Data<AppState>, req: HttpRequest) -> FhirRe
         })
         .collect();
     Ok(fhir_json(&searchset(
-        &base(&req),
+        &base(&state),
         resources,
-        &self_url(&req),
+        &self_url(&state, &req),
         None,
     )))
 }
@@ -449,14 +452,22 @@ fn schedules(
 async fn read_schedule(state: web::Data<AppState>, path: web::Path<String>) -> FhirResult {
     let (provider, location) =
         parse_schedule_id(&path).ok_or_else(|| ApiError::not_found("Schedule"))?;
-    let wanted = schedule_id(provider, location);
-    let found = state
-        .with_connection(move |conn| schedules(conn, Some(provider), db::now()))
+    // Any provider at any location reads (a slot read later, or a past one, names its schedule
+    // whether or not it is still published); `active` says whether it is.
+    let resource = state
+        .with_connection(move |conn| {
+            let provider =
+                providers::find(conn, provider)?.ok_or_else(|| ApiError::not_found("Schedule"))?;
+            let place = crate::db::locations::find(conn, location)?
+                .ok_or_else(|| ApiError::not_found("Schedule"))?;
+            let offers = visit_types::offers(conn)?;
+            let offered: Vec<VisitType> = visit_types::list(conn, true)?
+                .into_iter()
+                .filter(|v| offers.contains(&(v.id, provider.id)))
+                .collect();
+            Ok::<_, ApiError>(schedule(&provider, &place, &offered))
+        })
         .await?;
-    let resource = found
-        .into_iter()
-        .find(|s| s["id"] == wanted.as_str())
-        .ok_or_else(|| ApiError::not_found("Schedule"))?;
     Ok(fhir_json(&resource))
 }
 
@@ -491,9 +502,9 @@ async fn search_schedules(state: web::Data<AppState>, req: HttpRequest) -> FhirR
         })
         .collect();
     Ok(fhir_json(&searchset(
-        &base(&req),
+        &base(&state),
         resources,
-        &self_url(&req),
+        &self_url(&state, &req),
         None,
     )))
 }
@@ -550,18 +561,41 @@ async fn read_slot(state: web::Data<AppState>, path: web::Path<String>) -> FhirR
     Ok(fhir_json(&resource))
 }
 
-/// A `start` search bound: its prefix and instant.
-fn start_bound(value: &str, tz: Tz) -> Result<(&str, DateTime<Utc>), FhirError> {
+/// A `start` search value: its prefix and the span it names. A date is its whole local day
+/// (23 or 25 hours across a DST change); an instant, its second.
+/// A span of time, from its first instant to the first one after it.
+type Span = (DateTime<Utc>, DateTime<Utc>);
+
+fn start_bound(value: &str, tz: Tz) -> Result<(&str, Span), FhirError> {
     let (prefix, rest) = match value.get(..2) {
         Some(p @ ("ge" | "gt" | "le" | "lt" | "eq")) => (p, &value[2..]),
         _ => ("eq", value),
     };
-    let at = crate::domain::slot::parse_instant(rest, tz).map_err(|m| {
-        ApiError::BadRequest(format!(
+    let bad = |m: String| {
+        FhirError::from(ApiError::BadRequest(format!(
             "`start` {m} (a date or an instant, after ge, gt, le or lt)"
-        ))
-    })?;
-    Ok((prefix, at))
+        )))
+    };
+    let lo = crate::domain::slot::parse_instant(rest, tz).map_err(bad)?;
+    let hi = match chrono::NaiveDate::parse_from_str(rest.trim(), "%Y-%m-%d") {
+        Ok(date) => {
+            let next = date
+                .succ_opt()
+                .ok_or_else(|| bad("is out of range".into()))?;
+            crate::domain::slot::parse_instant(&next.to_string(), tz).map_err(bad)?
+        }
+        Err(_) => lo + chrono::Duration::seconds(1),
+    };
+    Ok((prefix, (lo, hi)))
+}
+
+/// A search's id parameter: malformed is a 400; one that names nothing finds nothing.
+fn search_id<T: TryFrom<i64>>(raw: &str, what: &str) -> Result<T, FhirError> {
+    raw.trim()
+        .parse::<i64>()
+        .ok()
+        .and_then(|id| T::try_from(id).ok())
+        .ok_or_else(|| ApiError::BadRequest(format!("`{raw}` is not a {what} id")).into())
 }
 
 async fn search_slots(state: web::Data<AppState>, req: HttpRequest) -> FhirResult {
@@ -580,8 +614,8 @@ async fn search_slots(state: web::Data<AppState>, req: HttpRequest) -> FhirResul
     )?;
     let tz = state.settings.clinic.timezone;
     let now = Utc::now();
-    let mut from = now;
-    let mut until = now + chrono::Duration::days(DEFAULT_WINDOW_DAYS);
+    let mut lower: Option<DateTime<Utc>> = None;
+    let mut upper: Option<DateTime<Utc>> = None;
     let mut provider: Option<ProviderId> = None;
     let mut location: Option<LocationId> = None;
     let mut visit_type_id: Option<VisitTypeId> = None;
@@ -591,30 +625,31 @@ async fn search_slots(state: web::Data<AppState>, req: HttpRequest) -> FhirResul
     for (name, value) in &params {
         match name.as_str() {
             "start" => {
-                let (prefix, at) = start_bound(value, tz)?;
-                match prefix {
-                    "ge" => from = from.max(at),
-                    "gt" => from = from.max(at + chrono::Duration::seconds(1)),
-                    "lt" => until = until.min(at),
-                    "le" => until = until.min(at + chrono::Duration::seconds(1)),
-                    _ => {
-                        from = from.max(at);
-                        until = until.min(at + chrono::Duration::seconds(1));
-                    }
-                }
+                let (prefix, (lo, hi)) = start_bound(value, tz)?;
+                let (from, until) = match prefix {
+                    "ge" => (Some(lo), None),
+                    "gt" => (Some(hi), None),
+                    "lt" => (None, Some(lo)),
+                    "le" => (None, Some(hi)),
+                    _ => (Some(lo), Some(hi)),
+                };
+                lower = lower.max(from);
+                upper = match (upper, until) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
             }
             "schedule" => {
                 let id = reference(value).map_or(value.as_str(), |(_, id)| id);
-                let (p, l) =
-                    parse_schedule_id(id).ok_or_else(|| ApiError::not_found("Schedule"))?;
+                let (p, l) = parse_schedule_id(id).ok_or_else(|| {
+                    ApiError::BadRequest(format!("`{value}` is not a Schedule id"))
+                })?;
                 provider = Some(p);
                 location = Some(l);
             }
             "schedule.actor" => match reference(value) {
-                Some(("Practitioner", id)) => {
-                    provider = Some(id_from::<ProviderId>(id, "Practitioner")?)
-                }
-                Some(("Location", id)) => location = Some(id_from::<LocationId>(id, "Location")?),
+                Some(("Practitioner", id)) => provider = Some(search_id(id, "Practitioner")?),
+                Some(("Location", id)) => location = Some(search_id(id, "Location")?),
                 _ => {
                     return Err(ApiError::BadRequest(
                         "`schedule.actor` is a Practitioner or Location reference".into(),
@@ -626,7 +661,7 @@ async fn search_slots(state: web::Data<AppState>, req: HttpRequest) -> FhirResul
             "status" => none = none || !value.split(',').any(|s| s == "free"),
             "service-type" => {
                 let code = value.rsplit('|').next().unwrap_or_default();
-                visit_type_id = Some(id_from::<VisitTypeId>(code, "HealthcareService")?);
+                visit_type_id = Some(search_id(code, "HealthcareService")?);
             }
             "_count" => {
                 count = value
@@ -645,6 +680,8 @@ async fn search_slots(state: web::Data<AppState>, req: HttpRequest) -> FhirResul
             _ => {}
         }
     }
+    let from = lower.map_or(now, |l| l.max(now));
+    let until = upper.unwrap_or(from + chrono::Duration::days(DEFAULT_WINDOW_DAYS));
     if until.signed_duration_since(from) > chrono::Duration::days(62) {
         return Err(ApiError::BadRequest(
             "a `start` window may span at most 62 days; page through longer ones".into(),
@@ -655,14 +692,22 @@ async fn search_slots(state: web::Data<AppState>, req: HttpRequest) -> FhirResul
     let (resources, more) = state
         .with_connection(move |conn| {
             if none || from >= until {
-                return Ok::<_, ApiError>((Vec::new(), false));
+                return Ok::<_, ApiError>((Vec::new(), None));
             }
+            // A reference that names nothing (or nothing active) finds nothing.
             let visit_type = match visit_type_id {
-                Some(id) => Some(openings::active_visit_type(conn, id)?),
+                Some(id) => match visit_types::find(conn, id)?.filter(|v| v.active) {
+                    Some(v) => Some(v),
+                    None => return Ok((Vec::new(), None)),
+                },
                 None => None,
             };
             let place: Option<AtLocation> = match location {
-                Some(id) => Some(locations::place(conn, id)?),
+                Some(id) => match locations::place(conn, id) {
+                    Ok(place) => Some(place),
+                    Err(crate::clinic::ClinicError::NotFound(_)) => return Ok((Vec::new(), None)),
+                    Err(e) => return Err(e.into()),
+                },
                 None => None,
             };
             let (earliest, horizon) =
@@ -681,41 +726,58 @@ async fn search_slots(state: web::Data<AppState>, req: HttpRequest) -> FhirResul
                 offset + count + 1,
             )?;
             let directory = Directory::load(conn)?;
-            let more = open.len() > offset + count;
-            let resources = open
+            let page: Vec<&Slot> = open
                 .iter()
                 .skip(offset)
                 .take(count)
-                .map(|(slot, _)| {
-                    fhir_slot(slot, directory.of(slot.location_id), visit_type.as_ref())
-                })
+                .map(|(s, _)| s)
+                .collect();
+            let more = open.len() > offset + count;
+            // The next page starts at this page's last start (pinned, so that time passing or
+            // the notice moving does not shift it), skipping what this page showed there.
+            let last = page.last().map(|s| {
+                let at = s.starts_at;
+                (at, page.iter().filter(|s| s.starts_at == at).count())
+            });
+            let resources = page
+                .iter()
+                .map(|slot| fhir_slot(slot, directory.of(slot.location_id), visit_type.as_ref()))
                 .collect::<Vec<_>>();
-            Ok((resources, more))
+            Ok((resources, more.then_some(last).flatten()))
         })
         .await?;
-    let next = more.then(|| {
+    let first_page = offset == 0 && more.is_none();
+    let next = more.map(|(last_start, shown_there)| {
         let mut next: Vec<(String, String)> = params
             .iter()
-            .filter(|(name, _)| name != "_offset")
+            .filter(|(name, _)| name != "_offset" && name != "start")
             .cloned()
             .collect();
-        next.push(("_offset".into(), (offset + count).to_string()));
+        let instant = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+        next.push((
+            "start".into(),
+            format!("ge{}", instant(last_start.and_utc())),
+        ));
+        next.push(("start".into(), format!("lt{}", instant(until))));
+        next.push(("_offset".into(), shown_there.to_string()));
         format!(
             "{}/Slot?{}",
-            base(&req),
+            base(&state),
             serde_urlencoded::to_string(&next).unwrap_or_default()
         )
     });
-    Ok(fhir_json(&searchset(
-        &base(&req),
-        resources,
-        &self_url(&req),
-        next,
-    )))
+    let mut bundle = searchset(&base(&state), resources, &self_url(&state, &req), next);
+    if !first_page {
+        // `total` is the whole answer's count, which a later page does not know.
+        if let Some(object) = bundle.as_object_mut() {
+            object.remove("total");
+        }
+    }
+    Ok(fhir_json(&bundle))
 }
 
 /// `GET /fhir/metadata`: what this server implements, and nothing more.
-async fn metadata(state: web::Data<AppState>, req: HttpRequest) -> FhirResult {
+async fn metadata(state: web::Data<AppState>) -> FhirResult {
     let read_search = |kind: &str, params: Value, documentation: &str| {
         json!({
             "type": kind,
@@ -734,7 +796,7 @@ async fn metadata(state: web::Data<AppState>, req: HttpRequest) -> FhirResult {
         "software": {"name": "clinic-booking", "version": env!("CARGO_PKG_VERSION")},
         "implementation": {
             "description": format!("{}: providers, locations, visit types and free time", state.settings.clinic.name),
-            "url": base(&req),
+            "url": base(&state),
         },
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "application/json"],

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::{base, fhir_slot, location, schedule, FhirResult};
 use crate::clinic::locations::Directory;
-use crate::clinic::openings;
+use crate::clinic::{openings, rules};
 use crate::db::locations::Location;
 use crate::db::providers::{self, Provider};
 use crate::db::slots::{self, AtLocation, OpenBetween, Slot};
@@ -32,49 +32,87 @@ const PUBLISHED_FILES: [(&str, &str); 3] = [
     ("slots.ndjson", "Slot"),
 ];
 
-/// The published window and its version. Free time is published from the first whole hour the
-/// minimum notice allows, for the booking horizon: within an hour nothing moves but what staff
-/// and patients change, so an aggregator polling every minute mostly hears "not modified".
-/// Holds are not published (a time someone is typing for is `free` here, for minutes).
+/// What is published, and its version. Free time of each kind (a visit type's starts, or the
+/// slots of a clinic without visit types) is published within the booking rules of that kind,
+/// both ends rounded inward to whole hours (`window`): within an hour nothing moves but what
+/// staff and patients change, so an aggregator polling every minute mostly hears "not
+/// modified". Holds are not published (a time someone is typing for is `free` here, for
+/// minutes).
 struct Published {
-    from: NaiveDateTime,
-    until: NaiveDateTime,
     etag: String,
     last_modified: DateTime<Utc>,
+}
+
+/// The published window of `kind` at `now`: from the first whole hour its notice allows to the
+/// last whole hour its horizon does.
+fn window(
+    policy: &crate::clinic::rules::BookingPolicy,
+    kind: Option<&VisitType>,
+    now: NaiveDateTime,
+) -> (NaiveDateTime, NaiveDateTime) {
+    let hour = chrono::Duration::hours(1);
+    let (earliest, horizon) = rules::bookable_window(policy, kind, now);
+    let from =
+        earliest
+            .duration_trunc(hour)
+            .map_or(earliest, |t| if t < earliest { t + hour } else { t });
+    let until = horizon.duration_trunc(hour).unwrap_or(horizon);
+    (from, until)
+}
+
+/// The kinds of free time published: each visit type new patients may book online (a type for
+/// returning patients is not advertised: the guide asks for slots anyone could book), or, in a
+/// clinic without visit types, its slots.
+fn kinds(types: &[VisitType]) -> Vec<Option<&VisitType>> {
+    if types.is_empty() {
+        vec![None]
+    } else {
+        types
+            .iter()
+            .filter(|v| v.new_patients_online)
+            .map(Some)
+            .collect()
+    }
 }
 
 fn published(state: &AppState, conn: &mut DbConnection) -> Result<Published, ApiError> {
     use sha2::{Digest, Sha256};
     let now = db::now();
-    let rules = &state.policy.rules;
-    let earliest = now + rules.min_notice;
-    let hour = chrono::Duration::hours(1);
-    let from =
-        earliest
-            .duration_trunc(hour)
-            .map_or(earliest, |t| if t < earliest { t + hour } else { t });
-    let until = from + rules.horizon;
+    let types = visit_types::list(conn, true)?;
+    let windows: Vec<(NaiveDateTime, NaiveDateTime)> = kinds(&types)
+        .into_iter()
+        .map(|kind| window(&state.policy, kind, now))
+        .collect();
     let version = crate::db::publish::state(conn)?;
-    let digest = Sha256::digest(format!("{from}|{version:?}").as_bytes());
+    let clinic = &state.settings.clinic;
+    let digest = Sha256::digest(
+        format!(
+            "{windows:?}|{version:?}|{}|{}",
+            clinic.public_base_url, clinic.phone
+        )
+        .as_bytes(),
+    );
+    let hour = chrono::Duration::hours(1);
     let hour_started = now.duration_trunc(hour).unwrap_or(now);
     let last_modified = version
         .last_change
         .map_or(hour_started, |t| t.max(hour_started))
         .and_utc();
     Ok(Published {
-        from,
-        until,
         etag: format!("\"{}\"", hex::encode(&digest[..16])),
         last_modified,
     })
 }
 
-/// 304 when the client's copy is current (`If-None-Match`, else `If-Modified-Since`).
+/// 304 when the client's copy is current (`If-None-Match`, compared weakly as RFC 9110 says for
+/// it: a proxy that compresses marks the tag weak; else `If-Modified-Since`).
 fn not_modified(req: &HttpRequest, published: &Published) -> bool {
     if let Some(tags) = req.headers().get(header::IF_NONE_MATCH) {
         return tags.to_str().is_ok_and(|t| {
-            t.split(',')
-                .any(|t| t.trim() == published.etag || t.trim() == "*")
+            t.split(',').any(|t| {
+                let t = t.trim();
+                t == "*" || t.trim_start_matches("W/") == published.etag
+            })
         });
     }
     req.headers()
@@ -111,7 +149,7 @@ pub(super) async fn bulk_manifest(state: web::Data<AppState>, req: HttpRequest) 
         cache_headers(&mut builder, &published);
         return Ok(builder.finish());
     }
-    let base = base(&req);
+    let base = base(&state);
     let output: Vec<Value> = PUBLISHED_FILES
         .iter()
         .map(|(file, kind)| {
@@ -131,8 +169,15 @@ pub(super) async fn bulk_manifest(state: web::Data<AppState>, req: HttpRequest) 
         .body(body.to_string()))
 }
 
-/// One published file: NDJSON, one resource a line, streamed a page at a time (a connection is
-/// taken for each page and given back before the page is sent).
+/// How long a reader may leave a published file's next chunk waiting before the server stops
+/// writing it (a client that keeps the connection open but reads nothing).
+const SEND_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// One published file: NDJSON, one resource a line, streamed a page at a time: the Slot file a
+/// provider's week of one kind per page, each read on a connection taken for it and given back
+/// before the page is sent. What the file starts from is read before the answer starts, so
+/// that failing is a 5xx; a read failing later cuts the response off as an error, never as a
+/// shorter file that looks whole (and would be cached).
 pub(super) async fn bulk_file(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -144,40 +189,61 @@ pub(super) async fn bulk_file(
         .map(|(_, kind)| *kind)
         .ok_or_else(|| ApiError::not_found("published file"))?;
     let app = state.clone();
-    let published = state
-        .with_connection(move |conn| published(&app, conn))
+    let (published, directory, schedules, types) = state
+        .with_connection(move |conn| {
+            let published = published(&app, conn)?;
+            let directory = Directory::load(conn)?;
+            let types = visit_types::list(conn, true)?;
+            let earliest = kinds(&types)
+                .into_iter()
+                .map(|k| window(&app.policy, k, db::now()).0)
+                .min()
+                .unwrap_or_else(db::now);
+            let schedules = publishable_schedules(conn, &directory, earliest)?;
+            Ok::<_, ApiError>((published, directory, schedules, types))
+        })
         .await?;
     if not_modified(&req, &published) {
         let mut builder = HttpResponse::NotModified();
         cache_headers(&mut builder, &published);
         return Ok(builder.finish());
     }
-    let (sender, receiver) = tokio::sync::mpsc::channel::<web::Bytes>(16);
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<web::Bytes, std::io::Error>>(16);
     let pool = state.pool.clone();
+    let policy = state.policy.clone();
     let booking_url = format!(
         "{}/book",
         state.settings.clinic.public_base_url.trim_end_matches('/')
     );
     let clinic_phone = state.settings.clinic.phone.clone();
-    let (from, until) = (published.from, published.until);
     tokio::task::spawn_blocking(move || {
+        // False when the reader is gone, or reads nothing for `SEND_PATIENCE`.
+        let send = |chunk: Result<web::Bytes, std::io::Error>| -> bool {
+            let began = std::time::Instant::now();
+            let mut chunk = chunk;
+            loop {
+                match sender.try_send(chunk) {
+                    Ok(()) => return true,
+                    Err(tokio::sync::mpsc::error::TrySendError::Full(back)) => {
+                        if began.elapsed() > SEND_PATIENCE {
+                            return false;
+                        }
+                        chunk = back;
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                    }
+                    Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => return false,
+                }
+            }
+        };
         let write = |lines: Vec<Value>| -> bool {
             let mut chunk = String::new();
             for line in lines {
                 chunk.push_str(&line.to_string());
                 chunk.push('\n');
             }
-            sender.blocking_send(web::Bytes::from(chunk)).is_ok()
+            send(Ok(web::Bytes::from(chunk)))
         };
         let result = (|| -> Result<(), ApiError> {
-            let (schedules, directory) = {
-                let mut conn = pool.get()?;
-                let directory = Directory::load(&mut conn)?;
-                (
-                    publishable_schedules(&mut conn, &directory, from)?,
-                    directory,
-                )
-            };
             match kind {
                 "Location" => {
                     let lines = directory
@@ -197,30 +263,22 @@ pub(super) async fn bulk_file(
                     write(lines);
                 }
                 _ => {
-                    let any_types = {
-                        let mut conn = pool.get()?;
-                        !visit_types::list(&mut conn, true)?.is_empty()
-                    };
-                    for (provider, place, offered) in &schedules {
+                    let now = db::now();
+                    for (provider, place, _) in &schedules {
                         let location = directory.of(Some(place.id));
                         let phone = if location.phone.trim().is_empty() {
                             clinic_phone.clone()
                         } else {
                             location.phone.clone()
                         };
-                        // The starts of each visit type a new patient may book online (a type for
-                        // returning patients is not advertised: the guide asks for slots anyone
-                        // could book); a clinic without visit types publishes its slots.
-                        let kinds: Vec<Option<&VisitType>> = if any_types {
-                            offered
-                                .iter()
-                                .filter(|v| v.new_patients_online)
-                                .map(Some)
-                                .collect()
-                        } else {
-                            vec![None]
-                        };
-                        for kind in kinds {
+                        for kind in kinds(&types) {
+                            if let Some(v) = kind {
+                                let mut conn = pool.get()?;
+                                if !visit_types::is_offered_by(&mut conn, v.id, provider.id)? {
+                                    continue;
+                                }
+                            }
+                            let (from, until) = window(&policy, kind, now);
                             let mut week_start = from;
                             while week_start < until {
                                 let week_end = (week_start + chrono::Duration::days(7)).min(until);
@@ -261,13 +319,18 @@ pub(super) async fn bulk_file(
         })();
         if let Err(e) = result {
             tracing::warn!(error = %e, "a published file was cut short");
+            send(Err(std::io::Error::other(
+                "the published file could not be read to its end",
+            )));
         }
     });
     let body = futures::stream::unfold(receiver, |mut receiver| async move {
-        receiver
-            .recv()
-            .await
-            .map(|chunk| (Ok::<_, actix_web::Error>(chunk), receiver))
+        receiver.recv().await.map(|chunk| {
+            (
+                chunk.map_err(actix_web::error::ErrorInternalServerError),
+                receiver,
+            )
+        })
     });
     let mut builder = HttpResponse::Ok();
     cache_headers(&mut builder, &published);
