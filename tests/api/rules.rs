@@ -249,7 +249,8 @@ impl Clinic<'_> {
     }
 
     /// A free slot of `provider` starting `minutes` from now (and a few seconds, so that no two
-    /// share a start).
+    /// share a start; and half a second, so that none shares one with the demo clinic's slots,
+    /// which start on whole minutes).
     async fn slot(&self, provider: i64, minutes: i64) -> i64 {
         let seconds = self.fresh();
         self.app
@@ -258,7 +259,8 @@ impl Clinic<'_> {
                 use diesel::prelude::*;
                 let start = clinic_booking::db::now()
                     + Duration::minutes(minutes)
-                    + Duration::seconds(seconds);
+                    + Duration::seconds(seconds)
+                    + Duration::milliseconds(500);
                 diesel::insert_into(slots::table)
                     .values((
                         slots::provider_id.eq(provider as i32),
