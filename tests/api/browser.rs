@@ -16,7 +16,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::helpers::{spawn_app_with, Backend};
+use crate::helpers::{node_result, spawn_app_with, Backend};
 use crate::smtp::{unused_port, SmtpSink};
 
 fn browser_available() -> Result<(), String> {
@@ -69,22 +69,16 @@ async fn a_patient_books_through_the_page_and_the_widget_in_a_real_browser() {
     .await;
 
     let screenshots = root.join("target/screenshots");
-    let output = tokio::process::Command::new("node")
-        .arg(root.join("tests/browser/book.mjs"))
-        .env("BASE_URL", &app.address)
-        .env("ARTICLE_PORT", article_port.to_string())
-        .env("SCREENSHOT_DIR", &screenshots)
-        .output()
-        .await
-        .expect("run node");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "browser run failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let result: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("no result line ({e}):\n{stdout}"));
+    let result = node_result(
+        "tests/browser",
+        "book.mjs",
+        &[
+            ("BASE_URL", &app.address),
+            ("ARTICLE_PORT", &article_port.to_string()),
+            ("SCREENSHOT_DIR", &screenshots.display().to_string()),
+        ],
+    )
+    .await;
     assert_eq!(
         result["accessibility_violations"],
         serde_json::json!([]),
@@ -291,23 +285,18 @@ async fn a_patient_joins_the_waitlist_and_takes_an_offer_in_a_real_browser() {
     );
     let deep_start = first["start"].as_str().expect("start").to_owned();
 
-    let output = tokio::process::Command::new("node")
-        .arg(root.join("tests/browser/waitlist.mjs"))
-        .env("BASE_URL", &app.address)
-        .env("OFFER_URL", &offer_url)
-        .env("DEEP_LINK", &deep_link)
-        .env("SCREENSHOT_DIR", root.join("target/screenshots"))
-        .output()
-        .await
-        .expect("run node");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "browser run failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let result: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("no result line ({e}):\n{stdout}"));
+    let screenshots = root.join("target/screenshots");
+    let result = node_result(
+        "tests/browser",
+        "waitlist.mjs",
+        &[
+            ("BASE_URL", &app.address),
+            ("OFFER_URL", &offer_url),
+            ("DEEP_LINK", &deep_link),
+            ("SCREENSHOT_DIR", &screenshots.display().to_string()),
+        ],
+    )
+    .await;
     assert_eq!(
         result["accessibility_violations"],
         serde_json::json!([]),

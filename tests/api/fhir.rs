@@ -8,12 +8,10 @@
 //! Needs `node` and `npm ci --prefix tests/fhir`; without them the test is skipped (reported as
 //! ignored, with what is missing), unless `CLINIC_REQUIRE_NODE=1` (CI sets it).
 
-use std::path::Path;
-
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app_with, Backend};
+use crate::helpers::{node_result, spawn_app_with, Backend};
 
 fn the_fhir_tools_are_there() -> Result<(), String> {
     crate::helpers::unless_required(
@@ -27,7 +25,6 @@ crate::tests! {
 }
 
 async fn an_ehr_reads_the_clinic_through_fhir_with_a_third_party_client() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     // Links (paging, the published files) start from the clinic's public address: here, this
     // app's own.
     let port = crate::smtp::unused_port();
@@ -36,21 +33,7 @@ async fn an_ehr_reads_the_clinic_through_fhir_with_a_third_party_client() {
         s.clinic.public_base_url = format!("http://127.0.0.1:{port}");
     })
     .await;
-    let output = tokio::process::Command::new("node")
-        .arg(root.join("tests/fhir/check.mjs"))
-        .current_dir(root.join("tests/fhir"))
-        .env("BASE_URL", &app.address)
-        .output()
-        .await
-        .expect("run node");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "the FHIR check failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let seen: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("no result line ({e}):\n{stdout}"));
+    let seen = node_result("tests/fhir", "check.mjs", &[("BASE_URL", &app.address)]).await;
 
     // Everything answered is valid R4, by FHIR.js.
     assert_eq!(

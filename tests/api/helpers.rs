@@ -988,6 +988,27 @@ impl Drop for ServerProcess {
     }
 }
 
+/// Runs `node script` from the crate's `dir` with `env`, as a node-based test's check does, and
+/// answers what it printed as JSON on its last line; panics with its output if it failed.
+pub async fn node_result(dir: &str, script: &str, env: &[(&str, &str)]) -> Value {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let output = tokio::process::Command::new("node")
+        .arg(dir.join(script))
+        .current_dir(&dir)
+        .envs(env.iter().copied())
+        .output()
+        .await
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("no result line from {script} ({e}):\n{stdout}"))
+}
+
 /// A node-based test's tools: `node` on the path and each of `packages` installed under
 /// `dir/node_modules` (by `npm ci --prefix dir`); `Err` names what is missing.
 pub fn node_packages(dir: &str, packages: &[&str]) -> Result<(), String> {

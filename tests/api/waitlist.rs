@@ -563,12 +563,7 @@ async fn entries_that_do_not_match_or_do_not_count_get_nothing(backend: Backend)
         .await;
     // The soon visit: cancelled by staff an hour before, inside the notice: nobody is offered it.
     let response = app
-        .send(
-            Method::POST,
-            &format!("/api/v1/bookings/{soon_ref}/cancel"),
-            Some(&staff),
-            Some(&json!({"override": {"reason": "the patient called"}})),
-        )
+        .cancel_overriding(&soon_ref, &staff, "the patient called")
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
@@ -817,12 +812,7 @@ async fn an_entry_can_move_its_booking_earlier(backend: Backend) {
 
     // The earlier visit is cancelled at the desk: it is offered to the patient.
     let response = app
-        .send(
-            Method::POST,
-            &format!("/api/v1/bookings/{early_ref}/cancel"),
-            Some(&desk),
-            Some(&json!({"override": {"reason": "the patient called"}})),
-        )
+        .cancel_overriding(&early_ref, &desk, "the patient called")
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     let offer = wait_for_mails(|| app.written_mail(), "patient-2@example.com", OFFER, 1).await;
