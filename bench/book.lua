@@ -1,4 +1,4 @@
--- POST /api/v1/bookings (or /api/v1/holds), each request a different free slot: the ids come from the file named
+-- POST /api/v1/bookings (or /api/v1/holds, or /fhir/Appointment), each request a different free slot: the ids come from the file named
 -- by the first script argument; thread t of n takes lines t, t+n, t+2n, ...
 local threads = {}
 function setup(thread)
@@ -28,6 +28,15 @@ function request()
     -- trusts 127.0.0.1 as its proxy for this row): one address keeps only 4 holds at once.
     headers["X-Forwarded-For"] = string.format("10.%d.%d.%d", math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256)
     return wrk.format("POST", wrk.path, headers, '{"slot_id":' .. id .. '}')
+  end
+  if wrk.path == "/fhir/Appointment" then
+    -- The same booking as a patient's app sends it through FHIR (issue 17).
+    headers["Content-Type"] = "application/fhir+json"
+    return wrk.format("POST", wrk.path, headers,
+      '{"resourceType":"Appointment","status":"booked","slot":[{"reference":"Slot/' .. id .. '"}],'
+      .. '"contained":[{"resourceType":"Patient","id":"p","name":[{"text":"Bench Patient"}],'
+      .. '"telecom":[{"system":"email","value":"bench-' .. n .. '@example.com"}]}],'
+      .. '"participant":[{"actor":{"reference":"#p"},"status":"accepted"}]}')
   end
   return wrk.format("POST", "/api/v1/bookings", headers,
     '{"slot_id":' .. id .. ',"patient":{"name":"Bench Patient","email":"bench-' .. n .. '@example.com"}}')

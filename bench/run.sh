@@ -256,6 +256,14 @@ for backend in $BACKENDS; do
     wrk_run "$backend" "POST /api/v1/bookings, distinct free slots, mail worker off" "$c" "$BASE" "$ROOT/bench/book.lua" "$WORK/http$c.ids"
   done
   stop_server
+  # The same bookings through FHIR (issue 17: POST /fhir/Appointment, the patient contained),
+  # on the same slots taken back again.
+  sql "$backend" "$URL" bench/unbook.sql >/dev/null
+  start_server "$URL" "$backend" APP__MAIL__WORKER_ENABLED=false
+  for c in 1 32; do
+    wrk_run "$backend" "POST /fhir/Appointment, distinct free slots, mail worker off" "$c" "$BASE/fhir/Appointment" "$ROOT/bench/book.lua" "$WORK/http$c.ids"
+  done
+  stop_server
   # Holds (issue 16) on the same slots, taken back again: each keeps its time for 5 minutes,
   # through the same conditional write a booking's claim is. Each comes from its own address
   # (X-Forwarded-For, the server trusting loopback as its proxy): one address keeps 4 at most.

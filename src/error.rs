@@ -96,7 +96,7 @@ impl ApiError {
         }
     }
 
-    fn detail(&self) -> String {
+    pub(crate) fn detail(&self) -> String {
         match self {
             Self::BadRequest(d)
             | Self::Unauthorized(d)

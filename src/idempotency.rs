@@ -23,7 +23,7 @@ pub(crate) const HEADER: &str = "Idempotency-Key";
 const KEEP_HOURS: i64 = 24;
 
 /// The `Idempotency-Key` header, if sent: 1 to 255 visible ASCII characters.
-fn key_of(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+pub(crate) fn key_of(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     let Some(value) = req.headers().get(HEADER) else {
         return Ok(None);
     };
@@ -50,8 +50,8 @@ fn fingerprint<B: Serialize>(scope: &str, body: &B) -> Result<String, ApiError> 
 
 /// An answer to a guarded request.
 pub(crate) struct Answer {
-    status: StatusCode,
-    body: String,
+    pub(crate) status: StatusCode,
+    pub(crate) body: String,
     /// False when this is a saved answer replayed: the work was done by an earlier request.
     pub(crate) fresh: bool,
 }
@@ -90,7 +90,24 @@ where
     S: FnOnce(&mut DbConnection, NaiveDateTime) -> Result<(), ApiError> + Send + 'static,
     W: FnOnce(&mut DbConnection, NaiveDateTime) -> Result<String, ApiError> + Send + 'static,
 {
-    let key = key_of(req)?;
+    run_once_keyed(key_of(req)?, state, scope, body, status, screen, work).await
+}
+
+/// `run_once` under a key the caller read (FHIR's `If-None-Exist` names its own).
+pub(crate) async fn run_once_keyed<B, S, W>(
+    key: Option<String>,
+    state: &AppState,
+    scope: &'static str,
+    body: &B,
+    status: StatusCode,
+    screen: Option<S>,
+    work: W,
+) -> Result<Answer, ApiError>
+where
+    B: Serialize,
+    S: FnOnce(&mut DbConnection, NaiveDateTime) -> Result<(), ApiError> + Send + 'static,
+    W: FnOnce(&mut DbConnection, NaiveDateTime) -> Result<String, ApiError> + Send + 'static,
+{
     let request_hash = fingerprint(scope, body)?;
     state
         .with_connection(move |conn| {

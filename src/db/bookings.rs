@@ -273,20 +273,33 @@ pub(crate) fn find_by_id(conn: &mut DbConnection, id: BookingId) -> QueryResult<
         .optional()
 }
 
-/// The day sheet: bookings whose slot starts in `[from, to)`, with slot and provider, ordered by
-/// start, then provider, then when they were made.
-pub(crate) fn starting_between(
+/// Which bookings a listing wants: each field left at its default filters nothing.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct BookingFilter {
+    /// Visits starting at or after this instant.
+    pub from: Option<NaiveDateTime>,
+    /// Visits starting before this instant.
+    pub until: Option<NaiveDateTime>,
+    pub provider_id: Option<ProviderId>,
+    pub place: Option<AtLocation>,
+    /// Any of these statuses (empty: any status).
+    pub statuses: Vec<BookingStatus>,
+    /// The patient's address, compared without case.
+    pub email: Option<String>,
+    pub reference: Option<String>,
+    /// At most this many, after skipping `offset`.
+    pub limit: Option<i64>,
+    pub offset: i64,
+}
+
+/// The bookings `filter` names, with slot and provider, ordered by start, then provider, then
+/// when they were made: the day sheet, and FHIR's `Appointment` search.
+pub(crate) fn search(
     conn: &mut DbConnection,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-    provider_id: Option<ProviderId>,
-    place: Option<AtLocation>,
-    status: Option<BookingStatus>,
+    filter: &BookingFilter,
 ) -> QueryResult<Vec<(Booking, Slot, Provider)>> {
     let mut query = bookings::table
         .inner_join(slots::table.inner_join(providers::table))
-        .filter(slots::starts_at.ge(from))
-        .filter(slots::starts_at.lt(to))
         .select((
             Booking::as_select(),
             Slot::as_select(),
@@ -298,13 +311,26 @@ pub(crate) fn starting_between(
             bookings::id.asc(),
         ))
         .into_boxed();
-    if let Some(provider_id) = provider_id {
+    if let Some(from) = filter.from {
+        query = query.filter(slots::starts_at.ge(from));
+    }
+    if let Some(until) = filter.until {
+        query = query.filter(slots::starts_at.lt(until));
+    }
+    if let Some(provider_id) = filter.provider_id {
         query = query.filter(slots::provider_id.eq(provider_id));
     }
-    if let Some(status) = status {
-        query = query.filter(bookings::status.eq(status.as_str()));
+    if !filter.statuses.is_empty() {
+        let names: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
+        query = query.filter(bookings::status.eq_any(names));
     }
-    if let Some(place) = place {
+    if let Some(email) = &filter.email {
+        query = query.filter(lower(bookings::patient_email).eq(lower(email.clone())));
+    }
+    if let Some(reference) = &filter.reference {
+        query = query.filter(bookings::reference.eq(reference.clone()));
+    }
+    if let Some(place) = filter.place {
         // Slots without a location are the main location's.
         query = if place.is_main {
             query.filter(
@@ -316,7 +342,49 @@ pub(crate) fn starting_between(
             query.filter(slots::location_id.eq(place.id))
         };
     }
+    if let Some(limit) = filter.limit {
+        query = query.limit(limit).offset(filter.offset);
+    }
     query.load(conn)
+}
+
+/// The patients whose details match, newest booking first, one per address (compared without
+/// case): the id of the newest booking of each. `name` matches any part of the name, without
+/// case (both sides through `lower`).
+pub(crate) fn patients_matching(
+    conn: &mut DbConnection,
+    email: Option<&str>,
+    name: Option<&str>,
+    date_of_birth: Option<NaiveDate>,
+) -> QueryResult<Vec<BookingId>> {
+    let mut query = bookings::table
+        .select((bookings::id, bookings::patient_email))
+        .order(bookings::id.desc())
+        .into_boxed();
+    if let Some(email) = email {
+        query = query.filter(lower(bookings::patient_email).eq(lower(email.to_owned())));
+    }
+    if let Some(name) = name {
+        let escaped = name
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        query = query.filter(
+            lower(bookings::patient_name)
+                .like(lower(format!("%{escaped}%")))
+                .escape('\\'),
+        );
+    }
+    if let Some(date_of_birth) = date_of_birth {
+        query = query.filter(bookings::patient_date_of_birth.eq(date_of_birth));
+    }
+    let rows: Vec<(BookingId, String)> = query.load(conn)?;
+    let mut seen = std::collections::HashSet::new();
+    Ok(rows
+        .into_iter()
+        .filter(|(_, email)| seen.insert(email.to_lowercase()))
+        .map(|(id, _)| id)
+        .collect())
 }
 
 /// Bookings made in `[from, to)`, counted by source and current status (for attribution).

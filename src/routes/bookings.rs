@@ -291,6 +291,14 @@ pub(super) fn booking_answered(
     state: &AppState,
     answer: Result<Answer, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
+    Ok(booking_counted(state, answer)?.into_response())
+}
+
+/// `booking_answered`'s counting and waking, for an answer rendered elsewhere (FHIR's).
+pub(super) fn booking_counted(
+    state: &AppState,
+    answer: Result<Answer, ApiError>,
+) -> Result<Answer, ApiError> {
     let answer = answer.inspect_err(|e| {
         if let ApiError::Conflict { extra, .. } = e {
             if !extra.contains_key("rule") {
@@ -302,7 +310,7 @@ pub(super) fn booking_answered(
         state.metrics.booking_created();
     }
     state.wake_mail_worker();
-    Ok(answer.into_response())
+    Ok(answer)
 }
 
 /// A booking's address: its reference, as a patient may type it. One that does not parse names
@@ -612,7 +620,15 @@ pub(super) async fn day_sheet(
                 return Err(ApiError::BadRequest("`date` is out of range".into()));
             };
             let (from, to) = (from.naive_utc(), to.naive_utc());
-            let rows = db::bookings::starting_between(conn, from, to, provider_id, place, status)?;
+            let filter = db::bookings::BookingFilter {
+                from: Some(from),
+                until: Some(to),
+                provider_id,
+                place,
+                statuses: status.into_iter().collect(),
+                ..Default::default()
+            };
+            let rows = db::bookings::search(conn, &filter)?;
             // A clinic has a handful of visit types: one read names them all.
             let visit_types = db::visit_types::list(conn, false)?;
             // An empty sheet for a provider who does not exist is a 404, not a quiet day.

@@ -261,16 +261,17 @@ pub(crate) async fn docs_redirect() -> HttpResponse {
 pub(crate) fn problem_document<B>(
     response: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    // A problem document already, or a FHIR OperationOutcome (`/fhir` answers in its own kind).
-    let is_problem = response
+    // Under `/fhir` every error is an OperationOutcome; elsewhere a problem document.
+    let path = response.request().path();
+    let at_fhir = path == "/fhir" || path.starts_with("/fhir/");
+    let content_type = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| {
-            v.as_bytes()
-                .starts_with(crate::error::PROBLEM_JSON.as_bytes())
-                || v.as_bytes().starts_with(b"application/fhir+json")
-        });
-    if is_problem {
+        .map(|v| v.as_bytes().to_vec())
+        .unwrap_or_default();
+    let done = content_type.starts_with(b"application/fhir+json")
+        || (!at_fhir && content_type.starts_with(crate::error::PROBLEM_JSON.as_bytes()));
+    if done {
         return Ok(ErrorHandlerResponse::Response(
             response.map_into_left_body(),
         ));
@@ -284,7 +285,16 @@ pub(crate) fn problem_document<B>(
         StatusCode::NOT_FOUND => ApiError::NotFound(format!("{} {}", req.method(), req.path())),
         status => ApiError::Status(status),
     };
-    let mut problem = error.error_response();
+    let mut problem = if at_fhir {
+        // An extractor's refusal (a token, a body too large) says what it was.
+        let detail = original
+            .error()
+            .and_then(|e| e.as_error::<ApiError>())
+            .map_or_else(|| error.detail(), ApiError::detail);
+        fhir::outcome_response(status, &detail)
+    } else {
+        error.error_response()
+    };
     for (name, value) in original.headers() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             problem.headers_mut().append(name.clone(), value.clone());

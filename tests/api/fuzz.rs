@@ -146,6 +146,85 @@ fn operations(document: &Value) -> Vec<Operation> {
     found
 }
 
+/// The elements of a FHIR resource a client may send, as the fuzzer fills them: an
+/// Appointment's (the only resource created or updated here), nested ones under theirs.
+fn appointment_elements() -> Vec<(String, Option<Vec<String>>)> {
+    let element = |name: &str, nested: &[&str]| {
+        (
+            name.to_owned(),
+            (!nested.is_empty()).then(|| nested.iter().map(|n| (*n).to_owned()).collect()),
+        )
+    };
+    vec![
+        element("resourceType", &[]),
+        element("id", &[]),
+        element("status", &[]),
+        element("start", &[]),
+        element("end", &[]),
+        element("slot", &["reference"]),
+        element("participant", &["actor", "status"]),
+        element(
+            "contained",
+            &["resourceType", "id", "name", "telecom", "birthDate"],
+        ),
+        element("serviceType", &["coding", "text"]),
+        element("reasonCode", &["text"]),
+        element("description", &[]),
+    ]
+}
+
+/// The interactions `/fhir/metadata` lists, as operations: `read` and `update` on
+/// `/fhir/{type}/{id}`, `search-type` with each search parameter, `create` on `/fhir/{type}`.
+fn fhir_operations(capability: &Value) -> Vec<Operation> {
+    let mut found = Vec::new();
+    for resource in capability["rest"][0]["resource"]
+        .as_array()
+        .expect("resources")
+    {
+        let kind = resource["type"].as_str().expect("type");
+        let search: Vec<(String, String)> = resource["searchParam"]
+            .as_array()
+            .map(|ps| {
+                ps.iter()
+                    .filter_map(|p| p["name"].as_str())
+                    .chain(["_count", "_offset"])
+                    .map(|name| (name.to_owned(), "query".to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for interaction in resource["interaction"].as_array().expect("interactions") {
+            let id = || vec![("id".to_owned(), "path".to_owned())];
+            let (method, path, parameters, body) = match interaction["code"].as_str() {
+                Some("read") => (Method::GET, format!("/fhir/{kind}/{{id}}"), id(), None),
+                Some("search-type") => (Method::GET, format!("/fhir/{kind}"), search.clone(), None),
+                Some("create") => (
+                    Method::POST,
+                    format!("/fhir/{kind}"),
+                    vec![
+                        ("If-None-Exist".to_owned(), "header".to_owned()),
+                        ("Idempotency-Key".to_owned(), "header".to_owned()),
+                    ],
+                    Some(appointment_elements()),
+                ),
+                Some("update") => (
+                    Method::PUT,
+                    format!("/fhir/{kind}/{{id}}"),
+                    id(),
+                    Some(appointment_elements()),
+                ),
+                other => panic!("an interaction the fuzzer does not know: {other:?}"),
+            };
+            found.push(Operation {
+                method,
+                path,
+                parameters,
+                body,
+            });
+        }
+    }
+    found
+}
+
 fn text_of(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
@@ -174,6 +253,8 @@ fn sample<S: Strategy>(runner: &mut TestRunner, strategy: &S) -> S::Value {
 }
 
 struct Sent {
+    /// Sent to `/fhir`, which answers errors as OperationOutcomes.
+    fhir: bool,
     request: String,
     status: StatusCode,
     headers: reqwest::header::HeaderMap,
@@ -239,6 +320,14 @@ async fn send_generated(
             }
             Value::Object(object)
         };
+        let mut generated = generated;
+        if let (true, Some(object)) = (
+            operation.path.starts_with("/fhir") && sample(runner, &(0..4u8)) != 0,
+            generated.as_object_mut(),
+        ) {
+            // Mostly an Appointment, so that the fuzz gets past the first check.
+            object.insert("resourceType".into(), json!("Appointment"));
+        }
         request = request.json(&generated);
         body = Some(generated);
     }
@@ -255,6 +344,7 @@ async fn send_generated(
     let response_headers = response.headers().clone();
     let text = response.text().await.unwrap_or_default();
     Sent {
+        fhir: operation.path.starts_with("/fhir"),
         request: description,
         status,
         headers: response_headers,
@@ -273,7 +363,12 @@ fn fault(sent: &Sent) -> Option<String> {
             .get("content-type")
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        if content_type != "application/problem+json" {
+        let expected = if sent.fhir {
+            "application/fhir+json; charset=utf-8"
+        } else {
+            "application/problem+json"
+        };
+        if content_type != expected {
             return Some(format!(
                 "{} as {content_type:?}: {}",
                 sent.status, sent.body
@@ -346,8 +441,20 @@ async fn generated_requests_never_break_the_server(backend: Backend) {
         .json()
         .await
         .expect("document json");
-    let operations = operations(&document);
+    let mut operations = operations(&document);
     assert!(operations.len() >= 30, "{} operations", operations.len());
+    // The FHIR endpoint, as its CapabilityStatement describes it.
+    let capability: Value = client
+        .get(format!("{base}/fhir/metadata"))
+        .send()
+        .await
+        .expect("metadata")
+        .json()
+        .await
+        .expect("metadata json");
+    let fhir = fhir_operations(&capability);
+    assert!(fhir.len() >= 16, "{} FHIR interactions", fhir.len());
+    operations.extend(fhir);
 
     // A fresh seed each run (set CLINIC_FUZZ_SEED to replay one); a failure names it.
     let seed: u64 = std::env::var("CLINIC_FUZZ_SEED")

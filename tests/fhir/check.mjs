@@ -4,7 +4,13 @@
 // package, R4 4.0.1) validates every resource answered, the CapabilityStatement and an
 // OperationOutcome included. Prints what it found as JSON on its last line.
 //
-// Env: BASE_URL (the app, without /fhir).
+// Then books as an EHR and as a patient's app would: a patient's app creates an Appointment for
+// a free Slot with the patient contained (conditionally, If-None-Exist), reads it with the
+// manage token the answer carries and cancels it by updating its status; the EHR, with a staff
+// token, searches Appointments and Patients, resolves every reference of the booking and books
+// by start and practitioner for a known Patient.
+//
+// Env: BASE_URL (the app, without /fhir); STAFF_TOKEN (a front-desk token).
 import { createRequire } from "node:module";
 import { Client } from "fhir-kit-client";
 
@@ -144,7 +150,113 @@ try {
     return phone && phone.valueString;
   });
 
+  // Booking, as a patient's app (no token) and an EHR (a staff token) do it.
+  const ehr = new Client({ baseUrl: base, bearerToken: process.env.STAFF_TOKEN });
+  const failure = async (where, request) => {
+    try {
+      await request;
+      return { status: 200 };
+    } catch (error) {
+      const body = error.response && error.response.data;
+      if (body) check(where, body);
+      return { status: error.response && error.response.status, body };
+    }
+  };
+  // Two days on: past the cut-off, so the patient may still cancel online.
+  const later = new Date(Date.now() + 2 * 86400000).toISOString().slice(0, 10);
+  const free = checkBundle("Slot to book", await client.search({
+    resourceType: "Slot",
+    searchParams: { "schedule.actor": "Practitioner/2", start: `ge${later}`, _count: 2 },
+  }));
+  const email = "fhir.client@example.com";
+  const booked = await client.create({
+    resourceType: "Appointment",
+    body: {
+      resourceType: "Appointment",
+      status: "booked",
+      slot: [{ reference: `Slot/${free[0].id}` }],
+      reasonCode: [{ text: "Stress and lower-back pain" }],
+      contained: [{
+        resourceType: "Patient",
+        id: "patient",
+        name: [{ given: ["Rosa"], family: "Client" }],
+        telecom: [{ system: "email", value: email }],
+      }],
+      participant: [{ actor: { reference: "#patient" }, status: "accepted" }],
+    },
+    options: { headers: { "If-None-Exist": "identifier=https://ehr.example/visits|fhir-check" } },
+  });
+  check("created Appointment", booked);
+  const manageToken = (booked.extension || []).find((e) => e.url.endsWith("/manage-token")).valueString;
+  const patientApp = new Client({ baseUrl: base, bearerToken: manageToken });
+  const own = await patientApp.read({ resourceType: "Appointment", id: booked.id });
+  check("Appointment read with its manage token", own);
+  const found = checkBundle("Appointment search", await ehr.search({
+    resourceType: "Appointment",
+    searchParams: { practitioner: "Practitioner/2", date: `ge${from}`, status: "booked" },
+  }));
+  const patients = checkBundle("Patient search", await ehr.search({
+    resourceType: "Patient",
+    searchParams: { email },
+  }));
+  const bookingUnresolved = [];
+  for (const reference of references(own)) {
+    const [resourceType, id] = reference.split("/");
+    try {
+      check(`EHR read ${reference}`, await ehr.read({ resourceType, id }));
+    } catch (error) {
+      bookingUnresolved.push({ reference, status: error.response && error.response.status });
+    }
+  }
+  const bookedSlot = await client.read({ resourceType: "Slot", id: free[0].id });
+  const cancelled = await patientApp.update({
+    resourceType: "Appointment",
+    id: booked.id,
+    body: { ...own, status: "cancelled" },
+  });
+  check("cancelled Appointment", cancelled);
+  const freedSlot = await client.read({ resourceType: "Slot", id: free[0].id });
+  const second = await ehr.create({
+    resourceType: "Appointment",
+    body: {
+      resourceType: "Appointment",
+      status: "booked",
+      start: free[1].start,
+      participant: [
+        { actor: { reference: `Patient/${booked.id}` }, status: "accepted" },
+        { actor: { reference: "Practitioner/2" }, status: "accepted" },
+      ],
+    },
+  });
+  check("EHR-created Appointment", second);
+  const conflict = await failure("409", client.create({
+    resourceType: "Appointment",
+    body: { ...second, id: undefined, extension: undefined, contained: [{ resourceType: "Patient", id: "p", name: [{ text: "Late Comer" }], telecom: [{ system: "email", value: "late@example.com" }] }], participant: [{ actor: { reference: "#p" }, status: "accepted" }] },
+  }));
+  const unauthorized = await failure("401", client.read({ resourceType: "Appointment", id: booked.id }));
+  const forbidden = await failure("403", patientApp.read({ resourceType: "Appointment", id: second.id }));
+  const unprocessable = await failure("422", client.create({
+    resourceType: "Appointment",
+    body: { resourceType: "Appointment", status: "proposed", participant: [] },
+  }));
+
   console.log(JSON.stringify({
+    booking: {
+      booked: { id: booked.id, status: booked.status, slot: booked.slot, start: booked.start, end: booked.end },
+      own_read: own.id,
+      found: found.map((a) => a.id),
+      patients: patients.map((p) => p.id),
+      unresolved: bookingUnresolved,
+      booked_slot: bookedSlot.status,
+      cancelled: cancelled.status,
+      freed_slot: freedSlot.status,
+      second: { id: second.id, status: second.status, start: second.start, patient: second.participant[0].actor.display },
+      free_second_start: free[1].start,
+      conflict: conflict.status,
+      unauthorized: unauthorized.status,
+      forbidden: forbidden.status,
+      unprocessable: unprocessable.status,
+    },
     bulk: {
       manifest,
       etag,

@@ -9,6 +9,7 @@
 //! (`{slot}.{visit type}`, ending where the visit would). Every reference an answer holds reads
 //! at `/fhir/{reference}`. Times are instants with the location's offset.
 
+mod appointments;
 mod publish;
 
 use actix_web::http::header;
@@ -62,6 +63,24 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/Schedule/{id}", web::get().to(read_schedule))
             .route("/Slot", web::get().to(search_slots))
             .route("/Slot/{id}", web::get().to(read_slot))
+            .route(
+                "/Appointment",
+                web::get().to(appointments::search_appointments),
+            )
+            .route(
+                "/Appointment",
+                web::post().to(appointments::create_appointment),
+            )
+            .route(
+                "/Appointment/{id}",
+                web::get().to(appointments::read_appointment),
+            )
+            .route(
+                "/Appointment/{id}",
+                web::put().to(appointments::update_appointment),
+            )
+            .route("/Patient", web::get().to(appointments::search_patients))
+            .route("/Patient/{id}", web::get().to(appointments::read_patient))
             .default_service(web::to(unknown)),
     );
 }
@@ -93,24 +112,59 @@ impl ResponseError for FhirError {
             // The details go to the log, as every 5xx's do; the client gets the status.
             let _ = self.0.error_response();
         }
-        let code = match status {
-            StatusCode::NOT_FOUND => "not-found",
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => "security",
-            StatusCode::CONFLICT => "conflict",
-            StatusCode::TOO_MANY_REQUESTS => "throttled",
-            StatusCode::METHOD_NOT_ALLOWED => "not-supported",
-            s if s.is_server_error() => "exception",
-            _ => "invalid",
-        };
         let diagnostics = if status.is_server_error() {
             "the server could not answer; the request is logged under its X-Request-Id".to_owned()
         } else {
-            self.0.to_string()
+            self.0.detail()
         };
-        HttpResponse::build(status)
-            .content_type(FHIR_JSON)
-            .body(operation_outcome(code, &diagnostics).to_string())
+        let code = issue_code(status);
+        let mut outcome = operation_outcome(code, &diagnostics);
+        // Invalid fields: one issue each, naming where.
+        if let ApiError::Validation(fields) = &self.0 {
+            outcome["issue"] = fields
+                .iter()
+                .map(|(field, message)| {
+                    json!({
+                        "severity": "error",
+                        "code": "invalid",
+                        "diagnostics": message,
+                        "expression": [field],
+                    })
+                })
+                .collect();
+        }
+        let mut response = HttpResponse::build(status);
+        response.content_type(FHIR_JSON);
+        if let ApiError::TooManyRequests {
+            retry_after_secs, ..
+        } = &self.0
+        {
+            response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        }
+        response.body(outcome.to_string())
     }
+}
+
+/// The `OperationOutcome` issue code of an error status.
+fn issue_code(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "not-found",
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => "security",
+        StatusCode::CONFLICT => "conflict",
+        StatusCode::TOO_MANY_REQUESTS => "throttled",
+        StatusCode::METHOD_NOT_ALLOWED | StatusCode::UNSUPPORTED_MEDIA_TYPE => "not-supported",
+        StatusCode::PAYLOAD_TOO_LARGE => "too-long",
+        s if s.is_server_error() => "exception",
+        _ => "invalid",
+    }
+}
+
+/// An error answer under `/fhir` that no handler rendered (an extractor's, the router's): an
+/// `OperationOutcome` with `status`.
+pub(crate) fn outcome_response(status: StatusCode, diagnostics: &str) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type(FHIR_JSON)
+        .body(operation_outcome(issue_code(status), diagnostics).to_string())
 }
 
 fn operation_outcome(code: &str, diagnostics: &str) -> Value {
@@ -129,7 +183,28 @@ fn fhir_json(body: &Value) -> HttpResponse {
         .body(body.to_string())
 }
 
+/// The resource types served here, for telling an unsupported interaction (405) from an
+/// unknown address (404).
+const RESOURCE_TYPES: [&str; 7] = [
+    "Practitioner",
+    "Location",
+    "HealthcareService",
+    "Schedule",
+    "Slot",
+    "Appointment",
+    "Patient",
+];
+
 async fn unknown(req: HttpRequest) -> FhirResult {
+    let kind = req.path().trim_start_matches("/fhir/").split('/').next();
+    if kind.is_some_and(|k| RESOURCE_TYPES.contains(&k)) {
+        return Err(ApiError::MethodNotAllowed(format!(
+            "{} {}: not an interaction this server implements (see /fhir/metadata)",
+            req.method(),
+            req.path()
+        ))
+        .into());
+    }
     Err(ApiError::NotFound(format!(
         "{} {}: not a resource or interaction this server implements (see /fhir/metadata)",
         req.method(),
@@ -566,14 +641,14 @@ async fn read_slot(state: web::Data<AppState>, path: web::Path<String>) -> FhirR
 /// A span of time, from its first instant to the first one after it.
 type Span = (DateTime<Utc>, DateTime<Utc>);
 
-fn start_bound(value: &str, tz: Tz) -> Result<(&str, Span), FhirError> {
+fn start_bound<'v>(name: &str, value: &'v str, tz: Tz) -> Result<(&'v str, Span), FhirError> {
     let (prefix, rest) = match value.get(..2) {
         Some(p @ ("ge" | "gt" | "le" | "lt" | "eq")) => (p, &value[2..]),
         _ => ("eq", value),
     };
     let bad = |m: String| {
         FhirError::from(ApiError::BadRequest(format!(
-            "`start` {m} (a date or an instant, after ge, gt, le or lt)"
+            "`{name}` {m} (a date or an instant, after ge, gt, le or lt)"
         )))
     };
     let lo = crate::domain::slot::parse_instant(rest, tz).map_err(bad)?;
@@ -625,7 +700,7 @@ async fn search_slots(state: web::Data<AppState>, req: HttpRequest) -> FhirResul
     for (name, value) in &params {
         match name.as_str() {
             "start" => {
-                let (prefix, (lo, hi)) = start_bound(value, tz)?;
+                let (prefix, (lo, hi)) = start_bound("start", value, tz)?;
                 let (from, until) = match prefix {
                     "ge" => (Some(lo), None),
                     "gt" => (Some(hi), None),
@@ -778,15 +853,62 @@ async fn search_slots(state: web::Data<AppState>, req: HttpRequest) -> FhirResul
 
 /// `GET /fhir/metadata`: what this server implements, and nothing more.
 async fn metadata(state: web::Data<AppState>) -> FhirResult {
-    let read_search = |kind: &str, params: Value, documentation: &str| {
+    let interactions =
+        |codes: &[&str]| -> Value { codes.iter().map(|code| json!({"code": code})).collect() };
+    let resource = |kind: &str, codes: &[&str], params: Value, documentation: &str| {
         json!({
             "type": kind,
             "documentation": documentation,
-            "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "interaction": interactions(codes),
             "searchParam": params,
         })
     };
+    let read_search = ["read", "search-type"];
     let param = |name: &str, kind: &str, documentation: &str| json!({"name": name, "type": kind, "documentation": documentation});
+    let paging = || {
+        param(
+            "_count",
+            "number",
+            "page size, 1 to 500 (default 50); Bundle.link next pages on",
+        )
+    };
+    let mut appointment = resource(
+        "Appointment",
+        &["read", "search-type", "create", "update"],
+        json!([
+            param(
+                "date",
+                "date",
+                "the visit's start: ge, gt, le, lt (or none: eq); a date is its whole local day"
+            ),
+            param("practitioner", "reference", "Practitioner/{id}"),
+            param("location", "reference", "Location/{id}"),
+            param(
+                "status",
+                "token",
+                "booked, arrived, fulfilled, cancelled, noshow (comma-separated: any of them)"
+            ),
+            param(
+                "patient",
+                "reference",
+                "Patient/{id}: every visit booked under that patient's email address"
+            ),
+            param("identifier", "token", "the booking reference (BK-…)"),
+            paging(),
+        ]),
+        "A booking; id and identifier are its reference (BK-…). Read and search: a staff token \
+         (`Authorization: Bearer`, from POST /api/v1/auth/login); a booking's manage token reads \
+         its own. Create (`status: booked`, a `slot`, or a `start` with a Practitioner \
+         participant, and the patient contained or, with a staff token, referenced): public, \
+         like POST /api/v1/bookings, under the same booking rules, with the same confirmation \
+         mail; the answer carries the manage token once, in an extension. `Idempotency-Key` or \
+         `If-None-Exist` (its criteria identify the request for a day) make retries safe. \
+         Update: only `status` changes: cancelled (staff, or the manage token, until the \
+         rules' cut-off), arrived, fulfilled, noshow (staff). A taken time or a booking rule \
+         answers 409.",
+    );
+    appointment["conditionalCreate"] = json!(true);
+    appointment["updateCreate"] = json!(false);
     let body = json!({
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -795,32 +917,55 @@ async fn metadata(state: web::Data<AppState>) -> FhirResult {
         "kind": "instance",
         "software": {"name": "clinic-booking", "version": env!("CARGO_PKG_VERSION")},
         "implementation": {
-            "description": format!("{}: providers, locations, visit types and free time", state.settings.clinic.name),
+            "description": format!("{}: providers, locations, visit types, free time and bookings", state.settings.clinic.name),
             "url": base(&state),
         },
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "application/json"],
         "rest": [{
             "mode": "server",
-            "documentation": "Public: no authentication. Free time only: Slot reports `free` \
-                              time; a slot that is taken reads as `busy`, with no patient data.",
-            "security": {"cors": true, "description": "The resources here are public and need no token."},
+            "documentation": "Practitioner, Location, HealthcareService, Schedule and Slot are \
+                              public. Free time only: Slot reports `free` time; a slot that is \
+                              taken reads as `busy`, with no patient data. Appointment and \
+                              Patient hold patient data: see each. Free slots are also \
+                              published in the SMART Scheduling Links format at $bulk-publish.",
+            "security": {
+                "cors": true,
+                "description": "Public resources need no token. Appointment and Patient: a \
+                                staff token (`Authorization: Bearer <token>` from \
+                                POST /api/v1/auth/login) reads and searches them; a booking's \
+                                manage token (from its confirmation mail) reads and cancels \
+                                that booking only. No token: 401; a token that does not open \
+                                the resource: 403.",
+            },
             "resource": [
-                read_search("Practitioner", json!([]), "The clinic's active providers"),
-                read_search("Location", json!([]), "The clinic's active locations, with their time zone (the HL7 timezone extension)"),
-                read_search("HealthcareService", json!([]), "The clinic's visit types: `type` codes them in the visit-type system, as Slot.serviceType does"),
-                read_search("Schedule", json!([
+                resource("Practitioner", &read_search, json!([]), "The clinic's active providers"),
+                resource("Location", &read_search, json!([]), "The clinic's active locations, with their time zone (the HL7 timezone extension)"),
+                resource("HealthcareService", &read_search, json!([]), "The clinic's visit types: `type` codes them in the visit-type system, as Slot.serviceType does"),
+                resource("Schedule", &read_search, json!([
                     param("actor", "reference", "Practitioner/{id} or Location/{id}"),
                 ]), "A provider at a location where they have time from now on; id `{provider}-{location}`"),
-                read_search("Slot", json!([
+                resource("Slot", &read_search, json!([
                     param("schedule", "reference", "Schedule/{id}"),
                     param("schedule.actor", "reference", "Practitioner/{id} or Location/{id}"),
                     param("start", "date", "ge, gt, le, lt (or none: eq); default: from now, 31 days; a window spans at most 62 days"),
                     param("status", "token", "free (the only status searched)"),
                     param("service-type", "token", "a visit type's code: only starts where that visit fits, each ending where the visit would"),
-                    param("_count", "number", "page size, 1 to 500 (default 50); Bundle.link next pages on"),
+                    paging(),
                 ]), "Free time the booking rules let a patient book now: from the minimum notice on, within the horizon"),
+                appointment,
+                resource("Patient", &read_search, json!([
+                    param("email", "token", "the email address, without case"),
+                    param("name", "string", "any part of the name, without case"),
+                    param("birthdate", "date", "the date of birth, YYYY-MM-DD"),
+                    paging(),
+                ]), "The patient as a booking names them (id: that booking's reference); a search answers one per email address, as their newest booking names them. A staff token; a manage token reads its own booking's."),
             ],
+            "operation": [{
+                "name": "bulk-publish",
+                "definition": "https://clinic-booking.dev/fhir/OperationDefinition/bulk-publish",
+                "documentation": "GET /fhir/$bulk-publish: the SMART Scheduling Links manifest of the free slots (Location, Schedule and Slot NDJSON files), public, with ETag and Last-Modified",
+            }],
         }],
     });
     Ok(fhir_json(&body))
