@@ -187,11 +187,27 @@ async fn an_ehr_reads_the_clinic_through_fhir_with_a_third_party_client() {
     assert_eq!(bulk["schedules_without_location"], 0);
     assert_eq!(bulk["slots_without_deep_link"], 0);
     assert_eq!(bulk["slots_without_phone"], 0);
+    // The guide's Location: an address (in parts: both demo addresses are US ones), a phone and
+    // an identifier; the manifest names the state its files cover.
     for location in bulk["locations"].as_array().unwrap() {
         assert!(
             location["address"]["text"].is_string(),
             "the guide wants an address: {location}"
         );
+        assert_eq!(location["address"]["state"], "AZ", "{location}");
+        assert!(location["address"]["postalCode"].is_string(), "{location}");
+        assert!(location["address"]["city"].is_string(), "{location}");
+        assert!(location["telecom"][0]["value"].is_string(), "{location}");
+        assert!(
+            location["identifier"][0]["system"]
+                .as_str()
+                .is_some_and(|s| s.ends_with("/api/v1/locations")),
+            "{location}"
+        );
+        assert_eq!(location["identifier"][0]["value"], location["id"]);
+    }
+    for output in manifest["output"].as_array().unwrap() {
+        assert_eq!(output["extension"]["state"], json!(["AZ"]), "{output}");
     }
     // The deep link opens the booking page on that time and visit type.
     let link = bulk["first_deep_link"].as_str().expect("a deep link");

@@ -242,11 +242,51 @@ fn practitioner(p: &Provider) -> Value {
     resource
 }
 
-fn location(l: &Location) -> Value {
+/// A US address written on one line, `4410 N 7th St, Suite 200, Phoenix, AZ 85014`, in parts.
+struct UsAddress<'a> {
+    lines: Vec<&'a str>,
+    city: &'a str,
+    state: &'a str,
+    postal_code: &'a str,
+}
+
+/// The parts of `text` if it is a US address on one line (street lines, city, then the state's
+/// two letters and a ZIP code, separated by commas); none for anything else, which is then
+/// published as text only.
+fn us_address(text: &str) -> Option<UsAddress<'_>> {
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    let [lines @ .., city, state_zip] = parts.as_slice() else {
+        return None;
+    };
+    let (state, postal_code) = state_zip.split_once(' ')?;
+    let postal_code = postal_code.trim();
+    let zip = |p: &str| p.len() == 5 && p.bytes().all(|b| b.is_ascii_digit());
+    let zip_ok = match postal_code.split_once('-') {
+        Some((five, four)) => {
+            zip(five) && four.len() == 4 && four.bytes().all(|b| b.is_ascii_digit())
+        }
+        None => zip(postal_code),
+    };
+    let state_ok = state.len() == 2 && state.bytes().all(|b| b.is_ascii_uppercase());
+    (state_ok && zip_ok && !lines.is_empty() && !city.is_empty()).then(|| UsAddress {
+        lines: lines.to_vec(),
+        city,
+        state,
+        postal_code,
+    })
+}
+
+/// A `Location`, with its address in parts where it reads as a US address, and its id as an
+/// identifier in the clinic's own system (its location list, `site` the clinic's address).
+fn location(l: &Location, site: &str) -> Value {
     let mut resource = json!({
         "resourceType": "Location",
         "id": l.id.to_string(),
         "extension": [{"url": TIMEZONE_EXTENSION, "valueCode": l.timezone.as_str()}],
+        "identifier": [{
+            "system": format!("{}/api/v1/locations", site.trim_end_matches('/')),
+            "value": l.id.to_string(),
+        }],
         "status": if l.active { "active" } else { "inactive" },
         "name": l.name,
         "mode": "instance",
@@ -255,9 +295,34 @@ fn location(l: &Location) -> Value {
         resource["telecom"] = json!([{"system": "phone", "value": l.phone, "use": "work"}]);
     }
     if !l.address.trim().is_empty() {
-        resource["address"] = json!({"text": l.address});
+        resource["address"] = match us_address(&l.address) {
+            Some(a) => json!({
+                "use": "work",
+                "text": l.address,
+                "line": a.lines,
+                "city": a.city,
+                "state": a.state,
+                "postalCode": a.postal_code,
+                "country": "US",
+            }),
+            None => json!({"text": l.address}),
+        };
     }
     resource
+}
+
+/// The US states of `locations`' addresses, if every one has one (the manifest's hint for
+/// aggregators that look for a state's slots).
+fn states_of<'a>(locations: impl IntoIterator<Item = &'a Location>) -> Option<Vec<String>> {
+    let mut states: Vec<String> = Vec::new();
+    for l in locations {
+        let state = us_address(&l.address)?.state.to_owned();
+        if !states.contains(&state) {
+            states.push(state);
+        }
+    }
+    states.sort();
+    (!states.is_empty()).then_some(states)
 }
 
 fn visit_type_concept(v: &VisitType) -> Value {
@@ -454,7 +519,10 @@ async fn read_location(state: web::Data<AppState>, path: web::Path<String>) -> F
         .with_connection(move |conn| crate::db::locations::find(conn, id))
         .await?
         .ok_or_else(|| ApiError::not_found("Location"))?;
-    Ok(fhir_json(&location(&found)))
+    Ok(fhir_json(&location(
+        &found,
+        &state.settings.clinic.public_base_url,
+    )))
 }
 
 async fn search_locations(state: web::Data<AppState>, req: HttpRequest) -> FhirResult {
@@ -462,7 +530,8 @@ async fn search_locations(state: web::Data<AppState>, req: HttpRequest) -> FhirR
     let found = state
         .with_connection(|conn| crate::db::locations::list(conn, true))
         .await?;
-    let resources = found.iter().map(location).collect();
+    let site = &state.settings.clinic.public_base_url;
+    let resources = found.iter().map(|l| location(l, site)).collect();
     Ok(fhir_json(&searchset(
         &base(&state),
         resources,
@@ -969,4 +1038,48 @@ async fn metadata(state: web::Data<AppState>) -> FhirResult {
         }],
     });
     Ok(fhir_json(&body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_us_address_on_one_line_reads_in_parts() {
+        let a = us_address("4410 N 7th St, Suite 200, Phoenix, AZ 85014").expect("parts");
+        assert_eq!(a.lines, ["4410 N 7th St", "Suite 200"]);
+        assert_eq!((a.city, a.state, a.postal_code), ("Phoenix", "AZ", "85014"));
+        let b = us_address("8 Route 264, Window Rock, AZ 86515-1234").expect("ZIP+4");
+        assert_eq!(b.postal_code, "86515-1234");
+        for other in [
+            "Calle Mayor 1, 28013 Madrid",
+            "Phoenix, AZ 85014",
+            "1 Main St, Phoenix, Arizona 85014",
+            "1 Main St, Phoenix, AZ 8501",
+            "",
+        ] {
+            assert!(us_address(other).is_none(), "{other}");
+        }
+    }
+
+    #[test]
+    fn instants_carry_the_offset_of_their_day_across_dst() {
+        // Window Rock (America/Denver) moves from -07:00 to -06:00 on 2027-03-14 at 02:00.
+        let denver = chrono_tz::America::Denver;
+        let utc = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").expect("time");
+        assert_eq!(
+            instant(utc("2027-03-13 16:00"), denver),
+            "2027-03-13T09:00:00-07:00"
+        );
+        assert_eq!(
+            instant(utc("2027-03-15 15:00"), denver),
+            "2027-03-15T09:00:00-06:00"
+        );
+        // The same UTC hour is 9:00 in Phoenix on both days (no DST there).
+        let phoenix = chrono_tz::America::Phoenix;
+        assert_eq!(
+            instant(utc("2027-03-15 16:00"), phoenix),
+            "2027-03-15T09:00:00-07:00"
+        );
+    }
 }

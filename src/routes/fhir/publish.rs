@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, DurationRound, NaiveDateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
-use super::{base, fhir_slot, location, schedule, FhirResult};
+use super::{base, fhir_slot, location, schedule, states_of, FhirResult};
 use crate::clinic::locations::Directory;
 use crate::clinic::{openings, rules};
 use crate::db::locations::Location;
@@ -149,11 +149,18 @@ pub(super) async fn bulk_manifest(state: web::Data<AppState>, req: HttpRequest) 
         cache_headers(&mut builder, &published);
         return Ok(builder.finish());
     }
+    // Each file covers the published locations: their states are its hint for aggregators.
+    let directory = state.with_connection(Directory::load).await?;
+    let places = directory.places();
+    let extension = match states_of(places.iter().map(|p| directory.of(Some(p.id)))) {
+        Some(states) => json!({"state": states}),
+        None => json!({}),
+    };
     let base = base(&state);
     let output: Vec<Value> = PUBLISHED_FILES
         .iter()
         .map(|(file, kind)| {
-            json!({"type": kind, "url": format!("{base}/$bulk-publish/{file}"), "extension": {}})
+            json!({"type": kind, "url": format!("{base}/$bulk-publish/{file}"), "extension": extension})
         })
         .collect();
     let body = json!({
@@ -216,6 +223,7 @@ pub(super) async fn bulk_file(
         state.settings.clinic.public_base_url.trim_end_matches('/')
     );
     let clinic_phone = state.settings.clinic.phone.clone();
+    let site = state.settings.clinic.public_base_url.clone();
     tokio::task::spawn_blocking(move || {
         // False when the reader is gone, or reads nothing for `SEND_PATIENCE`.
         let send = |chunk: Result<web::Bytes, std::io::Error>| -> bool {
@@ -249,7 +257,7 @@ pub(super) async fn bulk_file(
                     let lines = directory
                         .places()
                         .iter()
-                        .map(|p| location(directory.of(Some(p.id))))
+                        .map(|p| location(directory.of(Some(p.id)), &site))
                         .collect();
                     write(lines);
                 }
