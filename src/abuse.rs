@@ -192,16 +192,26 @@ pub(crate) fn cors(settings: &HttpSettings) -> Cors {
         .origins()
         .iter()
         .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
-        .allowed_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allowed_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
         .allowed_headers([
             header::CONTENT_TYPE,
             header::ACCEPT,
             header::AUTHORIZATION,
             header::HeaderName::from_static("idempotency-key"),
+            // A patient app's FHIR create, conditional (`/fhir/Appointment`).
+            header::HeaderName::from_static("if-none-exist"),
         ])
         // Scripts on those sites read the limit's headers too, to tell a patient before the 429.
         .expose_headers([
             header::RETRY_AFTER.as_str(),
+            // Where a FHIR create put what it made.
+            header::LOCATION.as_str(),
             LIMIT_HEADER,
             REMAINING_HEADER,
             AFTER_HEADER,

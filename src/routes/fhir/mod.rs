@@ -1000,7 +1000,8 @@ async fn metadata(state: web::Data<AppState>) -> FhirResult {
                               published in the SMART Scheduling Links format at $bulk-publish.",
             "security": {
                 "cors": true,
-                "description": "Public resources need no token. Appointment and Patient: a \
+                "description": "CORS: for the clinic's own website origins \
+                                (`APP__HTTP__ALLOWED_ORIGINS`). Public resources need no token. Appointment and Patient: a \
                                 staff token (`Authorization: Bearer <token>` from \
                                 POST /api/v1/auth/login) reads and searches them; a booking's \
                                 manage token (from its confirmation mail) reads and cancels \
@@ -1028,7 +1029,9 @@ async fn metadata(state: web::Data<AppState>) -> FhirResult {
                     param("name", "string", "any part of the name, without case"),
                     param("birthdate", "date", "the date of birth, YYYY-MM-DD"),
                     paging(),
-                ]), "The patient as a booking names them (id: that booking's reference); a search answers one per email address, as their newest booking names them. A staff token; a manage token reads its own booking's."),
+                ]), "The patient as a booking names them (id: that booking's reference); a search answers one \
+                    per email address, as their newest booking names them. A staff token; a manage \
+                    token reads its own booking's."),
             ],
             "operation": [{
                 "name": "bulk-publish",
