@@ -3,7 +3,8 @@
 //! Layers, each importing only those below it (docs/ARCHITECTURE.md): `startup` builds the app
 //! from `routes` (HTTP handlers and their extractors, with `idempotency` and `state`), which call
 //! `clinic` (the clinic's use cases), which work on `db` (diesel over SQLite or PostgreSQL) with
-//! `domain` types (valid by construction). `mail` sends what the outbox holds.
+//! `domain` types (valid by construction). `mail` sends what the outbox holds, `webhooks` the
+//! webhook deliveries.
 #![warn(unreachable_pub)]
 
 pub(crate) mod abuse;
@@ -23,3 +24,4 @@ pub mod startup;
 pub(crate) mod state;
 pub(crate) mod sweeper;
 pub mod telemetry;
+pub mod webhooks;

@@ -28,6 +28,8 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     #[serde(default)]
     pub waitlist: WaitlistSettings,
+    #[serde(default)]
+    pub webhooks: WebhookSettings,
     /// `default` or `production` (from `APP_ENV`).
     #[serde(default = "default_environment")]
     pub environment: String,
@@ -79,6 +81,46 @@ impl Default for WaitlistSettings {
         Self {
             offer_minutes: 15,
             sweep_interval_ms: 2000,
+        }
+    }
+}
+
+/// Webhook deliveries (`[webhooks]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct WebhookSettings {
+    /// Let endpoints be on loopback, private, link-local or other internal addresses. Off in
+    /// production: an admin account (or whoever took one) could otherwise make the server call
+    /// into the clinic's own network. The tests turn it on for their local receivers.
+    pub allow_private_targets: bool,
+    /// Each delivery's whole request, connection included, in seconds (1 to 60).
+    pub timeout_seconds: u64,
+    /// Attempts before a delivery is parked as failed (1 to 50); the admin can retry it.
+    pub max_attempts: i32,
+    /// The wait after the first failure, in seconds; it doubles with each failure up to
+    /// `retry_max_seconds`, with jitter.
+    pub retry_base_seconds: f64,
+    pub retry_max_seconds: f64,
+    /// An endpoint that has failed every delivery for this many hours is disabled, and the admins
+    /// are mailed (1 to 720).
+    pub disable_after_hours: i64,
+    /// How often the worker looks for due deliveries when nothing wakes it, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// Deliveries in flight at once.
+    pub concurrency: usize,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            allow_private_targets: false,
+            timeout_seconds: 10,
+            max_attempts: 12,
+            retry_base_seconds: 10.0,
+            retry_max_seconds: 3600.0,
+            disable_after_hours: 24,
+            poll_interval_ms: 1000,
+            concurrency: 4,
         }
     }
 }
@@ -445,6 +487,20 @@ impl Settings {
         }
         if self.server.shutdown_timeout_seconds == 0 {
             anyhow::bail!("server.shutdown_timeout_seconds must be at least 1");
+        }
+        let hooks = &self.webhooks;
+        let retry_ok =
+            hooks.retry_base_seconds > 0.0 && hooks.retry_base_seconds <= hooks.retry_max_seconds;
+        let ranges_ok = (1..=60).contains(&hooks.timeout_seconds)
+            && (1..=50).contains(&hooks.max_attempts)
+            && (1..=720).contains(&hooks.disable_after_hours)
+            && (10..=60_000).contains(&hooks.poll_interval_ms)
+            && (1..=64).contains(&hooks.concurrency);
+        if !(retry_ok && ranges_ok) {
+            anyhow::bail!(
+                "webhooks: timeout_seconds 1 to 60, max_attempts 1 to 50, disable_after_hours 1 to 720, \
+                 0 < retry_base_seconds <= retry_max_seconds, poll_interval_ms 10 to 60000, concurrency 1 to 64"
+            );
         }
         if !(1..=1440).contains(&self.waitlist.offer_minutes) {
             anyhow::bail!("waitlist.offer_minutes must be 1 to 1440");

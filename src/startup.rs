@@ -27,6 +27,7 @@ use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::state::{AppState, Draining, MAX_JSON_BYTES};
+use crate::webhooks::worker::WebhookWorker;
 
 pub struct Application {
     port: u16,
@@ -78,10 +79,23 @@ impl Application {
         .with_metrics(metrics.clone());
         let (stop_mail_worker, stopped) = watch::channel(false);
         let stop_mail_worker = Arc::new(stop_mail_worker);
+        // Webhook deliveries are the outbox's too: the copies that send mail send them.
+        let webhook_wakeup = Arc::new(Notify::new());
+        let hooks = WebhookWorker::new(
+            pool.clone(),
+            settings.webhooks.clone(),
+            webhook_wakeup.clone(),
+            mail_wakeup.clone(),
+        )?;
         let mail_worker = if settings.mail.worker_enabled {
-            tokio::spawn(worker.run(stopped.clone()))
+            let (mail_stopped, hooks_stopped) = (stopped.clone(), stopped.clone());
+            tokio::spawn(async move {
+                futures::join!(worker.run(mail_stopped), hooks.run(hooks_stopped));
+            })
         } else {
-            tracing::info!("mail worker off (mail.worker_enabled): another copy sends the mail");
+            tracing::info!(
+                "mail and webhook workers off (mail.worker_enabled): another copy delivers"
+            );
             tokio::spawn(async {})
         };
         let policy = Arc::new(crate::state::booking_policy(&settings));
@@ -105,6 +119,7 @@ impl Application {
             settings: settings.clone(),
             policy,
             mail_wakeup,
+            webhook_wakeup,
             metrics,
             password_checks: VerificationLimit::per_core(),
             availability,

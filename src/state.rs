@@ -31,6 +31,8 @@ pub(crate) struct AppState {
     pub tokens: TokenKeys,
     /// Wakes this process's mail worker after a change queued mail (other copies poll).
     pub mail_wakeup: Arc<Notify>,
+    /// Wakes this process's webhook worker likewise.
+    pub webhook_wakeup: Arc<Notify>,
     pub metrics: Arc<Metrics>,
     /// How many login password checks may run at once.
     pub password_checks: VerificationLimit,
@@ -69,8 +71,11 @@ pub(crate) fn booking_policy(settings: &Settings) -> BookingPolicy {
 }
 
 impl AppState {
+    /// Wakes this process's outbox workers after a change: its mail, and the webhook deliveries
+    /// any audited change may have written.
     pub(crate) fn wake_mail_worker(&self) {
         self.mail_wakeup.notify_one();
+        self.webhook_wakeup.notify_one();
     }
 
     /// Runs blocking database work on the blocking pool with a pooled connection.

@@ -242,6 +242,11 @@ fn the_lower_layers_import_only_what_the_table_allows() {
             "mail", "clinic", "auth", "db", "domain", "settings", "metrics",
         ],
     );
+    assert_layer_only_imports(
+        &tree,
+        "webhooks",
+        &["webhooks", "clinic", "db", "domain", "settings"],
+    );
 }
 
 /// Fails when code of `layer` names one of `words` (outside comments and strings).

@@ -10,7 +10,9 @@ use serde_json::Value;
 use crate::db::audit::{ActorKind, AuditAction, EntityKind, NewAuditEntry};
 use crate::db::DbConnection;
 use crate::domain::actor::Actor;
-use crate::domain::ids::{LocationId, ProviderId, SlotId, TimeOffId, UserId, VisitTypeId};
+use crate::domain::ids::{
+    LocationId, ProviderId, SlotId, TimeOffId, UserId, VisitTypeId, WebhookEndpointId,
+};
 
 /// What was changed.
 #[derive(Debug, Clone, Copy)]
@@ -24,6 +26,7 @@ pub(crate) enum Entity<'a> {
     Location(LocationId),
     TimeOff(TimeOffId),
     WaitlistEntry(&'a str),
+    WebhookEndpoint(WebhookEndpointId),
 }
 
 impl Entity<'_> {
@@ -38,10 +41,11 @@ impl Entity<'_> {
             Self::Location(_) => EntityKind::Location,
             Self::TimeOff(_) => EntityKind::TimeOff,
             Self::WaitlistEntry(_) => EntityKind::WaitlistEntry,
+            Self::WebhookEndpoint(_) => EntityKind::WebhookEndpoint,
         }
     }
 
-    fn id(&self) -> String {
+    pub(crate) fn id(&self) -> String {
         match self {
             Self::Booking(reference) => (*reference).to_owned(),
             Self::Slot(id) => id.to_string(),
@@ -52,6 +56,7 @@ impl Entity<'_> {
             Self::Location(id) => id.to_string(),
             Self::TimeOff(id) => id.to_string(),
             Self::WaitlistEntry(reference) => (*reference).to_owned(),
+            Self::WebhookEndpoint(id) => id.to_string(),
         }
     }
 }
@@ -66,7 +71,8 @@ fn actor_kind(actor: &Actor) -> ActorKind {
     }
 }
 
-/// Records one change. Call inside the transaction that makes it.
+/// Records one change, and the webhook event it is, if it is one (`webhooks::emit`). Call inside
+/// the transaction that makes it.
 pub(crate) fn record(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -89,8 +95,9 @@ pub(crate) fn record(
         entity_type: entity.kind(),
         entity_id: entity.id(),
         booking_reference,
-        from_state: from.map(|v| v.to_string()),
-        to_state: to.map(|v| v.to_string()),
+        from_state: from.as_ref().map(Value::to_string),
+        to_state: to.as_ref().map(Value::to_string),
     }
-    .insert(conn)
+    .insert(conn)?;
+    super::webhooks::emit(conn, action, entity, (from.as_ref(), to.as_ref()), now)
 }

@@ -18,6 +18,7 @@ pub mod series;
 pub(crate) mod time_off;
 pub(crate) mod visit_types;
 pub mod waitlist;
+pub mod webhooks;
 
 use chrono::NaiveDateTime;
 

@@ -55,10 +55,11 @@ pub enum EntityKind {
     Location,
     TimeOff,
     WaitlistEntry,
+    WebhookEndpoint,
 }
 
 impl EntityKind {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Booking,
         Self::Slot,
         Self::Provider,
@@ -68,6 +69,7 @@ impl EntityKind {
         Self::Location,
         Self::TimeOff,
         Self::WaitlistEntry,
+        Self::WebhookEndpoint,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -81,6 +83,7 @@ impl EntityKind {
             Self::Location => "location",
             Self::TimeOff => "time_off",
             Self::WaitlistEntry => "waitlist_entry",
+            Self::WebhookEndpoint => "webhook_endpoint",
         }
     }
 
@@ -117,10 +120,15 @@ pub enum AuditAction {
     WaitlistAccept,
     WaitlistDecline,
     WaitlistExpire,
+    WebhookCreate,
+    WebhookUpdate,
+    WebhookRotate,
+    WebhookDelete,
+    WebhookDisable,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 24] = [
+    pub const ALL: [Self; 29] = [
         Self::BookingCreate,
         Self::BookingStatus,
         Self::BookingReschedule,
@@ -145,6 +153,11 @@ impl AuditAction {
         Self::WaitlistAccept,
         Self::WaitlistDecline,
         Self::WaitlistExpire,
+        Self::WebhookCreate,
+        Self::WebhookUpdate,
+        Self::WebhookRotate,
+        Self::WebhookDelete,
+        Self::WebhookDisable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -173,6 +186,11 @@ impl AuditAction {
             Self::WaitlistAccept => "waitlist.accept",
             Self::WaitlistDecline => "waitlist.decline",
             Self::WaitlistExpire => "waitlist.expire",
+            Self::WebhookCreate => "webhook.create",
+            Self::WebhookUpdate => "webhook.update",
+            Self::WebhookRotate => "webhook.rotate_secret",
+            Self::WebhookDelete => "webhook.delete",
+            Self::WebhookDisable => "webhook.disable",
         }
     }
 

@@ -26,6 +26,7 @@ mod types;
 pub mod users;
 pub mod visit_types;
 pub mod waitlist;
+pub mod webhooks;
 
 use std::time::Duration;
 

@@ -6,7 +6,9 @@ use diesel::prelude::*;
 
 use super::schema::{bookings, outbox, waitlist_entries};
 use super::{write_transaction, DbConnection};
-use crate::domain::ids::{BookingId, MailJobId, WaitlistEntryId, WaitlistOfferId};
+use crate::domain::ids::{
+    BookingId, MailJobId, WaitlistEntryId, WaitlistOfferId, WebhookEndpointId,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
 #[diesel(sql_type = diesel::sql_types::Text)]
@@ -25,10 +27,12 @@ pub enum MailKind {
     WaitlistAccepted,
     /// Nobody took the offer in time; the entry stays on the list.
     WaitlistExpired,
+    /// To the admins: a webhook endpoint failed too long and was turned off.
+    WebhookDisabled,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 9] = [
+    pub const ALL: [MailKind; 10] = [
         Self::Confirmation,
         Self::Change,
         Self::Cancellation,
@@ -38,6 +42,7 @@ impl MailKind {
         Self::WaitlistOffer,
         Self::WaitlistAccepted,
         Self::WaitlistExpired,
+        Self::WebhookDisabled,
     ];
 
     /// The kinds about a booking (the rest are about a waitlist entry, and its offer).
@@ -60,6 +65,7 @@ impl MailKind {
             Self::WaitlistOffer => "waitlist_offer",
             Self::WaitlistAccepted => "waitlist_accepted",
             Self::WaitlistExpired => "waitlist_expired",
+            Self::WebhookDisabled => "webhook_disabled",
         }
     }
 
@@ -113,6 +119,8 @@ pub struct OutboxJob {
     /// The waitlist entry (and offer) a waitlist mail is about.
     pub waitlist_entry_id: Option<WaitlistEntryId>,
     pub waitlist_offer_id: Option<WaitlistOfferId>,
+    /// The webhook endpoint an admins' mail is about.
+    pub webhook_endpoint_id: Option<WebhookEndpointId>,
 }
 
 /// Writes a waitlist mail about `entry` (and `offer`), due now; call it inside the transaction
@@ -170,6 +178,24 @@ pub(crate) fn enqueue(
             outbox::sequence.eq(sequence),
             outbox::status.eq(JobStatus::Pending.as_str()),
             outbox::next_attempt_at.eq(due_at),
+            outbox::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Writes the admins' mail about a webhook endpoint turned off, due now.
+pub(crate) fn enqueue_about_webhook(
+    conn: &mut DbConnection,
+    endpoint: WebhookEndpointId,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(outbox::table)
+        .values((
+            outbox::kind.eq(MailKind::WebhookDisabled.as_str()),
+            outbox::webhook_endpoint_id.eq(Some(endpoint)),
+            outbox::status.eq(JobStatus::Pending.as_str()),
+            outbox::next_attempt_at.eq(now),
             outbox::created_at.eq(now),
         ))
         .execute(conn)?;

@@ -209,6 +209,46 @@ diesel::table! {
         created_at -> Timestamp,
         waitlist_entry_id -> Nullable<Integer>,
         waitlist_offer_id -> Nullable<Integer>,
+        webhook_endpoint_id -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Integer,
+        url -> Text,
+        description -> Text,
+        event_types -> Text,
+        include_patient_data -> Bool,
+        active -> Bool,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamp>,
+        failing_since -> Nullable<Timestamp>,
+        disabled_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Integer,
+        endpoint_id -> Integer,
+        message_id -> Text,
+        event_type -> Text,
+        subject -> Text,
+        booking_id -> Nullable<Integer>,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        claim_token -> Nullable<Text>,
+        last_status_code -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
     }
 }
 
@@ -256,6 +296,8 @@ diesel::table! {
 
 diesel::joinable!(slots -> providers (provider_id));
 diesel::joinable!(outbox -> bookings (booking_id));
+diesel::joinable!(outbox -> webhook_endpoints (webhook_endpoint_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(outbox -> waitlist_entries (waitlist_entry_id));
 diesel::joinable!(bookings -> slots (slot_id));
 diesel::joinable!(bookings -> visit_types (visit_type_id));
@@ -292,4 +334,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     holds,
     waitlist_entries,
     waitlist_offers,
+    webhook_endpoints,
+    webhook_deliveries,
 );

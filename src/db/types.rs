@@ -10,7 +10,8 @@ use diesel::sql_types::{Integer, Text};
 use crate::domain::booking::{BookingSource, BookingStatus};
 use crate::domain::ids::{
     AuditEntryId, BookingId, HoldId, LocationId, MailJobId, ProviderId, SeriesId, SlotId,
-    TimeOffId, UserId, VisitTypeId, WaitlistEntryId, WaitlistOfferId,
+    TimeOffId, UserId, VisitTypeId, WaitlistEntryId, WaitlistOfferId, WebhookDeliveryId,
+    WebhookEndpointId,
 };
 use crate::domain::location::TimeZone;
 use crate::domain::slot::SlotStatus;
@@ -19,6 +20,7 @@ use crate::domain::waitlist::{EntryStatus, OfferStatus};
 
 use super::audit::{ActorKind, AuditAction, EntityKind};
 use super::outbox::{JobStatus, MailKind};
+use super::webhooks::DeliveryStatus;
 
 macro_rules! integer_columns {
     ($($id:ty),* $(,)?) => {$(
@@ -56,7 +58,9 @@ integer_columns!(
     TimeOffId,
     HoldId,
     WaitlistEntryId,
-    WaitlistOfferId
+    WaitlistOfferId,
+    WebhookEndpointId,
+    WebhookDeliveryId
 );
 
 /// Each type with the function that reads it back from its stored name.
@@ -98,4 +102,5 @@ text_columns! {
     TimeZone => TimeZone::parse,
     EntryStatus => EntryStatus::parse,
     OfferStatus => OfferStatus::parse,
+    DeliveryStatus => DeliveryStatus::parse,
 }

@@ -67,3 +67,13 @@ pub(crate) fn is_active(conn: &mut DbConnection, id: UserId) -> QueryResult<bool
         .optional()?;
     Ok(active.unwrap_or(false))
 }
+
+/// The addresses of the active admins (who are told when something needs them).
+pub(crate) fn active_admin_emails(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
+    users::table
+        .filter(users::active.eq(true))
+        .filter(users::role.eq(crate::domain::staff::Role::Admin.as_str()))
+        .order(users::id.asc())
+        .select(users::email)
+        .load(conn)
+}

@@ -80,4 +80,8 @@ row_ids! {
     WaitlistEntryId,
     /// A freed time offered to one waitlist entry (`waitlist_offers.id`).
     WaitlistOfferId,
+    /// A receiver of webhooks an admin registered (`webhook_endpoints.id`).
+    WebhookEndpointId,
+    /// One event's delivery to one endpoint (`webhook_deliveries.id`).
+    WebhookDeliveryId,
 }

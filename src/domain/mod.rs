@@ -18,6 +18,7 @@ pub mod staff;
 pub mod time_off;
 pub mod visit_type;
 pub mod waitlist;
+pub mod webhook;
 
 use std::collections::BTreeMap;
 

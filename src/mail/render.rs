@@ -25,7 +25,7 @@ macro_rules! templates {
     };
 }
 
-const TEMPLATES: [(&str, &str); 35] = templates!(
+const TEMPLATES: [(&str, &str); 38] = templates!(
     "footer.txt",
     "footer.html",
     "visit.txt",
@@ -61,6 +61,9 @@ const TEMPLATES: [(&str, &str); 35] = templates!(
     "waitlist_accepted.subject",
     "waitlist_accepted.txt",
     "waitlist_accepted.html",
+    "webhook_disabled.subject",
+    "webhook_disabled.txt",
+    "webhook_disabled.html",
 );
 
 pub struct MailRenderer {
@@ -131,8 +134,9 @@ impl MailRenderer {
             MailKind::WaitlistVerify
             | MailKind::WaitlistJoined
             | MailKind::WaitlistOffer
-            | MailKind::WaitlistExpired => {
-                anyhow::bail!("a {} mail is about a waitlist entry", kind.as_str())
+            | MailKind::WaitlistExpired
+            | MailKind::WebhookDisabled => {
+                anyhow::bail!("a {} mail is not about a booking", kind.as_str())
             }
         };
         if obsolete {
@@ -214,7 +218,8 @@ impl MailRenderer {
             | MailKind::WaitlistVerify
             | MailKind::WaitlistJoined
             | MailKind::WaitlistOffer
-            | MailKind::WaitlistExpired => alternative,
+            | MailKind::WaitlistExpired
+            | MailKind::WebhookDisabled => alternative,
             MailKind::Confirmation
             | MailKind::Change
             | MailKind::Cancellation
@@ -357,8 +362,9 @@ impl MailRenderer {
             | MailKind::Change
             | MailKind::Cancellation
             | MailKind::Reminder
-            | MailKind::WaitlistAccepted => {
-                anyhow::bail!("a {} mail is about a booking", kind.as_str())
+            | MailKind::WaitlistAccepted
+            | MailKind::WebhookDisabled => {
+                anyhow::bail!("a {} mail is not about a waitlist entry", kind.as_str())
             }
         };
         if obsolete {
@@ -444,6 +450,43 @@ impl MailRenderer {
             .subject(subject.trim())
             .multipart(MultiPart::alternative_plain_html(text, html))?;
         Ok(Some(message))
+    }
+
+    /// The admins' mail about a webhook endpoint turned off for failing: which, why, and what
+    /// to do. `None` when there is no active admin to write to.
+    pub fn render_webhook_disabled(
+        &self,
+        id: MailJobId,
+        endpoint: &crate::db::webhooks::Endpoint,
+        admins: &[String],
+    ) -> anyhow::Result<Option<Message>> {
+        if admins.is_empty() || endpoint.active {
+            return Ok(None);
+        }
+        let ctx = context! {
+            clinic => context! { name => &self.clinic_name },
+            endpoint => context! {
+                id => endpoint.id.get(),
+                url => &endpoint.url,
+                reason => endpoint.disabled_reason.as_deref().unwrap_or("it kept failing"),
+            },
+            admin_url => format!("{}/docs/", self.public_base_url),
+        };
+        let (subject, text, html) = self.parts(MailKind::WebhookDisabled, &ctx)?;
+        let mut builder = Message::builder()
+            .message_id(Some(self.message_id(
+                id,
+                MailKind::WebhookDisabled,
+                &endpoint.id.to_string(),
+            )))
+            .from(self.from.clone())
+            .subject(subject.trim());
+        for admin in admins {
+            builder = builder.to(Mailbox::new(None, admin.parse()?));
+        }
+        Ok(Some(builder.multipart(
+            MultiPart::alternative_plain_html(text, html),
+        )?))
     }
 
     /// The `Message-ID` of job `id`'s mail, e.g. `<42.confirmation.9f2c…@clinic.example>`: the

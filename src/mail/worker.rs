@@ -231,6 +231,7 @@ impl MailWorker {
         let renderer = self.renderer.clone();
         let (id, booking_id, sequence) = (job.id, job.booking_id, job.sequence);
         let (entry_id, offer_id) = (job.waitlist_entry_id, job.waitlist_offer_id);
+        let webhook = job.webhook_endpoint_id;
         let token = token.to_owned();
         let lease = Duration::seconds(self.settings.lease_seconds);
         let kind = job.kind;
@@ -261,7 +262,15 @@ impl MailWorker {
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
                     renderer.render_waitlist(id, kind, &mail, Utc::now())?
                 }
-                (None, None) => anyhow::bail!("mail job {id} is about nothing"),
+                (None, None) => match webhook {
+                    Some(endpoint) => {
+                        let endpoint = crate::db::webhooks::find_endpoint(&mut conn, endpoint)?
+                            .ok_or_else(|| anyhow::anyhow!("webhook {endpoint} not found"))?;
+                        let admins = crate::db::users::active_admin_emails(&mut conn)?;
+                        renderer.render_webhook_disabled(id, &endpoint, &admins)?
+                    }
+                    None => anyhow::bail!("mail job {id} is about nothing"),
+                },
             };
             Ok(message.map_or(Prepared::Obsolete, |message| {
                 let held = holds.try_acquire_owned().ok().map(|permit| Held {

@@ -25,6 +25,7 @@ mod time_off;
 mod views;
 mod visit_types;
 mod waitlist;
+mod webhooks;
 
 use actix_web::dev::ServiceResponse;
 use actix_web::http::{header, StatusCode};
@@ -225,6 +226,29 @@ pub(crate) fn configure(
                 .service(
                     web::resource("/admin/reports/sources")
                         .route(web::get().to(admin::sources_report)),
+                )
+                .service(
+                    web::resource("/admin/webhooks")
+                        .route(web::get().to(webhooks::list))
+                        .route(web::post().to(webhooks::create)),
+                )
+                .service(
+                    web::resource("/admin/webhooks/{id}")
+                        .route(web::get().to(webhooks::show))
+                        .route(web::patch().to(webhooks::update))
+                        .route(web::delete().to(webhooks::delete)),
+                )
+                .service(
+                    web::resource("/admin/webhooks/{id}/rotate-secret")
+                        .route(web::post().to(webhooks::rotate_secret)),
+                )
+                .service(
+                    web::resource("/admin/webhooks/{id}/deliveries")
+                        .route(web::get().to(webhooks::deliveries)),
+                )
+                .service(
+                    web::resource("/admin/webhooks/deliveries/{id}/retry")
+                        .route(web::post().to(webhooks::retry_delivery)),
                 ),
         );
 }

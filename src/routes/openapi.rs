@@ -14,6 +14,7 @@ use crate::state::AppState;
 use super::{
     admin, audit, auth, booking_policy, bookings, health, holds, locations, metrics, pages,
     providers, schedule, schedule_appointment, series, slots, time_off, visit_types, waitlist,
+    webhooks,
 };
 
 #[derive(OpenApi)]
@@ -77,6 +78,14 @@ the \"Schedule an appointment\" call to action, and the front desk's staff API. 
         admin::outbox_jobs,
         admin::retry_outbox_job,
         admin::sources_report,
+        webhooks::list,
+        webhooks::create,
+        webhooks::show,
+        webhooks::update,
+        webhooks::delete,
+        webhooks::rotate_secret,
+        webhooks::deliveries,
+        webhooks::retry_delivery,
         pages::book_page,
         pages::book_script,
         pages::book_style,

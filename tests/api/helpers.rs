@@ -1036,3 +1036,36 @@ pub fn unless_required(variable: &str, available: Result<(), String>) -> Result<
     }
     available
 }
+
+/// A token for a new admin of the server at `address` on `database` (a `ServerProcess`): the
+/// account made as `create-user` makes it, then a login.
+pub async fn admin_token_on(database: &TestDatabase, address: &str) -> String {
+    let url = database.url.clone();
+    let email = format!("admin-{}@clinic.example", random_suffix());
+    let account = email.clone();
+    tokio::task::spawn_blocking(move || {
+        use clinic_booking::domain::actor::Actor;
+        use clinic_booking::domain::staff::{NewPassword, Role, StaffEmail};
+        let pool = clinic_booking::db::build_pool(&url, 1).expect("pool");
+        clinic_booking::clinic::accounts::create_user(
+            &mut pool.get().expect("connection"),
+            &StaffEmail::parse(&account).expect("email"),
+            Role::Admin,
+            &NewPassword::parse(STAFF_PASSWORD).expect("password"),
+            &Actor::CommandLine,
+        )
+        .expect("admin");
+    })
+    .await
+    .expect("create the admin");
+    let login: Value = reqwest::Client::new()
+        .post(format!("{address}/api/v1/auth/login"))
+        .json(&json!({"email": email, "password": STAFF_PASSWORD}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("login json");
+    login["access_token"].as_str().expect("token").to_owned()
+}

@@ -41,6 +41,7 @@ mod test_databases;
 mod validation;
 mod visit_types;
 mod waitlist;
+mod webhooks;
 
 fn main() -> std::process::ExitCode {
     helpers::harness::main(&[
@@ -78,5 +79,6 @@ fn main() -> std::process::ExitCode {
         validation::tests,
         visit_types::tests,
         waitlist::tests,
+        webhooks::tests,
     ])
 }

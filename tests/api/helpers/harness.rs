@@ -55,6 +55,16 @@ macro_rules! tests {
             ),
         )*]
     };
+    (@both_backends_if ($check:path) $module:ident, [$($name:ident),*]) => {
+        ::std::vec![$(
+            $crate::helpers::harness::Test::on_backend(
+                $module, stringify!($name), $crate::helpers::Backend::Sqlite, $name,
+            ).needing($check),
+            $crate::helpers::harness::Test::on_backend(
+                $module, stringify!($name), $crate::helpers::Backend::Postgres, $name,
+            ).needing($check),
+        )*]
+    };
     (@once $module:ident, [$($name:ident),*]) => {
         ::std::vec![$(
             $crate::helpers::harness::Test::once($module, stringify!($name), None, $name),
@@ -96,7 +106,8 @@ enum Body {
 /// One registered test.
 pub struct Test {
     name: String,
-    precondition: Option<Precondition>,
+    /// What must hold for it to run (each may skip it, or fail it where CI requires).
+    preconditions: Vec<Precondition>,
     body: Body,
 }
 
@@ -112,13 +123,13 @@ impl Test {
         F: FnOnce(Backend) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + 'static,
     {
-        let (variant, precondition): (&str, Option<Precondition>) = match backend {
-            Backend::Sqlite => ("sqlite", None),
-            Backend::Postgres => ("postgres", Some(super::postgres_available)),
+        let (variant, preconditions): (&str, Vec<Precondition>) = match backend {
+            Backend::Sqlite => ("sqlite", Vec::new()),
+            Backend::Postgres => ("postgres", vec![super::postgres_available]),
         };
         Self {
             name: format!("{module}::{variant}::{name}"),
-            precondition,
+            preconditions,
             body: Body::Async(Box::new(move || Box::pin(body(backend)))),
         }
     }
@@ -136,16 +147,22 @@ impl Test {
     {
         Self {
             name: format!("{module}::{name}"),
-            precondition,
+            preconditions: precondition.into_iter().collect(),
             body: Body::Async(Box::new(move || Box::pin(body()))),
         }
+    }
+
+    /// This test needs `check` too (e.g. a backend's test that also runs node).
+    pub fn needing(mut self, check: Precondition) -> Self {
+        self.preconditions.push(check);
+        self
     }
 
     /// `module::name`, a plain function.
     pub fn sync(module: &str, name: &str, body: fn()) -> Self {
         Self {
             name: format!("{module}::{name}"),
-            precondition: None,
+            preconditions: Vec::new(),
             body: Body::Sync(body),
         }
     }
@@ -153,10 +170,10 @@ impl Test {
     fn into_trial(self) -> Trial {
         let Self {
             name,
-            precondition,
+            preconditions,
             body,
         } = self;
-        Trial::ignorable_test(name.clone(), move || run(name, precondition, body))
+        Trial::ignorable_test(name.clone(), move || run(name, preconditions, body))
     }
 }
 
@@ -211,13 +228,13 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 
 /// Runs one test on a thread named after it (as libtest does, so panic messages say which
 /// test): its precondition, its body, and the mail check.
-fn run(name: String, precondition: Option<Precondition>, body: Body) -> Result<Completion, Failed> {
+fn run(name: String, preconditions: Vec<Precondition>, body: Body) -> Result<Completion, Failed> {
     let thread_name = name.clone();
     let thread = std::thread::Builder::new()
         .name(thread_name)
         .spawn(move || {
             catch_unwind(AssertUnwindSafe(|| -> Result<Completion, String> {
-                if let Some(check) = precondition {
+                for check in preconditions {
                     if let Err(reason) = check() {
                         return Ok(Completion::ignored_with(reason));
                     }
