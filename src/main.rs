@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use clinic_booking::clinic::accounts;
 use clinic_booking::domain::actor::Actor;
+use clinic_booking::domain::ids::ProviderId;
 use clinic_booking::domain::staff::{NewPassword, Role, StaffEmail};
 use clinic_booking::settings::Settings;
 use clinic_booking::startup::{prepare_database, Application};
@@ -88,6 +89,10 @@ enum Command {
         /// What the account may do.
         #[arg(long, value_enum)]
         role: RoleArg,
+        /// With `--role provider`: the provider (id) the account belongs to; it then manages
+        /// that provider's calendar feed.
+        #[arg(long, value_name = "ID")]
+        provider: Option<i32>,
     },
 }
 
@@ -163,7 +168,11 @@ async fn run() -> ExitCode {
         Command::Migrate => migrate(settings).await,
         Command::SeedDemo => seed_demo(settings).await,
         Command::Backup { to } => backup(settings, to).await,
-        Command::CreateUser { email, role } => create_user(settings, &email, role.into()).await,
+        Command::CreateUser {
+            email,
+            role,
+            provider,
+        } => create_user(settings, &email, role.into(), provider).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -294,7 +303,15 @@ async fn seed_demo(mut settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn create_user(settings: Settings, email: &str, role: Role) -> anyhow::Result<()> {
+async fn create_user(
+    settings: Settings,
+    email: &str,
+    role: Role,
+    provider: Option<i32>,
+) -> anyhow::Result<()> {
+    if provider.is_some() && role != Role::Provider {
+        anyhow::bail!("--provider goes with --role provider only");
+    }
     let email = StaffEmail::parse(email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
     // One line from standard input, so the password is in neither the shell history nor `ps`.
     let mut line = String::new();
@@ -309,8 +326,13 @@ async fn create_user(settings: Settings, email: &str, role: Role) -> anyhow::Res
     .await?;
     let user = tokio::task::spawn_blocking(move || {
         let mut conn = pool.get()?;
-        accounts::create_user(&mut conn, &email, role, &password, &Actor::CommandLine)
-            .map_err(|e| anyhow::anyhow!("{e}"))
+        let user = accounts::create_user(&mut conn, &email, role, &password, &Actor::CommandLine)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if let Some(provider) = provider {
+            accounts::link_provider(&mut conn, &user, ProviderId::new(provider))
+                .map_err(|e| anyhow::anyhow!("--provider {provider}: {e}"))?;
+        }
+        Ok::<_, anyhow::Error>(user)
     })
     .await??;
     tracing::info!(user_id = user.id.get(), role = %user.role, "user created");

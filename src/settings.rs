@@ -30,6 +30,8 @@ pub struct Settings {
     pub waitlist: WaitlistSettings,
     #[serde(default)]
     pub webhooks: WebhookSettings,
+    #[serde(default)]
+    pub calendar: CalendarSettings,
     /// `default` or `production` (from `APP_ENV`).
     #[serde(default = "default_environment")]
     pub environment: String,
@@ -81,6 +83,26 @@ impl Default for WaitlistSettings {
         Self {
             offer_minutes: 15,
             sweep_interval_ms: 2000,
+        }
+    }
+}
+
+/// Providers' calendar subscriptions (`[calendar]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct CalendarSettings {
+    /// Whether a feed's events name the patient (a provider's calendar app may sync to places
+    /// the clinic does not control). Off: the visit type and booking reference only.
+    pub include_patient_names: bool,
+    /// How many days back a feed reaches (0 to 90): the week's visits stay in view.
+    pub past_days: i64,
+}
+
+impl Default for CalendarSettings {
+    fn default() -> Self {
+        Self {
+            include_patient_names: false,
+            past_days: 7,
         }
     }
 }
@@ -487,6 +509,9 @@ impl Settings {
         }
         if self.server.shutdown_timeout_seconds == 0 {
             anyhow::bail!("server.shutdown_timeout_seconds must be at least 1");
+        }
+        if !(0..=90).contains(&self.calendar.past_days) {
+            anyhow::bail!("calendar.past_days must be 0 to 90");
         }
         let hooks = &self.webhooks;
         let retry_ok =

@@ -133,3 +133,21 @@ pub(crate) fn login_succeeded(conn: &mut DbConnection, key: &str) -> Result<(), 
     db::write_transaction(conn, |conn| login_throttle::clear(conn, key))?;
     Ok(())
 }
+
+/// Makes a `provider` account the provider's own (it then manages that provider's calendar
+/// feed). Refused for other roles and unknown providers.
+pub fn link_provider(
+    conn: &mut DbConnection,
+    user: &User,
+    provider: crate::domain::ids::ProviderId,
+) -> Result<(), ClinicError> {
+    if user.role != Role::Provider {
+        return Err(ClinicError::invalid(
+            "provider",
+            "only an account of the provider role belongs to a provider",
+        ));
+    }
+    crate::db::providers::find(conn, provider)?.ok_or(ClinicError::NotFound("provider"))?;
+    users::link_provider(conn, user.id, provider)?;
+    Ok(())
+}

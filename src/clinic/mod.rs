@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod appointments;
 pub(crate) mod audit;
+pub(crate) mod calendar_feeds;
 pub(crate) mod front_desk;
 pub(crate) mod holds;
 pub mod locations;

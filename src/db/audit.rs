@@ -125,10 +125,12 @@ pub enum AuditAction {
     WebhookRotate,
     WebhookDelete,
     WebhookDisable,
+    CalendarFeedRotate,
+    CalendarFeedRevoke,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 29] = [
+    pub const ALL: [Self; 31] = [
         Self::BookingCreate,
         Self::BookingStatus,
         Self::BookingReschedule,
@@ -158,6 +160,8 @@ impl AuditAction {
         Self::WebhookRotate,
         Self::WebhookDelete,
         Self::WebhookDisable,
+        Self::CalendarFeedRotate,
+        Self::CalendarFeedRevoke,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -191,6 +195,8 @@ impl AuditAction {
             Self::WebhookRotate => "webhook.rotate_secret",
             Self::WebhookDelete => "webhook.delete",
             Self::WebhookDisable => "webhook.disable",
+            Self::CalendarFeedRotate => "calendar_feed.rotate",
+            Self::CalendarFeedRevoke => "calendar_feed.revoke",
         }
     }
 

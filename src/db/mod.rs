@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod bookings;
+pub mod calendar_feeds;
 pub mod holds;
 pub mod idempotency_keys;
 pub mod locations;

@@ -166,6 +166,15 @@ diesel::table! {
         role -> Text,
         active -> Bool,
         created_at -> Timestamp,
+        provider_id -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    calendar_feeds (provider_id) {
+        provider_id -> Integer,
+        token_sha256 -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -298,6 +307,7 @@ diesel::joinable!(slots -> providers (provider_id));
 diesel::joinable!(outbox -> bookings (booking_id));
 diesel::joinable!(outbox -> webhook_endpoints (webhook_endpoint_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(calendar_feeds -> providers (provider_id));
 diesel::joinable!(outbox -> waitlist_entries (waitlist_entry_id));
 diesel::joinable!(bookings -> slots (slot_id));
 diesel::joinable!(bookings -> visit_types (visit_type_id));
@@ -336,4 +346,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     waitlist_offers,
     webhook_endpoints,
     webhook_deliveries,
+    calendar_feeds,
 );

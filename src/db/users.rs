@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::users;
 use super::DbConnection;
-use crate::domain::ids::UserId;
+use crate::domain::ids::{ProviderId, UserId};
 use crate::domain::staff::Role;
 
 #[derive(Clone, Queryable, Selectable, Identifiable)]
@@ -17,6 +17,8 @@ pub struct User {
     pub role: Role,
     pub active: bool,
     pub created_at: NaiveDateTime,
+    /// The provider a `provider` account belongs to, if it is linked to one.
+    pub provider_id: Option<ProviderId>,
 }
 
 // By hand, so the hash never reaches a log through `{:?}`.
@@ -76,4 +78,26 @@ pub(crate) fn active_admin_emails(conn: &mut DbConnection) -> QueryResult<Vec<St
         .order(users::id.asc())
         .select(users::email)
         .load(conn)
+}
+
+/// Links a `provider` account to the provider it is (it then manages that provider's feed).
+pub(crate) fn link_provider(
+    conn: &mut DbConnection,
+    id: UserId,
+    provider: ProviderId,
+) -> QueryResult<bool> {
+    let updated = diesel::update(users::table.find(id))
+        .set(users::provider_id.eq(Some(provider)))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// The provider an account belongs to, if any.
+pub(crate) fn provider_of(conn: &mut DbConnection, id: UserId) -> QueryResult<Option<ProviderId>> {
+    Ok(users::table
+        .find(id)
+        .select(users::provider_id)
+        .get_result::<Option<ProviderId>>(conn)
+        .optional()?
+        .flatten())
 }

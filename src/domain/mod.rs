@@ -4,6 +4,7 @@
 pub mod actor;
 pub mod booking;
 pub mod calendar;
+pub mod feed;
 pub mod hold;
 pub mod ids;
 pub mod intake;

@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod booking_policy;
 mod bookings;
+mod calendar;
 mod fhir;
 mod health;
 mod holds;
@@ -66,6 +67,7 @@ pub(crate) fn configure(
         .service(web::resource("/waitlist").route(web::get().to(pages::waitlist_page)))
         .service(web::resource("/waitlist.js").route(web::get().to(pages::waitlist_script)))
         .service(web::resource("/openapi.json").route(web::get().to(openapi::openapi_json)))
+        .service(web::resource("/calendar/{file}").route(web::get().to(calendar::feed)))
         .service(web::resource("/docs").route(web::get().to(docs_redirect)))
         .service(
             utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
@@ -226,6 +228,11 @@ pub(crate) fn configure(
                 .service(
                     web::resource("/admin/reports/sources")
                         .route(web::get().to(admin::sources_report)),
+                )
+                .service(
+                    web::resource("/providers/{id}/calendar-feed")
+                        .route(web::post().to(calendar::rotate))
+                        .route(web::delete().to(calendar::revoke)),
                 )
                 .service(
                     web::resource("/admin/webhooks")

@@ -12,9 +12,9 @@ use crate::settings::Settings;
 use crate::state::AppState;
 
 use super::{
-    admin, audit, auth, booking_policy, bookings, health, holds, locations, metrics, pages,
-    providers, schedule, schedule_appointment, series, slots, time_off, visit_types, waitlist,
-    webhooks,
+    admin, audit, auth, booking_policy, bookings, calendar, health, holds, locations, metrics,
+    pages, providers, schedule, schedule_appointment, series, slots, time_off, visit_types,
+    waitlist, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -86,6 +86,9 @@ the \"Schedule an appointment\" call to action, and the front desk's staff API. 
         webhooks::rotate_secret,
         webhooks::deliveries,
         webhooks::retry_delivery,
+        calendar::rotate,
+        calendar::revoke,
+        calendar::feed,
         pages::book_page,
         pages::book_script,
         pages::book_style,

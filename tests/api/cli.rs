@@ -117,6 +117,10 @@ fn create_user_help_describes_each_flag() {
             "--role does not describe {role}\n{help}"
         );
     }
+    assert!(
+        described("--provider <ID>"),
+        "--provider has no help text:\n{help}"
+    );
     assert!(help.contains("standard input"), "{help}");
     assert!(help.contains("12 characters"), "{help}");
     assert!(help.contains("APP__DATABASE__URL"), "{help}");
@@ -139,6 +143,23 @@ fn create_user_help_describes_each_flag() {
         !dir.path().join("data").exists(),
         "a refused command opened a database"
     );
+    // `--provider` belongs to a provider's own account only.
+    let output = run(clinic_booking(dir.path()).args([
+        "create-user",
+        "--email",
+        "a@clinic.example",
+        "--role",
+        "admin",
+        "--provider",
+        "1",
+    ]));
+    assert_failed_plainly(&output);
+    assert!(
+        stderr(&output).contains("--role provider"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!dir.path().join("data").exists());
 }
 
 fn a_port_in_use_is_named_in_plain_text_on_stderr() {

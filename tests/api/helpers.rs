@@ -991,14 +991,24 @@ impl Drop for ServerProcess {
 /// Runs `node script` from the crate's `dir` with `env`, as a node-based test's check does, and
 /// answers what it printed as JSON on its last line; panics with its output if it failed.
 pub async fn node_result(dir: &str, script: &str, env: &[(&str, &str)]) -> Value {
+    script_result("node", dir, script, env).await
+}
+
+/// As `node_result`, for a Python script (run by `python3`).
+pub async fn python_result(dir: &str, script: &str, env: &[(&str, &str)]) -> Value {
+    script_result("python3", dir, script, env).await
+}
+
+/// Runs `program` on `dir/script` in `dir` with `env`; its last line of output, as JSON.
+async fn script_result(program: &str, dir: &str, script: &str, env: &[(&str, &str)]) -> Value {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
-    let output = tokio::process::Command::new("node")
+    let output = tokio::process::Command::new(program)
         .arg(dir.join(script))
         .current_dir(&dir)
         .envs(env.iter().copied())
         .output()
         .await
-        .expect("run node");
+        .unwrap_or_else(|e| panic!("run {program}: {e}"));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -1007,6 +1017,21 @@ pub async fn node_result(dir: &str, script: &str, env: &[(&str, &str)]) -> Value
     );
     serde_json::from_str(stdout.lines().last().unwrap_or_default())
         .unwrap_or_else(|e| panic!("no result line from {script} ({e}):\n{stdout}"))
+}
+
+/// Whether `python3` can import `module` (a test's third-party checker).
+pub fn python_module(module: &str) -> Result<(), String> {
+    let output = std::process::Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .map_err(|e| format!("python3: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "python3 cannot import {module} (pip install it; .ci/run does)"
+        ))
+    }
 }
 
 /// A node-based test's tools: `node` on the path and each of `packages` installed under

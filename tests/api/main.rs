@@ -13,6 +13,7 @@ mod auth;
 mod bookings;
 mod browse;
 mod browser;
+mod calendar;
 mod call_to_action;
 mod cli;
 mod client;
@@ -48,6 +49,7 @@ fn main() -> std::process::ExitCode {
         audit::tests,
         auth::tests,
         bookings::tests,
+        calendar::tests,
         browse::tests,
         browser::tests,
         call_to_action::tests,

@@ -1,0 +1,2 @@
+ALTER TABLE users DROP COLUMN provider_id;
+DROP TABLE calendar_feeds;

@@ -1,0 +1,2 @@
+-- Forward-only in practice; kept for diesel's tooling.
+DROP TABLE calendar_feeds;
