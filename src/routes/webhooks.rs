@@ -453,7 +453,7 @@ pub(super) async fn delete(
     tag = "staff",
     security(("staff_jwt" = [])),
     params(("id" = i64, Path, description = "The endpoint's id", minimum = 1, maximum = 2147483647)),
-    request_body(content = Option<RotateBody>, description = "Optional: how long the old secret signs too"),
+    request_body(content = Option<RotateBody>, description = "Optional: how long the old secret signs too", example = json!({"overlap_hours": 24})),
     responses(
         (status = 200, description = "Rotated; `secret` is the new one, shown this once", body = WebhookView),
         (status = 400),
