@@ -20,6 +20,7 @@ pub mod mail;
 pub(crate) mod metrics;
 pub(crate) mod routes;
 pub mod settings;
+pub mod sms;
 pub mod startup;
 pub(crate) mod state;
 pub(crate) mod sweeper;

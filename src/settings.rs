@@ -32,6 +32,8 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     #[serde(default)]
     pub calendar: CalendarSettings,
+    #[serde(default)]
+    pub sms: SmsSettings,
     /// `default` or `production` (from `APP_ENV`).
     #[serde(default = "default_environment")]
     pub environment: String,
@@ -84,6 +86,43 @@ impl Default for WaitlistSettings {
             offer_minutes: 15,
             sweep_interval_ms: 2000,
         }
+    }
+}
+
+/// Text messages (`[sms]`): off unless a provider is named.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct SmsSettings {
+    /// `twilio` (Twilio's Messages API, or any provider that speaks it at `base_url`), or empty:
+    /// no text is sent, and none is queued.
+    pub provider: String,
+    pub account_sid: String,
+    pub auth_token: SecretString,
+    /// The sending number, in E.164 (`+16025550100`).
+    pub from_number: String,
+    /// Where the Messages API is: Twilio's, a compatible provider's, or a test server.
+    pub base_url: String,
+    /// The country a number without `+` is read in (ISO 3166 alpha-2): the clinic's.
+    pub default_region: String,
+}
+
+impl Default for SmsSettings {
+    fn default() -> Self {
+        Self {
+            provider: String::new(),
+            account_sid: String::new(),
+            auth_token: SecretString::from(String::new()),
+            from_number: String::new(),
+            base_url: "https://api.twilio.com".into(),
+            default_region: "US".into(),
+        }
+    }
+}
+
+impl SmsSettings {
+    /// Whether texts are sent (and queued) at all.
+    pub fn enabled(&self) -> bool {
+        self.provider == "twilio"
     }
 }
 
@@ -509,6 +548,32 @@ impl Settings {
         }
         if self.server.shutdown_timeout_seconds == 0 {
             anyhow::bail!("server.shutdown_timeout_seconds must be at least 1");
+        }
+        let sms = &self.sms;
+        if !matches!(sms.provider.as_str(), "" | "twilio") {
+            anyhow::bail!("sms.provider must be twilio, or empty for no text messages");
+        }
+        if crate::domain::patient::PhoneNumber::e164("+1 202 555 0100", &sms.default_region)
+            .is_none()
+        {
+            anyhow::bail!("sms.default_region must be a country code such as US");
+        }
+        if sms.enabled() {
+            let from =
+                crate::domain::patient::PhoneNumber::e164(&sms.from_number, &sms.default_region);
+            if sms.account_sid.trim().is_empty()
+                || sms.auth_token.expose_secret().trim().is_empty()
+                || from.as_deref() != Some(sms.from_number.trim())
+            {
+                anyhow::bail!(
+                    "sms.provider=twilio needs sms.account_sid, sms.auth_token and sms.from_number (in E.164, e.g. +16025550100)"
+                );
+            }
+            if url::Url::parse(&sms.base_url)
+                .map_or(true, |u| !matches!(u.scheme(), "http" | "https"))
+            {
+                anyhow::bail!("sms.base_url must be an http(s) URL");
+            }
         }
         if !(0..=90).contains(&self.calendar.past_days) {
             anyhow::bail!("calendar.past_days must be 0 to 90");

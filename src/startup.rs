@@ -26,6 +26,7 @@ use crate::mail::worker::MailWorker;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
+use crate::sms::worker::TextWorker;
 use crate::state::{AppState, Draining, MAX_JSON_BYTES};
 use crate::webhooks::worker::WebhookWorker;
 
@@ -87,10 +88,23 @@ impl Application {
             webhook_wakeup.clone(),
             mail_wakeup.clone(),
         )?;
+        let texts_wakeup = Arc::new(Notify::new());
+        let texter = TextWorker::new(
+            pool.clone(),
+            &settings,
+            tokens.clone(),
+            texts_wakeup.clone(),
+        )?;
         let mail_worker = if settings.mail.worker_enabled {
             let (mail_stopped, hooks_stopped) = (stopped.clone(), stopped.clone());
+            let texts_stopped = stopped.clone();
             tokio::spawn(async move {
-                futures::join!(worker.run(mail_stopped), hooks.run(hooks_stopped));
+                let texts = async move {
+                    if let Some(texter) = texter {
+                        texter.run(texts_stopped).await;
+                    }
+                };
+                futures::join!(worker.run(mail_stopped), hooks.run(hooks_stopped), texts);
             })
         } else {
             tracing::info!(
@@ -120,6 +134,7 @@ impl Application {
             policy,
             mail_wakeup,
             webhook_wakeup,
+            texts_wakeup,
             metrics,
             password_checks: VerificationLimit::per_core(),
             availability,

@@ -33,6 +33,8 @@ pub(crate) struct AppState {
     pub mail_wakeup: Arc<Notify>,
     /// Wakes this process's webhook worker likewise.
     pub webhook_wakeup: Arc<Notify>,
+    /// And its text worker.
+    pub texts_wakeup: Arc<Notify>,
     pub metrics: Arc<Metrics>,
     /// How many login password checks may run at once.
     pub password_checks: VerificationLimit,
@@ -67,15 +69,20 @@ pub(crate) fn booking_policy(settings: &Settings) -> BookingPolicy {
         clinic_phone: settings.clinic.phone.clone(),
         hold: chrono::Duration::minutes(settings.booking.hold_minutes),
         offer: chrono::Duration::minutes(settings.waitlist.offer_minutes),
+        texts: settings
+            .sms
+            .enabled()
+            .then(|| settings.sms.default_region.clone()),
     }
 }
 
 impl AppState {
-    /// Wakes this process's outbox workers after a change: its mail, and the webhook deliveries
-    /// any audited change may have written.
+    /// Wakes this process's outbox workers after a change: its mail, texts, and the webhook
+    /// deliveries any audited change may have written.
     pub(crate) fn wake_mail_worker(&self) {
         self.mail_wakeup.notify_one();
         self.webhook_wakeup.notify_one();
+        self.texts_wakeup.notify_one();
     }
 
     /// Runs blocking database work on the blocking pool with a pooled connection.

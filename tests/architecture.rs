@@ -244,6 +244,11 @@ fn the_lower_layers_import_only_what_the_table_allows() {
     );
     assert_layer_only_imports(
         &tree,
+        "sms",
+        &["sms", "clinic", "auth", "db", "domain", "settings"],
+    );
+    assert_layer_only_imports(
+        &tree,
         "webhooks",
         &["webhooks", "clinic", "db", "domain", "settings"],
     );

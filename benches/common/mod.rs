@@ -31,5 +31,6 @@ pub fn booking_policy(settings: &clinic_booking::settings::Settings) -> BookingP
         clinic_phone: settings.clinic.phone.clone(),
         hold: chrono::Duration::minutes(settings.booking.hold_minutes),
         offer: chrono::Duration::minutes(settings.waitlist.offer_minutes),
+        texts: None,
     }
 }

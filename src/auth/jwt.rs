@@ -75,7 +75,12 @@ pub struct TokenKeys {
     decoding: DecodingKey,
     manage_days_after_visit: i64,
     staff_token_lifetime: Duration,
+    /// Keys the short manage links of text messages (`manage_link_code`).
+    link_key: Vec<u8>,
 }
+
+/// The tag of a short manage link: 12 base64url characters (72 bits) of HMAC-SHA256.
+const LINK_TAG_CHARS: usize = 12;
 
 impl TokenKeys {
     pub fn new(secret: &SecretString, manage_days_after_visit: i64) -> Self {
@@ -85,7 +90,54 @@ impl TokenKeys {
             decoding: DecodingKey::from_secret(bytes),
             manage_days_after_visit,
             staff_token_lifetime: Duration::minutes(crate::settings::DEFAULT_STAFF_TOKEN_MINUTES),
+            link_key: bytes.to_vec(),
         }
+    }
+
+    /// The code of a booking's short manage link (`/m/{code}`, for text messages, where a full
+    /// token would take three messages): its reference and a 72-bit HMAC tag under the app's
+    /// secret. Following it issues a manage token, which expires as any does (days after the
+    /// visit), so the link is no longer-lived than the mail's.
+    pub(crate) fn manage_link_code(&self, reference: &BookingReference) -> String {
+        format!("{}.{}", reference.as_str(), self.link_tag(reference))
+    }
+
+    fn link_mac(&self, reference: &BookingReference) -> Option<hmac::Hmac<sha2::Sha256>> {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.link_key).ok()?;
+        mac.update(b"clinic-booking manage link\0");
+        mac.update(reference.as_str().as_bytes());
+        Some(mac)
+    }
+
+    fn link_tag(&self, reference: &BookingReference) -> String {
+        use base64::Engine;
+        use hmac::Mac;
+        let Some(mac) = self.link_mac(reference) else {
+            return String::new();
+        };
+        let tag =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        tag[..LINK_TAG_CHARS].to_owned()
+    }
+
+    /// The booking a short manage link's code names, if its tag is right (compared in constant
+    /// time, by hmac).
+    pub(crate) fn verify_manage_link(&self, code: &str) -> Option<BookingReference> {
+        use base64::Engine;
+        use hmac::Mac;
+        let (reference, tag) = code.split_once('.')?;
+        let reference = BookingReference::parse(reference)?;
+        if tag.len() != LINK_TAG_CHARS {
+            return None;
+        }
+        let tag = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(tag)
+            .ok()?;
+        self.link_mac(&reference)?
+            .verify_truncated_left(&tag)
+            .ok()
+            .map(|()| reference)
     }
 
     /// Sets how long staff tokens live (`auth.staff_token_minutes`).
@@ -203,6 +255,29 @@ impl TokenKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_short_manage_link_opens_its_booking_only_under_its_secret() {
+        let ours = keys("a-secret-of-at-least-thirty-two-bytes-0123456789");
+        let theirs = keys("another-secret-of-at-least-thirty-two-bytes-0123");
+        let reference = BookingReference::parse("BK-7Q2M9XA4KD").unwrap();
+        let code = ours.manage_link_code(&reference);
+        assert_eq!(code.len(), "BK-7Q2M9XA4KD.".len() + LINK_TAG_CHARS);
+        assert_eq!(ours.verify_manage_link(&code), Some(reference.clone()));
+        assert_eq!(theirs.verify_manage_link(&code), None);
+        let other = BookingReference::parse("BK-7Q2M9XA4KE").unwrap();
+        let forged = format!("{}.{}", other.as_str(), &code[14..]);
+        assert_eq!(ours.verify_manage_link(&forged), None);
+        for bad in [
+            "",
+            "BK-7Q2M9XA4KD",
+            "BK-7Q2M9XA4KD.",
+            "BK-7Q2M9XA4KD.short",
+            "x.y",
+        ] {
+            assert_eq!(ours.verify_manage_link(bad), None, "{bad}");
+        }
+    }
 
     fn keys(secret: &str) -> TokenKeys {
         TokenKeys::new(&SecretString::from(secret.to_owned()), 30)

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::audit::{self, Entity};
 use super::rules::{self, Allowed, BookingPolicy};
-use super::{holds, locations, offers, openings};
+use super::{holds, locations, offers, openings, texts};
 use super::{slot_unavailable, ClinicError, Unavailable};
 use crate::db::audit::AuditAction;
 use crate::db::bookings::{self, Booking, NewBooking};
@@ -19,14 +19,13 @@ use crate::db::locations::Location;
 use crate::db::outbox::{self, MailKind};
 use crate::db::providers::{self, Provider};
 use crate::db::slots::{self, AtLocation, OpenBetween, Slot};
+use crate::db::texts::TextKind;
 use crate::db::visit_types::{self, VisitType};
 use crate::db::{is_unique_violation, DbConnection};
 use crate::domain::actor::Actor;
 use crate::domain::booking::{BookingReference, BookingSource, BookingStatus};
 use crate::domain::hold::HoldToken;
-use crate::domain::ids::{
-    BookingId, HoldId, LocationId, ProviderId, SeriesId, SlotId, VisitTypeId,
-};
+use crate::domain::ids::{HoldId, LocationId, ProviderId, SeriesId, SlotId, VisitTypeId};
 use crate::domain::intake::Concern;
 use crate::domain::patient::Patient;
 use crate::domain::rules::{Rule, RuleOverride};
@@ -112,23 +111,22 @@ fn invalid_transition(
     }
 }
 
-/// Queues the reminder of a visit: `lead` before it starts, or at once when that moment has
-/// passed (a booking made inside the window still gets exactly one reminder).
+/// Queues the reminder of a visit (a mail, and a text when the patient takes them): the
+/// policy's lead before it starts, or at once when that moment has passed (a booking made inside
+/// the window still gets exactly one reminder).
 fn queue_reminder(
     conn: &mut DbConnection,
-    booking_id: BookingId,
+    booking: &Booking,
     starts_at: NaiveDateTime,
-    lead: Duration,
+    policy: &BookingPolicy,
     now: NaiveDateTime,
 ) -> Result<(), ClinicError> {
-    outbox::enqueue(
-        conn,
-        MailKind::Reminder,
-        booking_id,
-        starts_at.checked_sub_signed(lead).unwrap_or(now).max(now),
-        now,
-    )?;
-    Ok(())
+    let due = starts_at
+        .checked_sub_signed(policy.reminder_lead)
+        .unwrap_or(now)
+        .max(now);
+    outbox::enqueue(conn, MailKind::Reminder, booking.id, due, now)?;
+    texts::queue(conn, policy, booking, TextKind::Reminder, due, now)
 }
 
 /// Claims the slot, records the booking and queues its confirmation and reminder, all in the
@@ -218,6 +216,7 @@ pub fn book(
         visit_type_id: request.visit_type_id,
         ends_at: Some(visit_end),
         series_id: request.series_id,
+        sms_consent: patient.sms_consent && patient.phone.is_some(),
     }
     .insert(conn);
     let booking = match inserted {
@@ -261,8 +260,9 @@ pub fn book(
             MailKind::Confirmation
         };
         outbox::enqueue(conn, kind, booking.id, now, now)?;
+        texts::queue(conn, policy, &booking, TextKind::Confirmation, now, now)?;
     }
-    queue_reminder(conn, booking.id, slot.starts_at, policy.reminder_lead, now)?;
+    queue_reminder(conn, &booking, slot.starts_at, policy, now)?;
     let location = locations::of_slot(conn, slot.location_id)?;
     let slot = Slot {
         status: SlotStatus::Busy,
@@ -413,6 +413,15 @@ pub(crate) fn cancel_because(
     offers::offer_freed(conn, &freed, actor, policy, now)?;
     outbox::drop_pending_reminders(conn, details.booking.id)?;
     outbox::enqueue(conn, MailKind::Cancellation, details.booking.id, now, now)?;
+    texts::drop_pending_reminders(conn, &details.booking)?;
+    texts::queue(
+        conn,
+        policy,
+        &details.booking,
+        TextKind::Cancellation,
+        now,
+        now,
+    )?;
     record_status_change(
         conn,
         actor,
@@ -568,13 +577,9 @@ pub fn reschedule(
     offers::offer_freed(conn, &freed, actor, policy, now)?;
     outbox::drop_pending_reminders(conn, details.booking.id)?;
     outbox::enqueue(conn, MailKind::Change, details.booking.id, now, now)?;
-    queue_reminder(
-        conn,
-        details.booking.id,
-        new_slot.starts_at,
-        policy.reminder_lead,
-        now,
-    )?;
+    texts::drop_pending_reminders(conn, &details.booking)?;
+    texts::queue(conn, policy, &details.booking, TextKind::Change, now, now)?;
+    queue_reminder(conn, &details.booking, new_slot.starts_at, policy, now)?;
     audit::record(
         conn,
         actor,
@@ -800,6 +805,7 @@ mod tests {
             clinic_phone: "+1 (602) 555-0134".into(),
             hold: Duration::minutes(5),
             offer: Duration::minutes(15),
+            texts: None,
         }
     }
 

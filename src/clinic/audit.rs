@@ -71,7 +71,7 @@ fn actor_kind(actor: &Actor) -> ActorKind {
     }
 }
 
-/// Records one change, and the webhook event it is, if it is one (`webhooks::emit`). Call inside
+/// Records one change, and the webhook event it is, if it is one (`events::emit`). Call inside
 /// the transaction that makes it.
 pub(crate) fn record(
     conn: &mut DbConnection,
@@ -99,5 +99,5 @@ pub(crate) fn record(
         to_state: to.as_ref().map(Value::to_string),
     }
     .insert(conn)?;
-    super::webhooks::emit(conn, action, entity, (from.as_ref(), to.as_ref()), now)
+    super::events::emit(conn, action, entity, (from.as_ref(), to.as_ref()), now)
 }

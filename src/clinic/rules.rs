@@ -37,6 +37,9 @@ pub struct BookingPolicy {
     pub hold: Duration,
     /// How long a waitlist offer keeps its time for the patient (`clinic::waitlist`).
     pub offer: Duration,
+    /// The region patients' numbers are read in when the clinic sends text messages; `None`
+    /// when it does not (then none is queued).
+    pub texts: Option<String>,
 }
 
 /// A change a rule refused: which rule, the rules in force for that visit, and what the

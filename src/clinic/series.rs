@@ -215,6 +215,14 @@ pub(crate) fn book(
             now,
             now,
         )?;
+        super::texts::queue(
+            conn,
+            policy,
+            &first_visit.booking,
+            crate::db::texts::TextKind::Confirmation,
+            now,
+            now,
+        )?;
     }
     audit::record(
         conn,

@@ -388,6 +388,7 @@ pub(crate) fn accept(
             email: &entry.patient_email,
             phone: entry.patient_phone.as_deref(),
             date_of_birth: None,
+            sms_consent: false,
         },
         now.date(),
         &mut errors,

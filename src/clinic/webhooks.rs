@@ -1,146 +1,19 @@
-//! Webhooks: the events the clinic tells other systems about, and the endpoints an admin
-//! registers for them.
-//!
-//! An event is written where its change is audited (`audit::record` calls `emit`), in the same
-//! transaction: one delivery per active endpoint that takes the event, each under the event's one
-//! message id. A committed change always has its deliveries, and a rolled-back one never does;
-//! the `webhooks` worker sends them. The payload (`type`, `timestamp`, `data`) holds what
-//! happened without patient data: ids, references, times, provider, location, visit type,
-//! status, and the change as the audit log records it (which never holds patient details). The
-//! patient's name, email and phone are added at delivery, for endpoints set to receive them.
+//! Webhook endpoints an admin registers (the events themselves are written by `events`, where
+//! each change is audited): register, change, rotate the secret, delete, retry a delivery, and
+//! turn off an endpoint that failed too long.
 
-use chrono::{NaiveDateTime, SecondsFormat};
+use chrono::NaiveDateTime;
 use serde_json::{json, Value};
 
 use super::audit::{self, Entity};
-use super::{locations, ClinicError};
+use super::events::utc;
+use super::ClinicError;
 use crate::db::audit::AuditAction;
-use crate::db::webhooks::{
-    self as stored, DeliveryStatus, Endpoint, EndpointChange, NewDelivery, NewEndpoint,
-};
-use crate::db::{bookings, slots, visit_types, DbConnection};
+use crate::db::webhooks::{self as stored, Endpoint, EndpointChange, NewEndpoint};
+use crate::db::{bookings, DbConnection};
 use crate::domain::actor::Actor;
 use crate::domain::ids::{BookingId, WebhookDeliveryId, WebhookEndpointId};
-use crate::domain::webhook::{message_id, EventType, EventTypes, TargetUrl, WebhookSecret};
-
-/// The event an audited change is, if any: booking changes, a waitlist entry's steps, a course
-/// of care made or cancelled.
-fn event_of(action: AuditAction, to: Option<&Value>) -> Option<EventType> {
-    Some(match action {
-        AuditAction::BookingCreate => EventType::BookingCreated,
-        AuditAction::BookingReschedule => EventType::BookingRescheduled,
-        AuditAction::BookingStatus if to.is_some_and(|t| t["status"] == "cancelled") => {
-            EventType::BookingCancelled
-        }
-        AuditAction::BookingStatus => EventType::BookingStatusChanged,
-        AuditAction::WaitlistJoin => EventType::WaitlistJoined,
-        AuditAction::WaitlistOffer => EventType::WaitlistOffered,
-        AuditAction::WaitlistAccept => EventType::WaitlistBooked,
-        AuditAction::WaitlistRemove => EventType::WaitlistRemoved,
-        AuditAction::SeriesCreate => EventType::SeriesCreated,
-        AuditAction::SeriesCancel => EventType::SeriesCancelled,
-        _ => return None,
-    })
-}
-
-fn utc(at: NaiveDateTime) -> String {
-    at.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-/// A booking as a webhook tells it: no patient data.
-fn booking_data(
-    conn: &mut DbConnection,
-    reference: &str,
-) -> Result<Option<(BookingId, Value)>, ClinicError> {
-    let Some(booking) = bookings::find_by_reference(conn, reference)? else {
-        return Ok(None);
-    };
-    let Some((slot, provider)) = slots::find_with_provider(conn, booking.slot_id)? else {
-        return Ok(None);
-    };
-    let location = locations::of_slot(conn, slot.location_id)?;
-    let visit_type = match booking.visit_type_id {
-        Some(id) => visit_types::find(conn, id)?,
-        None => None,
-    };
-    let tz = location.timezone.tz();
-    let ends_at = booking.ends_at.unwrap_or(slot.ends_at);
-    let series = match booking.series_id {
-        Some(id) => crate::db::series::find(conn, id)?.map(|s| s.reference),
-        None => None,
-    };
-    let data = json!({
-        "reference": booking.reference,
-        "status": booking.status.as_str(),
-        "start": utc(slot.starts_at),
-        "end": utc(ends_at),
-        "local_start": slot.starts_at.and_utc().with_timezone(&tz).to_rfc3339_opts(SecondsFormat::Secs, false),
-        "timezone": tz.name(),
-        "provider": {"id": provider.id, "name": provider.name},
-        "location": {"id": location.id, "name": location.name},
-        "visit_type": visit_type.map(|v| json!({"id": v.id, "name": v.name, "duration_minutes": v.duration_minutes})),
-        "source": booking.source.as_str(),
-        "series_reference": series,
-        "created_at": utc(booking.created_at),
-    });
-    Ok(Some((booking.id, data)))
-}
-
-/// Writes the deliveries of an audited change, if it is an event some active endpoint takes.
-/// Called by `audit::record`, inside the change's transaction.
-pub(crate) fn emit(
-    conn: &mut DbConnection,
-    action: AuditAction,
-    entity: Entity<'_>,
-    (from, to): (Option<&Value>, Option<&Value>),
-    now: NaiveDateTime,
-) -> diesel::QueryResult<()> {
-    let Some(event) = event_of(action, to) else {
-        return Ok(());
-    };
-    let takers: Vec<WebhookEndpointId> = stored::active_endpoints(conn)?
-        .into_iter()
-        .filter(|(_, types)| EventTypes::from_stored(types).contains(event))
-        .map(|(id, _)| id)
-        .collect();
-    if takers.is_empty() {
-        return Ok(());
-    }
-    let subject = entity.id();
-    let change = json!({"from": from, "to": to});
-    let (booking_id, mut data) = match entity {
-        Entity::Booking(reference) => match booking_data(conn, reference) {
-            Ok(Some((id, data))) => (Some(id), data),
-            Ok(None) => (None, json!({"reference": reference})),
-            Err(ClinicError::Database(e)) => return Err(e),
-            Err(_) => (None, json!({"reference": reference})),
-        },
-        _ => (None, json!({"reference": subject})),
-    };
-    data["change"] = change;
-    let payload = json!({
-        "type": event.as_str(),
-        "timestamp": utc(now),
-        "data": data,
-    })
-    .to_string();
-    let id = message_id();
-    let deliveries: Vec<NewDelivery<'_>> = takers
-        .into_iter()
-        .map(|endpoint_id| NewDelivery {
-            endpoint_id,
-            message_id: &id,
-            event_type: event.as_str(),
-            subject: &subject,
-            booking_id,
-            payload: &payload,
-            status: DeliveryStatus::Pending,
-            next_attempt_at: now,
-            created_at: now,
-        })
-        .collect();
-    stored::enqueue(conn, &deliveries)
-}
+use crate::domain::webhook::{EventTypes, TargetUrl, WebhookSecret};
 
 /// What an admin registers.
 pub struct NewWebhook {

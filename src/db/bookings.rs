@@ -38,6 +38,8 @@ pub struct Booking {
     pub series_id: Option<SeriesId>,
     /// Why the clinic cancelled it, for the patient's cancellation mail. Never logged.
     pub cancel_reason: Option<String>,
+    /// The patient agreed to text messages about it (at `patient_phone`).
+    pub sms_consent: bool,
 }
 
 #[derive(Debug, Insertable)]
@@ -61,6 +63,7 @@ pub struct NewBooking<'a> {
     pub visit_type_id: Option<VisitTypeId>,
     pub ends_at: Option<NaiveDateTime>,
     pub series_id: Option<SeriesId>,
+    pub sms_consent: bool,
 }
 
 impl NewBooking<'_> {

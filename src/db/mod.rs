@@ -22,6 +22,7 @@ pub mod publish;
 pub mod schema;
 pub mod series;
 pub mod slots;
+pub mod texts;
 pub mod time_off;
 mod types;
 pub mod users;

@@ -69,6 +69,7 @@ diesel::table! {
         ends_at -> Nullable<Timestamp>,
         series_id -> Nullable<Integer>,
         cancel_reason -> Nullable<Text>,
+        sms_consent -> Bool,
     }
 }
 
@@ -167,6 +168,24 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamp,
         provider_id -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    text_messages (id) {
+        id -> Integer,
+        booking_id -> Integer,
+        kind -> Text,
+        to_number -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        claim_token -> Nullable<Text>,
+        sent_at -> Nullable<Timestamp>,
+        provider_message_id -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
     }
 }
 
@@ -308,6 +327,7 @@ diesel::joinable!(outbox -> bookings (booking_id));
 diesel::joinable!(outbox -> webhook_endpoints (webhook_endpoint_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(calendar_feeds -> providers (provider_id));
+diesel::joinable!(text_messages -> bookings (booking_id));
 diesel::joinable!(outbox -> waitlist_entries (waitlist_entry_id));
 diesel::joinable!(bookings -> slots (slot_id));
 diesel::joinable!(bookings -> visit_types (visit_type_id));
@@ -347,4 +367,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_endpoints,
     webhook_deliveries,
     calendar_feeds,
+    text_messages,
 );

@@ -96,6 +96,14 @@ pub const PHONE_PATTERN: &str = r"^\+?[ .()-]*(?:[0-9][ .()-]*){7,15}$";
 pub const PHONE_FIELD_PATTERN: &str = r"^\s*(?:\+?[ .()-]*(?:[0-9][ .()-]*){7,15})?\s*$";
 
 impl PhoneNumber {
+    /// `value` in E.164 (`+16025550134`), read in `region` (ISO 3166 alpha-2) when it has no
+    /// `+country code`; `None` if it cannot be a number there (libphonenumber's rules).
+    pub fn e164(value: &str, region: &str) -> Option<String> {
+        let region: phonenumber::country::Id = region.trim().parse().ok()?;
+        let number = phonenumber::parse(Some(region), value.trim()).ok()?;
+        Some(number.format().mode(phonenumber::Mode::E164).to_string())
+    }
+
     pub fn parse(value: &str) -> Result<Self, String> {
         let phone = value.trim();
         let message =
@@ -152,6 +160,8 @@ pub struct Patient {
     pub email: EmailAddress,
     pub phone: Option<PhoneNumber>,
     pub date_of_birth: Option<DateOfBirth>,
+    /// Text messages about the visit are welcome at `phone` (which it needs).
+    pub sms_consent: bool,
 }
 
 /// The unvalidated patient of a request.
@@ -161,6 +171,7 @@ pub struct PatientInput<'a> {
     pub email: &'a str,
     pub phone: Option<&'a str>,
     pub date_of_birth: Option<&'a str>,
+    pub sms_consent: bool,
 }
 
 impl Patient {
@@ -185,11 +196,19 @@ impl Patient {
             .map(|d| errors.check("patient.date_of_birth", DateOfBirth::parse(d, today)));
         let phone = phone.map_or(Some(None), |p| p.map(Some));
         let date_of_birth = date_of_birth.map_or(Some(None), |d| d.map(Some));
+        if input.sms_consent && input.phone.is_none_or(|p| p.trim().is_empty()) {
+            errors.add(
+                "patient.sms_consent",
+                "text messages need a mobile number in `phone`",
+            );
+            return None;
+        }
         Some(Self {
             name: name?,
             email: email?,
             phone: phone?,
             date_of_birth: date_of_birth?,
+            sms_consent: input.sms_consent,
         })
     }
 }
@@ -287,6 +306,7 @@ mod tests {
                 email: "nope",
                 phone: Some("x"),
                 date_of_birth: Some("2999-01-01"),
+                sms_consent: false,
             },
             today(),
             &mut errors,
@@ -549,6 +569,7 @@ mod properties {
                 email: &email,
                 phone: phone.as_deref(),
                 date_of_birth: date_of_birth.as_deref(),
+                sms_consent: false,
             };
             let patient = Patient::parse(input, today, &mut errors);
             let errors = errors.into_map();

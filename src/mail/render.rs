@@ -604,6 +604,7 @@ mod tests {
                 series_id: None,
                 ends_at: None,
                 cancel_reason: None,
+                sms_consent: false,
             },
             slot: Slot {
                 id: SlotId::new(3),

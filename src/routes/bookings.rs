@@ -96,7 +96,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "slot_id": 42,
-    "patient": {"name": "Ana Díaz", "email": "ana@example.com", "phone": "+1 602 555 0134"},
+    "patient": {"name": "Ana Díaz", "email": "ana@example.com", "phone": "+1 602 555 0134", "sms_consent": true},
     "reason": "Lower-back pain",
     "source": "stress-and-back-pain"
 }))]

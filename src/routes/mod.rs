@@ -68,6 +68,7 @@ pub(crate) fn configure(
         .service(web::resource("/waitlist.js").route(web::get().to(pages::waitlist_script)))
         .service(web::resource("/openapi.json").route(web::get().to(openapi::openapi_json)))
         .service(web::resource("/calendar/{file}").route(web::get().to(calendar::feed)))
+        .service(web::resource("/m/{code}").route(web::get().to(pages::manage_link)))
         .service(web::resource("/docs").route(web::get().to(docs_redirect)))
         .service(
             utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")

@@ -95,6 +95,7 @@ the \"Schedule an appointment\" call to action, and the front desk's staff API. 
         pages::widget_script,
         pages::waitlist_page,
         pages::waitlist_script,
+        pages::manage_link,
         openapi_json,
         super::docs_redirect,
     ),

@@ -152,3 +152,47 @@ pub(super) async fn widget_script() -> HttpResponse {
         "public, max-age=300",
     )
 }
+
+#[utoipa::path(
+    get,
+    path = "/m/{code}",
+    operation_id = "followManageLink",
+    summary = "A text message's manage link",
+    description = "The short link in text messages (a full manage token would take three messages): its code is \
+the booking's reference and a tag only the server can make. It answers a redirect to the booking page with a manage \
+token, which expires as any does, days after the visit. A code that is not one is a 404.",
+    tag = "pages",
+    security(()),
+    params(("code" = String, Path, description = "The booking reference, a dot and the link's tag", max_length = 40, pattern = "^[A-Za-z0-9._-]+$")),
+    responses(
+        (status = 303, description = "To the booking page, on this booking", headers(("Location" = String, description = "/book?reference=…&token=…"))),
+        (status = 404, description = "No such link"),
+    ),
+)]
+pub(super) async fn manage_link(
+    state: actix_web::web::Data<crate::state::AppState>,
+    path: actix_web::web::Path<String>,
+) -> Result<HttpResponse, crate::error::ApiError> {
+    use crate::error::ApiError;
+    let reference = state
+        .tokens
+        .verify_manage_link(&path)
+        .ok_or_else(|| ApiError::not_found("link"))?;
+    let lookup = reference.clone();
+    let details = state
+        .with_connection(move |conn| crate::clinic::appointments::load(conn, &lookup))
+        .await?;
+    let token = state
+        .tokens
+        .issue_manage_token(&reference, details.slot.ends_at.and_utc())?;
+    let base = state.settings.clinic.public_base_url.trim_end_matches('/');
+    Ok(HttpResponse::SeeOther()
+        .insert_header((
+            header::LOCATION,
+            format!("{base}/book?reference={}&token={token}", reference.as_str()),
+        ))
+        // The answer carries a token: no cache keeps it, no referrer passes it on.
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .finish())
+}

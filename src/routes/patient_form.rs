@@ -26,6 +26,9 @@ pub(super) struct PatientBody {
     /// From 1900-01-01 until yesterday.
     #[schema(format = Date, max_length = 10)]
     date_of_birth: Option<String>,
+    /// Text messages welcome at `phone` (a mobile number, which this needs): the confirmation,
+    /// the reminder and any change, when the clinic sends texts. Default `false`.
+    sms_consent: Option<bool>,
 }
 
 fn phone_field_schema() -> Object {
@@ -59,6 +62,7 @@ pub(super) fn parse_patient(
         email: p.email.as_deref().unwrap_or_default(),
         phone: p.phone.as_deref(),
         date_of_birth: p.date_of_birth.as_deref(),
+        sms_consent: p.sms_consent.unwrap_or(false),
     };
     Patient::parse(input, today, errors)
 }

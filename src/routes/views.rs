@@ -151,6 +151,8 @@ struct PatientView {
     phone: Option<String>,
     #[schema(format = Date)]
     date_of_birth: Option<String>,
+    /// Whether the patient takes text messages about the visit at `phone`.
+    sms_consent: bool,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -254,6 +256,7 @@ impl BookingView {
                 email: b.patient_email.clone(),
                 phone: b.patient_phone.clone(),
                 date_of_birth: b.patient_date_of_birth.map(|d| d.to_string()),
+                sms_consent: b.sms_consent,
             },
             reason: b.reason.clone(),
             source: b.source.as_str().to_owned(),
@@ -365,7 +368,8 @@ pub(super) fn booking_example() -> Value {
             "name": "Ana Díaz",
             "email": "ana@example.com",
             "phone": "+1 602 555 0134",
-            "date_of_birth": null
+            "date_of_birth": null,
+            "sms_consent": true
         },
         "reason": "Lower-back pain",
         "source": "stress-and-back-pain",

@@ -39,6 +39,7 @@ mod schedule;
 mod series;
 mod shutdown;
 mod test_databases;
+mod texts;
 mod validation;
 mod visit_types;
 mod waitlist;
@@ -77,6 +78,7 @@ fn main() -> std::process::ExitCode {
         schedule::tests,
         shutdown::tests,
         test_databases::tests,
+        texts::tests,
         threats::tests,
         validation::tests,
         visit_types::tests,

@@ -42,16 +42,16 @@ crate::tests! {
     once_if(the_webhook_library_is_there): [a_rotated_secret_signs_beside_the_old_one],
 }
 
-/// An HTTP receiver: records every request (headers and body) and answers the statuses of its
-/// script in turn, then 200.
-struct Receiver {
-    url: String,
+/// An HTTP receiver: records every request (path, headers and body) and answers the statuses of
+/// its script in turn, then 200 (the text messages' test uses it as a Messages API too).
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     received: Arc<Mutex<Vec<Value>>>,
     handle: actix_web::dev::ServerHandle,
 }
 
 impl Receiver {
-    async fn start(script: &[u16]) -> Self {
+    pub(crate) async fn start(script: &[u16]) -> Self {
         Self::start_on(unused_port(), script).await
     }
 
@@ -73,6 +73,7 @@ impl Receiver {
                             .map(|(k, v)| (k.as_str().to_owned(), json!(v.to_str().unwrap_or(""))))
                             .collect();
                         log.lock().unwrap().push(json!({
+                            "path": req.path(),
                             "headers": headers,
                             "body": String::from_utf8_lossy(&body),
                         }));
@@ -98,12 +99,12 @@ impl Receiver {
         }
     }
 
-    fn received(&self) -> Vec<Value> {
+    pub(crate) fn received(&self) -> Vec<Value> {
         self.received.lock().unwrap().clone()
     }
 
     /// Waits (bounded) until `count` requests came, and answers them.
-    async fn wait_for(&self, count: usize) -> Vec<Value> {
+    pub(crate) async fn wait_for(&self, count: usize) -> Vec<Value> {
         for _ in 0..400 {
             let received = self.received();
             if received.len() >= count {

@@ -1,3 +1,4 @@
+DELETE FROM audit_log WHERE entity_type = 'webhook_endpoint';
 ALTER TABLE audit_log DROP CONSTRAINT audit_log_entity_type_check;
 ALTER TABLE audit_log ADD CONSTRAINT audit_log_entity_type_check CHECK (entity_type IN
     ('booking', 'slot', 'provider', 'user', 'visit_type', 'location', 'time_off', 'series',

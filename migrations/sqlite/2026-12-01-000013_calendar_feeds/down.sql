@@ -1,2 +1,2 @@
--- Forward-only in practice; kept for diesel's tooling.
+ALTER TABLE users DROP COLUMN provider_id;
 DROP TABLE calendar_feeds;

@@ -7,5 +7,6 @@ CREATE TABLE calendar_feeds (
 );
 
 -- A staff account of the provider role may be a provider's own: it then manages that
--- provider's feed.
-ALTER TABLE users ADD COLUMN provider_id INTEGER REFERENCES providers (id);
+-- provider's feed. (No REFERENCES here: SQLite drops a column only if no foreign key uses it,
+-- and the down migration must; the app checks the provider exists.)
+ALTER TABLE users ADD COLUMN provider_id INTEGER;

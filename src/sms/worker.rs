@@ -1,0 +1,234 @@
+//! The text worker: claims due texts, writes each from its booking as it stands, sends it, and
+//! records the outcome. At least once, like mail: a text is marked sent only after the provider
+//! accepted it. A text that no longer applies (a reminder for a cancelled or past visit, a
+//! confirmation of a cancelled one) is dropped unsent.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{Duration, NaiveDateTime, Utc};
+use chrono_tz::Tz;
+use futures::StreamExt;
+use rand::Rng;
+use tokio::sync::{watch, Notify};
+
+use super::{Sent, Twilio};
+use crate::auth::jwt::TokenKeys;
+use crate::clinic::appointments::{self, BookingDetails};
+use crate::db::texts::{self, TextJob, TextKind};
+use crate::db::{self, Pool};
+use crate::domain::booking::{BookingReference, BookingStatus};
+use crate::settings::{MailSettings, Settings};
+
+pub struct TextWorker {
+    pool: Pool,
+    provider: Twilio,
+    tokens: TokenKeys,
+    /// Retries and polling as mail's (`[mail]`).
+    retries: MailSettings,
+    clinic_name: String,
+    clinic_phone: String,
+    public_base_url: String,
+    wakeup: Arc<Notify>,
+    name: String,
+}
+
+/// What a claimed text came to.
+enum Outcome {
+    Sent(Option<String>),
+    Obsolete,
+    Retry(String),
+    Failed(String),
+}
+
+impl TextWorker {
+    /// `None` when the clinic sends no texts.
+    pub fn new(
+        pool: Pool,
+        settings: &Settings,
+        tokens: TokenKeys,
+        wakeup: Arc<Notify>,
+    ) -> anyhow::Result<Option<Self>> {
+        if !settings.sms.enabled() {
+            return Ok(None);
+        }
+        let id: u64 = rand::rng().random();
+        Ok(Some(Self {
+            pool,
+            provider: Twilio::new(&settings.sms)?,
+            tokens,
+            retries: settings.mail.clone(),
+            clinic_name: settings.clinic.name.clone(),
+            clinic_phone: settings.clinic.phone.clone(),
+            public_base_url: settings
+                .clinic
+                .public_base_url
+                .trim_end_matches('/')
+                .to_owned(),
+            wakeup,
+            name: format!("texts-{id:016x}"),
+        }))
+    }
+
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let poll = StdDuration::from_millis(self.retries.poll_interval_ms.max(10));
+        while !*shutdown.borrow() {
+            match self.batch().await {
+                Ok(0) => {
+                    tokio::select! {
+                        _ = self.wakeup.notified() => {}
+                        _ = tokio::time::sleep(poll) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(
+                        error = format!("{e:#}"),
+                        "text worker could not claim texts"
+                    );
+                    tokio::select! {
+                        _ = tokio::time::sleep(poll) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                }
+            }
+        }
+        tracing::info!("text worker stopped");
+    }
+
+    async fn batch(&self) -> anyhow::Result<usize> {
+        let pool = self.pool.clone();
+        let token = format!("{}-{:08x}", self.name, rand::rng().random::<u32>());
+        let claim = token.clone();
+        let lease = Duration::seconds(self.retries.lease_seconds.max(30));
+        let jobs = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<TextJob>> {
+            let mut conn = pool.get()?;
+            Ok(texts::claim_due(&mut conn, db::now(), lease, 16, &claim)?)
+        })
+        .await??;
+        let handled = jobs.len();
+        futures::stream::iter(jobs)
+            .for_each_concurrent(4, |job| {
+                let token = &token;
+                async move { self.deliver(job, token).await }
+            })
+            .await;
+        Ok(handled)
+    }
+
+    async fn deliver(&self, job: TextJob, token: &str) {
+        let outcome = match self.write(&job).await {
+            Ok(Some(body)) => match self.provider.send(&job.to_number, &body).await {
+                Sent::Accepted(sid) => Outcome::Sent(sid),
+                Sent::Retry(error) => Outcome::Retry(error),
+                Sent::Refused(error) => Outcome::Failed(error),
+            },
+            Ok(None) => Outcome::Obsolete,
+            Err(e) => Outcome::Retry(format!("could not write the text: {e:#}")),
+        };
+        let retry_at = self.retry_at(job.attempts, db::now());
+        let pool = self.pool.clone();
+        let (id, kind, attempts) = (job.id, job.kind.clone(), job.attempts);
+        let token = token.to_owned();
+        let label = match &outcome {
+            Outcome::Sent(_) => "sent",
+            Outcome::Obsolete => "no longer applies",
+            Outcome::Retry(_) if retry_at.is_some() => "not sent; will retry",
+            Outcome::Retry(_) | Outcome::Failed(_) => "not sent; parked as failed",
+        };
+        let recorded = tokio::task::spawn_blocking(move || -> anyhow::Result<bool> {
+            let mut conn = pool.get()?;
+            let now = db::now();
+            Ok(match &outcome {
+                Outcome::Sent(sid) => {
+                    texts::finish(&mut conn, id, &token, Ok(sid.as_deref()), now)?
+                }
+                Outcome::Obsolete => texts::finish(&mut conn, id, &token, Ok(None), now)?,
+                Outcome::Retry(error) => {
+                    texts::finish(&mut conn, id, &token, Err((error, retry_at)), now)?
+                }
+                Outcome::Failed(error) => {
+                    texts::finish(&mut conn, id, &token, Err((error, None)), now)?
+                }
+            })
+        })
+        .await;
+        // The log names the job, never the number or the text.
+        match recorded {
+            Ok(Ok(_)) => tracing::info!(text_id = id, kind, attempts, outcome = label, "text"),
+            Ok(Err(e)) => tracing::warn!(
+                text_id = id,
+                error = format!("{e:#}"),
+                "could not record a text's outcome"
+            ),
+            Err(e) => tracing::warn!(text_id = id, error = %e, "could not record a text's outcome"),
+        }
+    }
+
+    fn retry_at(&self, attempts: i32, now: NaiveDateTime) -> Option<NaiveDateTime> {
+        if attempts >= self.retries.max_attempts {
+            return None;
+        }
+        let exponent = attempts.saturating_sub(1).clamp(0, 30);
+        let wait = (self.retries.retry_base_seconds * 2f64.powi(exponent))
+            .min(self.retries.retry_max_seconds);
+        let jittered = wait * rand::rng().random_range(0.5..=1.0);
+        Some(now + Duration::milliseconds((jittered * 1000.0) as i64))
+    }
+
+    /// The text of `job` from its booking as it is now; `None` when it no longer applies.
+    async fn write(&self, job: &TextJob) -> anyhow::Result<Option<String>> {
+        let pool = self.pool.clone();
+        let booking_id = job.booking_id;
+        let details = tokio::task::spawn_blocking(move || -> anyhow::Result<BookingDetails> {
+            let mut conn = pool.get()?;
+            let reference = db::bookings::find_by_id(&mut conn, booking_id)?
+                .and_then(|b| BookingReference::parse(&b.reference))
+                .ok_or_else(|| anyhow::anyhow!("booking {booking_id} not found"))?;
+            appointments::load(&mut conn, &reference).map_err(|e| anyhow::anyhow!("{e}"))
+        })
+        .await??;
+        let kind = TextKind::parse(&job.kind)
+            .ok_or_else(|| anyhow::anyhow!("unknown text kind {}", job.kind))?;
+        let status = details.booking.status;
+        let start = details.slot.starts_at.and_utc();
+        let obsolete = match kind {
+            TextKind::Reminder => status != BookingStatus::Booked || start <= Utc::now(),
+            TextKind::Confirmation | TextKind::Change => status == BookingStatus::Cancelled,
+            TextKind::Cancellation => false,
+        };
+        if obsolete {
+            return Ok(None);
+        }
+        let tz: Tz = details.location.timezone.tz();
+        let when = start.with_timezone(&tz).format("%a %b %-d, %-I:%M %p");
+        let provider = &details.provider.name;
+        let place = &details.location.name;
+        let reference = BookingReference::parse(&details.booking.reference)
+            .ok_or_else(|| anyhow::anyhow!("stored booking reference is malformed"))?;
+        // A short link (`/m/…`): a full manage token would take the text to three messages.
+        let manage = format!(
+            "{}/m/{}",
+            self.public_base_url,
+            self.tokens.manage_link_code(&reference)
+        );
+        let clinic = &self.clinic_name;
+        Ok(Some(match kind {
+            TextKind::Confirmation => format!(
+                "{clinic}: booked {when} with {provider} at {place} (ref {}). Change or cancel: {manage}",
+                reference.as_str()
+            ),
+            TextKind::Reminder => format!(
+                "{clinic}: reminder of your visit {when} with {provider} at {place}. Change or cancel: {manage}"
+            ),
+            TextKind::Change => format!(
+                "{clinic}: your visit is now {when} with {provider} at {place}. Details: {manage}"
+            ),
+            TextKind::Cancellation => format!(
+                "{clinic}: your visit {when} with {provider} is cancelled. Book again at {}/book or call {}.",
+                self.public_base_url, self.clinic_phone
+            ),
+        }))
+    }
+}
