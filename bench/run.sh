@@ -226,6 +226,14 @@ for backend in $BACKENDS; do
     wrk_run "$backend" "GET /api/v1/slots, one provider, 7 days, 60-minute visit type, database every time" "$c" "$avail_db&visit_type_id=1"
     wrk_run "$backend" "GET /api/v1/schedule-appointment, 60-minute visit type" "$c" "$BASE/api/v1/schedule-appointment?visit_type_id=1"
   done
+  # Issue 18: provider 2's calendar feed (a year of their booked visits, an iCalendar file), as a
+  # calendar app polls it; its token is set here, as POST /api/v1/providers/2/calendar-feed would.
+  feed_token=benchFeedToken-0123456789abcdefghijklmnopqr
+  echo "DELETE FROM calendar_feeds WHERE provider_id = 2; INSERT INTO calendar_feeds (provider_id, token_sha256, created_at) VALUES (2, '$(printf %s "$feed_token" | sha256sum | cut -d' ' -f1)', CURRENT_TIMESTAMP);" | sql "$backend" "$URL" >/dev/null
+  feed_events=$(curl -fsS "$BASE/calendar/$feed_token.ics" | grep -c '^BEGIN:VEVENT' || true)
+  for c in 1 32; do
+    wrk_run "$backend" "GET /calendar/{token}.ics, provider 2 ($feed_events visits)" "$c" "$BASE/calendar/$feed_token.ics"
+  done
   for c in 1 32; do
     wrk_run "$backend" "POST /api/v1/bookings, distinct free slots" "$c" "$BASE" "$ROOT/bench/book.lua" "$WORK/http$c.ids"
   done

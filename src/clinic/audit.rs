@@ -45,7 +45,7 @@ impl Entity<'_> {
         }
     }
 
-    pub(crate) fn id(&self) -> String {
+    fn id(&self) -> String {
         match self {
             Self::Booking(reference) => (*reference).to_owned(),
             Self::Slot(id) => id.to_string(),
@@ -82,6 +82,7 @@ pub(crate) fn record(
     to: Option<Value>,
     now: NaiveDateTime,
 ) -> diesel::QueryResult<()> {
+    let (kind, subject) = (entity.kind(), entity.id());
     let booking_reference = match entity {
         Entity::Booking(reference) => Some(reference.to_owned()),
         _ => None,
@@ -92,12 +93,18 @@ pub(crate) fn record(
         actor_user_id: actor.user_id(),
         actor: actor.label(),
         action,
-        entity_type: entity.kind(),
-        entity_id: entity.id(),
+        entity_type: kind,
+        entity_id: subject.clone(),
         booking_reference,
         from_state: from.as_ref().map(Value::to_string),
         to_state: to.as_ref().map(Value::to_string),
     }
     .insert(conn)?;
-    super::events::emit(conn, action, entity, (from.as_ref(), to.as_ref()), now)
+    super::events::emit(
+        conn,
+        action,
+        (kind, &subject),
+        (from.as_ref(), to.as_ref()),
+        now,
+    )
 }

@@ -11,8 +11,7 @@
 use chrono::{NaiveDateTime, SecondsFormat};
 use serde_json::{json, Value};
 
-use super::audit::Entity;
-use crate::db::audit::AuditAction;
+use crate::db::audit::{AuditAction, EntityKind};
 use crate::db::webhooks::{self as stored, DeliveryStatus, NewDelivery};
 use crate::db::{bookings, locations, slots, visit_types, DbConnection};
 use crate::domain::ids::{BookingId, WebhookEndpointId};
@@ -93,7 +92,7 @@ fn booking_data(
 pub(crate) fn emit(
     conn: &mut DbConnection,
     action: AuditAction,
-    entity: Entity<'_>,
+    (kind, subject): (EntityKind, &str),
     (from, to): (Option<&Value>, Option<&Value>),
     now: NaiveDateTime,
 ) -> diesel::QueryResult<()> {
@@ -108,14 +107,14 @@ pub(crate) fn emit(
     if takers.is_empty() {
         return Ok(());
     }
-    let subject = entity.id();
     let change = json!({"from": from, "to": to});
-    let (booking_id, mut data) = match entity {
-        Entity::Booking(reference) => match booking_data(conn, reference)? {
-            Some((id, data)) => (Some(id), data),
-            None => (None, json!({"reference": reference})),
-        },
-        _ => (None, json!({"reference": subject})),
+    let found = match kind {
+        EntityKind::Booking => booking_data(conn, subject)?,
+        _ => None,
+    };
+    let (booking_id, mut data) = match found {
+        Some((id, data)) => (Some(id), data),
+        None => (None, json!({"reference": subject})),
     };
     data["change"] = change;
     let payload = json!({
@@ -131,7 +130,7 @@ pub(crate) fn emit(
             endpoint_id,
             message_id: &id,
             event_type: event.as_str(),
-            subject: &subject,
+            subject,
             booking_id,
             payload: &payload,
             status: DeliveryStatus::Pending,

@@ -20,7 +20,16 @@ use crate::db::{self, Pool};
 use crate::domain::booking::{BookingReference, BookingStatus};
 use crate::settings::{MailSettings, Settings};
 
+/// The texts, one template each (minijinja, no escaping: plain text).
+const TEMPLATES: [(&str, &str); 4] = [
+    ("confirmation", include_str!("templates/confirmation.txt")),
+    ("reminder", include_str!("templates/reminder.txt")),
+    ("change", include_str!("templates/change.txt")),
+    ("cancellation", include_str!("templates/cancellation.txt")),
+];
+
 pub struct TextWorker {
+    templates: minijinja::Environment<'static>,
     pool: Pool,
     provider: Twilio,
     tokens: TokenKeys,
@@ -53,7 +62,14 @@ impl TextWorker {
             return Ok(None);
         }
         let id: u64 = rand::rng().random();
+        let mut templates = minijinja::Environment::new();
+        // A missing value is an error, not a gap in a patient's text.
+        templates.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        for (name, source) in TEMPLATES {
+            templates.add_template(name, source)?;
+        }
         Ok(Some(Self {
+            templates,
             pool,
             provider: Twilio::new(&settings.sms)?,
             tokens,
@@ -213,22 +229,19 @@ impl TextWorker {
             self.public_base_url,
             self.tokens.manage_link_code(&reference)
         );
-        let clinic = &self.clinic_name;
-        Ok(Some(match kind {
-            TextKind::Confirmation => format!(
-                "{clinic}: booked {when} with {provider} at {place} (ref {}). Change or cancel: {manage}",
-                reference.as_str()
-            ),
-            TextKind::Reminder => format!(
-                "{clinic}: reminder of your visit {when} with {provider} at {place}. Change or cancel: {manage}"
-            ),
-            TextKind::Change => format!(
-                "{clinic}: your visit is now {when} with {provider} at {place}. Details: {manage}"
-            ),
-            TextKind::Cancellation => format!(
-                "{clinic}: your visit {when} with {provider} is cancelled. Book again at {}/book or call {}.",
-                self.public_base_url, self.clinic_phone
-            ),
-        }))
+        let text = self
+            .templates
+            .get_template(kind.as_str())?
+            .render(minijinja::context! {
+                clinic => &self.clinic_name,
+                clinic_phone => &self.clinic_phone,
+                when => when.to_string(),
+                provider => provider,
+                place => place,
+                reference => reference.as_str(),
+                manage_url => manage,
+                booking_url => format!("{}/book", self.public_base_url),
+            })?;
+        Ok(Some(text.trim().to_owned()))
     }
 }
