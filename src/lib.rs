@@ -26,3 +26,4 @@ pub(crate) mod state;
 pub(crate) mod sweeper;
 pub mod telemetry;
 pub mod webhooks;
+pub(crate) mod workers;

@@ -239,18 +239,20 @@ fn the_lower_layers_import_only_what_the_table_allows() {
         &tree,
         "mail",
         &[
-            "mail", "clinic", "auth", "db", "domain", "settings", "metrics",
+            "mail", "clinic", "auth", "db", "domain", "settings", "metrics", "workers",
         ],
     );
     assert_layer_only_imports(
         &tree,
         "sms",
-        &["sms", "clinic", "auth", "db", "domain", "settings"],
+        &[
+            "sms", "clinic", "auth", "db", "domain", "settings", "workers",
+        ],
     );
     assert_layer_only_imports(
         &tree,
         "webhooks",
-        &["webhooks", "clinic", "db", "domain", "settings"],
+        &["webhooks", "clinic", "db", "domain", "settings", "workers"],
     );
 }
 

@@ -98,28 +98,13 @@ impl MailWorker {
 
     /// Runs until `shutdown` turns true. The mails being sent then are finished; the rest of
     /// the batch is handed back to the queue at once, for another copy or the next start.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
         let poll = StdDuration::from_millis(self.settings.poll_interval_ms.max(10));
-        while !*shutdown.borrow() {
-            match self.send_batch(Some(&shutdown)).await {
-                Ok(0) => {
-                    tokio::select! {
-                        _ = self.wakeup.notified() => {}
-                        _ = tokio::time::sleep(poll) => {}
-                        _ = shutdown.changed() => {}
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(error = format!("{e:#}"), "mail worker could not claim jobs");
-                    tokio::select! {
-                        _ = tokio::time::sleep(poll) => {}
-                        _ = shutdown.changed() => {}
-                    }
-                }
-            }
-        }
-        tracing::info!("mail worker stopped");
+        let stop = shutdown.clone();
+        crate::workers::run("mail", poll, &self.wakeup, shutdown, || {
+            self.send_batch(Some(&stop))
+        })
+        .await;
     }
 
     /// Claims one batch of due jobs and delivers it; returns how many jobs it handled.
@@ -344,18 +329,15 @@ impl MailWorker {
         .await?
     }
 
-    /// When to try again after `attempts` attempts: exponential from the base, capped, with
-    /// "full jitter" between half and all of it so a crowd of retries spreads out; `None` once
-    /// the attempts are used up.
+    /// When to try again after `attempts` attempts (`workers::Backoff`); `None` once they are
+    /// used up.
     fn retry_at(&self, attempts: i32) -> Option<chrono::NaiveDateTime> {
-        if attempts >= self.settings.max_attempts {
-            return None;
+        crate::workers::Backoff {
+            max_attempts: self.settings.max_attempts,
+            base_seconds: self.settings.retry_base_seconds,
+            max_seconds: self.settings.retry_max_seconds,
         }
-        let exponent = attempts.clamp(1, 30) - 1;
-        let backoff = (self.settings.retry_base_seconds * 2f64.powi(exponent))
-            .min(self.settings.retry_max_seconds);
-        let jittered = backoff * rand::rng().random_range(0.5..=1.0);
-        Some(db::now() + Duration::milliseconds((jittered * 1000.0) as i64))
+        .retry_at(attempts, db::now())
     }
 }
 

@@ -86,31 +86,9 @@ impl TextWorker {
         }))
     }
 
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
         let poll = StdDuration::from_millis(self.retries.poll_interval_ms.max(10));
-        while !*shutdown.borrow() {
-            match self.batch().await {
-                Ok(0) => {
-                    tokio::select! {
-                        _ = self.wakeup.notified() => {}
-                        _ = tokio::time::sleep(poll) => {}
-                        _ = shutdown.changed() => {}
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(
-                        error = format!("{e:#}"),
-                        "text worker could not claim texts"
-                    );
-                    tokio::select! {
-                        _ = tokio::time::sleep(poll) => {}
-                        _ = shutdown.changed() => {}
-                    }
-                }
-            }
-        }
-        tracing::info!("text worker stopped");
+        crate::workers::run("texts", poll, &self.wakeup, shutdown, || self.batch()).await;
     }
 
     async fn batch(&self) -> anyhow::Result<usize> {
@@ -183,14 +161,12 @@ impl TextWorker {
     }
 
     fn retry_at(&self, attempts: i32, now: NaiveDateTime) -> Option<NaiveDateTime> {
-        if attempts >= self.retries.max_attempts {
-            return None;
+        crate::workers::Backoff {
+            max_attempts: self.retries.max_attempts,
+            base_seconds: self.retries.retry_base_seconds,
+            max_seconds: self.retries.retry_max_seconds,
         }
-        let exponent = attempts.saturating_sub(1).clamp(0, 30);
-        let wait = (self.retries.retry_base_seconds * 2f64.powi(exponent))
-            .min(self.retries.retry_max_seconds);
-        let jittered = wait * rand::rng().random_range(0.5..=1.0);
-        Some(now + Duration::milliseconds((jittered * 1000.0) as i64))
+        .retry_at(attempts, now)
     }
 
     /// The text of `job` from its booking as it is now; `None` when it no longer applies.

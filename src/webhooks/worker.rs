@@ -61,31 +61,13 @@ impl WebhookWorker {
 
     /// Runs until `shutdown` turns true; deliveries in flight then finish, the rest of the batch
     /// goes back to the queue.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
         let poll = StdDuration::from_millis(self.settings.poll_interval_ms);
-        while !*shutdown.borrow() {
-            match self.batch(Some(&shutdown)).await {
-                Ok(0) => {
-                    tokio::select! {
-                        _ = self.wakeup.notified() => {}
-                        _ = tokio::time::sleep(poll) => {}
-                        _ = shutdown.changed() => {}
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(
-                        error = format!("{e:#}"),
-                        "webhook worker could not claim deliveries"
-                    );
-                    tokio::select! {
-                        _ = tokio::time::sleep(poll) => {}
-                        _ = shutdown.changed() => {}
-                    }
-                }
-            }
-        }
-        tracing::info!("webhook worker stopped");
+        let stop = shutdown.clone();
+        crate::workers::run("webhooks", poll, &self.wakeup, shutdown, || {
+            self.batch(Some(&stop))
+        })
+        .await;
     }
 
     /// Claims one batch of due deliveries and sends it; how many it handled.
@@ -229,17 +211,14 @@ impl WebhookWorker {
         }
     }
 
-    /// When a failed delivery goes again: the base wait doubled per attempt so far, capped, with
-    /// jitter between half and all of it; none after the last attempt.
+    /// When a failed delivery goes again (`workers::Backoff`); none after the last attempt.
     fn retry_at(&self, attempts: i32, now: NaiveDateTime) -> Option<NaiveDateTime> {
-        if attempts >= self.settings.max_attempts {
-            return None;
+        crate::workers::Backoff {
+            max_attempts: self.settings.max_attempts,
+            base_seconds: self.settings.retry_base_seconds,
+            max_seconds: self.settings.retry_max_seconds,
         }
-        let exponent = attempts.saturating_sub(1).clamp(0, 30);
-        let wait = (self.settings.retry_base_seconds * 2f64.powi(exponent))
-            .min(self.settings.retry_max_seconds);
-        let jittered = wait * rand::rng().random_range(0.5..=1.0);
-        Some(now + Duration::milliseconds((jittered * 1000.0) as i64))
+        .retry_at(attempts, now)
     }
 
     async fn record(
