@@ -7,7 +7,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use crate::helpers::{python_result, spawn_app_with, Backend, TestApp, STAFF_PASSWORD};
+use crate::helpers::{python_result, spawn_app_with, Backend, TestApp};
 
 fn the_icalendar_parser_is_there() -> Result<(), String> {
     crate::helpers::unless_required(
@@ -208,7 +208,7 @@ async fn only_an_admin_or_the_provider_s_own_account_manages_a_feed(backend: Bac
     );
     // Dr. Chen's own account, linked as `create-user --provider 1` links it.
     let email = "maya.chen@clinic.example";
-    app.create_user(email, "provider", STAFF_PASSWORD).await;
+    let own = app.token_of(email, "provider").await;
     app.with_db(move |conn| {
         use clinic_booking::db::schema::users;
         use diesel::prelude::*;
@@ -218,8 +218,6 @@ async fn only_an_admin_or_the_provider_s_own_account_manages_a_feed(backend: Bac
             .expect("link the account");
     })
     .await;
-    let login: Value = app.login(email, STAFF_PASSWORD).await.json().await.unwrap();
-    let own = login["access_token"].as_str().unwrap().to_owned();
     let feed = new_feed(&app, &own, 1).await;
     assert_eq!(app.get(&feed).await.status(), StatusCode::OK);
     // Not another provider's.

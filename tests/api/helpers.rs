@@ -769,6 +769,15 @@ impl TestApp {
         (id, body["access_token"].as_str().expect("token").to_owned())
     }
 
+    /// A token for a new account of `role` under `email` (for a test that reads its mail).
+    pub async fn token_of(&self, email: &str, role: &str) -> String {
+        self.create_user(email, role, STAFF_PASSWORD).await;
+        let response = self.login(email, STAFF_PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::OK, "login as {email}");
+        let body: Value = response.json().await.expect("json");
+        body["access_token"].as_str().expect("token").to_owned()
+    }
+
     /// A token for a new account of `role`.
     pub async fn staff_token(&self, role: &str) -> String {
         self.staff(role).await.1

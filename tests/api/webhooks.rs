@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{
     another_patient, node_result, spawn_app_on_with, spawn_app_with, Backend, ServerProcess,
-    TestApp, TestDatabase, STAFF_PASSWORD,
+    TestApp, TestDatabase,
 };
 use crate::smtp::unused_port;
 use crate::waitlist::wait_for_mails;
@@ -133,6 +133,26 @@ fn kind(delivery: &Value) -> String {
 
 fn payload(delivery: &Value) -> Value {
     serde_json::from_str(delivery["body"].as_str().unwrap()).unwrap()
+}
+
+/// Reads `path` as `admin` until `done` holds of it (bounded: 5 s), and answers what it read last.
+async fn read_until(
+    app: &TestApp,
+    admin: &str,
+    path: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let mut read = Value::Null;
+    for _ in 0..100 {
+        read = app
+            .send_ok(Method::GET, path, admin, None, StatusCode::OK)
+            .await;
+        if done(&read) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    read
 }
 
 /// A test app whose webhook worker may call the receiver on loopback, and retries fast.
@@ -426,14 +446,7 @@ async fn a_410_turns_the_endpoint_off_and_failures_are_parked_then_retried(backe
     let app = app_for_webhooks(backend, 2).await;
     // An admin whose address the mail about the endpoint goes to.
     let admin_email = "hooks-admin@clinic.example";
-    app.create_user(admin_email, "admin", STAFF_PASSWORD).await;
-    let login: Value = app
-        .login(admin_email, STAFF_PASSWORD)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let admin = login["access_token"].as_str().unwrap().to_owned();
+    let admin = app.token_of(admin_email, "admin").await;
     let off = register(
         &app,
         &admin,
@@ -452,22 +465,13 @@ async fn a_410_turns_the_endpoint_off_and_failures_are_parked_then_retried(backe
     failing.wait_for(2).await;
 
     // 410: off, with the reason; the admins are mailed.
-    let mut endpoint = Value::Null;
-    for _ in 0..100 {
-        endpoint = app
-            .send_ok(
-                Method::GET,
-                &format!("/api/v1/admin/webhooks/{}", off["id"]),
-                &admin,
-                None,
-                StatusCode::OK,
-            )
-            .await;
-        if endpoint["active"] == false {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let endpoint = read_until(
+        &app,
+        &admin,
+        &format!("/api/v1/admin/webhooks/{}", off["id"]),
+        |e| e["active"] == false,
+    )
+    .await;
     assert_eq!(endpoint["active"], false, "{endpoint}");
     assert!(endpoint["disabled_reason"]
         .as_str()
@@ -476,17 +480,8 @@ async fn a_410_turns_the_endpoint_off_and_failures_are_parked_then_retried(backe
 
     // Two failures: parked as failed, with the last status.
     let path = format!("/api/v1/admin/webhooks/{}/deliveries", parked["id"]);
-    let mut delivery = Value::Null;
-    for _ in 0..100 {
-        let listed = app
-            .send_ok(Method::GET, &path, &admin, None, StatusCode::OK)
-            .await;
-        delivery = listed["items"][0].clone();
-        if delivery["status"] == "failed" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let listed = read_until(&app, &admin, &path, |l| l["items"][0]["status"] == "failed").await;
+    let delivery = listed["items"][0].clone();
     assert_eq!(delivery["status"], "failed", "{delivery}");
     assert_eq!(delivery["attempts"], 2);
     assert_eq!(delivery["last_status_code"], 500);
@@ -547,14 +542,7 @@ async fn an_endpoint_failing_for_a_day_is_turned_off_and_the_admins_mailed(backe
     let failing = Receiver::start(&[500, 500, 500, 500]).await;
     let app = app_for_webhooks(backend, 12).await;
     let admin_email = "day-admin@clinic.example";
-    app.create_user(admin_email, "admin", STAFF_PASSWORD).await;
-    let login: Value = app
-        .login(admin_email, STAFF_PASSWORD)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let admin = login["access_token"].as_str().unwrap().to_owned();
+    let admin = app.token_of(admin_email, "admin").await;
     let endpoint = register(
         &app,
         &admin,
@@ -565,16 +553,7 @@ async fn an_endpoint_failing_for_a_day_is_turned_off_and_the_admins_mailed(backe
     // A first failure starts the clock.
     app.book_ok(app.free_slot_ids_from(2).await[0]).await;
     failing.wait_for(1).await;
-    let mut read = Value::Null;
-    for _ in 0..100 {
-        read = app
-            .send_ok(Method::GET, &path, &admin, None, StatusCode::OK)
-            .await;
-        if read["failing_since"].is_string() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let read = read_until(&app, &admin, &path, |e| e["failing_since"].is_string()).await;
     assert!(read["failing_since"].is_string(), "{read}");
     assert_eq!(read["active"], true);
     // ...which reads a day and an hour ago: the next failure turns it off.
@@ -591,15 +570,7 @@ async fn an_endpoint_failing_for_a_day_is_turned_off_and_the_admins_mailed(backe
     })
     .await;
     failing.wait_for(2).await;
-    for _ in 0..100 {
-        read = app
-            .send_ok(Method::GET, &path, &admin, None, StatusCode::OK)
-            .await;
-        if read["active"] == false {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let read = read_until(&app, &admin, &path, |e| e["active"] == false).await;
     assert_eq!(read["active"], false, "{read}");
     assert!(
         read["disabled_reason"]
