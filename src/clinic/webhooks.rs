@@ -84,8 +84,16 @@ pub(crate) fn update(
     now: NaiveDateTime,
 ) -> Result<Endpoint, ClinicError> {
     let before = stored::find_endpoint(conn, id)?.ok_or(ClinicError::NotFound("webhook"))?;
-    // Turned on again: it starts afresh, its day of failures forgotten.
+    // Turned on again, or pointed elsewhere: it starts afresh, its failures forgotten.
     let restarted = change.active == Some(true) && !before.active;
+    let moved = change
+        .url
+        .as_ref()
+        .is_some_and(|u| u.as_str() != before.url);
+    // Turned off: what waits to go is parked (failed), for the admin to retry later.
+    if change.active == Some(false) && before.active {
+        stored::park_pending(conn, id, "turned off by an admin")?;
+    }
     let endpoint = stored::update_endpoint(
         conn,
         id,
@@ -96,7 +104,7 @@ pub(crate) fn update(
             include_patient_data: change.include_patient_data,
             active: change.active,
             disabled_reason: restarted.then_some(None),
-            failing_since: restarted.then_some(None),
+            failing_since: (restarted || moved).then_some(None),
             updated_at: Some(now),
         },
     )?
@@ -168,6 +176,7 @@ pub(crate) fn delete(
 pub(crate) fn retry(
     conn: &mut DbConnection,
     id: WebhookDeliveryId,
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> Result<stored::Delivery, ClinicError> {
     let delivery = stored::find_delivery(conn, id)?.ok_or(ClinicError::NotFound("delivery"))?;
@@ -185,6 +194,15 @@ pub(crate) fn retry(
             "only a failed delivery can be retried",
         ));
     }
+    audit::record(
+        conn,
+        actor,
+        AuditAction::WebhookRetry,
+        Entity::WebhookEndpoint(endpoint.id),
+        Some(json!({"delivery": id.get(), "status": "failed"})),
+        Some(json!({"delivery": id.get(), "status": "pending"})),
+        now,
+    )?;
     stored::find_delivery(conn, id)?.ok_or(ClinicError::NotFound("delivery"))
 }
 

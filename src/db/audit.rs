@@ -125,12 +125,13 @@ pub enum AuditAction {
     WebhookRotate,
     WebhookDelete,
     WebhookDisable,
+    WebhookRetry,
     CalendarFeedRotate,
     CalendarFeedRevoke,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 31] = [
+    pub const ALL: [Self; 32] = [
         Self::BookingCreate,
         Self::BookingStatus,
         Self::BookingReschedule,
@@ -160,6 +161,7 @@ impl AuditAction {
         Self::WebhookRotate,
         Self::WebhookDelete,
         Self::WebhookDisable,
+        Self::WebhookRetry,
         Self::CalendarFeedRotate,
         Self::CalendarFeedRevoke,
     ];
@@ -195,6 +197,7 @@ impl AuditAction {
             Self::WebhookRotate => "webhook.rotate_secret",
             Self::WebhookDelete => "webhook.delete",
             Self::WebhookDisable => "webhook.disable",
+            Self::WebhookRetry => "webhook.retry_delivery",
             Self::CalendarFeedRotate => "calendar_feed.rotate",
             Self::CalendarFeedRevoke => "calendar_feed.revoke",
         }

@@ -135,29 +135,43 @@ pub(crate) fn claim_due(
     })
 }
 
-/// Records a claimed text's outcome: sent (with the provider's id for it), waiting for
-/// `retry_at`, or (none) failed; nothing to send any more counts as sent without an id.
+/// What became of a claimed text.
+pub(crate) enum TextOutcome<'a> {
+    /// Accepted by the provider, with its id for the message.
+    Sent(Option<&'a str>),
+    /// No longer applies (a reminder for a cancelled visit): not sent, and recorded so.
+    Skipped,
+    /// Not sent: tried again at the time given, or (none) parked as failed.
+    NotSent(&'a str, Option<NaiveDateTime>),
+}
+
+/// Records a claimed text's outcome; false if the claim was lost meanwhile (another worker
+/// holds it now).
 pub(crate) fn finish(
     conn: &mut DbConnection,
     id: i32,
     token: &str,
-    outcome: Result<Option<&str>, (&str, Option<NaiveDateTime>)>,
+    outcome: TextOutcome<'_>,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let claimed = text_messages::table
         .filter(text_messages::id.eq(id))
         .filter(text_messages::claim_token.eq(token))
         .filter(text_messages::status.eq("pending"));
+    let unlocked = text_messages::locked_until.eq(None::<NaiveDateTime>);
     let updated = match outcome {
-        Ok(provider_id) => diesel::update(claimed)
+        TextOutcome::Sent(provider_id) => diesel::update(claimed)
             .set((
                 text_messages::status.eq("sent"),
                 text_messages::sent_at.eq(Some(now)),
                 text_messages::provider_message_id.eq(provider_id),
-                text_messages::locked_until.eq(None::<NaiveDateTime>),
+                unlocked,
             ))
             .execute(conn)?,
-        Err((error, retry_at)) => diesel::update(claimed)
+        TextOutcome::Skipped => diesel::update(claimed)
+            .set((text_messages::status.eq("skipped"), unlocked))
+            .execute(conn)?,
+        TextOutcome::NotSent(error, retry_at) => diesel::update(claimed)
             .set((
                 text_messages::status.eq(if retry_at.is_some() {
                     "pending"
@@ -166,7 +180,7 @@ pub(crate) fn finish(
                 }),
                 text_messages::next_attempt_at.eq(retry_at.unwrap_or(now)),
                 text_messages::last_error.eq(Some(error)),
-                text_messages::locked_until.eq(None::<NaiveDateTime>),
+                unlocked,
             ))
             .execute(conn)?,
     };

@@ -110,13 +110,18 @@ pub fn find_endpoint(
 }
 
 /// The active endpoints (whichever events they take): read by every change that may emit one.
+/// On PostgreSQL the rows are share-locked to the change's commit, so an endpoint cannot be
+/// deleted between this read and the deliveries written for it (`delete_endpoint` waits).
 pub(crate) fn active_endpoints(
     conn: &mut DbConnection,
 ) -> QueryResult<Vec<(WebhookEndpointId, String)>> {
-    webhook_endpoints::table
+    let query = webhook_endpoints::table
         .filter(webhook_endpoints::active.eq(true))
-        .select((webhook_endpoints::id, webhook_endpoints::event_types))
-        .load(conn)
+        .select((webhook_endpoints::id, webhook_endpoints::event_types));
+    match conn {
+        DbConnection::Postgres(pg) => query.for_share().load(pg),
+        DbConnection::Sqlite(sqlite) => query.load(sqlite),
+    }
 }
 
 pub(crate) fn update_endpoint(
@@ -151,6 +156,15 @@ pub(crate) fn rotate_secret(
 
 /// Deletes an endpoint with its deliveries (and any mail about it that has not gone yet).
 pub(crate) fn delete_endpoint(conn: &mut DbConnection, id: WebhookEndpointId) -> QueryResult<bool> {
+    // First the endpoint's row (PostgreSQL): a change writing deliveries for it finishes first,
+    // and those go too; one that starts after finds it gone.
+    if let DbConnection::Postgres(pg) = conn {
+        webhook_endpoints::table
+            .find(id)
+            .select(webhook_endpoints::id)
+            .for_update()
+            .load::<WebhookEndpointId>(pg)?;
+    }
     diesel::delete(webhook_deliveries::table.filter(webhook_deliveries::endpoint_id.eq(id)))
         .execute(conn)?;
     diesel::delete(outbox::table.filter(outbox::webhook_endpoint_id.eq(id))).execute(conn)?;
@@ -190,6 +204,25 @@ pub(crate) fn note_success(conn: &mut DbConnection, id: WebhookEndpointId) -> Qu
     Ok(())
 }
 
+/// Parks an endpoint's pending deliveries as failed (it was turned off), saying why.
+pub(crate) fn park_pending(
+    conn: &mut DbConnection,
+    id: WebhookEndpointId,
+    reason: &str,
+) -> QueryResult<usize> {
+    diesel::update(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::endpoint_id.eq(id))
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str())),
+    )
+    .set((
+        webhook_deliveries::status.eq(DeliveryStatus::Failed.as_str()),
+        webhook_deliveries::last_error.eq(Some(format!("endpoint turned off: {reason}"))),
+        webhook_deliveries::locked_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)
+}
+
 /// Turns an active endpoint off, saying why; false if it was off already (another worker got
 /// there first). Its pending deliveries are parked as failed, for the admin to retry.
 pub(crate) fn disable(
@@ -210,17 +243,7 @@ pub(crate) fn disable(
     ))
     .execute(conn)?;
     if updated == 1 {
-        diesel::update(
-            webhook_deliveries::table
-                .filter(webhook_deliveries::endpoint_id.eq(id))
-                .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str())),
-        )
-        .set((
-            webhook_deliveries::status.eq(DeliveryStatus::Failed.as_str()),
-            webhook_deliveries::last_error.eq(Some(format!("endpoint disabled: {reason}"))),
-            webhook_deliveries::locked_until.eq(None::<NaiveDateTime>),
-        ))
-        .execute(conn)?;
+        park_pending(conn, id, reason)?;
     }
     Ok(updated == 1)
 }
@@ -298,7 +321,12 @@ fn due_ids(
                 .field(webhook_deliveries::id)
                 .lt(webhook_deliveries::id),
         );
+    // An endpoint turned off sends nothing (its pending deliveries are parked as it is).
+    let active = webhook_endpoints::table
+        .filter(webhook_endpoints::id.eq(webhook_deliveries::endpoint_id))
+        .filter(webhook_endpoints::active.eq(true));
     let query = webhook_deliveries::table
+        .filter(diesel::dsl::exists(active))
         .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
         .filter(webhook_deliveries::next_attempt_at.le(now))
         .filter(

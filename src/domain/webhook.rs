@@ -216,16 +216,24 @@ pub fn is_public(ip: IpAddr) -> bool {
             }
             let segments = v6.segments();
             // 64:ff9b::/96, NAT64: the IPv4 address in its last 32 bits.
-            if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-                let o = v6.octets();
+            let o = v6.octets();
+            // An IPv4 address inside: NAT64 (64:ff9b::/96) and the deprecated IPv4-compatible
+            // form (::/96) in the last 32 bits, 6to4 (2002::/16) in bits 16 to 48.
+            if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || segments[..6] == [0; 6] {
                 return is_public_v4(Ipv4Addr::new(o[12], o[13], o[14], o[15]));
+            }
+            if segments[0] == 0x2002 {
+                return is_public_v4(Ipv4Addr::new(o[2], o[3], o[4], o[5]));
             }
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (segments[0] & 0xfe00) == 0xfc00 // unique local fc00::/7
                 || (segments[0] & 0xffc0) == 0xfe80 // link-local fe80::/10
-                || (segments[0] == 0x2001 && segments[1] == 0x0db8)) // documentation
+                || (segments[0] == 0x2001 && segments[1] == 0x0db8) // documentation
+                || (segments[0] == 0x2001 && segments[1] == 0) // Teredo 2001::/32
+                || (segments[0] == 0x64 && segments[1] == 0xff9b && segments[2] == 1) // local NAT64
+                || (segments[0] & 0xffc0) == 0xfec0) // site-local fec0::/10
         }
     }
 }
@@ -271,6 +279,12 @@ mod tests {
             "::ffff:10.0.0.1",
             "64:ff9b::a9fe:a9fe",
             "2001:db8::1",
+            "::7f00:1",
+            "2002:0a00:0001::1",
+            "2002:7f00:0001::1",
+            "2001:0:4136:e378::1",
+            "64:ff9b:1::a00:1",
+            "fec0::1",
         ] {
             let ip: IpAddr = internal.parse().unwrap();
             assert!(!is_public(ip), "{internal}");

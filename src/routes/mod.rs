@@ -74,7 +74,7 @@ pub(crate) fn configure(
             utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
                 .url("/docs/openapi.json", document.clone()),
         )
-        .configure(fhir::configure)
+        .configure(|cfg| fhir::configure(cfg, public_posts))
         .service(
             web::scope("/api/v1")
                 .service(web::resource("/auth/login").route(web::post().to(auth::login)))

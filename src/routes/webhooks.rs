@@ -583,14 +583,15 @@ pub(super) async fn deliveries(
 )]
 pub(super) async fn retry_delivery(
     state: web::Data<AppState>,
-    _admin: AdminUser,
+    admin: AdminUser,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = WebhookDeliveryId::try_from(path.into_inner())
         .map_err(|_| ApiError::not_found("delivery"))?;
+    let actor = admin.actor();
     let delivery = state
         .with_connection(move |conn| {
-            db::write_transaction(conn, |conn| hooks::retry(conn, id, db::now()))
+            db::write_transaction(conn, |conn| hooks::retry(conn, id, &actor, db::now()))
         })
         .await?;
     state.wake_mail_worker();

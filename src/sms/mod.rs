@@ -13,6 +13,9 @@ use serde::Deserialize;
 
 use crate::settings::SmsSettings;
 
+/// How long one send may take.
+pub(crate) const SEND_TIMEOUT_SECONDS: u64 = 15;
+
 /// A Messages API client.
 pub(crate) struct Twilio {
     client: reqwest::Client,
@@ -48,7 +51,7 @@ impl Twilio {
         let base = settings.base_url.trim_end_matches('/');
         Ok(Self {
             client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(15))
+                .timeout(Duration::from_secs(SEND_TIMEOUT_SECONDS))
                 .redirect(reqwest::redirect::Policy::none())
                 .build()?,
             url: format!(
@@ -88,10 +91,18 @@ impl Twilio {
             .and_then(|r| r.code)
             .map_or(String::new(), |c| format!(" (code {c})"));
         let error = format!("the provider answered {status}{code}");
-        if status.as_u16() == 429 || status.is_server_error() {
-            Sent::Retry(error)
-        } else {
-            Sent::Refused(error)
+        match status.as_u16() {
+            429 | 500..=599 => Sent::Retry(error),
+            // The clinic's account, not the patient's number: every text would fail alike, so
+            // none is given up; the log says what to fix.
+            401 | 403 | 404 => {
+                tracing::error!(
+                    status = status.as_u16(),
+                    "the SMS provider refused the account: check sms.account_sid, sms.auth_token and sms.base_url"
+                );
+                Sent::Retry(error)
+            }
+            _ => Sent::Refused(error),
         }
     }
 }

@@ -15,10 +15,14 @@ use tokio::sync::{watch, Notify};
 use super::{Sent, Twilio};
 use crate::auth::jwt::TokenKeys;
 use crate::clinic::appointments::{self, BookingDetails};
-use crate::db::texts::{self, TextJob, TextKind};
+use crate::db::texts::{self, TextJob, TextKind, TextOutcome};
 use crate::db::{self, Pool};
 use crate::domain::booking::{BookingReference, BookingStatus};
 use crate::settings::{MailSettings, Settings};
+
+/// Texts claimed at once, and sent at once of those.
+const BATCH: usize = 16;
+const CONCURRENT: usize = 4;
 
 /// The texts, one template each (minijinja, no escaping: plain text).
 const TEMPLATES: [(&str, &str); 4] = [
@@ -95,15 +99,28 @@ impl TextWorker {
         let pool = self.pool.clone();
         let token = format!("{}-{:08x}", self.name, rand::rng().random::<u32>());
         let claim = token.clone();
-        let lease = Duration::seconds(self.retries.lease_seconds.max(30));
+        // Long enough for the whole batch: its rounds of sends, each within the provider's
+        // deadline, and a margin; no other worker may take a text while this one sends it.
+        let rounds = (BATCH / CONCURRENT) as i64;
+        let lease = Duration::seconds(
+            self.retries
+                .lease_seconds
+                .max(rounds * super::SEND_TIMEOUT_SECONDS as i64 + 60),
+        );
         let jobs = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<TextJob>> {
             let mut conn = pool.get()?;
-            Ok(texts::claim_due(&mut conn, db::now(), lease, 16, &claim)?)
+            Ok(texts::claim_due(
+                &mut conn,
+                db::now(),
+                lease,
+                BATCH as i64,
+                &claim,
+            )?)
         })
         .await??;
         let handled = jobs.len();
         futures::stream::iter(jobs)
-            .for_each_concurrent(4, |job| {
+            .for_each_concurrent(CONCURRENT, |job| {
                 let token = &token;
                 async move { self.deliver(job, token).await }
             })
@@ -134,23 +151,26 @@ impl TextWorker {
         let recorded = tokio::task::spawn_blocking(move || -> anyhow::Result<bool> {
             let mut conn = pool.get()?;
             let now = db::now();
-            Ok(match &outcome {
-                Outcome::Sent(sid) => {
-                    texts::finish(&mut conn, id, &token, Ok(sid.as_deref()), now)?
-                }
-                Outcome::Obsolete => texts::finish(&mut conn, id, &token, Ok(None), now)?,
-                Outcome::Retry(error) => {
-                    texts::finish(&mut conn, id, &token, Err((error, retry_at)), now)?
-                }
-                Outcome::Failed(error) => {
-                    texts::finish(&mut conn, id, &token, Err((error, None)), now)?
-                }
-            })
+            let outcome = match &outcome {
+                Outcome::Sent(sid) => TextOutcome::Sent(sid.as_deref()),
+                Outcome::Obsolete => TextOutcome::Skipped,
+                Outcome::Retry(error) => TextOutcome::NotSent(error, retry_at),
+                Outcome::Failed(error) => TextOutcome::NotSent(error, None),
+            };
+            Ok(texts::finish(&mut conn, id, &token, outcome, now)?)
         })
         .await;
         // The log names the job, never the number or the text.
         match recorded {
-            Ok(Ok(_)) => tracing::info!(text_id = id, kind, attempts, outcome = label, "text"),
+            Ok(Ok(true)) => tracing::info!(text_id = id, kind, attempts, outcome = label, "text"),
+            // Its lease ran out first and another worker holds it now (and may send it too).
+            Ok(Ok(false)) => tracing::warn!(
+                text_id = id,
+                kind,
+                attempts,
+                outcome = label,
+                "text finished after its claim lapsed"
+            ),
             Ok(Err(e)) => tracing::warn!(
                 text_id = id,
                 error = format!("{e:#}"),

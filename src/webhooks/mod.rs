@@ -3,7 +3,9 @@
 //! names resolve only to public addresses (`PublicOnly`, the client's resolver, so a name that
 //! later points inside the clinic's network is refused at the connection, not only at
 //! registration), IP literals are judged as they are, and redirects are not followed.
-//! `webhooks.allow_private_targets` lifts the check (a receiver on the same host, the tests).
+//! Proxy settings in the environment are ignored for deliveries, which would otherwise resolve
+//! the target elsewhere. `webhooks.allow_private_targets` lifts the check (a receiver on the
+//! same host, the tests).
 
 pub mod worker;
 
@@ -43,6 +45,9 @@ impl Resolve for PublicOnly {
 /// a deadline per request.
 pub fn client(settings: &WebhookSettings) -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
+        // Straight to the target: through a proxy, the proxy would resolve the name (inside the
+        // network), not `PublicOnly`.
+        .no_proxy()
         .dns_resolver(Arc::new(PublicOnly {
             allow_private: settings.allow_private_targets,
         }))

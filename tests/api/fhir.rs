@@ -31,6 +31,7 @@ crate::tests! {
         appointments_and_patients_are_for_staff_and_the_booking_s_own_manage_token,
         an_appointment_is_cancelled_and_checked_in_by_updating_its_status,
         staff_search_appointments_and_patients,
+        public_fhir_bookings_are_limited_per_client_like_rest_ones,
     ],
 }
 
@@ -547,6 +548,20 @@ async fn an_appointment_created_through_fhir_is_a_booking_under_the_same_rules_a
     );
     assert_eq!(one["id"], two["id"]);
     assert_eq!(app.bookings_for_slot(ine_slot).await, 1);
+    // The same criteria from a public caller with another body is not the same request: it
+    // gets no one else's booking (nor its manage token), only a 422.
+    let intruder = appointment_for(&format!("Slot/{ine_slot}"), "Mallory", "m@example.com");
+    let (status, outcome, _) = fhir(
+        &app,
+        Method::POST,
+        "/fhir/Appointment",
+        None,
+        Some(&intruder),
+        &criteria,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{outcome}");
+    assert!(!outcome.to_string().contains(one["id"].as_str().unwrap()));
     assert_eq!(app.bookings_for_slot(again_slot).await, 1);
 
     // Bad requests: no patient, a status other than booked, not JSON, not FHIR JSON.
@@ -939,6 +954,9 @@ async fn staff_search_appointments_and_patients(backend: Backend) {
     assert_eq!(search("Patient?name=fhir".into()).await.len(), 2);
     assert_eq!(search("Patient?birthdate=1980-02-03".into()).await.len(), 2);
     assert!(search("Patient?name=nobody".into()).await.is_empty());
+    // A search names what it looks for: not every patient at once.
+    let (status, _, _) = fhir(&app, Method::GET, "/fhir/Patient", Some(&desk), None, &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _, _) = fhir(
         &app,
         Method::GET,
@@ -949,4 +967,38 @@ async fn staff_search_appointments_and_patients(backend: Backend) {
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+async fn public_fhir_bookings_are_limited_per_client_like_rest_ones(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.http.rate_limit_per_minute = 2).await;
+    let slots = app.free_slot_ids_from(2).await;
+    let mut statuses = Vec::new();
+    let mut last = Value::Null;
+    for (n, slot) in slots.iter().take(3).enumerate() {
+        let body = appointment_for(
+            &format!("Slot/{slot}"),
+            "Rate",
+            &format!("rate{n}@example.com"),
+        );
+        let (status, answer, _) = fhir(
+            &app,
+            Method::POST,
+            "/fhir/Appointment",
+            None,
+            Some(&body),
+            &[],
+        )
+        .await;
+        statuses.push(status);
+        last = answer;
+    }
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::CREATED,
+            StatusCode::CREATED,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+    assert_eq!(outcome_code(&last), "throttled");
 }

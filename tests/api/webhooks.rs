@@ -33,6 +33,7 @@ crate::tests! {
         patient_data_goes_only_to_an_endpoint_that_asks,
         a_410_turns_the_endpoint_off_and_failures_are_parked_then_retried,
         an_endpoint_failing_for_a_day_is_turned_off_and_the_admins_mailed,
+        an_endpoint_turned_off_sends_nothing_more,
     ],
     both_backends_if(the_webhook_library_is_there): [
         booking_changes_each_deliver_one_webhook_that_verifies_with_standardwebhooks,
@@ -705,4 +706,44 @@ async fn a_kill_9_between_commit_and_delivery_loses_no_webhook(backend: Backend)
     for result in checked["results"].as_array().unwrap() {
         assert_eq!(result["verified"][0]["ok"], true, "{result}");
     }
+}
+
+async fn an_endpoint_turned_off_sends_nothing_more(backend: Backend) {
+    // Nothing listens there: the delivery keeps failing and waits for its next try.
+    let url = format!("http://127.0.0.1:{}/hooks", unused_port());
+    let app = app_for_webhooks(backend, 12).await;
+    let admin = app.staff_token("admin").await;
+    let endpoint = register(
+        &app,
+        &admin,
+        &json!({"url": url, "events": ["booking.created"]}),
+    )
+    .await;
+    app.book_ok(app.free_slot_ids_from(2).await[0]).await;
+    let deliveries = format!("/api/v1/admin/webhooks/{}/deliveries", endpoint["id"]);
+    let tried = read_until(&app, &admin, &deliveries, |l| {
+        l["items"][0]["attempts"].as_i64().unwrap_or(0) >= 1
+    })
+    .await;
+    assert_eq!(tried["items"][0]["status"], "pending", "{tried}");
+    app.send_ok(
+        Method::PATCH,
+        &format!("/api/v1/admin/webhooks/{}", endpoint["id"]),
+        &admin,
+        Some(&json!({"active": false})),
+        StatusCode::OK,
+    )
+    .await;
+    // Parked at once, and no further attempt is made.
+    let parked = app
+        .send_ok(Method::GET, &deliveries, &admin, None, StatusCode::OK)
+        .await;
+    assert_eq!(parked["items"][0]["status"], "failed", "{parked}");
+    let attempts = parked["items"][0]["attempts"].clone();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let later = app
+        .send_ok(Method::GET, &deliveries, &admin, None, StatusCode::OK)
+        .await;
+    assert_eq!(later["items"][0]["attempts"], attempts);
+    assert_eq!(later["items"][0]["status"], "failed");
 }

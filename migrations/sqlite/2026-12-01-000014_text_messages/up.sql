@@ -9,7 +9,8 @@ CREATE TABLE text_messages (
     kind TEXT NOT NULL CHECK (kind IN ('confirmation', 'reminder', 'change', 'cancellation')),
     -- The patient's number in E.164, as the provider takes it.
     to_number TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+    -- skipped: no longer applied when its turn came (a reminder for a cancelled visit).
+    status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'skipped', 'failed')),
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TIMESTAMP NOT NULL,
     locked_until TIMESTAMP,

@@ -430,6 +430,12 @@ pub(super) async fn search_patients(
             other => page_param(other, value, &mut page)?,
         }
     }
+    if email.is_none() && name.is_none() && born.is_none() {
+        return Err(ApiError::BadRequest(
+            "search patients by `email`, `name` or `birthdate`".into(),
+        )
+        .into());
+    }
     let (count, offset) = page;
     let (resources, more) = state
         .with_connection(move |conn| {
@@ -786,12 +792,18 @@ pub(super) async fn create_appointment(
                 )
                 .into());
             }
-            // The criteria alone identify the request: a match answers, whatever the body.
-            (
-                Some(format!("if-none-exist:{criteria}")),
-                conditional_scope(&actor),
-                Value::String(criteria),
-            )
+            // The key has a space, which no Idempotency-Key can: neither can stand for the other.
+            let key = format!("if-none-exist {criteria}");
+            // For staff (who read every booking anyway) the criteria alone identify the
+            // request: a match answers, whatever the body. A public caller's match must be
+            // the same request, body and all, or it would hand one patient's booking (and its
+            // manage token) to whoever guessed the criteria.
+            let fingerprint = if actor.is_staff() {
+                Value::String(criteria)
+            } else {
+                json!([criteria, resource])
+            };
+            (Some(key), conditional_scope(&actor), fingerprint)
         }
         None => (idempotency::key_of(&req)?, create_scope(&actor), resource),
     };

@@ -47,7 +47,12 @@ const DEFAULT_COUNT: usize = 50;
 /// reach is the rules'; this bounds one search's work.
 const DEFAULT_WINDOW_DAYS: i64 = 31;
 
-pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+/// The FHIR routes. A public `POST /fhir/Appointment` books like `POST /api/v1/bookings`, and is
+/// limited per client address like it (`public_posts`).
+pub(super) fn configure(
+    cfg: &mut web::ServiceConfig,
+    public_posts: &crate::abuse::PublicPostLimit,
+) {
     cfg.service(
         web::scope("/fhir")
             .route("/metadata", web::get().to(metadata))
@@ -69,7 +74,9 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
             )
             .route(
                 "/Appointment",
-                web::post().to(appointments::create_appointment),
+                web::post()
+                    .to(appointments::create_appointment)
+                    .wrap(public_posts.middleware()),
             )
             .route(
                 "/Appointment/{id}",
@@ -971,7 +978,7 @@ async fn metadata(state: web::Data<AppState>) -> FhirResult {
          participant, and the patient contained or, with a staff token, referenced): public, \
          like POST /api/v1/bookings, under the same booking rules, with the same confirmation \
          mail; the answer carries the manage token once, in an extension. `Idempotency-Key` or \
-         `If-None-Exist` (its criteria identify the request for a day) make retries safe. \
+         `If-None-Exist` (for a day; from a public caller, with the same body) make retries safe, and a public create is limited per client address. \
          Update: only `status` changes: cancelled (staff, or the manage token, until the \
          rules' cut-off), arrived, fulfilled, noshow (staff). A taken time or a booking rule \
          answers 409.",
