@@ -23,6 +23,11 @@ use crate::state::AppState;
 /// How often calendar apps are asked to poll.
 const REFRESH_MINUTES: i64 = 15;
 
+/// Feeds built at once. A feed holds a provider's visits for a year or more, and building one is
+/// work for a core: past two at a time, more only wait, and each would hold its rows in memory
+/// while it waited (the benchmark's 32 pollers took the server from 73 to 173 MiB).
+static BUILDING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct CalendarFeedView {
     #[schema(value_type = i64)]
@@ -208,6 +213,10 @@ pub(super) async fn feed(
         .and_then(FeedToken::parse)
         .ok_or_else(|| ApiError::not_found("calendar feed"))?;
     let from = db::now() - Duration::days(state.settings.calendar.past_days);
+    let _turn = BUILDING
+        .acquire()
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
     let found = state
         .with_connection(move |conn| calendar_feeds::visits(conn, &token, from))
         .await?;
