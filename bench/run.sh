@@ -365,6 +365,20 @@ for backend in $BACKENDS; do
       "HTTP ${answer%% *}, $existing slots before: $(cat "$WORK/schedule.json")"
     echo "$backend schedule (${who#*:}): $answer $(cat "$WORK/schedule.json")" >&2
   done
+  # Issue 19: finding a patient among 100,000 (bulk-loaded with their search words) as the
+  # front desk types: a common family name (2,000 patients carry it), a first and a family name,
+  # the start of an address, the start of a phone number. Compare with the availability rows
+  # above ("database every time"): a search should answer sooner.
+  t0=$(date +%s.%N)
+  sql "$backend" "$URL" "bench/patients_$backend.sql" >/dev/null
+  patients_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
+  record "$backend" "patients load, 100,000 with search words (s)" - "$patients_s" - - - \
+    "$(echo "SELECT count(*) || ' patients, ' || (SELECT count(*) FROM patient_search_terms) || ' words' FROM patients;" | case $backend in sqlite) sqlite3 "${URL#sqlite://}" ;; postgres) psql -qtAX "$URL" ;; esac)"
+  for q in garcia "maria%20garcia" "maria.garcia4" "602000"; do
+    for c in 1 32; do
+      wrk_run "$backend" "GET /api/v1/patients?q=$q (100,000 patients)" "$c" "$BASE/api/v1/patients?q=$q" "$ROOT/bench/search.lua" "$admin"
+    done
+  done
   # Issue 17: the whole published Slot file (SMART Scheduling Links) of the data set, streamed;
   # the server's peak RSS of this run is among the figures below.
   t0=$(date +%s.%N)

@@ -353,6 +353,10 @@ impl From<ClinicError> for ApiError {
                 )
             }
             ClinicError::DuplicateUser => Self::conflict("a user with this email already exists"),
+            ClinicError::PatientHasUpcomingVisits(references) => conflict(
+                "the patient has visits booked ahead; cancel them (or let them happen) before erasing",
+                &[("bookings", json!(references))],
+            ),
             ClinicError::Invalid(errors) => errors.into(),
             ClinicError::Database(e) => e.into(),
             ClinicError::Internal(e) => Self::Internal(e),

@@ -6,6 +6,8 @@
 //! `domain` types (valid by construction). `mail` sends what the outbox holds, `webhooks` the
 //! webhook deliveries.
 #![warn(unreachable_pub)]
+// diesel's insert of a whole booking (21 columns) nests its trait checks deeper than the default.
+#![recursion_limit = "256"]
 
 pub(crate) mod abuse;
 pub mod auth;
@@ -18,6 +20,7 @@ pub(crate) mod error;
 pub(crate) mod idempotency;
 pub mod mail;
 pub(crate) mod metrics;
+pub mod retention;
 pub(crate) mod routes;
 pub mod settings;
 pub mod sms;

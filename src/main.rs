@@ -4,9 +4,9 @@ use std::io::BufRead;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use clinic_booking::clinic::accounts;
+use clinic_booking::clinic::{accounts, privacy};
 use clinic_booking::domain::actor::Actor;
-use clinic_booking::domain::ids::ProviderId;
+use clinic_booking::domain::ids::{PatientId, ProviderId};
 use clinic_booking::domain::staff::{NewPassword, Role, StaffEmail};
 use clinic_booking::settings::Settings;
 use clinic_booking::startup::{prepare_database, Application};
@@ -94,6 +94,27 @@ enum Command {
         #[arg(long, value_name = "ID")]
         provider: Option<i32>,
     },
+    /// Print everything held about one patient as JSON (a right-of-access request)
+    #[command(after_help = DATABASE_HELP)]
+    ExportPatient {
+        /// The patient's record id (`GET /api/v1/patients?q=` finds it).
+        #[arg(long, value_name = "ID")]
+        id: i32,
+    },
+    /// Erase one patient's personal data everywhere it is stored (an erasure request)
+    #[command(after_help = DATABASE_HELP)]
+    ErasePatient {
+        /// The patient's record id (`GET /api/v1/patients?q=` finds it).
+        #[arg(long, value_name = "ID")]
+        id: i32,
+    },
+    /// Erase the patients with no visit in `privacy.retention_days` days (or --days), now
+    #[command(after_help = DATABASE_HELP)]
+    EraseInactive {
+        /// Days without a visit (default: APP__PRIVACY__RETENTION_DAYS).
+        #[arg(long, value_name = "DAYS")]
+        days: Option<u32>,
+    },
 }
 
 /// `create-user --role`: the staff roles, with what each may do.
@@ -173,6 +194,9 @@ async fn run() -> ExitCode {
             role,
             provider,
         } => create_user(settings, &email, role.into(), provider).await,
+        Command::ExportPatient { id } => export_patient(settings, id).await,
+        Command::ErasePatient { id } => erase_patient(settings, id).await,
+        Command::EraseInactive { days } => erase_inactive(settings, days).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -284,6 +308,74 @@ async fn backup(settings: Settings, to: std::path::PathBuf) -> anyhow::Result<()
     let target = to.clone();
     tokio::task::spawn_blocking(move || db::backup_sqlite(&mut *pool.get()?, &target)).await??;
     tracing::info!(to = %to.display(), "backup written");
+    Ok(())
+}
+
+/// The database as `serve` prepares it, without seeding the demo clinic.
+async fn database(settings: &Settings) -> anyhow::Result<db::Pool> {
+    prepare_database(&Settings {
+        demo: clinic_booking::settings::DemoSettings { seed: false },
+        ..settings.clone()
+    })
+    .await
+}
+
+async fn export_patient(settings: Settings, id: i32) -> anyhow::Result<()> {
+    let pool = database(&settings).await?;
+    let document = tokio::task::spawn_blocking(move || -> anyhow::Result<serde_json::Value> {
+        let mut conn = pool.get()?;
+        db::write_transaction(&mut conn, |conn| {
+            privacy::export(conn, &Actor::CommandLine, PatientId::new(id), db::now())
+        })
+        .map_err(|e| anyhow::anyhow!("{e}"))
+    })
+    .await??;
+    println!("{}", serde_json::to_string_pretty(&document)?);
+    Ok(())
+}
+
+async fn erase_patient(settings: Settings, id: i32) -> anyhow::Result<()> {
+    let pool = database(&settings).await?;
+    let erasure = tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get()?;
+        db::write_transaction(&mut conn, |conn| {
+            privacy::erase(conn, &Actor::CommandLine, PatientId::new(id), db::now())
+        })
+        .map_err(|e| anyhow::anyhow!("{e}"))
+    })
+    .await??;
+    let files = clinic_booking::mail::erase_stored_copies(
+        &settings.mail,
+        &erasure.emails,
+        &erasure.markers,
+    )?;
+    let mut answer = serde_json::to_value(erasure.erased)?;
+    answer["mail_files"] = serde_json::json!(files);
+    println!("{answer}");
+    Ok(())
+}
+
+async fn erase_inactive(settings: Settings, days: Option<u32>) -> anyhow::Result<()> {
+    let days = days.unwrap_or(settings.privacy.retention_days);
+    if days == 0 {
+        anyhow::bail!("no retention period: pass --days or set APP__PRIVACY__RETENTION_DAYS");
+    }
+    let pool = database(&settings).await?;
+    let mail = settings.mail.clone();
+    let swept = tokio::task::spawn_blocking(move || {
+        clinic_booking::retention::erase_inactive(&pool, &mail, days)
+    })
+    .await??;
+    tracing::info!(
+        patients = swept.patients,
+        mail_files = swept.mail_files,
+        days,
+        "erased patients past the retention period"
+    );
+    println!(
+        "{{\"patients\":{},\"mail_files\":{}}}",
+        swept.patients, swept.mail_files
+    );
     Ok(())
 }
 

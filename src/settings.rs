@@ -34,6 +34,8 @@ pub struct Settings {
     pub calendar: CalendarSettings,
     #[serde(default)]
     pub sms: SmsSettings,
+    #[serde(default)]
+    pub privacy: PrivacySettings,
     /// `default` or `production` (from `APP_ENV`).
     #[serde(default = "default_environment")]
     pub environment: String,
@@ -124,6 +126,15 @@ impl SmsSettings {
     pub fn enabled(&self) -> bool {
         self.provider == "twilio"
     }
+}
+
+/// Patients' privacy (`[privacy]`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PrivacySettings {
+    /// Erase patients with no visit (and no booking made) in this many days; the server checks
+    /// daily, `clinic-booking erase-inactive` on demand. 0: never (the default).
+    pub retention_days: u32,
 }
 
 /// Providers' calendar subscriptions (`[calendar]`).

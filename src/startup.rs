@@ -120,6 +120,12 @@ impl Application {
             mail_wakeup.clone(),
             stopped.clone(),
         ));
+        tokio::spawn(crate::retention::run(
+            pool.clone(),
+            settings.mail.clone(),
+            settings.privacy.retention_days,
+            stopped.clone(),
+        ));
         tokio::spawn(crate::idempotency::forget_old_keys(pool.clone(), stopped));
         let metrics_data = web::Data::from(metrics.clone());
         let availability = Arc::new(AvailabilityCache::new(Duration::from_millis(
@@ -337,6 +343,12 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<Pool> {
             tracing::info!(applied, "applied database migrations");
         }
         ensure_main_location(&mut conn, &clinic)?;
+        // Records the migration made from earlier bookings get their search words here (the
+        // folding is Rust's, not SQL's); later ones get them as they are made.
+        let indexed = crate::clinic::patients::index_unindexed(&mut conn)?;
+        if indexed > 0 {
+            tracing::info!(indexed, "indexed patient records for search");
+        }
         if seed {
             crate::demo::seed_if_empty(&mut conn, tz, chrono::Utc::now())?;
         }

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::audit::{self, Entity};
 use super::rules::{self, Allowed, BookingPolicy};
-use super::{holds, locations, offers, openings, texts};
+use super::{holds, locations, offers, openings, patients, texts};
 use super::{slot_unavailable, ClinicError, Unavailable};
 use crate::db::audit::AuditAction;
 use crate::db::bookings::{self, Booking, NewBooking};
@@ -196,6 +196,7 @@ pub fn book(
     let (held, visit_end) = claim_visit(conn, &slot, visit_type.as_ref(), hold, now)?;
     let reference = BookingReference::generate();
     let patient = &request.patient;
+    let patient_id = patients::match_or_create(conn, patient, now)?;
     let concern = request.concern.clone().unwrap_or_default();
     let inserted = NewBooking {
         reference: reference.as_str(),
@@ -217,6 +218,7 @@ pub fn book(
         ends_at: Some(visit_end),
         series_id: request.series_id,
         sms_consent: patient.sms_consent && patient.phone.is_some(),
+        patient_id: Some(patient_id),
     }
     .insert(conn);
     let booking = match inserted {

@@ -11,7 +11,8 @@ use crate::db::audit::{ActorKind, AuditAction, EntityKind, NewAuditEntry};
 use crate::db::DbConnection;
 use crate::domain::actor::Actor;
 use crate::domain::ids::{
-    LocationId, ProviderId, SlotId, TimeOffId, UserId, VisitTypeId, WebhookEndpointId,
+    LocationId, NoteId, PatientId, ProviderId, SlotId, TimeOffId, UserId, VisitTypeId,
+    WebhookEndpointId,
 };
 
 /// What was changed.
@@ -27,6 +28,8 @@ pub(crate) enum Entity<'a> {
     TimeOff(TimeOffId),
     WaitlistEntry(&'a str),
     WebhookEndpoint(WebhookEndpointId),
+    Patient(PatientId),
+    Note(NoteId),
 }
 
 impl Entity<'_> {
@@ -42,6 +45,8 @@ impl Entity<'_> {
             Self::TimeOff(_) => EntityKind::TimeOff,
             Self::WaitlistEntry(_) => EntityKind::WaitlistEntry,
             Self::WebhookEndpoint(_) => EntityKind::WebhookEndpoint,
+            Self::Patient(_) => EntityKind::Patient,
+            Self::Note(_) => EntityKind::Note,
         }
     }
 
@@ -57,6 +62,8 @@ impl Entity<'_> {
             Self::TimeOff(id) => id.to_string(),
             Self::WaitlistEntry(reference) => (*reference).to_owned(),
             Self::WebhookEndpoint(id) => id.to_string(),
+            Self::Patient(id) => id.to_string(),
+            Self::Note(id) => id.to_string(),
         }
     }
 }

@@ -13,8 +13,12 @@ pub(crate) mod events;
 pub(crate) mod front_desk;
 pub(crate) mod holds;
 pub mod locations;
+pub mod notes;
 pub(crate) mod offers;
 pub(crate) mod openings;
+pub mod patients;
+pub mod privacy;
+pub(crate) mod reports;
 pub mod rules;
 pub mod series;
 pub(crate) mod texts;
@@ -101,6 +105,9 @@ pub enum ClinicError {
     #[error("the offer is {}", .0.as_str())]
     OfferGone(crate::domain::waitlist::OfferStatus),
     /// A staff account with this address exists already.
+    /// Erasing a patient who still has visits booked ahead (their references).
+    #[error("the patient has {} upcoming visits", .0.len())]
+    PatientHasUpcomingVisits(Vec<String>),
     #[error("a user with this email already exists")]
     DuplicateUser,
     /// Fields the operation itself finds invalid (beyond what parsing the request caught).

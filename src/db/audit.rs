@@ -56,10 +56,12 @@ pub enum EntityKind {
     TimeOff,
     WaitlistEntry,
     WebhookEndpoint,
+    Patient,
+    Note,
 }
 
 impl EntityKind {
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 12] = [
         Self::Booking,
         Self::Slot,
         Self::Provider,
@@ -70,6 +72,8 @@ impl EntityKind {
         Self::TimeOff,
         Self::WaitlistEntry,
         Self::WebhookEndpoint,
+        Self::Patient,
+        Self::Note,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -84,6 +88,8 @@ impl EntityKind {
             Self::TimeOff => "time_off",
             Self::WaitlistEntry => "waitlist_entry",
             Self::WebhookEndpoint => "webhook_endpoint",
+            Self::Patient => "patient",
+            Self::Note => "note",
         }
     }
 
@@ -128,10 +134,17 @@ pub enum AuditAction {
     WebhookRetry,
     CalendarFeedRotate,
     CalendarFeedRevoke,
+    PatientMerge,
+    PatientDistinct,
+    PatientExport,
+    PatientErase,
+    NoteCreate,
+    NoteUpdate,
+    NoteDelete,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 32] = [
+    pub const ALL: [Self; 39] = [
         Self::BookingCreate,
         Self::BookingStatus,
         Self::BookingReschedule,
@@ -164,6 +177,13 @@ impl AuditAction {
         Self::WebhookRetry,
         Self::CalendarFeedRotate,
         Self::CalendarFeedRevoke,
+        Self::PatientMerge,
+        Self::PatientDistinct,
+        Self::PatientExport,
+        Self::PatientErase,
+        Self::NoteCreate,
+        Self::NoteUpdate,
+        Self::NoteDelete,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -200,6 +220,13 @@ impl AuditAction {
             Self::WebhookRetry => "webhook.retry_delivery",
             Self::CalendarFeedRotate => "calendar_feed.rotate",
             Self::CalendarFeedRevoke => "calendar_feed.revoke",
+            Self::PatientMerge => "patient.merge",
+            Self::PatientDistinct => "patient.not_duplicate",
+            Self::PatientExport => "patient.export",
+            Self::PatientErase => "patient.erase",
+            Self::NoteCreate => "note.create",
+            Self::NoteUpdate => "note.update",
+            Self::NoteDelete => "note.delete",
         }
     }
 

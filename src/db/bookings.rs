@@ -10,7 +10,7 @@ use super::slots::AtLocation;
 use super::slots::Slot;
 use super::DbConnection;
 use crate::domain::booking::{BookingSource, BookingStatus};
-use crate::domain::ids::{BookingId, ProviderId, SeriesId, SlotId, VisitTypeId};
+use crate::domain::ids::{BookingId, PatientId, ProviderId, SeriesId, SlotId, VisitTypeId};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = bookings)]
@@ -40,6 +40,10 @@ pub struct Booking {
     pub cancel_reason: Option<String>,
     /// The patient agreed to text messages about it (at `patient_phone`).
     pub sms_consent: bool,
+    /// The patient's record (matched or made when it was booked).
+    pub patient_id: Option<PatientId>,
+    /// When it was cancelled (late cancellations are counted from it).
+    pub cancelled_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]
@@ -64,6 +68,7 @@ pub struct NewBooking<'a> {
     pub ends_at: Option<NaiveDateTime>,
     pub series_id: Option<SeriesId>,
     pub sms_consent: bool,
+    pub patient_id: Option<PatientId>,
 }
 
 impl NewBooking<'_> {
@@ -106,6 +111,11 @@ pub fn transition(
         bookings::updated_at.eq(now),
     ))
     .execute(conn)?;
+    if updated == 1 && to == BookingStatus::Cancelled {
+        diesel::update(bookings::table.find(id))
+            .set(bookings::cancelled_at.eq(now))
+            .execute(conn)?;
+    }
     Ok(updated == 1)
 }
 
@@ -290,6 +300,7 @@ pub(crate) struct BookingFilter {
     /// The patient's address, compared without case.
     pub email: Option<String>,
     pub reference: Option<String>,
+    pub patient_id: Option<PatientId>,
     /// At most this many, after skipping `offset`.
     pub limit: Option<i64>,
     pub offset: i64,
@@ -332,6 +343,9 @@ pub(crate) fn search(
     }
     if let Some(reference) = &filter.reference {
         query = query.filter(bookings::reference.eq(reference.clone()));
+    }
+    if let Some(patient_id) = filter.patient_id {
+        query = query.filter(bookings::patient_id.eq(patient_id));
     }
     if let Some(place) = filter.place {
         // Slots without a location are the main location's.

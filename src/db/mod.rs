@@ -12,13 +12,17 @@
 pub mod audit;
 pub mod bookings;
 pub mod calendar_feeds;
+pub mod erasure;
 pub mod holds;
 pub mod idempotency_keys;
 pub mod locations;
 pub mod login_throttle;
+pub mod notes;
 pub mod outbox;
+pub mod patients;
 pub mod providers;
 pub mod publish;
+pub mod reports;
 pub mod schema;
 pub mod series;
 pub mod slots;

@@ -70,6 +70,40 @@ diesel::table! {
         series_id -> Nullable<Integer>,
         cancel_reason -> Nullable<Text>,
         sms_consent -> Bool,
+        patient_id -> Nullable<Integer>,
+        cancelled_at -> Nullable<Timestamp>,
+    }
+}
+diesel::table! {
+    patients (id) {
+        id -> Integer,
+        name -> Text,
+        email -> Text,
+        email_key -> Text,
+        phone -> Nullable<Text>,
+        date_of_birth -> Nullable<Date>,
+        duplicate_of -> Nullable<Integer>,
+        merged_into -> Nullable<Integer>,
+        erased_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+diesel::table! {
+    patient_search_terms (term, patient_id) {
+        term -> Text,
+        patient_id -> Integer,
+    }
+}
+diesel::table! {
+    notes (id) {
+        id -> Integer,
+        patient_id -> Integer,
+        booking_id -> Nullable<Integer>,
+        body -> Text,
+        author_user_id -> Nullable<Integer>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -344,6 +378,11 @@ diesel::joinable!(time_off_slots -> slots (slot_id));
 
 diesel::joinable!(audit_log -> users (actor_user_id));
 diesel::joinable!(waitlist_offers -> waitlist_entries (entry_id));
+diesel::joinable!(bookings -> patients (patient_id));
+diesel::joinable!(patient_search_terms -> patients (patient_id));
+diesel::joinable!(notes -> bookings (booking_id));
+diesel::joinable!(notes -> patients (patient_id));
+diesel::joinable!(notes -> users (author_user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     providers,
@@ -368,4 +407,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_deliveries,
     calendar_feeds,
     text_messages,
+    patients,
+    patient_search_terms,
+    notes,
 );

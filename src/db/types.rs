@@ -9,9 +9,9 @@ use diesel::sql_types::{Integer, Text};
 
 use crate::domain::booking::{BookingSource, BookingStatus};
 use crate::domain::ids::{
-    AuditEntryId, BookingId, HoldId, LocationId, MailJobId, ProviderId, SeriesId, SlotId,
-    TimeOffId, UserId, VisitTypeId, WaitlistEntryId, WaitlistOfferId, WebhookDeliveryId,
-    WebhookEndpointId,
+    AuditEntryId, BookingId, HoldId, LocationId, MailJobId, NoteId, PatientId, ProviderId,
+    SeriesId, SlotId, TimeOffId, UserId, VisitTypeId, WaitlistEntryId, WaitlistOfferId,
+    WebhookDeliveryId, WebhookEndpointId,
 };
 use crate::domain::location::TimeZone;
 use crate::domain::slot::SlotStatus;
@@ -60,7 +60,9 @@ integer_columns!(
     WaitlistEntryId,
     WaitlistOfferId,
     WebhookEndpointId,
-    WebhookDeliveryId
+    WebhookDeliveryId,
+    PatientId,
+    NoteId
 );
 
 /// Each type with the function that reads it back from its stored name.

@@ -84,4 +84,8 @@ row_ids! {
     WebhookEndpointId,
     /// One event's delivery to one endpoint (`webhook_deliveries.id`).
     WebhookDeliveryId,
+    /// A patient's record (`patients.id`): the person the clinic's bookings are for.
+    PatientId,
+    /// A staff note about a patient or one of their visits (`notes.id`).
+    NoteId,
 }

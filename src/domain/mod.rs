@@ -13,6 +13,7 @@ pub mod patient;
 pub mod provider;
 pub mod rules;
 pub mod schedule;
+pub mod search;
 pub mod series;
 pub mod slot;
 pub mod staff;

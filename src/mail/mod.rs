@@ -84,3 +84,39 @@ impl Mailer {
         }
     }
 }
+
+/// Removes the stored copies of mails about an erased patient: with the file transport the sent
+/// mails are files of ours, and an erasure must reach them too (SMTP keeps no copy here). A file
+/// goes when it is addressed to one of `addresses` (whole, lower case) and names one of
+/// `markers` (the patient's booking and waitlist references): a mail to an address two people
+/// share, about the other one, stays. Answers how many files it removed.
+pub fn erase_stored_copies(
+    settings: &MailSettings,
+    addresses: &[String],
+    markers: &[String],
+) -> std::io::Result<usize> {
+    if settings.transport != crate::settings::MailTransportKind::File || addresses.is_empty() {
+        return Ok(0);
+    }
+    let entries = match std::fs::read_dir(&settings.file_dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let path = entry?.path();
+        if !path.is_file() {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&std::fs::read(&path)?).to_lowercase();
+        let to_them = addresses
+            .iter()
+            .any(|a| crate::db::erasure::names_address(&text, a));
+        if to_them && markers.iter().any(|m| text.contains(m.as_str())) {
+            std::fs::remove_file(&path)?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}

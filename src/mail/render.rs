@@ -605,6 +605,8 @@ mod tests {
                 ends_at: None,
                 cancel_reason: None,
                 sms_consent: false,
+                patient_id: None,
+                cancelled_at: None,
             },
             slot: Slot {
                 id: SlotId::new(3),

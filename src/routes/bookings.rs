@@ -28,7 +28,7 @@ use crate::domain::actor::Actor;
 use crate::domain::booking::{BookingReference, BookingSource, BookingStatus};
 use crate::domain::calendar;
 use crate::domain::hold::HoldToken;
-use crate::domain::ids::{LocationId, ProviderId, SlotId};
+use crate::domain::ids::{LocationId, PatientId, ProviderId, SlotId};
 use crate::domain::rules::RuleOverride;
 use crate::domain::slot::start_of_local_day;
 use crate::domain::FieldErrors;
@@ -555,7 +555,21 @@ struct DaySheet {
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 2147483647)]
     location_id: Option<i32>,
     #[schema(max_items = 10000)]
-    items: Vec<BookingView>,
+    items: Vec<DaySheetEntry>,
+}
+
+/// A booking on the day sheet: the booking, its patient's record and the staff notes about the
+/// patient and this visit.
+#[derive(Serialize, utoipa::ToSchema)]
+struct DaySheetEntry {
+    #[serde(flatten)]
+    booking: BookingView,
+    /// The patient's record (`GET /api/v1/patients/{id}`).
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 2147483647)]
+    patient_id: Option<i32>,
+    /// Staff notes about the patient and about this visit, oldest first. Never sent to them.
+    #[schema(max_items = 10000)]
+    notes: Vec<super::patients::NoteJson>,
 }
 
 /// `GET /api/v1/bookings?date=&provider_id=&location_id=&status=`: one local day's bookings
@@ -600,7 +614,7 @@ pub(super) async fn day_sheet(
     let provider_id: Option<ProviderId> = requested_id(query.provider_id, "provider")?;
     let location_id: Option<LocationId> = requested_id(query.location_id, "location")?;
     let clinic_tz = state.settings.clinic.timezone;
-    let (date, tz, rows, places, visit_types) = state
+    let (date, tz, rows, places, visit_types, notes) = state
         .with_connection(move |conn| {
             let places = Directory::load(conn)?;
             let place = match location_id {
@@ -629,13 +643,18 @@ pub(super) async fn day_sheet(
                 ..Default::default()
             };
             let rows = db::bookings::search(conn, &filter)?;
+            let mut patients: Vec<PatientId> =
+                rows.iter().filter_map(|(b, _, _)| b.patient_id).collect();
+            patients.sort_unstable();
+            patients.dedup();
+            let notes = db::notes::of_patients(conn, &patients)?;
             // A clinic has a handful of visit types: one read names them all.
             let visit_types = db::visit_types::list(conn, false)?;
             // An empty sheet for a provider who does not exist is a 404, not a quiet day.
             if let (true, Some(id)) = (rows.is_empty(), provider_id) {
                 db::providers::find(conn, id)?.ok_or_else(|| ApiError::not_found("provider"))?;
             }
-            Ok::<_, ApiError>((date, tz, rows, places, visit_types))
+            Ok::<_, ApiError>((date, tz, rows, places, visit_types, notes))
         })
         .await?;
     let items = rows
@@ -646,9 +665,19 @@ pub(super) async fn day_sheet(
                 .find(|v| Some(v.id) == booking.visit_type_id)
                 .cloned();
             let location = places.of(slot.location_id).clone();
-            BookingView::new(&BookingDetails::new(
-                booking, slot, provider, visit_type, location,
-            ))
+            let about = |n: &&db::notes::NoteView| {
+                Some(n.note.patient_id) == booking.patient_id
+                    && n.note.booking_id.is_none_or(|b| b == booking.id)
+            };
+            let notes = notes.iter().filter(about).map(Into::into).collect();
+            let patient_id = booking.patient_id.map(PatientId::get);
+            DaySheetEntry {
+                booking: BookingView::new(&BookingDetails::new(
+                    booking, slot, provider, visit_type, location,
+                )),
+                patient_id,
+                notes,
+            }
         })
         .collect();
     let body = serde_json::to_string(&DaySheet {

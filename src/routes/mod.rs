@@ -17,7 +17,9 @@ mod metrics;
 pub(crate) mod openapi;
 mod pages;
 mod patient_form;
+mod patients;
 mod providers;
+mod reports;
 mod schedule;
 mod schedule_appointment;
 mod series;
@@ -66,6 +68,9 @@ pub(crate) fn configure(
         .service(web::resource("/widget.js").route(web::get().to(pages::widget_script)))
         .service(web::resource("/waitlist").route(web::get().to(pages::waitlist_page)))
         .service(web::resource("/waitlist.js").route(web::get().to(pages::waitlist_script)))
+        .service(web::resource("/desk").route(web::get().to(pages::desk_page)))
+        .service(web::resource("/desk.js").route(web::get().to(pages::desk_script)))
+        .service(web::resource("/desk.css").route(web::get().to(pages::desk_style)))
         .service(web::resource("/openapi.json").route(web::get().to(openapi::openapi_json)))
         .service(web::resource("/calendar/{file}").route(web::get().to(calendar::feed)))
         .service(web::resource("/m/{code}").route(web::get().to(pages::manage_link)))
@@ -221,6 +226,41 @@ pub(crate) fn configure(
                         .route(web::post().to(series::cancel)),
                 )
                 .service(web::resource("/audit").route(web::get().to(audit::list)))
+                .service(web::resource("/patients").route(web::get().to(patients::search)))
+                // Before `/patients/{id}`, which would take "duplicates" for an id.
+                .service(
+                    web::resource("/patients/duplicates")
+                        .route(web::get().to(patients::duplicates)),
+                )
+                .service(web::resource("/patients/{id}").route(web::get().to(patients::show)))
+                .service(
+                    web::resource("/patients/{id}/merge").route(web::post().to(patients::merge)),
+                )
+                .service(
+                    web::resource("/patients/{id}/duplicate-flag")
+                        .route(web::delete().to(patients::clear_flag)),
+                )
+                .service(
+                    web::resource("/patients/{id}/notes")
+                        .route(web::post().to(patients::add_patient_note)),
+                )
+                .service(
+                    web::resource("/bookings/{reference}/notes")
+                        .route(web::post().to(patients::add_booking_note)),
+                )
+                .service(
+                    web::resource("/notes/{id}")
+                        .route(web::patch().to(patients::update_note))
+                        .route(web::delete().to(patients::delete_note)),
+                )
+                .service(
+                    web::resource("/admin/patients/{id}/export")
+                        .route(web::get().to(patients::export)),
+                )
+                .service(
+                    web::resource("/admin/patients/{id}/erase")
+                        .route(web::post().to(patients::erase)),
+                )
                 .service(web::resource("/admin/outbox").route(web::get().to(admin::outbox_jobs)))
                 .service(
                     web::resource("/admin/outbox/{id}/retry")
@@ -229,6 +269,9 @@ pub(crate) fn configure(
                 .service(
                     web::resource("/admin/reports/sources")
                         .route(web::get().to(admin::sources_report)),
+                )
+                .service(
+                    web::resource("/admin/reports").route(web::get().to(reports::providers_report)),
                 )
                 .service(
                     web::resource("/providers/{id}/calendar-feed")

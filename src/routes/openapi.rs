@@ -13,8 +13,8 @@ use crate::state::AppState;
 
 use super::{
     admin, audit, auth, booking_policy, bookings, calendar, health, holds, locations, metrics,
-    pages, providers, schedule, schedule_appointment, series, slots, time_off, visit_types,
-    waitlist, webhooks,
+    pages, patients, providers, reports, schedule, schedule_appointment, series, slots, time_off,
+    visit_types, waitlist, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -78,6 +78,18 @@ the \"Schedule an appointment\" call to action, and the front desk's staff API. 
         admin::outbox_jobs,
         admin::retry_outbox_job,
         admin::sources_report,
+        reports::providers_report,
+        patients::search,
+        patients::duplicates,
+        patients::show,
+        patients::merge,
+        patients::clear_flag,
+        patients::add_patient_note,
+        patients::add_booking_note,
+        patients::update_note,
+        patients::delete_note,
+        patients::export,
+        patients::erase,
         webhooks::list,
         webhooks::create,
         webhooks::show,
@@ -95,6 +107,9 @@ the \"Schedule an appointment\" call to action, and the front desk's staff API. 
         pages::widget_script,
         pages::waitlist_page,
         pages::waitlist_script,
+        pages::desk_page,
+        pages::desk_script,
+        pages::desk_style,
         pages::manage_link,
         openapi_json,
         super::docs_redirect,
@@ -108,7 +123,8 @@ the \"Schedule an appointment\" call to action, and the front desk's staff API. 
         (name = "schedule-appointment", description = "The articles' call to action"),
         (name = "waitlist", description = "Patients waiting for an earlier time, and the offers they get when one frees up"),
         (name = "staff", description = "The front desk and admins (staff token)"),
-        (name = "pages", description = "The booking page and the widget"),
+        (name = "patients", description = "Patients as records: search, history, notes; export and erasure (staff token)"),
+        (name = "pages", description = "The booking and waitlist pages, the widget and the front-desk console"),
         (name = "health", description = "Liveness, readiness and metrics"),
     )
 )]

@@ -1,5 +1,6 @@
-//! The booking page (`/book`) and the embeddable widget (`/widget.js`), compiled into the
-//! binary from `static/`: no build step, no CDN, nothing fetched at run time.
+//! The booking page (`/book`), the waitlist page, the front-desk console (`/desk`) and the
+//! embeddable widget (`/widget.js`), compiled into the binary from `static/`: no build step, no
+//! CDN, nothing fetched at run time.
 
 use actix_web::http::header;
 use actix_web::HttpResponse;
@@ -87,6 +88,67 @@ pub(super) async fn waitlist_script() -> HttpResponse {
     asset(
         "text/javascript; charset=utf-8",
         include_str!("../../static/waitlist.js"),
+        "public, max-age=300",
+    )
+}
+
+#[utoipa::path(
+    get,
+    path = "/desk",
+    operation_id = "getDeskPage",
+    summary = "The front-desk console",
+    description = "An HTML page the front desk runs the day from, after logging in with a staff \
+account: the day sheet per provider and location with one-click arrived, completed and no-show, \
+notes and red flags; patient search and booking by phone; moving and cancelling under the booking \
+rules (with a staff override that asks for the reason); blocking a slot or a range; and, for \
+admins, the mail queue. It calls the staff API with the login's token, kept for the browser tab \
+only.",
+    tag = "pages",
+    security(()),
+    responses(
+        (status = 200, description = "The front-desk console", body = String, content_type = "text/html"),
+    ),
+)]
+pub(super) async fn desk_page() -> HttpResponse {
+    page(include_str!("../../static/desk.html"))
+}
+
+#[utoipa::path(
+    get,
+    path = "/desk.js",
+    operation_id = "getDeskScript",
+    summary = "The front-desk console's script",
+    description = "The front-desk console's script",
+    tag = "pages",
+    security(()),
+    responses(
+        (status = 200, description = "The script of the front-desk console", body = String, content_type = "text/javascript"),
+    ),
+)]
+pub(super) async fn desk_script() -> HttpResponse {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/desk.js"),
+        "public, max-age=300",
+    )
+}
+
+#[utoipa::path(
+    get,
+    path = "/desk.css",
+    operation_id = "getDeskStyle",
+    summary = "The front-desk console's style sheet",
+    description = "The front-desk console's style sheet",
+    tag = "pages",
+    security(()),
+    responses(
+        (status = 200, description = "The style sheet of the front-desk console", body = String, content_type = "text/css"),
+    ),
+)]
+pub(super) async fn desk_style() -> HttpResponse {
+    asset(
+        "text/css; charset=utf-8",
+        include_str!("../../static/desk.css"),
         "public, max-age=300",
     )
 }

@@ -5,7 +5,9 @@
 //! with the reason shown. The widget books a massage from its visit type choice. The test then
 //! finds both bookings through the API, with their visit types and lengths, and their
 //! confirmations at the SMTP server. At every step axe-core finds no WCAG 2.2 A or AA violation
-//! on the page or in the widget. Screenshots land in `target/screenshots/`.
+//! on the page or in the widget. The front desk runs a day from the console at `/desk`
+//! (tests/browser/desk.mjs), watched by a second desk. Screenshots land in
+//! `target/screenshots/`.
 //!
 //! Needs `node`, `/usr/bin/chromium` and `npm ci --prefix tests/browser`; without them the test
 //! is skipped (reported as ignored, with what is missing), unless `CLINIC_REQUIRE_BROWSER=1` (CI
@@ -36,6 +38,7 @@ crate::tests! {
     once_if(the_browser_can_run): [
         a_patient_books_through_the_page_and_the_widget_in_a_real_browser,
         a_patient_joins_the_waitlist_and_takes_an_offer_in_a_real_browser,
+        the_front_desk_runs_the_day_from_the_console_in_a_real_browser,
     ],
 }
 
@@ -377,4 +380,334 @@ async fn a_patient_joins_the_waitlist_and_takes_an_offer_in_a_real_browser() {
         .unwrap()
         .iter()
         .any(|e| e["patient"]["email"] == "rosa.villa@example.com" && e["status"] == "unverified"));
+}
+
+/// The front-desk console (tests/browser/desk.mjs): a desk logs in, finds a patient who booked
+/// online before, books them by phone into a time inside the notice (with the override's
+/// reason), checks them in, completes the visit, marks another visit a no-show, adds a note,
+/// cancels one visit and moves another inside the cut-off (each with its reason) and blocks a
+/// slot, while a second desk sees each change without reloading. The API then holds every
+/// change.
+async fn the_front_desk_runs_the_day_from_the_console_in_a_real_browser() {
+    use reqwest::{Method, StatusCode};
+    use serde_json::json;
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // The clinic's zone is chosen so that its clock reads about noon now: the day's visits,
+    // some started and some to come, all fall on the day the console opens on, whenever the
+    // test runs.
+    let hour = i32::try_from(chrono::Timelike::hour(&Utc::now())).unwrap_or(0);
+    let ahead = 12 - hour;
+    let zone = match ahead {
+        0 => "Etc/GMT".to_owned(),
+        // Etc/GMT-5 is five hours ahead of UTC (the POSIX sign).
+        a if a > 0 => format!("Etc/GMT-{a}"),
+        a => format!("Etc/GMT+{}", -a),
+    };
+    let tz: chrono_tz::Tz = zone.parse().expect("a zone");
+    let app = spawn_app_with(Backend::Sqlite, move |s| s.clinic.timezone = tz).await;
+    let admin = app.staff_token("admin").await;
+    let desk_email = "desk@clinic.example";
+    let admin_email = "admin.desk@clinic.example";
+    app.create_user(desk_email, "front_desk", crate::helpers::STAFF_PASSWORD)
+        .await;
+    app.create_user(admin_email, "admin", crate::helpers::STAFF_PASSWORD)
+        .await;
+
+    // A provider whose afternoon is free, offering the 30-minute follow-up.
+    let provider = app
+        .send_ok(
+            Method::POST,
+            "/api/v1/providers",
+            &admin,
+            Some(&json!({"name": "Sam Rivera", "title": "DC", "specialty": "Chiropractic"})),
+            StatusCode::CREATED,
+        )
+        .await;
+    let provider_id = provider["id"].as_i64().expect("provider id");
+    let types = app.get_json("/api/v1/visit-types").await;
+    let follow_up = types["items"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["name"] == "Follow-up visit"))
+        .expect("the follow-up visit type")
+        .clone();
+    let mut offering: Vec<Value> = follow_up["provider_ids"].as_array().unwrap().clone();
+    offering.push(json!(provider_id));
+    app.send_ok(
+        Method::PATCH,
+        &format!("/api/v1/visit-types/{}", follow_up["id"]),
+        &admin,
+        Some(&json!({"provider_ids": offering})),
+        StatusCode::OK,
+    )
+    .await;
+    // Five half-hour slots from the next quarter hour after 25 minutes from now.
+    let now = Utc::now();
+    let first = now + chrono::Duration::minutes(25);
+    let first = first
+        + chrono::Duration::minutes(i64::from((15 - chrono::Timelike::minute(&first) % 15) % 15));
+    let first = chrono::DurationRound::duration_trunc(first, chrono::Duration::minutes(1))
+        .expect("a minute");
+    let mut slots = Vec::new();
+    for n in 0..5 {
+        let start = first + chrono::Duration::minutes(30 * n);
+        let slot = app
+            .send_ok(
+                Method::POST,
+                &format!("/api/v1/providers/{provider_id}/slots"),
+                &admin,
+                Some(&json!({"start": start.to_rfc3339(), "end": (start + chrono::Duration::minutes(30)).to_rfc3339()})),
+                StatusCode::CREATED,
+            )
+            .await;
+        slots.push(slot["id"].as_i64().expect("slot id"));
+    }
+    let book_today = |slot: i64, name: &str, email: &str| {
+        json!({"slot_id": slot, "visit_type_id": follow_up["id"],
+               "patient": {"name": name, "email": email},
+               "override": {"reason": "seen today"}})
+    };
+    // Ben's visit has started and he is not here; Cleo's is later today.
+    let ben = app
+        .send_ok(
+            Method::POST,
+            "/api/v1/bookings",
+            &admin,
+            Some(&book_today(slots[2], "Ben Ortiz", "ben.ortiz@example.com")),
+            StatusCode::CREATED,
+        )
+        .await;
+    let ben = ben["reference"].as_str().expect("reference").to_owned();
+    app.move_visit(&ben, -20).await;
+    // The visit ends where its moved slot does.
+    let moved = ben.clone();
+    app.with_db(move |conn| {
+        use clinic_booking::db::schema::{bookings, slots};
+        use diesel::prelude::*;
+        let end: chrono::NaiveDateTime = bookings::table
+            .inner_join(slots::table)
+            .filter(bookings::reference.eq(&moved))
+            .select(slots::ends_at)
+            .first(conn)
+            .expect("the moved slot");
+        diesel::update(bookings::table.filter(bookings::reference.eq(&moved)))
+            .set(bookings::ends_at.eq(Some(end)))
+            .execute(conn)
+            .expect("the visit's end")
+    })
+    .await;
+    let cleo = app
+        .send_ok(
+            Method::POST,
+            "/api/v1/bookings",
+            &admin,
+            Some(&book_today(
+                slots[3],
+                "Cleo Marsh",
+                "cleo.marsh@example.com",
+            )),
+            StatusCode::CREATED,
+        )
+        .await;
+    let cleo = cleo["reference"].as_str().expect("reference").to_owned();
+    // Dan asked for the earliest time with Sam Rivera from an article, reporting red flags.
+    let response = app
+        .post_json(
+            "/api/v1/schedule-appointment",
+            &json!({"patient": {"name": "Dan Whitehorse", "email": "dan.whitehorse@example.com"},
+                    "provider_id": provider_id,
+                    "concern": {"area": "lower_back", "onset": "sudden",
+                                "red_flags": ["numbness", "weakness"]}}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let dan: Value = response.json().await.expect("json");
+    let dan = dan["reference"].as_str().expect("reference").to_owned();
+    // Ana booked her new-patient evaluation online, for a day next week; today she phones.
+    let later = (now + chrono::Duration::days(3)).date_naive();
+    let open = app
+        .get_json(&format!(
+            "/api/v1/slots?visit_type_id=1&from={later}&limit=1"
+        ))
+        .await;
+    let response = app
+        .post_json(
+            "/api/v1/bookings",
+            &json!({"slot_id": open["items"][0]["id"], "visit_type_id": 1,
+                    "patient": {"name": "Ana García", "email": "ana.garcia@example.org",
+                                "phone": "+1 602 555 0100", "date_of_birth": "1980-02-03"}}),
+        )
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::CREATED,
+        "{}",
+        response.text().await.unwrap_or_default()
+    );
+
+    let note = "Needs an interpreter (Spanish)";
+    let screenshots = root.join("target/screenshots");
+    let result = node_result(
+        "tests/browser",
+        "desk.mjs",
+        &[
+            ("BASE_URL", &app.address),
+            ("SCREENSHOT_DIR", &screenshots.display().to_string()),
+            ("STAFF_EMAIL", desk_email),
+            ("STAFF_PASSWORD", crate::helpers::STAFF_PASSWORD),
+            ("ADMIN_EMAIL", admin_email),
+            ("ADMIN_PASSWORD", crate::helpers::STAFF_PASSWORD),
+            ("PATIENT_QUERY", "ana gar"),
+            ("PATIENT_NAME", "Ana García"),
+            ("PATIENT_EMAIL", "ana.garcia@example.org"),
+            ("PROVIDER_NAME", "Sam Rivera"),
+            ("VISIT_TYPE", "Follow-up visit"),
+            ("NO_SHOW_REFERENCE", &ben),
+            ("CANCEL_REFERENCE", &cleo),
+            ("NOTE_TEXT", note),
+            ("REVIEW_REFERENCE", &dan),
+        ],
+    )
+    .await;
+    assert_eq!(
+        result["accessibility_violations"],
+        json!([]),
+        "axe-core found WCAG violations"
+    );
+    assert_eq!(
+        result["accessibility_checked"].as_array().map(Vec::len),
+        Some(11),
+        "every state was checked: {}",
+        result["accessibility_checked"]
+    );
+    assert_eq!(
+        result["page_errors"],
+        json!([]),
+        "script errors or refused resources"
+    );
+    let text = |key: &str| result[key].as_str().unwrap_or_default().to_owned();
+    // Nothing of the staff's shows before the login; a wrong password is the API's detail, with
+    // the focus on it; the token is kept for the tab only.
+    assert_eq!(result["staff_shown_before_login"], false);
+    assert!(
+        text("login_error").contains("email or password is wrong"),
+        "{result}"
+    );
+    assert_eq!(text("focus_after_login_error"), "login-error");
+    assert_eq!(text("focus_after_login"), "sheet-title");
+    assert_eq!(result["token_in_session_storage_only"], true);
+    assert_eq!(result["mail_tab_for_desk"], false);
+    assert_eq!(result["mail_tab_for_admin"], true);
+    assert!(text("mail_summary").contains("due to go now"), "{result}");
+    // Red flags show on the sheet.
+    assert!(
+        text("review_flag").contains("numbness, weakness"),
+        "{result}"
+    );
+    // The patient found was the one who booked online, and the desk booked for that record.
+    assert!(text("patient_card").contains("1980-02-03"), "{result}");
+    assert!(
+        text("booked_summary").contains("born 1980-02-03"),
+        "{result}"
+    );
+    assert!(
+        text("patient_card").contains("ana.garcia@example.org"),
+        "{result}"
+    );
+    assert_eq!(text("booked_name"), "Ana García");
+    // The time was inside the notice: the form said so before booking, and sent the reason.
+    assert!(text("override_hint").contains("notice"), "{result}");
+    assert!(
+        text("book_policy").contains("cancelled or moved online"),
+        "{result}"
+    );
+    assert_eq!(
+        result["book_request"]["override"]["reason"],
+        "Called in with acute back pain; seen today"
+    );
+    assert_eq!(result["book_request"]["slot_id"], slots[0]);
+    let reference = text("reference");
+    assert!(text("book_done").contains(&reference), "{result}");
+    // After a check-in the focus waits on the next step, and `c` took it.
+    assert_eq!(text("focus_after_arrived"), "completed");
+    assert!(text("cancel_policy").contains("24 hours"), "{result}");
+    assert!(text("cancel_without_reason").contains("reason"), "{result}");
+    assert!(text("move_policy").contains("24 hours"), "{result}");
+    // The second desk saw every change without reloading.
+    assert_eq!(result["other_not_reloaded"], true);
+    assert_eq!(
+        result["other_seen"],
+        json!({"completed": "Completed", "no_show": "No-show", "cancelled": "Cancelled",
+               "moved": result["moved_when"], "note": result["other_seen"]["note"]})
+    );
+    assert!(
+        result["other_seen"]["note"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(note),
+        "{result}"
+    );
+    assert!(text("focus_after_j").starts_with("BK-"), "{result}");
+    assert_eq!(result["shortcuts_open"], true);
+    assert!(text("stale_note").contains("log in again"), "{result}");
+    assert_eq!(result["stale_desk_hidden"], true);
+
+    // The API holds it all: Ana's visit booked by the desk and completed, Ben's no-show, Cleo's
+    // cancellation, the note on Ana's visit, the blocked slot.
+    let desk_token = app
+        .token_of("desk.check@clinic.example", "front_desk")
+        .await;
+    let booking = app.booking_as_staff(&desk_token, &reference).await;
+    assert_eq!(booking["status"], "completed");
+    assert_eq!(booking["source"], "front_desk");
+    assert_eq!(booking["patient"]["email"], "ana.garcia@example.org");
+    assert_eq!(booking["provider"]["id"], provider_id);
+    assert_eq!(
+        app.booking_as_staff(&desk_token, &ben).await["status"],
+        "no_show"
+    );
+    assert_eq!(
+        app.booking_as_staff(&desk_token, &cleo).await["status"],
+        "cancelled"
+    );
+    let sheet = app
+        .send_ok(
+            Method::GET,
+            &format!("/api/v1/bookings?provider_id={provider_id}"),
+            &desk_token,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    let ana = sheet["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|i| i["reference"] == reference.as_str()))
+        .expect("Ana's visit on the day sheet");
+    assert!(
+        ana["notes"]
+            .as_array()
+            .is_some_and(|notes| notes.iter().any(|n| n["body"] == note
+                && n["booking_reference"] == reference.as_str()
+                && n["author"] == desk_email)),
+        "{ana}"
+    );
+    // Dan's visit moved to the time chosen, with the reason in the audit log.
+    let moved = app.booking_as_staff(&desk_token, &dan).await;
+    assert_eq!(moved["slot"]["id"], result["moved_slot_id"], "{moved}");
+    assert!(app
+        .audit(&admin, &format!("reference={dan}"))
+        .await
+        .iter()
+        .any(|e| e["to"]["override"]["reason"] == "Red flags: seen sooner"));
+    let blocked = result["blocked_slot_id"].as_i64().expect("a slot id");
+    assert_eq!(app.slot_status(blocked).await, "blocked");
+    let overrides = app
+        .audit(&admin, &format!("reference={cleo}"))
+        .await
+        .iter()
+        .any(|e| e["to"]["override"]["reason"] == "Patient phoned: her car broke down");
+    assert!(overrides, "the cancellation's reason is in the audit log");
+    for shot in ["desk.png", "desk-second.png", "desk-tablet.png"] {
+        assert!(screenshots.join(shot).exists(), "{shot}");
+    }
 }

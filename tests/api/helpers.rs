@@ -457,6 +457,11 @@ impl TestApp {
         self.database.expect_undelivered_mail();
     }
 
+    /// Where the app writes its mail (the file transport's directory).
+    pub fn mail_dir(&self) -> &Path {
+        self.mail_dir.path()
+    }
+
     /// The mails the app has written so far (the file transport's `.eml` files), raw.
     pub fn written_mail(&self) -> Vec<Vec<u8>> {
         let Ok(entries) = std::fs::read_dir(self.mail_dir.path()) else {

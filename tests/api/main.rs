@@ -27,9 +27,11 @@ mod locations;
 mod migrations;
 mod openapi;
 mod operations;
+mod patients;
 mod privacy;
 mod race;
 mod redelivery;
+mod reports;
 mod reschedule;
 mod robustness;
 mod roles;
@@ -66,9 +68,11 @@ fn main() -> std::process::ExitCode {
         migrations::tests,
         openapi::tests,
         operations::tests,
+        patients::tests,
         privacy::tests,
         race::tests,
         redelivery::tests,
+        reports::tests,
         reschedule::tests,
         robustness::tests,
         roles::tests,

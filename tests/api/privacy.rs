@@ -84,6 +84,35 @@ async fn the_log_of_a_booking_flow_holds_no_patient_data(backend: Backend) {
     // The cancellation always goes out (a confirmation or change still queued when the booking
     // was cancelled is dropped as obsolete).
     sink.wait_for(1).await;
+    // Staff find the patient, note something about them, export and erase them: their record,
+    // the search words and the note's text stay out of the log too.
+    let admin = crate::helpers::admin_token_on(&database, &server.address).await;
+    let staff = |r: reqwest::RequestBuilder| r.bearer_auth(&admin);
+    let found: Value = staff(client.get(url("/api/v1/patients?q=Quixote")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let patient_id = found["items"][0]["id"].as_i64().expect("found");
+    let noted = staff(client.post(url(&format!("/api/v1/patients/{patient_id}/notes"))))
+        .json(&json!({"body": "Prefers the Tuesday physio, Hyperborean accent"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(noted.status(), StatusCode::CREATED);
+    for (method, path) in [("GET", "export"), ("POST", "erase")] {
+        let request = match method {
+            "GET" => client.get(url(&format!("/api/v1/admin/patients/{patient_id}/{path}"))),
+            _ => client.post(url(&format!("/api/v1/admin/patients/{patient_id}/{path}"))),
+        };
+        assert_eq!(
+            staff(request).send().await.unwrap().status(),
+            StatusCode::OK,
+            "{path}"
+        );
+    }
     // Give the worker a moment to log the deliveries it just made.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
 
@@ -103,6 +132,7 @@ async fn the_log_of_a_booking_flow_holds_no_patient_data(backend: Backend) {
         "555-0199",
         "1971-07-14",
         "Sciatica",
+        "Hyperborean",
         token,
         &token[token.len() - 20..],
     ] {
