@@ -323,8 +323,10 @@ pub(crate) fn is_late_cancellation(
     starts_at: NaiveDateTime,
     cancelled_at: Option<NaiveDateTime>,
 ) -> bool {
-    let cutoff = rules::rules_for(policy, visit_type).cancel_cutoff;
-    cancelled_at.is_some_and(|at| at > starts_at - cutoff)
+    // The test that refuses a patient's own cancellation then (`BookingRules::check_change`),
+    // as the admins' report counts them.
+    let rules = rules::rules_for(policy, visit_type);
+    cancelled_at.is_some_and(|at| rules.check_change(starts_at, at).is_some())
 }
 
 /// Merges `from` into `into`: `from`'s visits and notes are `into`'s now; `from` stays as a

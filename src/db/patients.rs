@@ -160,8 +160,11 @@ pub fn with_words(
     let Some((first, rest)) = words.split_first() else {
         return Ok(Vec::new());
     };
-    // Candidates from the first word, each further word keeps those it also starts a term of.
-    let cap = if rest.is_empty() { limit * 4 } else { 2_000 };
+    // Candidates from the first word (the longest, which narrows most), each further word keeps
+    // those it also starts a term of. A first word that starts more than 5,000 patients' words
+    // (a two-letter prefix of a common name) narrows among the first 5,000 only: the desk types
+    // on, and the list sharpens.
+    let cap = if rest.is_empty() { limit * 4 } else { 5_000 };
     let mut candidates: Vec<PatientId> = patient_search_terms::table
         .filter(patient_search_terms::term.ge(first))
         .filter(patient_search_terms::term.lt(prefix_end(first)))

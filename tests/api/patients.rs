@@ -19,6 +19,7 @@ crate::both_backends!(
     notes_show_on_the_day_sheet_and_never_reach_the_patient,
     an_export_holds_everything_and_an_erasure_leaves_no_personal_data,
     the_retention_period_erases_patients_without_recent_visits,
+    an_admin_answers_access_and_erasure_requests_with_one_command_each,
     bookings_from_before_patients_become_patient_records,
 );
 
@@ -951,6 +952,77 @@ async fn the_retention_period_erases_patients_without_recent_visits(backend: Bac
         .find(|e| e["action"] == "patient.erase")
         .expect("audited");
     assert_eq!(erasure["actor"]["kind"], "system");
+}
+
+/// `clinic-booking export-patient` and `erase-patient` against the app's database, as an admin
+/// at a terminal would run them; `erase-inactive` without a period says which setting it needs.
+async fn an_admin_answers_access_and_erasure_requests_with_one_command_each(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let desk = app.staff_token("front_desk").await;
+    let slot = app.free_slot_ids_from(2).await[0];
+    let who = person(
+        "Olga Command",
+        "olga@example.com",
+        Some("+1 602 555 0142"),
+        None,
+    );
+    let booking = app.book_for(slot, &who).await;
+    wait_for_mails(&app, 1).await;
+    let response = app
+        .cancel(
+            &reference(&booking),
+            booking["manage_token"].as_str().unwrap(),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    wait_for_mails(&app, 2).await;
+    let id = the_one(&app, &desk, "olga").await["id"].as_i64().unwrap();
+    let (url, mail_dir) = (app.database.url.clone(), app.mail_dir().to_owned());
+    let run = move |args: Vec<String>| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_clinic-booking"))
+            .args(&args)
+            .env("APP__DATABASE__URL", &url)
+            .env("APP__DEMO__SEED", "false")
+            .env("APP__MAIL__TRANSPORT", "file")
+            .env("APP__MAIL__FILE_DIR", &mail_dir)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run clinic-booking");
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (
+            output.status.success(),
+            text(&output.stdout),
+            text(&output.stderr),
+        )
+    };
+    let command = |args: &[&str]| {
+        let run = run.clone();
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        tokio::task::spawn_blocking(move || run(args))
+    };
+    let id_arg = id.to_string();
+    let (ok, out, err) = command(&["export-patient", "--id", &id_arg]).await.unwrap();
+    assert!(ok, "{err}");
+    let export: Value = serde_json::from_str(&out).expect("JSON on stdout");
+    assert_eq!(export["patient"]["name"], "Olga Command");
+    assert_eq!(
+        export["bookings"][0]["reference"],
+        reference(&booking).as_str()
+    );
+    let (ok, out, err) = command(&["erase-patient", "--id", &id_arg]).await.unwrap();
+    assert!(ok, "{err}");
+    let erased: Value = serde_json::from_str(out.trim()).expect("JSON on stdout");
+    assert_eq!(erased["bookings"], 1);
+    assert_eq!(erased["mail_files"], 2);
+    assert!(search(&app, &desk, "olga").await.is_empty());
+    let dump = app.with_db(dump_database).await.to_lowercase();
+    assert!(!dump.contains("olga") && !dump.contains("5550142"));
+    let (ok, _, err) = command(&["erase-inactive"]).await.unwrap();
+    assert!(!ok && err.contains("APP__PRIVACY__RETENTION_DAYS"), "{err}");
+    let (ok, _, err) = command(&["export-patient", "--id", "999999"])
+        .await
+        .unwrap();
+    assert!(!ok && err.contains("patient not found"), "{err}");
 }
 
 /// The app's mail settings (the file transport into its directory).
