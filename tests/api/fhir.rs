@@ -220,7 +220,16 @@ async fn an_ehr_reads_the_clinic_through_fhir_with_a_third_party_client() {
     assert_eq!(app.get(path).await.status(), reqwest::StatusCode::OK);
 
     // A date is its whole local day: `start=<date>` finds that day's free time and no other.
-    let day = (Utc::now() + Duration::days(3)).date_naive();
+    // The day: one three or more days ahead on which Practitioner/1 works (not every weekday).
+    let theirs = app
+        .get_json(&format!(
+            "/api/v1/slots?provider_id=1&from={}&limit=1",
+            (Utc::now() + Duration::days(3)).date_naive()
+        ))
+        .await;
+    let day = &theirs["items"][0]["local_start"]
+        .as_str()
+        .expect("a free slot")[..10];
     let that_day = app
         .get_json(&format!(
             "/fhir/Slot?schedule.actor=Practitioner/1&start={day}&_count=500"
@@ -378,7 +387,8 @@ async fn an_appointment_created_through_fhir_is_a_booking_under_the_same_rules_a
     backend: Backend,
 ) {
     let app = spawn_app(backend).await;
-    let slot_id = app.free_slot_ids_from(2).await[0];
+    let slot = app.free_slots_from(2).await[0].clone();
+    let slot_id = slot["id"].as_i64().expect("a slot");
     let body = appointment_for(&format!("Slot/{slot_id}"), "Ana", "ana.fhir@example.com");
     let (status, created, headers) = fhir(
         &app,
@@ -404,7 +414,7 @@ async fn an_appointment_created_through_fhir_is_a_booking_under_the_same_rules_a
     assert_eq!(created["slot"][0]["reference"], format!("Slot/{slot_id}"));
     assert_eq!(
         created["participant"][1]["actor"]["reference"],
-        "Practitioner/1"
+        format!("Practitioner/{}", slot["provider_id"])
     );
 
     // A booking like any other: the REST API reads it with the manage token, its slot is

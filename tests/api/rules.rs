@@ -166,7 +166,10 @@ fn booking_writing_operations(document: &Value) -> Vec<WritingOperation> {
             let booking_path = path.starts_with("/api/v1/bookings")
                 || path.starts_with("/api/v1/schedule-appointment")
                 || path.starts_with("/api/v1/series");
-            if !(answers_a_booking || booking_path) {
+            // A staff note about a visit (`/bookings/{reference}/notes`) writes a note, not the
+            // booking: no rule applies to it.
+            let writes_a_note = path.ends_with("/notes");
+            if !(answers_a_booking || booking_path) || writes_a_note {
                 continue;
             }
             let mut callers = BTreeSet::new();

@@ -142,7 +142,9 @@ impl Clinic {
     }
 
     fn entry_body(&self, email: &str) -> Value {
-        let today = chrono::Utc::now().date_naive();
+        // The clinic's today (Phoenix, UTC-7 all year): the wish's dates are its local days, and
+        // between midnight UTC and 07:00 UTC the two differ.
+        let today = (chrono::Utc::now() - Duration::hours(7)).date_naive();
         json!({
             "visit_type_id": self.visit_type,
             "provider_id": self.provider,
