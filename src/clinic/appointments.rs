@@ -219,6 +219,7 @@ pub fn book(
         series_id: request.series_id,
         sms_consent: patient.sms_consent && patient.phone.is_some(),
         patient_id: Some(patient_id),
+        language: patient.language,
     }
     .insert(conn);
     let booking = match inserted {

@@ -175,13 +175,10 @@ pub fn search(
     limit: i64,
     now: NaiveDateTime,
 ) -> Result<Vec<PatientSummary>, ClinicError> {
-    let ids = match query {
+    let records = match query {
         PatientQuery::Reference(prefix) => stored::with_reference(conn, prefix, limit)?,
         PatientQuery::Words(words) => stored::with_words(conn, words, limit)?,
     };
-    let mut records = stored::find_many(conn, &ids)?;
-    let order: HashMap<PatientId, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-    records.sort_by_key(|r| order.get(&r.id).copied());
     summarize(conn, records, now)
 }
 

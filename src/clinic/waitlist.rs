@@ -137,6 +137,7 @@ pub(crate) fn join(
         patient_phone: patient.phone.as_ref().map(|p| p.as_str()),
         source: &source,
         created_at: now,
+        language: patient.language,
         verified_at: counts_now.then_some(now),
     }
     .insert(conn)?;
@@ -389,6 +390,7 @@ pub(crate) fn accept(
             phone: entry.patient_phone.as_deref(),
             date_of_birth: None,
             sms_consent: false,
+            language: entry.language,
         },
         now.date(),
         &mut errors,

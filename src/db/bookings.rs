@@ -11,6 +11,7 @@ use super::slots::Slot;
 use super::DbConnection;
 use crate::domain::booking::{BookingSource, BookingStatus};
 use crate::domain::ids::{BookingId, PatientId, ProviderId, SeriesId, SlotId, VisitTypeId};
+use crate::domain::language::Language;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = bookings)]
@@ -44,6 +45,8 @@ pub struct Booking {
     pub patient_id: Option<PatientId>,
     /// When it was cancelled (late cancellations are counted from it).
     pub cancelled_at: Option<NaiveDateTime>,
+    /// The language its mails and texts are written in.
+    pub language: Language,
 }
 
 #[derive(Debug, Insertable)]
@@ -69,6 +72,7 @@ pub struct NewBooking<'a> {
     pub series_id: Option<SeriesId>,
     pub sms_consent: bool,
     pub patient_id: Option<PatientId>,
+    pub language: Language,
 }
 
 impl NewBooking<'_> {

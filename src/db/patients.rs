@@ -150,37 +150,52 @@ pub fn unindexed(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<Patient
         .load(conn)
 }
 
-/// Patients with a word starting with each of `words` (folded; the first narrows most), at
-/// most `limit`, current ones only.
+/// Current patients with a word starting with each of `words` (folded; the first, the longest,
+/// narrows most), by name, at most `limit`.
 pub fn with_words(
     conn: &mut DbConnection,
     words: &[String],
     limit: i64,
-) -> QueryResult<Vec<PatientId>> {
+) -> QueryResult<Vec<PatientRecord>> {
     let Some((first, rest)) = words.split_first() else {
         return Ok(Vec::new());
     };
-    // Candidates from the first word (the longest, which narrows most), each further word keeps
-    // those it also starts a term of. A first word that starts more than 5,000 patients' words
-    // (a two-letter prefix of a common name) narrows among the first 5,000 only: the desk types
-    // on, and the list sharpens.
-    let cap = if rest.is_empty() { limit * 4 } else { 5_000 };
-    let mut candidates: Vec<PatientId> = patient_search_terms::table
-        .filter(patient_search_terms::term.ge(first))
-        .filter(patient_search_terms::term.lt(prefix_end(first)))
-        .select(patient_search_terms::patient_id)
-        .distinct()
-        .limit(cap)
-        .load(conn)?;
-    for word in rest {
+    let starting = |word: &String| {
+        patient_search_terms::table
+            .filter(patient_search_terms::term.ge(word.clone()))
+            .filter(patient_search_terms::term.lt(prefix_end(word)))
+            .select(patient_search_terms::patient_id)
+    };
+    // The first two words meet in the database (the second's patients among the first's); a
+    // third or fourth keeps, of those, the ones it also starts a word of. Candidates are read
+    // without DISTINCT (a patient has a word or two per prefix), so the index scan stops early.
+    let cap = limit * 4;
+    let mut candidates: Vec<PatientId> = match rest.first() {
+        None => starting(first).limit(cap).load(conn)?,
+        Some(second) => {
+            let firsts = diesel::alias!(patient_search_terms as firsts);
+            let (term, patient) = (
+                firsts.field(patient_search_terms::term),
+                firsts.field(patient_search_terms::patient_id),
+            );
+            let of_first = firsts
+                .filter(term.ge(first.clone()))
+                .filter(term.lt(prefix_end(first)))
+                .select(patient);
+            starting(second)
+                .filter(patient_search_terms::patient_id.eq_any(of_first))
+                .limit(cap)
+                .load(conn)?
+        }
+    };
+    let mut seen = HashSet::new();
+    candidates.retain(|id| seen.insert(*id));
+    for word in rest.iter().skip(1) {
         if candidates.is_empty() {
             break;
         }
-        let keep: HashSet<PatientId> = patient_search_terms::table
+        let keep: HashSet<PatientId> = starting(word)
             .filter(patient_search_terms::patient_id.eq_any(&candidates))
-            .filter(patient_search_terms::term.ge(word))
-            .filter(patient_search_terms::term.lt(prefix_end(word)))
-            .select(patient_search_terms::patient_id)
             .load::<PatientId>(conn)?
             .into_iter()
             .collect();
@@ -194,7 +209,7 @@ pub fn with_reference(
     conn: &mut DbConnection,
     prefix: &str,
     limit: i64,
-) -> QueryResult<Vec<PatientId>> {
+) -> QueryResult<Vec<PatientRecord>> {
     let ids: Vec<Option<PatientId>> = bookings::table
         .filter(bookings::reference.ge(prefix))
         .filter(bookings::reference.le(reference_prefix_last(prefix)))
@@ -210,7 +225,7 @@ fn current_of(
     conn: &mut DbConnection,
     ids: &[PatientId],
     limit: i64,
-) -> QueryResult<Vec<PatientId>> {
+) -> QueryResult<Vec<PatientRecord>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -220,7 +235,7 @@ fn current_of(
         .filter(patients::erased_at.is_null())
         .order((patients::name.asc(), patients::id.asc()))
         .limit(limit)
-        .select(patients::id)
+        .select(PatientRecord::as_select())
         .load(conn)
 }
 

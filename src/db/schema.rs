@@ -72,6 +72,7 @@ diesel::table! {
         sms_consent -> Bool,
         patient_id -> Nullable<Integer>,
         cancelled_at -> Nullable<Timestamp>,
+        language -> Text,
     }
 }
 diesel::table! {
@@ -335,6 +336,7 @@ diesel::table! {
         verified_at -> Nullable<Timestamp>,
         ended_at -> Nullable<Timestamp>,
         booking_id -> Nullable<Integer>,
+        language -> Text,
     }
 }
 

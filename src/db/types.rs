@@ -13,6 +13,7 @@ use crate::domain::ids::{
     SeriesId, SlotId, TimeOffId, UserId, VisitTypeId, WaitlistEntryId, WaitlistOfferId,
     WebhookDeliveryId, WebhookEndpointId,
 };
+use crate::domain::language::Language;
 use crate::domain::location::TimeZone;
 use crate::domain::slot::SlotStatus;
 use crate::domain::staff::Role;
@@ -105,4 +106,5 @@ text_columns! {
     EntryStatus => EntryStatus::parse,
     OfferStatus => OfferStatus::parse,
     DeliveryStatus => DeliveryStatus::parse,
+    Language => Language::parse_stored,
 }

@@ -15,6 +15,7 @@ use crate::domain::ids::{
     BookingId, HoldId, LocationId, ProviderId, SlotId, VisitTypeId, WaitlistEntryId,
     WaitlistOfferId,
 };
+use crate::domain::language::Language;
 use crate::domain::waitlist::{EntryStatus, OfferStatus, Preferences};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -40,6 +41,8 @@ pub struct Entry {
     pub verified_at: Option<NaiveDateTime>,
     pub ended_at: Option<NaiveDateTime>,
     pub booking_id: Option<BookingId>,
+    /// The language its mails are written in.
+    pub language: Language,
 }
 
 impl Entry {
@@ -71,6 +74,7 @@ pub struct NewEntry<'a> {
     pub source: &'a BookingSource,
     pub created_at: NaiveDateTime,
     pub verified_at: Option<NaiveDateTime>,
+    pub language: Language,
 }
 
 impl NewEntry<'_> {

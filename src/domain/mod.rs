@@ -8,6 +8,7 @@ pub mod feed;
 pub mod hold;
 pub mod ids;
 pub mod intake;
+pub mod language;
 pub mod location;
 pub mod patient;
 pub mod provider;

@@ -3,6 +3,7 @@
 use chrono::NaiveDate;
 use lettre::message::Mailbox;
 
+use super::language::Language;
 use super::{clean_text, FieldErrors};
 
 const NAME_MAX_CHARS: usize = 100;
@@ -162,6 +163,8 @@ pub struct Patient {
     pub date_of_birth: Option<DateOfBirth>,
     /// Text messages about the visit are welcome at `phone` (which it needs).
     pub sms_consent: bool,
+    /// The language the clinic writes to them in (mails, texts).
+    pub language: Language,
 }
 
 /// The unvalidated patient of a request.
@@ -172,6 +175,7 @@ pub struct PatientInput<'a> {
     pub phone: Option<&'a str>,
     pub date_of_birth: Option<&'a str>,
     pub sms_consent: bool,
+    pub language: Language,
 }
 
 impl Patient {
@@ -209,6 +213,7 @@ impl Patient {
             phone: phone?,
             date_of_birth: date_of_birth?,
             sms_consent: input.sms_consent,
+            language: input.language,
         })
     }
 }
@@ -307,6 +312,7 @@ mod tests {
                 phone: Some("x"),
                 date_of_birth: Some("2999-01-01"),
                 sms_consent: false,
+                language: Language::En,
             },
             today(),
             &mut errors,
@@ -570,6 +576,7 @@ mod properties {
                 phone: phone.as_deref(),
                 date_of_birth: date_of_birth.as_deref(),
                 sms_consent: false,
+                language: Language::En,
             };
             let patient = Patient::parse(input, today, &mut errors);
             let errors = errors.into_map();

@@ -16,16 +16,56 @@ use crate::clinic::waitlist::{OfferMail, WaitlistMail};
 use crate::db::outbox::MailKind;
 use crate::domain::booking::{BookingReference, BookingStatus};
 use crate::domain::ids::MailJobId;
+use crate::domain::language::Language;
 use crate::domain::waitlist::{EntryStatus, OfferStatus};
 use crate::settings::Settings;
 
 macro_rules! templates {
-    ($($name:literal),* $(,)?) => {
-        [$(($name, include_str!(concat!("templates/", $name)))),*]
+    ($prefix:literal; $($name:literal),* $(,)?) => {
+        [$((concat!($prefix, $name), include_str!(concat!("templates/", $prefix, $name)))),*]
     };
 }
 
-const TEMPLATES: [(&str, &str); 38] = templates!(
+/// The Spanish templates (`templates/es/`), named `es/…`: every patient-facing one.
+const SPANISH_TEMPLATES: [(&str, &str); 35] = templates!("es/";
+    "footer.txt",
+    "footer.html",
+    "visit.txt",
+    "visit.html",
+    "confirmation.subject",
+    "confirmation.txt",
+    "confirmation.html",
+    "change.subject",
+    "change.txt",
+    "change.html",
+    "cancellation.subject",
+    "cancellation.txt",
+    "cancellation.html",
+    "reminder.subject",
+    "reminder.txt",
+    "reminder.html",
+    "waitlist_footer.txt",
+    "waitlist_footer.html",
+    "waitlist_wish.txt",
+    "waitlist_wish.html",
+    "waitlist_verify.subject",
+    "waitlist_verify.txt",
+    "waitlist_verify.html",
+    "waitlist_joined.subject",
+    "waitlist_joined.txt",
+    "waitlist_joined.html",
+    "waitlist_offer.subject",
+    "waitlist_offer.txt",
+    "waitlist_offer.html",
+    "waitlist_expired.subject",
+    "waitlist_expired.txt",
+    "waitlist_expired.html",
+    "waitlist_accepted.subject",
+    "waitlist_accepted.txt",
+    "waitlist_accepted.html",
+);
+
+const TEMPLATES: [(&str, &str); 38] = templates!("";
     "footer.txt",
     "footer.html",
     "visit.txt",
@@ -86,7 +126,7 @@ impl MailRenderer {
         // HTML templates are escaped (auto-escape follows the `.html` name); a missing value is
         // an error rather than an empty gap in a patient's mail.
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-        for (name, source) in TEMPLATES {
+        for (name, source) in TEMPLATES.into_iter().chain(SPANISH_TEMPLATES) {
             env.add_template(name, source)?;
         }
         let from: Mailbox = settings.mail.from.parse()?;
@@ -167,13 +207,14 @@ impl MailRenderer {
             .iter()
             .filter(|v| v.booking.status == BookingStatus::Booked)
             .collect();
+        let language = booking.language;
         let series_visits: Vec<_> = series
             .iter()
             .map(|v| {
                 let local = v.slot.starts_at.and_utc().with_timezone(&tz);
                 context! {
-                    date => local.format("%A, %B %-d, %Y").to_string(),
-                    time => local.format("%-I:%M %p").to_string(),
+                    date => written_date(&local, language),
+                    time => written_time(&local, language),
                     reference => &v.booking.reference,
                 }
             })
@@ -200,14 +241,14 @@ impl MailRenderer {
                 title => &details.provider.title,
             },
             visit => context! {
-                date => local.format("%A, %B %-d, %Y").to_string(),
-                time => local.format("%-I:%M %p").to_string(),
+                date => written_date(&local, language),
+                time => written_time(&local, language),
                 timezone => format!("{}, {}", tz.name(), local.format("%Z")),
                 kind => details.visit_type.as_ref().map(|v| v.name.as_str()),
                 minutes => (end - start).num_minutes(),
             },
         };
-        let (subject, text, html) = self.parts(kind, &ctx)?;
+        let (subject, text, html) = self.parts(kind, language, &ctx)?;
         let to = Mailbox::new(
             Some(booking.patient_name.clone()),
             booking.patient_email.parse()?,
@@ -224,27 +265,7 @@ impl MailRenderer {
             | MailKind::Change
             | MailKind::Cancellation
             | MailKind::WaitlistAccepted => {
-                let summary = match &details.visit_type {
-                    Some(v) => format!(
-                        "{} with {} at {}",
-                        v.name, details.provider.name, location.name
-                    ),
-                    None => format!(
-                        "Appointment with {} at {}",
-                        details.provider.name, location.name
-                    ),
-                };
-                // Calendars show LOCATION as the place to go: the name, then the address.
-                let place = if location.address.is_empty() {
-                    location.name.clone()
-                } else {
-                    format!("{}, {}", location.name, location.address)
-                };
-                let description = format!(
-                    "Booking {}. Manage it at {}",
-                    reference.as_str(),
-                    manage_url
-                );
+                let (summary, place, description) = visit_event_texts(details, &manage_url);
                 let invitation = Invitation {
                     uid: format!("{}@clinic-booking", reference.as_str()),
                     sequence: u32::try_from(sequence).unwrap_or(0),
@@ -303,12 +324,17 @@ impl MailRenderer {
     fn parts(
         &self,
         kind: MailKind,
+        language: Language,
         ctx: &minijinja::Value,
     ) -> anyhow::Result<(String, String, String)> {
         let name = kind.as_str();
+        let folder = match language {
+            Language::En => "",
+            Language::Es => "es/",
+        };
         let render = |part: &str| {
             self.env
-                .get_template(&format!("{name}.{part}"))?
+                .get_template(&format!("{folder}{name}.{part}"))?
                 .render(ctx)
         };
         Ok((render("subject")?, render("txt")?, render("html")?))
@@ -383,17 +409,32 @@ impl MailRenderer {
             self.waitlist_url(WaitlistLink::Entry, &entry.reference, entry_ends, None)?;
         let verify_url =
             self.waitlist_url(WaitlistLink::Verify, &entry.reference, entry_ends, None)?;
-        let date = |d: chrono::NaiveDate| d.format("%A, %B %-d, %Y").to_string();
+        let language = entry.language;
+        let date = |d: chrono::NaiveDate| {
+            d.format_localized(language.date_format(), language.locale())
+                .to_string()
+        };
         let preferences = entry.preferences();
+        let words = WishWords::of(language);
+        let days: Vec<&str> = preferences
+            .days()
+            .into_iter()
+            .map(|d| words.day(d))
+            .collect();
+        let parts: Vec<&str> = preferences
+            .parts()
+            .into_iter()
+            .map(|p| words.part(p))
+            .collect();
         let wish = context! {
             kind => &mail.visit_type.name,
             minutes => mail.visit_type.duration_minutes,
-            with => mail.provider.as_ref().map_or("any provider".to_owned(), |p| p.name.clone()),
-            place => mail.location.as_ref().map_or("any of our locations".to_owned(), |l| l.name.clone()),
+            with => mail.provider.as_ref().map_or(words.any_provider.to_owned(), |p| p.name.clone()),
+            place => mail.location.as_ref().map_or(words.any_location.to_owned(), |l| l.name.clone()),
             from => date(entry.earliest_date),
             until => date(entry.latest_date),
-            days => if preferences.days().len() == 7 { "any day".to_owned() } else { preferences.days().join(", ") },
-            parts => if preferences.parts().len() == 3 { "any time of day".to_owned() } else { preferences.parts().join(", ") },
+            days => if days.len() == 7 { words.any_day.to_owned() } else { days.join(", ") },
+            parts => if parts.len() == 3 { words.any_time.to_owned() } else { parts.join(", ") },
             move_booking => &mail.move_booking,
         };
         let clinic = context! {
@@ -424,21 +465,21 @@ impl MailRenderer {
             let subject = offer.id.to_string();
             let offer_ctx = context! {
                 visit => context! {
-                    date => local.format("%A, %B %-d, %Y").to_string(),
-                    time => local.format("%-I:%M %p").to_string(),
+                    date => written_date(&local, language),
+                    time => written_time(&local, language),
                     timezone => format!("{}, {}", tz.name(), local.format("%Z")),
                     kind => &mail.visit_type.name,
                     minutes => (offer.ends_at - offer.starts_at).num_minutes(),
                 },
                 provider => context! { name => &provider.name, title => &provider.title },
                 location => context! { name => &location.name, address => &location.address },
-                offer => context! { until => until.format("%-I:%M %p on %A, %B %-d").to_string() },
+                offer => context! { until => offer_until(&until, language) },
                 accept_url => self.waitlist_url(WaitlistLink::Offer, &subject, expires, Some("accept"))?,
                 decline_url => self.waitlist_url(WaitlistLink::Offer, &subject, expires, Some("decline"))?,
             };
             ctx = context! { ..offer_ctx, ..ctx };
         }
-        let (subject, text, html) = self.parts(kind, &ctx)?;
+        let (subject, text, html) = self.parts(kind, language, &ctx)?;
         let to = Mailbox::new(
             Some(entry.patient_name.clone()),
             entry.patient_email.parse()?,
@@ -472,7 +513,7 @@ impl MailRenderer {
             },
             admin_url => format!("{}/docs/", self.public_base_url),
         };
-        let (subject, text, html) = self.parts(MailKind::WebhookDisabled, &ctx)?;
+        let (subject, text, html) = self.parts(MailKind::WebhookDisabled, Language::En, &ctx)?;
         let mut builder = Message::builder()
             .message_id(Some(self.message_id(
                 id,
@@ -545,8 +586,171 @@ fn message_id_domain(from: &Mailbox, public_base_url: &str) -> String {
     "clinic-booking.invalid".to_owned()
 }
 
+/// A visit's calendar event, in its booking's language: the summary ("New-patient evaluation
+/// with Dr. Rivera at Desert Spine"), the place (calendars show LOCATION as where to go: the
+/// name, then the address) and the description (the reference and the manage link).
+pub(crate) fn visit_event_texts(
+    details: &BookingDetails,
+    manage_url: &str,
+) -> (String, String, String) {
+    let language = details.booking.language;
+    let location = &details.location;
+    let (with, at) = match language {
+        Language::En => ("with", "at"),
+        Language::Es => ("con", "en"),
+    };
+    let kind = match (&details.visit_type, language) {
+        (Some(v), _) => v.name.as_str(),
+        (None, Language::En) => "Appointment",
+        (None, Language::Es) => "Cita",
+    };
+    let summary = format!(
+        "{kind} {with} {} {at} {}",
+        details.provider.name, location.name
+    );
+    let place = if location.address.is_empty() {
+        location.name.clone()
+    } else {
+        format!("{}, {}", location.name, location.address)
+    };
+    let reference = &details.booking.reference;
+    let description = match language {
+        Language::En => format!("Booking {reference}. Manage it at {manage_url}"),
+        Language::Es => format!("Reserva {reference}. Adminístrela en {manage_url}"),
+    };
+    (summary, place, description)
+}
+
+/// A visit's date as the patient reads it: "Tuesday, December 22, 2026" or "martes, 22 de
+/// diciembre de 2026".
+fn written_date<Z: chrono::TimeZone>(local: &DateTime<Z>, language: Language) -> String
+where
+    Z::Offset: std::fmt::Display,
+{
+    local
+        .format_localized(language.date_format(), language.locale())
+        .to_string()
+}
+
+/// A visit's time: "9:00 AM" or "9:00 a. m.".
+fn written_time<Z: chrono::TimeZone>(local: &DateTime<Z>, language: Language) -> String
+where
+    Z::Offset: std::fmt::Display,
+{
+    local
+        .format_localized(language.time_format(), language.locale())
+        .to_string()
+}
+
+/// Until when an offer holds its time: "2:15 PM on Tuesday, December 22" or "2:15 p. m. del
+/// martes, 22 de diciembre".
+fn offer_until<Z: chrono::TimeZone>(until: &DateTime<Z>, language: Language) -> String
+where
+    Z::Offset: std::fmt::Display,
+{
+    let format = match language {
+        Language::En => "%-I:%M %p on %A, %B %-d",
+        Language::Es => "%-I:%M %p del %A, %-d de %B",
+    };
+    until
+        .format_localized(format, language.locale())
+        .to_string()
+}
+
+/// The words a waitlist wish is told in, beyond its names.
+struct WishWords {
+    any_provider: &'static str,
+    any_location: &'static str,
+    any_day: &'static str,
+    any_time: &'static str,
+    days: [&'static str; 7],
+    parts: [&'static str; 3],
+}
+
+impl WishWords {
+    fn of(language: Language) -> Self {
+        match language {
+            Language::En => Self {
+                any_provider: "any provider",
+                any_location: "any of our locations",
+                any_day: "any day",
+                any_time: "any time of day",
+                days: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                parts: ["morning", "afternoon", "evening"],
+            },
+            Language::Es => Self {
+                any_provider: "cualquier proveedor",
+                any_location: "cualquiera de nuestras sedes",
+                any_day: "cualquier día",
+                any_time: "a cualquier hora del día",
+                days: ["lun", "mar", "mié", "jue", "vie", "sáb", "dom"],
+                parts: ["mañana", "tarde", "noche"],
+            },
+        }
+    }
+
+    /// A weekday (by its API name, `mon`…) in these words.
+    fn day(&self, api_name: &str) -> &'static str {
+        crate::domain::waitlist::WEEKDAY_NAMES
+            .iter()
+            .position(|d| *d == api_name)
+            .map_or("", |i| self.days[i])
+    }
+
+    /// A part of the day (`morning`, `afternoon`, `evening`) in these words.
+    fn part(&self, api_name: &str) -> &'static str {
+        ["morning", "afternoon", "evening"]
+            .iter()
+            .position(|p| *p == api_name)
+            .map_or("", |i| self.parts[i])
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    /// The tags and values of a template, with the Spanish folder left out of include names.
+    fn skeleton(source: &str) -> Vec<String> {
+        let mut parts = Vec::new();
+        for (open, close) in [("{{", "}}"), ("{%", "%}")] {
+            let mut rest = source;
+            while let Some(at) = rest.find(open) {
+                let end = rest[at..].find(close).map_or(rest.len(), |e| at + e + 2);
+                parts.push(rest[at..end].replace("\"es/", "\""));
+                rest = &rest[end..];
+            }
+        }
+        // A sentence may put its values in another order in Spanish.
+        parts.sort();
+        parts
+    }
+
+    #[test]
+    fn every_patient_mail_is_written_in_spanish_too_with_the_same_values() {
+        let spanish: std::collections::HashMap<&str, &str> = SPANISH_TEMPLATES
+            .iter()
+            .map(|(name, source)| (name.trim_start_matches("es/"), *source))
+            .collect();
+        for (name, source) in TEMPLATES {
+            if name.starts_with("webhook_disabled") {
+                continue; // to the clinic's admins, in English
+            }
+            let twin = spanish
+                .get(name)
+                .unwrap_or_else(|| panic!("{name} has no Spanish version in templates/es/"));
+            assert!(!twin.trim().is_empty(), "es/{name} is empty");
+            assert_eq!(
+                skeleton(twin),
+                skeleton(source),
+                "es/{name} uses other values or tags"
+            );
+        }
+        assert_eq!(
+            spanish.len(),
+            TEMPLATES.len() - 3,
+            "a Spanish template with no English one"
+        );
+    }
     use std::collections::HashSet;
     use std::path::Path;
 
@@ -607,6 +811,7 @@ mod tests {
                 sms_consent: false,
                 patient_id: None,
                 cancelled_at: None,
+                language: Language::En,
             },
             slot: Slot {
                 id: SlotId::new(3),

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::Object;
 
 use super::patient_form::{
-    honeypot_schema, parse_patient, parse_reason_field, parse_source_field, parse_visit_type_field,
-    reject_bots, PatientBody,
+    accepted_language, honeypot_schema, parse_patient, parse_reason_field, parse_source_field,
+    parse_visit_type_field, reject_bots, PatientBody,
 };
 use super::views::{
     booking_example, booking_json, booking_status_schema, hold_token_schema, new_booking_example,
@@ -29,6 +29,7 @@ use crate::domain::booking::{BookingReference, BookingSource, BookingStatus};
 use crate::domain::calendar;
 use crate::domain::hold::HoldToken;
 use crate::domain::ids::{LocationId, PatientId, ProviderId, SlotId};
+use crate::domain::language::Language;
 use crate::domain::rules::RuleOverride;
 use crate::domain::slot::start_of_local_day;
 use crate::domain::FieldErrors;
@@ -166,7 +167,7 @@ type Parsed = (SlotId, Intake, Option<RuleOverride>);
 impl CreateBookingBody {
     /// The slot, the intake and the override, or a 422 naming every bad field. Staff bookings
     /// are `front_desk` whatever the body names as source.
-    fn parse(&self, by_staff: bool) -> Result<Parsed, ApiError> {
+    fn parse(&self, by_staff: bool, accepted: Language) -> Result<Parsed, ApiError> {
         let mut errors = FieldErrors::default();
         let today = Utc::now().date_naive();
         let slot_id = match self.slot_id {
@@ -177,7 +178,7 @@ impl CreateBookingBody {
             // An id beyond the column's range names no slot: 404 once the fields are valid.
             Some(id) => Some(SlotId::try_from(id).ok()),
         };
-        let patient = parse_patient(self.patient.as_ref(), today, &mut errors);
+        let patient = parse_patient(self.patient.as_ref(), (today, accepted), &mut errors);
         let reason = parse_reason_field(self.reason.as_deref(), &mut errors);
         let visit_type_id = parse_visit_type_field(self.visit_type_id, &mut errors);
         let source = if by_staff {
@@ -246,7 +247,7 @@ pub(super) async fn create(
 ) -> Result<HttpResponse, ApiError> {
     reject_bots(body.company_website.as_deref())?;
     // Staff book for a patient on the phone or at the desk.
-    let (slot_id, intake, overriding) = body.parse(staff.0.is_some())?;
+    let (slot_id, intake, overriding) = body.parse(staff.0.is_some(), accepted_language(&req))?;
     let actor = staff.0.map_or(Actor::Public, Actor::Staff);
     // A staff request is another request than the same body sent publicly: its key must not
     // replay the other's answer.
@@ -353,6 +354,70 @@ pub(super) async fn show(
         .with_connection(move |conn| appointments::load(conn, &reference))
         .await?;
     Ok(private_json(booking_json(&details)?))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/bookings/{reference}/calendar.ics",
+    operation_id = "getBookingCalendarFile",
+    summary = "A booking as a calendar file",
+    description = "The visit as an iCalendar event (the same one the confirmation mail attaches, in \
+the booking's language), for an \"add to calendar\" download from the booking page. With the \
+booking's manage token or any staff token.",
+    tag = "bookings",
+    security(("manage_token" = []), ("staff_jwt" = [])),
+    params(BookingPath),
+    responses(
+        (status = 200, description = "The visit's event", body = String, content_type = "text/calendar"),
+        (status = 401),
+        (status = 404, description = "No such booking"),
+    ),
+)]
+pub(super) async fn calendar_file(
+    state: web::Data<AppState>,
+    access: BookingAccess<AllRoles>,
+    path: web::Path<BookingPath>,
+) -> Result<HttpResponse, ApiError> {
+    let reference = reference_from_path(&path.reference)?;
+    access.actor_for(&reference)?;
+    let lookup = reference.clone();
+    let details = state
+        .with_connection(move |conn| appointments::load(conn, &lookup))
+        .await?;
+    let end = details.slot.ends_at.and_utc();
+    let token = state.tokens.issue_manage_token(&reference, end)?;
+    let base = state.settings.clinic.public_base_url.trim_end_matches('/');
+    let manage_url = format!("{base}/book?reference={}&token={token}", reference.as_str());
+    let (summary, place, description) =
+        crate::mail::render::visit_event_texts(&details, &manage_url);
+    let organizer: lettre::message::Mailbox = state
+        .settings
+        .mail
+        .from
+        .parse()
+        .map_err(|e| anyhow::anyhow!("mail.from: {e}"))?;
+    let event = crate::mail::ics::Invitation {
+        uid: format!("{}@clinic-booking", reference.as_str()),
+        sequence: 0,
+        start: details.slot.starts_at.and_utc(),
+        end,
+        summary: &summary,
+        location: &place,
+        description: &description,
+        organizer_email: organizer.email.as_ref(),
+        organizer_name: &state.settings.clinic.name,
+        attendee_email: &details.booking.patient_email,
+        cancelled: details.booking.status == BookingStatus::Cancelled,
+        stamp: Utc::now(),
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("text/calendar; charset=utf-8")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}.ics\"", reference.as_str()),
+        ))
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(event.to_ics()))
 }
 
 #[utoipa::path(

@@ -71,6 +71,8 @@ pub(crate) fn configure(
         .service(web::resource("/desk").route(web::get().to(pages::desk_page)))
         .service(web::resource("/desk.js").route(web::get().to(pages::desk_script)))
         .service(web::resource("/desk.css").route(web::get().to(pages::desk_style)))
+        .service(web::resource("/i18n/en.json").route(web::get().to(pages::texts_en)))
+        .service(web::resource("/i18n/es.json").route(web::get().to(pages::texts_es)))
         .service(web::resource("/openapi.json").route(web::get().to(openapi::openapi_json)))
         .service(web::resource("/calendar/{file}").route(web::get().to(calendar::feed)))
         .service(web::resource("/m/{code}").route(web::get().to(pages::manage_link)))
@@ -243,6 +245,10 @@ pub(crate) fn configure(
                 .service(
                     web::resource("/patients/{id}/notes")
                         .route(web::post().to(patients::add_patient_note)),
+                )
+                .service(
+                    web::resource("/bookings/{reference}/calendar.ics")
+                        .route(web::get().to(bookings::calendar_file)),
                 )
                 .service(
                     web::resource("/bookings/{reference}/notes")

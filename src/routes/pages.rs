@@ -25,8 +25,9 @@ fn asset(content_type: &'static str, body: &'static str, cache: &'static str) ->
     summary = "The booking page",
     description = "An HTML page patients book from, on a phone or a desktop: a visit type first, then \
 a provider who offers it and a time where it fits, then their details. `?visit_type_id=` starts with \
-that type chosen, `?source=` attributes the booking to an article, and `?reference=&token=` (the link \
-in every email) shows one booking to move or cancel.",
+that type chosen, `?source=` attributes the booking to an article, `?reference=&token=` (the link \
+in every email) shows one booking to move or cancel, and `?lang=en` or `?lang=es` chooses the language \
+(else the browser's; the page has a switch).",
     tag = "pages",
     security(()),
     responses(
@@ -200,7 +201,8 @@ pub(super) async fn book_style() -> HttpResponse {
     summary = "The embeddable booking widget",
     description = "A script a clinic's page includes to show the next free times and book one: in \
 `<div data-clinic-booking data-source=\"SLUG\">`, with optional `data-provider-id` and \
-`data-visit-type-id` (without it, the patient chooses a visit type first).",
+`data-visit-type-id` (without it, the patient chooses a visit type first) and `data-lang` (`en` or `es`; \
+else the page's language, else the browser's); it links to the booking page for more times.",
     tag = "pages",
     security(()),
     responses(
@@ -257,4 +259,171 @@ pub(super) async fn manage_link(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::REFERRER_POLICY, "no-referrer"))
         .finish())
+}
+
+/// The patient pages' texts, one catalog per language: a flat object of key → text, with
+/// `{name}` placeholders the scripts fill in. The booking page and the widget read the one for
+/// the language the patient chose.
+const CATALOG_EN: &str = include_str!("../../static/i18n/en.json");
+const CATALOG_ES: &str = include_str!("../../static/i18n/es.json");
+
+fn catalog(body: &'static str) -> HttpResponse {
+    asset(
+        "application/json; charset=utf-8",
+        body,
+        "public, max-age=300",
+    )
+}
+
+#[utoipa::path(
+    get,
+    path = "/i18n/en.json",
+    operation_id = "getEnglishTexts",
+    summary = "The patient pages' texts in English",
+    description = "Every text of the booking page, the manage view and the widget in English: an object of \
+message keys to texts, with `{name}` placeholders the pages fill in.",
+    tag = "pages",
+    security(()),
+    responses(
+        (status = 200, description = "The English catalog", body = Object, content_type = "application/json"),
+    ),
+)]
+pub(super) async fn texts_en() -> HttpResponse {
+    catalog(CATALOG_EN)
+}
+
+#[utoipa::path(
+    get,
+    path = "/i18n/es.json",
+    operation_id = "getSpanishTexts",
+    summary = "The patient pages' texts in Spanish",
+    description = "Every text of the booking page, the manage view and the widget in Spanish, under the same \
+keys as the English catalog and with the same placeholders.",
+    tag = "pages",
+    security(()),
+    responses(
+        (status = 200, description = "The Spanish catalog", body = Object, content_type = "application/json"),
+    ),
+)]
+pub(super) async fn texts_es() -> HttpResponse {
+    catalog(CATALOG_ES)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use super::{CATALOG_EN, CATALOG_ES};
+
+    fn parse(name: &str, text: &str) -> BTreeMap<String, String> {
+        serde_json::from_str(text)
+            .unwrap_or_else(|e| panic!("{name} is not a flat object of strings: {e}"))
+    }
+
+    /// The `{name}` placeholders of a text.
+    fn placeholders(text: &str) -> BTreeSet<&str> {
+        text.split('{')
+            .skip(1)
+            .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+            .filter(|name| {
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            })
+            .collect()
+    }
+
+    /// The keys a script asks for literally: `t("key"` and `plural("key"` (the latter in its
+    /// `.one` and `.other` forms). Keys built at run time end with a dot and are left out.
+    fn keys_used(script: &str) -> BTreeSet<String> {
+        let mut keys = BTreeSet::new();
+        for (call, forms) in [("t(\"", &[""][..]), ("plural(\"", &[".one", ".other"][..])] {
+            for (at, _) in script.match_indices(call) {
+                let before = script[..at].chars().next_back();
+                if before.is_some_and(|c| c.is_ascii_alphanumeric() || "_$.".contains(c)) {
+                    continue;
+                }
+                let rest = &script[at + call.len()..];
+                let Some((key, _)) = rest.split_once('"') else {
+                    continue;
+                };
+                if key.is_empty() || key.ends_with('.') {
+                    continue;
+                }
+                for form in forms {
+                    keys.insert(format!("{key}{form}"));
+                }
+            }
+        }
+        keys
+    }
+
+    /// The keys the page's HTML names (`data-i18n="key"`, `data-i18n-label="key"`).
+    fn keys_in_html(html: &str) -> BTreeSet<String> {
+        let mut keys = BTreeSet::new();
+        for attribute in ["data-i18n=\"", "data-i18n-label=\""] {
+            for (at, _) in html.match_indices(attribute) {
+                if let Some((key, _)) = html[at + attribute.len()..].split_once('"') {
+                    keys.insert(key.to_owned());
+                }
+            }
+        }
+        keys
+    }
+
+    #[test]
+    fn both_languages_have_every_message_with_the_same_placeholders() {
+        let en = parse("en.json", CATALOG_EN);
+        let es = parse("es.json", CATALOG_ES);
+        let only_en: Vec<_> = en.keys().filter(|k| !es.contains_key(*k)).collect();
+        let only_es: Vec<_> = es.keys().filter(|k| !en.contains_key(*k)).collect();
+        assert!(only_en.is_empty(), "missing in es.json: {only_en:?}");
+        assert!(only_es.is_empty(), "missing in en.json: {only_es:?}");
+        for (key, english) in &en {
+            let spanish = &es[key];
+            assert!(!english.trim().is_empty(), "{key} is empty in en.json");
+            assert!(!spanish.trim().is_empty(), "{key} is empty in es.json");
+            assert_eq!(
+                placeholders(english),
+                placeholders(spanish),
+                "{key}: the placeholders differ between en.json and es.json"
+            );
+        }
+    }
+
+    #[test]
+    fn every_message_the_pages_and_the_widget_ask_for_is_in_the_catalogs() {
+        let en = parse("en.json", CATALOG_EN);
+        let mut wanted = keys_in_html(include_str!("../../static/book.html"));
+        wanted.extend(keys_used(include_str!("../../static/book.js")));
+        wanted.extend(keys_used(include_str!("../../static/widget.js")));
+        // Keys the scripts build from the API's own names.
+        for rule in crate::domain::rules::Rule::ALL {
+            wanted.insert(format!("refusal.{}", rule.as_str()));
+        }
+        for status in crate::domain::booking::BookingStatus::ALL {
+            wanted.insert(format!("status.{}", status.as_str()));
+        }
+        for field in ["name", "email", "phone", "date_of_birth", "reason"] {
+            wanted.insert(format!("field.{field}"));
+            wanted.insert(format!("error.{field}.missing"));
+            wanted.insert(format!("error.{field}.invalid"));
+        }
+        assert!(wanted.len() > 50, "the scan found too few keys: {wanted:?}");
+        let missing: Vec<_> = wanted.iter().filter(|k| !en.contains_key(*k)).collect();
+        assert!(
+            missing.is_empty(),
+            "asked for but not in the catalogs: {missing:?}"
+        );
+    }
+
+    #[test]
+    fn the_placeholder_scan_reads_names_only() {
+        assert_eq!(
+            placeholders("{day}, {start} to {end} {not a name}"),
+            BTreeSet::from(["day", "start", "end"])
+        );
+        assert_eq!(
+            keys_used("el.createElement(\"a\"); t(\"x.y\"); plural(\"n\", 2); t(\"s.\" + k)"),
+            BTreeSet::from(["x.y".to_owned(), "n.one".to_owned(), "n.other".to_owned()])
+        );
+    }
 }

@@ -8,6 +8,7 @@ use utoipa::openapi::schema::Object;
 use super::views::{or_null, pattern_schema};
 use crate::domain::booking::{parse_reason, BookingSource};
 use crate::domain::ids::VisitTypeId;
+use crate::domain::language::Language;
 use crate::domain::patient::{Patient, PatientInput, PHONE_FIELD_PATTERN};
 use crate::domain::FieldErrors;
 use crate::error::ApiError;
@@ -29,6 +30,10 @@ pub(super) struct PatientBody {
     /// Text messages welcome at `phone` (a mobile number, which this needs): the confirmation,
     /// the reminder and any change, when the clinic sends texts. Default `false`.
     sms_consent: Option<bool>,
+    /// The language the clinic writes to the patient in: every mail and text about the booking.
+    /// Default: the request's `Accept-Language` (English or Spanish), else English.
+    #[schema(value_type = Option<String>, nullable = false, pattern = "^(en|es)$", max_length = 2)]
+    language: Option<String>,
 }
 
 fn phone_field_schema() -> Object {
@@ -44,7 +49,7 @@ fn phone_field_schema() -> Object {
 /// The patient of a request body, each bad or missing field recorded under `patient.<field>`.
 pub(super) fn parse_patient(
     body: Option<&PatientBody>,
-    today: chrono::NaiveDate,
+    (today, accepted): (chrono::NaiveDate, Language),
     errors: &mut FieldErrors,
 ) -> Option<Patient> {
     let Some(p) = body else {
@@ -57,14 +62,33 @@ pub(super) fn parse_patient(
     if p.email.is_none() {
         errors.add("patient.email", "email is required");
     }
+    let language = match p.language.as_deref() {
+        Some(code) => errors.check(
+            "patient.language",
+            Language::parse_stored(code).ok_or_else(|| "must be `en` or `es`".to_owned()),
+        ),
+        None => Some(accepted),
+    };
     let input = PatientInput {
         name: p.name.as_deref().unwrap_or_default(),
         email: p.email.as_deref().unwrap_or_default(),
         phone: p.phone.as_deref(),
         date_of_birth: p.date_of_birth.as_deref(),
         sms_consent: p.sms_consent.unwrap_or(false),
+        language: language.unwrap_or_default(),
     };
-    Patient::parse(input, today, errors)
+    let patient = Patient::parse(input, today, errors);
+    language.and(patient)
+}
+
+/// The language a request prefers by its `Accept-Language` (English when it names neither of
+/// ours): a patient's default when the form does not say.
+pub(super) fn accepted_language(req: &actix_web::HttpRequest) -> Language {
+    req.headers()
+        .get(actix_web::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Language::from_accept_language)
+        .unwrap_or_default()
 }
 
 /// The optional reason for the visit; a bad one is recorded under `reason`.

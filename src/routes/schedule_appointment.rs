@@ -11,8 +11,8 @@ use utoipa::openapi::schema::Object;
 
 use super::bookings::booking_answered;
 use super::patient_form::{
-    honeypot_schema, parse_patient, parse_reason_field, parse_source_field, parse_visit_type_field,
-    reject_bots, PatientBody,
+    accepted_language, honeypot_schema, parse_patient, parse_reason_field, parse_source_field,
+    parse_visit_type_field, reject_bots, PatientBody,
 };
 use super::views::{
     instant_or_date, json_body, names_schema, new_booking_example, new_booking_json,
@@ -379,7 +379,8 @@ pub(super) async fn book(
     let tz = settings.clinic.timezone;
     let today = Utc::now().date_naive();
     let mut errors = FieldErrors::default();
-    let patient = parse_patient(body.patient.as_ref(), today, &mut errors);
+    let accepted = accepted_language(&req);
+    let patient = parse_patient(body.patient.as_ref(), (today, accepted), &mut errors);
     let reason = parse_reason_field(body.reason.as_deref(), &mut errors);
     let visit_type_id = parse_visit_type_field(body.visit_type_id, &mut errors);
     let source = parse_source_field(

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::bookings::{booking_answered, override_only, CancelBody, OptionalJson, OverrideBody};
 use super::patient_form::{
-    honeypot_schema, parse_patient, parse_reason_field, parse_source_field, parse_visit_type_field,
-    reject_bots, PatientBody,
+    accepted_language, honeypot_schema, parse_patient, parse_reason_field, parse_source_field,
+    parse_visit_type_field, reject_bots, PatientBody,
 };
 use super::views::{new_booking_view, private_json, BookingView};
 use crate::clinic::appointments::Intake;
@@ -18,6 +18,7 @@ use crate::db;
 use crate::domain::actor::Actor;
 use crate::domain::booking::{BookingSource, SeriesReference};
 use crate::domain::ids::SlotId;
+use crate::domain::language::Language;
 use crate::domain::series::{MAX_INTERVAL_WEEKS, MAX_VISITS, MIN_VISITS};
 use crate::domain::FieldErrors;
 use crate::error::ApiError;
@@ -57,7 +58,11 @@ pub(super) struct CreateSeriesBody {
 }
 
 impl CreateSeriesBody {
-    fn parse(&self, by_staff: bool) -> Result<(SeriesRequest, Intake), ApiError> {
+    fn parse(
+        &self,
+        by_staff: bool,
+        accepted: Language,
+    ) -> Result<(SeriesRequest, Intake), ApiError> {
         let mut errors = FieldErrors::default();
         if self.overriding.is_some() && !by_staff {
             errors.add(
@@ -94,7 +99,7 @@ impl CreateSeriesBody {
                 format!("interval_weeks must be between 1 and {MAX_INTERVAL_WEEKS}"),
             );
         }
-        let patient = parse_patient(self.patient.as_ref(), today, &mut errors);
+        let patient = parse_patient(self.patient.as_ref(), (today, accepted), &mut errors);
         let reason = parse_reason_field(self.reason.as_deref(), &mut errors);
         let source = if by_staff {
             Some(BookingSource::named(BookingSource::FRONT_DESK))
@@ -202,7 +207,7 @@ pub(super) async fn create(
     body: web::Json<CreateSeriesBody>,
 ) -> Result<HttpResponse, ApiError> {
     reject_bots(body.company_website.as_deref())?;
-    let (request, intake) = body.parse(staff.0.is_some())?;
+    let (request, intake) = body.parse(staff.0.is_some(), accepted_language(&req))?;
     let overriding = override_only(body.overriding.as_ref())?;
     let actor = staff.0.map_or(Actor::Public, Actor::Staff);
     let scope = if actor.is_staff() {

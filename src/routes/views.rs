@@ -227,6 +227,9 @@ pub(super) struct BookingView {
     concern: Option<Concern>,
     /// Red flags in the intake: the front desk reviews this booking before the visit.
     needs_review: bool,
+    /// The language its mails and texts are written in: `en` or `es`.
+    #[schema(pattern = "^(en|es)$", max_length = 2)]
+    language: &'static str,
     /// Only in the answer that made the booking: the patient's key to read, cancel and move it.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(schema_with = manage_token_schema)]
@@ -268,6 +271,7 @@ impl BookingView {
                 b.red_flags.as_deref(),
             ),
             needs_review: b.needs_review,
+            language: b.language.as_str(),
             manage_token: None,
             confirmation_email: None,
         }
@@ -376,7 +380,8 @@ pub(super) fn booking_example() -> Value {
         "created_at": "2027-02-20T18:04:11Z",
         "updated_at": "2027-02-20T18:04:11Z",
         "concern": null,
-        "needs_review": false
+        "needs_review": false,
+        "language": "en"
     })
 }
 

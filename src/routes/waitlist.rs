@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::access::{bearer_token, FrontDeskUser};
 use super::bookings::OptionalJson;
-use super::patient_form::{honeypot_schema, parse_patient, reject_bots, PatientBody};
+use super::patient_form::{
+    accepted_language, honeypot_schema, parse_patient, reject_bots, PatientBody,
+};
 use super::views::{
     names_schema, new_booking_view, private_json, rfc3339, BookingView, LocationSummary,
     ProviderSummary, SlotView, VisitTypeSummary,
@@ -23,6 +25,7 @@ use crate::clinic::waitlist::{self, EntryDetails, JoinRequest, OfferDetails};
 use crate::db::{self, slots, DbConnection};
 use crate::domain::actor::Actor;
 use crate::domain::ids::{LocationId, ProviderId, VisitTypeId, WaitlistOfferId};
+use crate::domain::language::Language;
 use crate::domain::waitlist::{
     DayPart, EntryStatus, OfferStatus, Preferences, WaitlistReference, WEEKDAY_NAMES,
 };
@@ -113,9 +116,13 @@ fn waitlist_reference_schema() -> utoipa::openapi::Object {
 }
 
 impl WaitlistBody {
-    fn parse(&self, today: NaiveDate) -> Result<(JoinRequest, Option<String>), ApiError> {
+    fn parse(
+        &self,
+        today: NaiveDate,
+        accepted: Language,
+    ) -> Result<(JoinRequest, Option<String>), ApiError> {
         let mut errors = FieldErrors::default();
-        let patient = parse_patient(self.patient.as_ref(), today, &mut errors);
+        let patient = parse_patient(self.patient.as_ref(), (today, accepted), &mut errors);
         let date = |field: &str, value: &str, errors: &mut FieldErrors| {
             errors.check(
                 field,
@@ -348,11 +355,12 @@ books it. Answers the entry and its token (`GET`/`DELETE /api/v1/waitlist/curren
     ),
 )]
 pub(super) async fn join(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<WaitlistBody>,
 ) -> Result<HttpResponse, ApiError> {
     reject_bots(body.company_website.as_deref())?;
-    let (request, move_token) = body.parse(db::now().date())?;
+    let (request, move_token) = body.parse(db::now().date(), accepted_language(&req))?;
     join_as(&state, request, move_token, Actor::Public).await
 }
 
@@ -377,11 +385,12 @@ at once, and the patient gets the \"you are on the list\" mail.",
     ),
 )]
 pub(super) async fn add(
+    req: HttpRequest,
     state: web::Data<AppState>,
     staff: FrontDeskUser,
     body: web::Json<WaitlistBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let (request, move_token) = body.parse(db::now().date())?;
+    let (request, move_token) = body.parse(db::now().date(), accepted_language(&req))?;
     join_as(&state, request, move_token, staff.actor()).await
 }
 

@@ -18,6 +18,7 @@ use crate::clinic::appointments::{self, BookingDetails};
 use crate::db::texts::{self, TextJob, TextKind, TextOutcome};
 use crate::db::{self, Pool};
 use crate::domain::booking::{BookingReference, BookingStatus};
+use crate::domain::language::Language;
 use crate::settings::{MailSettings, Settings};
 
 /// Texts claimed at once, and sent at once of those.
@@ -25,11 +26,21 @@ const BATCH: usize = 16;
 const CONCURRENT: usize = 4;
 
 /// The texts, one template each (minijinja, no escaping: plain text).
-const TEMPLATES: [(&str, &str); 4] = [
+const TEMPLATES: [(&str, &str); 8] = [
     ("confirmation", include_str!("templates/confirmation.txt")),
     ("reminder", include_str!("templates/reminder.txt")),
     ("change", include_str!("templates/change.txt")),
     ("cancellation", include_str!("templates/cancellation.txt")),
+    (
+        "es/confirmation",
+        include_str!("templates/es/confirmation.txt"),
+    ),
+    ("es/reminder", include_str!("templates/es/reminder.txt")),
+    ("es/change", include_str!("templates/es/change.txt")),
+    (
+        "es/cancellation",
+        include_str!("templates/es/cancellation.txt"),
+    ),
 ];
 
 pub struct TextWorker {
@@ -214,7 +225,19 @@ impl TextWorker {
             return Ok(None);
         }
         let tz: Tz = details.location.timezone.tz();
-        let when = start.with_timezone(&tz).format("%a %b %-d, %-I:%M %p");
+        let language = details.booking.language;
+        // Short, as texts are: "Tue Dec 22, 9:30 AM" / "mar 22 dic, 9:30 a. m.".
+        let format = match language {
+            Language::En => "%a %b %-d, %-I:%M %p",
+            Language::Es => "%a %-d %b, %-I:%M %p",
+        };
+        let when = start
+            .with_timezone(&tz)
+            .format_localized(format, language.locale());
+        let name = match language {
+            Language::En => kind.as_str().to_owned(),
+            Language::Es => format!("es/{}", kind.as_str()),
+        };
         let provider = &details.provider.name;
         let place = &details.location.name;
         let reference = BookingReference::parse(&details.booking.reference)
@@ -227,7 +250,7 @@ impl TextWorker {
         );
         let text = self
             .templates
-            .get_template(kind.as_str())?
+            .get_template(&name)?
             .render(minijinja::context! {
                 clinic => &self.clinic_name,
                 clinic_phone => &self.clinic_phone,

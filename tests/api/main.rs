@@ -23,6 +23,7 @@ mod fhir;
 mod front_desk;
 mod fuzz;
 mod holds;
+mod languages;
 mod locations;
 mod migrations;
 mod openapi;
@@ -64,6 +65,7 @@ fn main() -> std::process::ExitCode {
         front_desk::tests,
         fuzz::tests,
         holds::tests,
+        languages::tests,
         locations::tests,
         migrations::tests,
         openapi::tests,

@@ -1107,10 +1107,7 @@ async fn bookings_from_before_patients_become_patient_records(backend: Backend) 
                 .execute(&mut conn)
                 .expect("booking");
         }
-        assert_eq!(
-            db::run_migrations(&mut conn).expect("patients and what follows"),
-            1
-        );
+        assert!(db::run_migrations(&mut conn).expect("patients and what follows") >= 1);
         let of: Vec<(i32, Option<i32>)> = bookings::table
             .order(bookings::id)
             .select((bookings::id, bookings::patient_id))

@@ -1,6 +1,6 @@
 // Books through the real pages in headless Chromium: the booking page (/book), a 60-minute
 // new-patient evaluation chosen first, with an inline validation error on the way, then moved
-// from its manage link; a returning-patients type refused with the API's reason shown; and an
+// from its manage link (confirmed in the page); a returning-patients type refused with the API's reason shown; and an
 // article page on another origin that embeds the widget, booking a massage from its visit type
 // choice. At each step axe-core checks the page (or the widget) against WCAG 2.2 A and AA.
 // Prints what it saw as JSON on its last line (references, the texts shown, the times booked and
@@ -124,10 +124,10 @@ try {
   const bookedWithHold = JSON.parse(bookedResponse.request().postData() || "{}").hold_token === hold.token;
   const booking = await bookedResponse.json();
   await page.locator("#done").waitFor({ state: "visible", timeout: 15000 });
-  if ((await focusedId(page)) !== "done") await fail("focus did not move to the confirmation");
+  if ((await focusedId(page)) !== "title") await fail("focus did not move to the confirmation");
   const pageReference = (await page.textContent("#done-reference")).trim();
   const doneVisitType = (await page.textContent("#done-visit-type")).trim();
-  const doneText = (await page.textContent("#done-text")).trim();
+  const doneText = (await page.textContent("#done-details")).trim();
   await page.screenshot({ path: `${shots}/book-confirmed.png`, fullPage: true });
   await checkAccessibility(page, "confirmation");
 
@@ -143,6 +143,9 @@ try {
   await checkAccessibility(page, "manage: new times");
   const moved = page.waitForResponse((r) => r.url().endsWith("/reschedule"));
   await page.locator("button.slot").nth(1).click();
+  // The page asks before it moves the visit.
+  await page.locator("#move-confirm").waitFor({ state: "visible", timeout: 15000 });
+  await page.click("#move-yes");
   const movedBooking = await (await moved).json();
   await page.waitForFunction(() => document.getElementById("choose").hidden, null, { timeout: 15000 });
   const managedText = (await page.textContent("#manage-details")).trim();

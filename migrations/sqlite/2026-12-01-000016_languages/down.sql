@@ -1,0 +1,2 @@
+ALTER TABLE waitlist_entries DROP COLUMN language;
+ALTER TABLE bookings DROP COLUMN language;
