@@ -62,7 +62,8 @@ fn page(html: &'static str) -> HttpResponse {
     description = "Without parameters, the form that puts a patient on the waitlist (`?visit_type_id=` \
 and `?provider_id=` preselect). The waitlist mails' links open it with their token: `?verify=` \
 confirms the address, `?entry=` shows the entry (and leaves the list), `?offer=` shows a time held \
-for the patient (`&answer=accept` books it at once, `&answer=decline` passes it on).",
+for the patient (`&answer=accept` books it at once, `&answer=decline` passes it on). `?lang=en` or \
+`?lang=es` chooses the language (else the browser's; the page has a switch).",
     tag = "pages",
     security(()),
     responses(
@@ -262,8 +263,8 @@ pub(super) async fn manage_link(
 }
 
 /// The patient pages' texts, one catalog per language: a flat object of key → text, with
-/// `{name}` placeholders the scripts fill in. The booking page and the widget read the one for
-/// the language the patient chose.
+/// `{name}` placeholders the scripts fill in. The booking page, the widget and the waitlist page
+/// read the one for the language the patient chose.
 const CATALOG_EN: &str = include_str!("../../static/i18n/en.json");
 const CATALOG_ES: &str = include_str!("../../static/i18n/es.json");
 
@@ -280,7 +281,7 @@ fn catalog(body: &'static str) -> HttpResponse {
     path = "/i18n/en.json",
     operation_id = "getEnglishTexts",
     summary = "The patient pages' texts in English",
-    description = "Every text of the booking page, the manage view and the widget in English: an object of \
+    description = "Every text of the booking page, the manage view, the widget and the waitlist page in English: an object of \
 message keys to texts, with `{name}` placeholders the pages fill in.",
     tag = "pages",
     security(()),
@@ -297,7 +298,7 @@ pub(super) async fn texts_en() -> HttpResponse {
     path = "/i18n/es.json",
     operation_id = "getSpanishTexts",
     summary = "The patient pages' texts in Spanish",
-    description = "Every text of the booking page, the manage view and the widget in Spanish, under the same \
+    description = "Every text of the booking page, the manage view, the widget and the waitlist page in Spanish, under the same \
 keys as the English catalog and with the same placeholders.",
     tag = "pages",
     security(()),
@@ -407,12 +408,50 @@ mod tests {
             wanted.insert(format!("error.{field}.missing"));
             wanted.insert(format!("error.{field}.invalid"));
         }
+        wanted.extend(waitlist_keys());
         assert!(wanted.len() > 50, "the scan found too few keys: {wanted:?}");
         let missing: Vec<_> = wanted.iter().filter(|k| !en.contains_key(*k)).collect();
         assert!(
             missing.is_empty(),
             "asked for but not in the catalogs: {missing:?}"
         );
+    }
+
+    /// The keys the waitlist page asks for: those its HTML and script name, and those its
+    /// script builds from the API's own names.
+    fn waitlist_keys() -> BTreeSet<String> {
+        let mut keys = keys_in_html(include_str!("../../static/waitlist.html"));
+        keys.extend(keys_used(include_str!("../../static/waitlist.js")));
+        for day in ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] {
+            keys.insert(format!("waitlist.day.{day}"));
+        }
+        for part in ["morning", "afternoon", "evening"] {
+            keys.insert(format!("waitlist.time.{part}"));
+        }
+        for field in ["name", "email", "phone", "earliest_date", "latest_date"] {
+            keys.insert(format!("waitlist.error.{field}.missing"));
+            keys.insert(format!("waitlist.error.{field}.invalid"));
+        }
+        keys
+    }
+
+    #[test]
+    fn the_waitlist_page_has_its_own_messages_in_both_languages() {
+        let en = parse("en.json", CATALOG_EN);
+        let es = parse("es.json", CATALOG_ES);
+        let wanted = waitlist_keys();
+        assert!(wanted.len() > 60, "the scan found too few keys: {wanted:?}");
+        // Its texts are its own: no /book key reused for other words.
+        let borrowed: Vec<_> = wanted
+            .iter()
+            .filter(|k| !k.starts_with("waitlist."))
+            .collect();
+        assert!(borrowed.is_empty(), "not waitlist.* keys: {borrowed:?}");
+        let missing: Vec<_> = wanted
+            .iter()
+            .filter(|k| !en.contains_key(*k) || !es.contains_key(*k))
+            .collect();
+        assert!(missing.is_empty(), "missing in a catalog: {missing:?}");
     }
 
     #[test]

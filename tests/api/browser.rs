@@ -309,8 +309,29 @@ async fn a_patient_joins_the_waitlist_and_takes_an_offer_in_a_real_browser() {
     );
     assert_eq!(
         result["accessibility_checked"].as_array().map(Vec::len),
-        Some(5)
+        Some(6)
     );
+    // The form in Spanish (?lang=es), and back in English by the switch.
+    let spanish = &result["spanish"];
+    assert_eq!(spanish["lang"], "es", "{result}");
+    assert_eq!(
+        spanish["title"], "Anótese en la lista de espera",
+        "{result}"
+    );
+    assert_eq!(
+        spanish["submit"], "Anotarme en la lista de espera",
+        "{result}"
+    );
+    assert_eq!(spanish["monday"], "lunes", "{result}");
+    assert!(
+        spanish["visit"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("minutos"),
+        "{result}"
+    );
+    assert_eq!(spanish["pressed"], "true", "{result}");
+    assert_eq!(result["switched_title"], "Join the waitlist", "{result}");
     // The deep link picked its time: the page names it, in the location's wall clock, and
     // holds it.
     let start = DateTime::parse_from_rfc3339(&deep_start).expect("an instant");
@@ -340,7 +361,7 @@ async fn a_patient_joins_the_waitlist_and_takes_an_offer_in_a_real_browser() {
         text("joined_status").contains("emailed you a link"),
         "{result}"
     );
-    assert!(text("joined_details").contains("mon"), "{result}");
+    assert!(text("joined_details").contains("Monday"), "{result}");
     assert_eq!(text("booked_title"), "You're booked");
     assert_eq!(text("focus_after_booking"), "booked-title");
     assert!(text("booked_details").contains("Dr. Maya Chen"), "{result}");

@@ -1,6 +1,7 @@
 // The waitlist page in headless Chromium: a patient joins from the form (and is told to confirm
 // by email), then opens an offer mail's one-click link, which books the time held for them, and
-// opens it again, which says the time is theirs already instead of failing. axe-core checks each
+// opens it again, which says the time is theirs already instead of failing; the form in Spanish
+// (?lang=es) and back in English by the switch. axe-core checks each
 // step against WCAG 2.2 A and AA. Prints what it saw as JSON on its last line.
 //
 // Env: BASE_URL (the app), OFFER_URL (an offer mail's accept link), DEEP_LINK (a published
@@ -60,6 +61,25 @@ try {
   await page.screenshot({ path: `${shots}/waitlist-joined.png`, fullPage: true });
   await checkAccessibility(page, "waitlist: joined");
 
+  // In Spanish: ?lang=es opens the form in Spanish, <html lang="es">, and the switch goes back
+  // to English.
+  await page.goto(`${base}/waitlist?lang=es`);
+  await page.waitForFunction(() => document.documentElement.lang === "es" &&
+    document.querySelectorAll("#visit-type option").length > 0);
+  const spanish = await page.evaluate(() => ({
+    lang: document.documentElement.lang,
+    title: document.getElementById("title").textContent,
+    submit: document.getElementById("join-submit").textContent,
+    monday: document.querySelector("input[name=days][value=mon]").parentElement.textContent.trim(),
+    visit: document.getElementById("visit-type").options[0].textContent,
+    pressed: document.querySelector(".lang-option[data-lang=es]").getAttribute("aria-pressed"),
+  }));
+  await page.screenshot({ path: `${shots}/waitlist-es.png`, fullPage: true });
+  await checkAccessibility(page, "waitlist: the form in Spanish");
+  await page.click(".lang-option[data-lang=en]");
+  await page.waitForFunction(() => document.documentElement.lang === "en");
+  const switchedTitle = await page.textContent("#title");
+
   // The offer mail's one-click link books the time.
   await page.goto(offerUrl);
   await page.waitForSelector("#booked:not([hidden])", { timeout: 15000 });
@@ -93,6 +113,8 @@ try {
 
   await browser.close();
   console.log(JSON.stringify({
+    spanish,
+    switched_title: switchedTitle,
     deep_chosen: deepChosen,
     deep_held: deepHeld,
     email_error: emailError,
