@@ -14,6 +14,7 @@ use crate::smtp::SmtpSink;
 crate::both_backends!(
     a_patient_who_books_in_spanish_gets_every_mail_in_spanish,
     a_booking_downloads_as_a_calendar_file_in_its_language,
+    a_patient_who_joins_the_waitlist_in_spanish_is_written_to_in_spanish,
 );
 
 const SPANISH_DAYS: [&str; 7] = [
@@ -180,4 +181,45 @@ async fn a_booking_downloads_as_a_calendar_file_in_its_language(backend: Backend
         other.status(),
         StatusCode::NOT_FOUND | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
     ));
+}
+
+async fn a_patient_who_joins_the_waitlist_in_spanish_is_written_to_in_spanish(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let types = app.get_json("/api/v1/visit-types").await;
+    let online = types["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["new_patients_online"] == true)
+        .expect("a type new patients book online")["id"]
+        .clone();
+    let today = (chrono::Utc::now() - chrono::Duration::hours(7)).date_naive();
+    let response = app
+        .post_json(
+            "/api/v1/waitlist",
+            &json!({
+                "visit_type_id": online,
+                "earliest_date": today.to_string(),
+                "latest_date": (today + chrono::Duration::days(30)).to_string(),
+                "patient": {"name": "Lucía Ramírez", "email": "lucia.wait@example.com", "language": "es"},
+            }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    for _ in 0..200 {
+        let subjects: Vec<String> = app
+            .written_mail()
+            .iter()
+            .map(|m| parse(m).subject)
+            .collect();
+        if let Some(subject) = subjects.first() {
+            assert!(
+                subject.starts_with("Confirme su lugar en la lista de espera"),
+                "{subject}"
+            );
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no verification mail was written");
 }
