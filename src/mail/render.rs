@@ -20,14 +20,21 @@ use crate::domain::language::Language;
 use crate::domain::waitlist::{EntryStatus, OfferStatus};
 use crate::settings::Settings;
 
+/// The templates, compiled in: each patient-facing one in English (`name`) and Spanish
+/// (`es/name`, from `templates/es/`), and the staff-facing ones in English only.
 macro_rules! templates {
-    ($prefix:literal; $($name:literal),* $(,)?) => {
-        [$((concat!($prefix, $name), include_str!(concat!("templates/", $prefix, $name)))),*]
+    (patients: $($name:literal),* ; staff: $($staff:literal),* $(,)?) => {
+        const PATIENT_TEMPLATES: [(&str, &str); [$($name),*].len()] =
+            [$(($name, include_str!(concat!("templates/", $name)))),*];
+        const SPANISH_TEMPLATES: [(&str, &str); [$($name),*].len()] =
+            [$((concat!("es/", $name), include_str!(concat!("templates/es/", $name)))),*];
+        const STAFF_TEMPLATES: [(&str, &str); [$($staff),*].len()] =
+            [$(($staff, include_str!(concat!("templates/", $staff)))),*];
     };
 }
 
-/// The Spanish templates (`templates/es/`), named `es/…`: every patient-facing one.
-const SPANISH_TEMPLATES: [(&str, &str); 35] = templates!("es/";
+templates!(
+    patients:
     "footer.txt",
     "footer.html",
     "visit.txt",
@@ -62,48 +69,8 @@ const SPANISH_TEMPLATES: [(&str, &str); 35] = templates!("es/";
     "waitlist_expired.html",
     "waitlist_accepted.subject",
     "waitlist_accepted.txt",
-    "waitlist_accepted.html",
-);
-
-const TEMPLATES: [(&str, &str); 38] = templates!("";
-    "footer.txt",
-    "footer.html",
-    "visit.txt",
-    "visit.html",
-    "confirmation.subject",
-    "confirmation.txt",
-    "confirmation.html",
-    "change.subject",
-    "change.txt",
-    "change.html",
-    "cancellation.subject",
-    "cancellation.txt",
-    "cancellation.html",
-    "reminder.subject",
-    "reminder.txt",
-    "reminder.html",
-    "waitlist_footer.txt",
-    "waitlist_footer.html",
-    "waitlist_wish.txt",
-    "waitlist_wish.html",
-    "waitlist_verify.subject",
-    "waitlist_verify.txt",
-    "waitlist_verify.html",
-    "waitlist_joined.subject",
-    "waitlist_joined.txt",
-    "waitlist_joined.html",
-    "waitlist_offer.subject",
-    "waitlist_offer.txt",
-    "waitlist_offer.html",
-    "waitlist_expired.subject",
-    "waitlist_expired.txt",
-    "waitlist_expired.html",
-    "waitlist_accepted.subject",
-    "waitlist_accepted.txt",
-    "waitlist_accepted.html",
-    "webhook_disabled.subject",
-    "webhook_disabled.txt",
-    "webhook_disabled.html",
+    "waitlist_accepted.html";
+    staff: "webhook_disabled.subject", "webhook_disabled.txt", "webhook_disabled.html",
 );
 
 pub struct MailRenderer {
@@ -126,7 +93,8 @@ impl MailRenderer {
         // HTML templates are escaped (auto-escape follows the `.html` name); a missing value is
         // an error rather than an empty gap in a patient's mail.
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-        for (name, source) in TEMPLATES.into_iter().chain(SPANISH_TEMPLATES) {
+        let all = PATIENT_TEMPLATES.into_iter().chain(SPANISH_TEMPLATES);
+        for (name, source) in all.chain(STAFF_TEMPLATES) {
             env.add_template(name, source)?;
         }
         let from: Mailbox = settings.mail.from.parse()?;
@@ -708,6 +676,20 @@ impl WishWords {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+    use std::path::Path;
+
+    use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::db::bookings::Booking;
+    use crate::db::locations::Location;
+    use crate::db::providers::Provider;
+    use crate::db::slots::Slot;
+    use crate::domain::booking::BookingSource;
+    use crate::domain::ids::{BookingId, ProviderId, SlotId};
+    use crate::domain::slot::SlotStatus;
 
     /// The tags and values of a template, with the Spanish folder left out of include names.
     fn skeleton(source: &str) -> Vec<String> {
@@ -731,10 +713,7 @@ mod tests {
             .iter()
             .map(|(name, source)| (name.trim_start_matches("es/"), *source))
             .collect();
-        for (name, source) in TEMPLATES {
-            if name.starts_with("webhook_disabled") {
-                continue; // to the clinic's admins, in English
-            }
+        for (name, source) in PATIENT_TEMPLATES {
             let twin = spanish
                 .get(name)
                 .unwrap_or_else(|| panic!("{name} has no Spanish version in templates/es/"));
@@ -745,26 +724,8 @@ mod tests {
                 "es/{name} uses other values or tags"
             );
         }
-        assert_eq!(
-            spanish.len(),
-            TEMPLATES.len() - 3,
-            "a Spanish template with no English one"
-        );
+        assert_eq!(spanish.len(), PATIENT_TEMPLATES.len());
     }
-    use std::collections::HashSet;
-    use std::path::Path;
-
-    use chrono::{NaiveDate, NaiveDateTime, TimeZone};
-    use secrecy::SecretString;
-
-    use super::*;
-    use crate::db::bookings::Booking;
-    use crate::db::locations::Location;
-    use crate::db::providers::Provider;
-    use crate::db::slots::Slot;
-    use crate::domain::booking::BookingSource;
-    use crate::domain::ids::{BookingId, ProviderId, SlotId};
-    use crate::domain::slot::SlotStatus;
 
     const PATIENT_NAME: &str = "Ada Lovelace";
     const PATIENT_EMAIL: &str = "ada.lovelace@patients.example";
