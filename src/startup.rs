@@ -154,7 +154,7 @@ impl Application {
         let drain = Duration::from_secs(settings.server.drain_seconds);
         let stopping_since = Arc::new(OnceLock::new());
         let public_posts = PublicPostLimit::new(&settings.http)?;
-        let document = crate::routes::openapi::served_document(&settings);
+        let document = crate::routes::openapi::DocumentJson::new(&settings)?;
         let http_settings = settings.http.clone();
         let server = HttpServer::new(move || {
             // Innermost first. Every answer, a refused CORS preflight included, passes through

@@ -14,25 +14,153 @@ use tracing_subscriber::{fmt, EnvFilter};
 /// Installs the logger. Lines are written to standard output by a thread of their own, so a
 /// request never waits on the terminal, pipe or collector (a request line each cost cached
 /// answers about 30% of their throughput when written in place). Nothing is dropped: when the
-/// queue is full, logging waits. Keep the guard alive: dropping it flushes what is queued.
-pub fn init(json: bool) -> tracing_appender::non_blocking::WorkerGuard {
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("log-writer")
-        .finish(std::io::stdout());
+/// writer falls far behind, logging waits. Keep the guard alive: dropping it writes out what is
+/// queued.
+pub fn init(json: bool) -> LogWriterGuard {
+    let writer = BatchedWriter::start(std::io::stdout());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = fmt()
         .with_env_filter(filter)
         .with_target(false)
         .with_ansi(colours_wanted())
-        .with_writer(writer);
+        .with_writer(writer.clone());
     // A second init (tests) is harmless: the first subscriber stays.
     let _ = if json {
         builder.json().try_init()
     } else {
         builder.try_init()
     };
-    guard
+    LogWriterGuard(writer)
+}
+
+/// Log lines gathered in memory and written out in batches by the `log-writer` thread.
+///
+/// `tracing-appender`'s non-blocking writer (used before) hands each line to its thread through a
+/// channel, and that thread writes whatever it has as soon as it has it: at thousands of
+/// requests a second, a wake-up and a `write` system call per line, about a quarter of the
+/// server's CPU at `info` (perf, issue 20). Here a request appends its line to a buffer under a
+/// lock; only the first line into an empty buffer wakes the thread, which lets lines gather for
+/// `GATHER` and writes them with one call. A line is on its way out within about `GATHER`.
+#[derive(Clone)]
+pub struct BatchedWriter(std::sync::Arc<LogQueue>);
+
+struct LogQueue {
+    lines: parking_lot::Mutex<QueueState>,
+    /// Lines arrived in an empty buffer, or the process is stopping.
+    arrived: parking_lot::Condvar,
+    /// The buffer was written out (for a request waiting on a full buffer, and for the guard).
+    written: parking_lot::Condvar,
+}
+
+#[derive(Default)]
+struct QueueState {
+    buffer: Vec<u8>,
+    /// Batches taken by the thread so far, and written so far.
+    taken: u64,
+    written: u64,
+    stopping: bool,
+}
+
+/// How long the thread lets lines gather before writing them.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(20);
+/// Past this many bytes waiting, a request waits for the thread (nothing is dropped).
+const MOST_WAITING: usize = 4 * 1024 * 1024;
+
+impl BatchedWriter {
+    fn start<W: std::io::Write + Send + 'static>(mut out: W) -> Self {
+        let queue = std::sync::Arc::new(LogQueue {
+            lines: parking_lot::Mutex::new(QueueState::default()),
+            arrived: parking_lot::Condvar::new(),
+            written: parking_lot::Condvar::new(),
+        });
+        let thread_queue = queue.clone();
+        let spawned = std::thread::Builder::new()
+            .name("log-writer".into())
+            .spawn(move || {
+                let queue = thread_queue;
+                let mut batch = Vec::new();
+                loop {
+                    let (stopping, number) = {
+                        let mut state = queue.lines.lock();
+                        while state.buffer.is_empty() && !state.stopping {
+                            queue.arrived.wait(&mut state);
+                        }
+                        if !state.stopping {
+                            // Let more lines join the batch.
+                            parking_lot::MutexGuard::unlocked(&mut state, || {
+                                std::thread::sleep(GATHER)
+                            });
+                        }
+                        std::mem::swap(&mut batch, &mut state.buffer);
+                        state.taken += 1;
+                        (state.stopping, state.taken)
+                    };
+                    // A log that cannot be written has nowhere to report it.
+                    let _ = out.write_all(&batch).and_then(|()| out.flush());
+                    batch.clear();
+                    queue.lines.lock().written = number;
+                    queue.written.notify_all();
+                    if stopping {
+                        break;
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            eprintln!("cannot start the log writer thread: {e}");
+        }
+        Self(queue)
+    }
+
+    /// Writes out what is queued and stops the thread.
+    fn finish(&self) {
+        let mut state = self.0.lines.lock();
+        state.stopping = true;
+        let target = state.taken + 1;
+        self.0.arrived.notify_one();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while state.written < target {
+            if self.0.written.wait_until(&mut state, deadline).timed_out() {
+                break;
+            }
+        }
+    }
+}
+
+impl std::io::Write for BatchedWriter {
+    fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+        let mut state = self.0.lines.lock();
+        while state.buffer.len() > MOST_WAITING && !state.stopping {
+            self.0.written.wait(&mut state);
+        }
+        let was_empty = state.buffer.is_empty();
+        state.buffer.extend_from_slice(line);
+        drop(state);
+        if was_empty {
+            self.0.arrived.notify_one();
+        }
+        Ok(line.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> fmt::MakeWriter<'a> for BatchedWriter {
+    type Writer = BatchedWriter;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// Keeps the log writer running; dropping it writes out what is queued (at most a few seconds).
+pub struct LogWriterGuard(BatchedWriter);
+
+impl Drop for LogWriterGuard {
+    fn drop(&mut self) {
+        self.0.finish();
+    }
 }
 
 /// Colours in the log lines only for a person at a terminal: never in a file, a pipe or a log
@@ -54,6 +182,11 @@ pub struct RequestSpan;
 
 impl tracing_actix_web::RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &actix_web::dev::ServiceRequest) -> tracing::Span {
+        // Below `info` (the benchmarks' `warn`) there is no request line: nothing to prepare
+        // (finding the route pattern walks the routes again, with their regular expressions).
+        if !tracing::enabled!(tracing::Level::INFO) {
+            return tracing::Span::none();
+        }
         request
             .extensions_mut()
             .insert(RequestStarted(Instant::now()));
@@ -70,8 +203,6 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
             http.method = %request.method(),
             http.route = %route,
             request_id = %request_id,
-            http.status_code = tracing::field::Empty,
-            otel.status_code = tracing::field::Empty,
         )
     }
 
@@ -79,6 +210,9 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
         span: tracing::Span,
         outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
     ) {
+        if span.is_none() {
+            return;
+        }
         let (status, latency_ms) = match outcome {
             Ok(response) => (
                 response.status(),
@@ -90,15 +224,8 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
             ),
             Err(error) => (error.as_response_error().status_code(), None),
         };
-        span.record("http.status_code", status.as_u16());
-        span.record(
-            "otel.status_code",
-            if status.is_server_error() {
-                "ERROR"
-            } else {
-                "OK"
-            },
-        );
+        // The status goes on the finishing line only: recording it on the span as well made the
+        // formatter write the span's fields out a second time for every request.
         span.in_scope(|| {
             tracing::info!(
                 status = status.as_u16(),
@@ -156,4 +283,68 @@ pub(crate) async fn response_headers(
         );
     }
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// Collects what the thread writes.
+    #[derive(Clone, Default)]
+    struct Sink(std::sync::Arc<parking_lot::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Sink {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn every_line_is_written_in_order_and_the_guard_writes_out_the_rest() {
+        let sink = Sink::default();
+        let writer = BatchedWriter::start(sink.clone());
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let mut writer = writer.clone();
+                std::thread::spawn(move || {
+                    for i in 0..2000 {
+                        writer
+                            .write_all(format!("thread {t} line {i}\n").as_bytes())
+                            .expect("queued");
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().expect("a writing thread");
+        }
+        drop(LogWriterGuard(writer));
+        let written = String::from_utf8(sink.0.lock().clone()).expect("text");
+        for t in 0..4 {
+            let numbers: Vec<usize> = written
+                .lines()
+                .filter_map(|l| l.strip_prefix(&format!("thread {t} line ")))
+                .map(|n| n.parse().expect("a number"))
+                .collect();
+            assert_eq!(numbers, (0..2000).collect::<Vec<_>>(), "thread {t}");
+        }
+    }
+
+    #[test]
+    fn a_line_goes_out_without_waiting_for_more() {
+        let sink = Sink::default();
+        let mut writer = BatchedWriter::start(sink.clone());
+        writer.write_all(b"alone\n").expect("queued");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while sink.0.lock().is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(sink.0.lock().as_slice(), b"alone\n");
+        writer.finish();
+    }
 }

@@ -46,6 +46,12 @@ pub(crate) struct Directory {
 }
 
 impl Directory {
+    /// A directory of these locations (tests), the first being the main one.
+    #[cfg(test)]
+    pub(crate) fn of_locations(all: Vec<Location>) -> Self {
+        Self { all }
+    }
+
     pub(crate) fn load(conn: &mut DbConnection) -> Result<Self, ClinicError> {
         let all = locations::list(conn, false)?;
         if all.is_empty() {

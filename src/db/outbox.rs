@@ -5,7 +5,7 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::schema::{bookings, outbox, waitlist_entries};
-use super::{write_transaction, DbConnection};
+use super::{fixed, write_transaction, DbConnection};
 use crate::domain::ids::{
     BookingId, MailJobId, WaitlistEntryId, WaitlistOfferId, WebhookEndpointId,
 };
@@ -157,7 +157,7 @@ pub(crate) fn was_sent(
         outbox::table
             .filter(outbox::waitlist_offer_id.eq(offer))
             .filter(outbox::kind.eq(kind.as_str()))
-            .filter(outbox::status.eq(JobStatus::Sent.as_str())),
+            .filter(outbox::status.eq(fixed(JobStatus::Sent.as_str()))),
     ))
     .get_result(conn)
 }
@@ -229,7 +229,7 @@ pub(crate) fn drop_pending_reminders(
         outbox::table
             .filter(outbox::booking_id.eq(booking_id))
             .filter(outbox::kind.eq(MailKind::Reminder.as_str()))
-            .filter(outbox::status.eq(JobStatus::Pending.as_str()))
+            .filter(outbox::status.eq(fixed(JobStatus::Pending.as_str())))
             .filter(outbox::claim_token.is_null()),
     )
     .execute(conn)
@@ -240,7 +240,7 @@ pub(crate) fn drop_pending_reminders(
 macro_rules! due_job_ids {
     ($now:expr, $limit:expr) => {
         outbox::table
-            .filter(outbox::status.eq(JobStatus::Pending.as_str()))
+            .filter(outbox::status.eq(fixed(JobStatus::Pending.as_str())))
             .filter(outbox::next_attempt_at.le($now))
             // Only kinds this version can send: a job of a kind a newer copy added (during a
             // rolling deploy) waits for that copy instead of failing every claim here.
@@ -300,7 +300,7 @@ pub fn release(conn: &mut DbConnection, ids: &[MailJobId], token: &str) -> Query
         outbox::table
             .filter(outbox::id.eq_any(ids))
             .filter(outbox::claim_token.eq(token))
-            .filter(outbox::status.eq(JobStatus::Pending.as_str())),
+            .filter(outbox::status.eq(fixed(JobStatus::Pending.as_str()))),
     )
     .set((
         outbox::locked_until.eq(None::<NaiveDateTime>),
@@ -407,7 +407,7 @@ pub(crate) fn retry_failed(
     let updated = diesel::update(
         outbox::table
             .filter(outbox::id.eq(id))
-            .filter(outbox::status.eq(JobStatus::Failed.as_str())),
+            .filter(outbox::status.eq(fixed(JobStatus::Failed.as_str()))),
     )
     .set((
         outbox::status.eq(JobStatus::Pending.as_str()),
@@ -426,7 +426,7 @@ pub(crate) fn due_summary(
     now: NaiveDateTime,
 ) -> QueryResult<(i64, Option<NaiveDateTime>)> {
     outbox::table
-        .filter(outbox::status.eq(JobStatus::Pending.as_str()))
+        .filter(outbox::status.eq(fixed(JobStatus::Pending.as_str())))
         .filter(outbox::next_attempt_at.le(now))
         .select((
             diesel::dsl::count_star(),
@@ -448,7 +448,7 @@ pub(crate) fn renew_lease(
         outbox::table
             .filter(outbox::id.eq(id))
             .filter(outbox::claim_token.eq(token))
-            .filter(outbox::status.eq(JobStatus::Pending.as_str())),
+            .filter(outbox::status.eq(fixed(JobStatus::Pending.as_str()))),
     )
     .set(outbox::locked_until.eq(until))
     .execute(conn)?;
@@ -458,7 +458,7 @@ pub(crate) fn renew_lease(
 /// How many jobs are parked as failed.
 pub(crate) fn count_failed(conn: &mut DbConnection) -> QueryResult<i64> {
     outbox::table
-        .filter(outbox::status.eq(JobStatus::Failed.as_str()))
+        .filter(outbox::status.eq(fixed(JobStatus::Failed.as_str())))
         .count()
         .get_result(conn)
 }

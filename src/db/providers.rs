@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::providers;
+use super::types::Stamp;
 use super::DbConnection;
 use crate::domain::ids::ProviderId;
 
@@ -16,7 +17,9 @@ pub struct Provider {
     pub specialty: String,
     pub bio: String,
     pub active: bool,
+    #[diesel(deserialize_as = Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = Stamp)]
     pub updated_at: NaiveDateTime,
 }
 

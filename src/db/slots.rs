@@ -6,7 +6,8 @@ use diesel::prelude::*;
 
 use super::providers::Provider;
 use super::schema::{booking_slots, providers, slots, visit_type_providers};
-use super::DbConnection;
+use super::types::Stamp;
+use super::{fixed, DbConnection};
 use crate::domain::ids::{BookingId, HoldId, LocationId, ProviderId, SlotId, VisitTypeId};
 use crate::domain::slot::{SlotStatus, LONGEST_SLOT_HOURS};
 
@@ -15,10 +16,13 @@ use crate::domain::slot::{SlotStatus, LONGEST_SLOT_HOURS};
 pub struct Slot {
     pub id: SlotId,
     pub provider_id: ProviderId,
+    #[diesel(deserialize_as = Stamp)]
     pub starts_at: NaiveDateTime,
+    #[diesel(deserialize_as = Stamp)]
     pub ends_at: NaiveDateTime,
     pub status: SlotStatus,
     pub visit_type: Option<String>,
+    #[diesel(deserialize_as = Stamp)]
     pub created_at: NaiveDateTime,
     /// Where the slot's time is spent; `None` means the main location (see the migration).
     pub location_id: Option<LocationId>,
@@ -161,14 +165,13 @@ pub(crate) fn free_of_type_between(
 ) -> QueryResult<Vec<OpenSlot>> {
     let mut query = slots::table
         .inner_join(providers::table)
-        .filter(slots::status.eq(SlotStatus::Free.as_str()))
+        .filter(slots::status.eq(fixed(SlotStatus::Free.as_str())))
         .filter(slots::starts_at.ge(between.from))
         .filter(slots::starts_at.lt(between.until))
         .filter(not_held_at!(between.now))
         .filter(providers::active.eq(true))
         .select((Slot::as_select(), Provider::as_select()))
         .order((slots::starts_at.asc(), slots::provider_id.asc()))
-        .limit(limit)
         .into_boxed();
     if let Some(provider_id) = provider_id {
         query = query.filter(slots::provider_id.eq(provider_id));
@@ -176,7 +179,21 @@ pub(crate) fn free_of_type_between(
     if let Some(visit_type) = visit_type {
         query = query.filter(slots::visit_type.eq(visit_type.to_owned()));
     }
-    at_location!(query, place).load(conn)
+    let query = at_location!(query, place);
+    match conn {
+        // SQLite compiles a bound LIMIT into the statement, so binding it again recompiles the
+        // cached statement on every execution (a seventh of a list's time, in perf). Its rows
+        // come one step at a time, in the index's order: reading only the first `limit` is the
+        // limit, and the statement stays compiled.
+        DbConnection::Sqlite(_) => {
+            let wanted = usize::try_from(limit).unwrap_or(usize::MAX);
+            query
+                .load_iter::<OpenSlot, diesel::connection::DefaultLoadingMode>(conn)?
+                .take(wanted)
+                .collect()
+        }
+        DbConnection::Postgres(_) => query.limit(limit).load(conn),
+    }
 }
 
 /// A free slot as the walk for a visit type's starts reads it: only what deciding a start needs
@@ -230,7 +247,7 @@ pub(crate) fn free_for_visit_type_by_start(
     );
     let from = after.map_or(between.from, |(start, _)| start);
     let mut query = slots::table
-        .filter(slots::status.eq(SlotStatus::Free.as_str()))
+        .filter(slots::status.eq(fixed(SlotStatus::Free.as_str())))
         .filter(slots::starts_at.ge(from))
         .filter(slots::starts_at.lt(between.until))
         .filter(not_held_at!(between.now))
@@ -301,7 +318,7 @@ pub(crate) fn let_go(conn: &mut DbConnection, booking_id: BookingId) -> QueryRes
     diesel::update(
         slots::table
             .filter(slots::id.eq_any(&held))
-            .filter(slots::status.eq(SlotStatus::Busy.as_str())),
+            .filter(slots::status.eq(fixed(SlotStatus::Busy.as_str()))),
     )
     .set(slots::status.eq(SlotStatus::Free.as_str()))
     .execute(conn)?;
@@ -319,9 +336,9 @@ pub fn claim(
 ) -> QueryResult<bool> {
     let target = slots::table
         .filter(slots::id.eq(id))
-        .filter(slots::status.eq(SlotStatus::Free.as_str()))
+        .filter(slots::status.eq(fixed(SlotStatus::Free.as_str())))
         .filter(slots::starts_at.gt(now));
-    let busy = slots::status.eq(SlotStatus::Busy.as_str());
+    let busy = slots::status.eq(fixed(SlotStatus::Busy.as_str()));
     let updated = match hold {
         None => diesel::update(target.filter(not_held_at!(now)))
             .set(busy)
@@ -346,7 +363,7 @@ pub(crate) fn keep(
     let updated = diesel::update(
         slots::table
             .filter(slots::id.eq(slot_id))
-            .filter(slots::status.eq(SlotStatus::Free.as_str()))
+            .filter(slots::status.eq(fixed(SlotStatus::Free.as_str())))
             .filter(slots::starts_at.gt(now))
             .filter(not_held_at!(now)),
     )
@@ -371,7 +388,7 @@ pub fn release(conn: &mut DbConnection, id: SlotId) -> QueryResult<bool> {
     let updated = diesel::update(
         slots::table
             .filter(slots::id.eq(id))
-            .filter(slots::status.eq(SlotStatus::Busy.as_str())),
+            .filter(slots::status.eq(fixed(SlotStatus::Busy.as_str()))),
     )
     .set(slots::status.eq(SlotStatus::Free.as_str()))
     .execute(conn)?;
@@ -438,7 +455,7 @@ pub(crate) fn block_free_overlapping(
             .filter(slots::starts_at.ge(earliest_overlapping_start(start)))
             .filter(slots::starts_at.lt(end))
             .filter(slots::ends_at.gt(start))
-            .filter(slots::status.eq(SlotStatus::Free.as_str())),
+            .filter(slots::status.eq(fixed(SlotStatus::Free.as_str()))),
     )
     .set(slots::status.eq(SlotStatus::Blocked.as_str()))
     .returning(slots::id)
@@ -453,7 +470,7 @@ pub(crate) fn unblock(conn: &mut DbConnection, ids: &[SlotId]) -> QueryResult<us
         freed += diesel::update(
             slots::table
                 .filter(slots::id.eq_any(chunk))
-                .filter(slots::status.eq(SlotStatus::Blocked.as_str())),
+                .filter(slots::status.eq(fixed(SlotStatus::Blocked.as_str()))),
         )
         .set(slots::status.eq(SlotStatus::Free.as_str()))
         .execute(conn)?;
@@ -468,7 +485,7 @@ pub(crate) fn free_of(conn: &mut DbConnection, ids: &[SlotId]) -> QueryResult<Ve
         free.extend(
             slots::table
                 .filter(slots::id.eq_any(chunk))
-                .filter(slots::status.eq(SlotStatus::Free.as_str()))
+                .filter(slots::status.eq(fixed(SlotStatus::Free.as_str())))
                 .select(Slot::as_select())
                 .load(conn)?,
         );
@@ -513,7 +530,7 @@ pub(crate) fn set_status(
     let updated = diesel::update(
         slots::table
             .filter(slots::id.eq(id))
-            .filter(slots::status.eq(from.as_str())),
+            .filter(slots::status.eq(fixed(from.as_str()))),
     )
     .set(slots::status.eq(to.as_str()))
     .execute(conn)?;

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use super::bookings::lower;
 use super::holds::Hold;
 use super::schema::{holds, waitlist_entries, waitlist_offers};
-use super::DbConnection;
+use super::{fixed, DbConnection};
 use crate::domain::booking::BookingSource;
 use crate::domain::ids::{
     BookingId, HoldId, LocationId, ProviderId, SlotId, VisitTypeId, WaitlistEntryId,
@@ -107,7 +107,7 @@ pub(crate) fn set_entry_status(
 ) -> QueryResult<bool> {
     let target = waitlist_entries::table
         .filter(waitlist_entries::id.eq(id))
-        .filter(waitlist_entries::status.eq(from.as_str()));
+        .filter(waitlist_entries::status.eq(fixed(from.as_str())));
     let updated = match to {
         EntryStatus::Waiting => diesel::update(target)
             .set((
@@ -272,7 +272,7 @@ pub(crate) fn live_offer_of(
 ) -> QueryResult<Option<Offer>> {
     waitlist_offers::table
         .filter(waitlist_offers::entry_id.eq(entry))
-        .filter(waitlist_offers::status.eq(OfferStatus::Offered.as_str()))
+        .filter(waitlist_offers::status.eq(fixed(OfferStatus::Offered.as_str())))
         .select(Offer::as_select())
         .get_result(conn)
         .optional()
@@ -306,7 +306,7 @@ pub(crate) fn has_live_overlapping(
         waitlist_offers::table
             .inner_join(waitlist_entries::table)
             .filter(lower(waitlist_entries::patient_email).eq(lower(email)))
-            .filter(waitlist_offers::status.eq(OfferStatus::Offered.as_str()))
+            .filter(waitlist_offers::status.eq(fixed(OfferStatus::Offered.as_str())))
             .filter(waitlist_offers::expires_at.gt(now))
             .filter(waitlist_offers::starts_at.lt(ends))
             .filter(waitlist_offers::ends_at.gt(starts)),
@@ -325,7 +325,7 @@ pub(crate) fn decide(
 ) -> QueryResult<bool> {
     let live = waitlist_offers::table
         .filter(waitlist_offers::id.eq(id))
-        .filter(waitlist_offers::status.eq(OfferStatus::Offered.as_str()));
+        .filter(waitlist_offers::status.eq(fixed(OfferStatus::Offered.as_str())));
     let set = (
         waitlist_offers::status.eq(to.as_str()),
         waitlist_offers::decided_at.eq(now),

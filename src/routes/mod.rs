@@ -54,8 +54,9 @@ pub(crate) const RATE_LIMITED_OPERATIONS: [&str; 5] = [
 pub(crate) fn configure(
     cfg: &mut web::ServiceConfig,
     public_posts: &PublicPostLimit,
-    document: &utoipa::openapi::OpenApi,
+    document: &openapi::DocumentJson,
 ) {
+    let document = web::Data::new(document.clone());
     // One resource per path, with a route per method, so a wrong method is a 405 and not the
     // next resource's 404 (`cfg.route(path, …)` would put the method on the resource itself).
     cfg.service(web::resource("/health").route(web::get().to(health::health)))
@@ -73,13 +74,23 @@ pub(crate) fn configure(
         .service(web::resource("/desk.css").route(web::get().to(pages::desk_style)))
         .service(web::resource("/i18n/en.json").route(web::get().to(pages::texts_en)))
         .service(web::resource("/i18n/es.json").route(web::get().to(pages::texts_es)))
-        .service(web::resource("/openapi.json").route(web::get().to(openapi::openapi_json)))
+        .service(
+            web::resource("/openapi.json")
+                .app_data(document.clone())
+                .route(web::get().to(openapi::openapi_json)),
+        )
         .service(web::resource("/calendar/{file}").route(web::get().to(calendar::feed)))
         .service(web::resource("/m/{code}").route(web::get().to(pages::manage_link)))
         .service(web::resource("/docs").route(web::get().to(docs_redirect)))
+        // The docs page reads the same document (before its own catch-all path).
+        .service(
+            web::resource("/docs/openapi.json")
+                .app_data(document)
+                .route(web::get().to(openapi::docs_openapi_json)),
+        )
         .service(
             utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
-                .url("/docs/openapi.json", document.clone()),
+                .config(utoipa_swagger_ui::Config::new(["/docs/openapi.json"])),
         )
         .configure(|cfg| fhir::configure(cfg, public_posts))
         .service(

@@ -2,14 +2,12 @@
 //! and return, served at `/openapi.json`, with Swagger UI at `/docs` from assets compiled into
 //! the binary (no CDN).
 
-use std::sync::OnceLock;
-
-use actix_web::{web, HttpResponse, Responder};
+use actix_web::http::header::ContentType;
+use actix_web::{web, HttpResponse};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::settings::Settings;
-use crate::state::AppState;
 
 use super::{
     admin, audit, auth, booking_policy, bookings, calendar, health, holds, locations, metrics,
@@ -115,6 +113,7 @@ the \"Schedule an appointment\" call to action, and the front desk's staff API. 
         pages::texts_en,
         pages::texts_es,
         openapi_json,
+        docs_openapi_json,
         super::docs_redirect,
     ),
     components(schemas(crate::error::ProblemDetails)),
@@ -384,8 +383,7 @@ impl Modify for RateLimitHeaders {
 /// The document as this server serves it: its public address as the server, the clinic as the
 /// contact.
 pub(crate) fn served_document(settings: &Settings) -> utoipa::openapi::OpenApi {
-    static DOCUMENT: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
-    let mut document = DOCUMENT.get_or_init(ApiDoc::openapi).clone();
+    let mut document = ApiDoc::openapi();
     let base = settings.clinic.public_base_url.trim_end_matches('/');
     document.servers = Some(vec![utoipa::openapi::server::ServerBuilder::new()
         .url(base)
@@ -429,8 +427,38 @@ fn server_description(settings: &Settings) -> String {
         (status = 200, description = "This OpenAPI 3.1 document", content_type = "application/json")
     ),
 )]
-pub(crate) async fn openapi_json(state: web::Data<AppState>) -> impl Responder {
-    HttpResponse::Ok().json(served_document(&state.settings))
+pub(crate) async fn openapi_json(document: web::Data<DocumentJson>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(document.0.clone())
+}
+
+#[utoipa::path(
+    get,
+    path = "/docs/openapi.json",
+    operation_id = "getDocsOpenApiDocument",
+    summary = "This OpenAPI document, for the docs page",
+    description = "The same document as `/openapi.json`; the docs page (`/docs`) reads it here.",
+    tag = "health",
+    security(()),
+    responses(
+        (status = 200, description = "This OpenAPI 3.1 document", content_type = "application/json")
+    ),
+)]
+pub(crate) async fn docs_openapi_json(document: web::Data<DocumentJson>) -> HttpResponse {
+    openapi_json(document).await
+}
+
+/// The served document as JSON, written once when the server starts. As `utoipa`'s structures
+/// the document is megabytes, and the server kept several copies (one per HTTP worker for the
+/// docs page, one to serve) for all its life: most of its memory at rest.
+#[derive(Clone)]
+pub(crate) struct DocumentJson(web::Bytes);
+
+impl DocumentJson {
+    pub(crate) fn new(settings: &Settings) -> Result<Self, serde_json::Error> {
+        serde_json::to_vec(&served_document(settings)).map(|json| Self(json.into()))
+    }
 }
 
 #[cfg(test)]

@@ -16,8 +16,8 @@ use super::patient_form::{
 };
 use super::views::{
     instant_or_date, json_body, names_schema, new_booking_example, new_booking_json,
-    open_slot_example, or_null, public_source, requested_id, time_zone_schema, OpenSlotView,
-    PublicSource,
+    open_slot_example, or_null, public_source, requested_id, time_zone_schema, OpenSlotJson,
+    OpenSlotView, PublicSource,
 };
 use crate::availability::AnswerKey;
 use crate::clinic::appointments::{self, EarliestRequest, Intake};
@@ -160,8 +160,8 @@ struct CallToAction<'a> {
     headline: &'a str,
     text: &'a str,
     clinic: Clinic<'a>,
-    #[schema(max_items = 50)]
-    items: Vec<OpenSlotView>,
+    #[schema(max_items = 50, value_type = Vec<OpenSlotView>)]
+    items: Vec<OpenSlotJson<'a>>,
     /// Book one of `items`.
     book: HowToBook,
     /// Or let the clinic pick the earliest time that fits.
@@ -290,7 +290,7 @@ pub(super) async fn show(
         },
         items: found
             .iter()
-            .map(|s| OpenSlotView::new(s, &places))
+            .map(|s| OpenSlotJson::new(s, &places))
             .collect(),
         book: HowToBook::book(source_hint.clone()),
         book_earliest: HowToBook::book_earliest(source_hint),

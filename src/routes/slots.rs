@@ -7,7 +7,8 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::views::{
-    json_body, open_slot_example, requested_id, rfc3339, InstantOrDate, OpenSlotView, SlotView,
+    json_body, open_slot_example, requested_id, rfc3339, InstantOrDate, OpenSlotJson, OpenSlotView,
+    SlotView,
 };
 use crate::availability::AnswerKey;
 use crate::clinic::locations::{self, Directory};
@@ -54,9 +55,9 @@ pub(super) struct SlotQuery {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-struct SlotList {
-    #[schema(max_items = 2000)]
-    items: Vec<OpenSlotView>,
+struct SlotList<'a> {
+    #[schema(max_items = 2000, value_type = Vec<OpenSlotView>)]
+    items: Vec<OpenSlotJson<'a>>,
     #[schema(format = DateTime)]
     from: String,
     #[schema(format = DateTime)]
@@ -151,11 +152,6 @@ pub(super) async fn list_free(
     let generation = cache.generation();
     let (mut found, places) = state
         .with_connection(move |conn| {
-            if let Some(id) = provider_id {
-                crate::db::providers::find(conn, id)?
-                    .filter(|p| p.active)
-                    .ok_or_else(|| ApiError::not_found("provider"))?;
-            }
             let place = match location_id {
                 Some(id) => Some(locations::place(conn, id)?),
                 None => None,
@@ -183,6 +179,13 @@ pub(super) async fn list_free(
                 between,
                 limit,
             )?;
+            // An unknown or inactive provider has no open slots (the query joins on active
+            // providers): only an empty list needs the question asked, and a 404 answered.
+            if let (Some(id), true) = (provider_id, open.is_empty()) {
+                crate::db::providers::find(conn, id)?
+                    .filter(|p| p.active)
+                    .ok_or_else(|| ApiError::not_found("provider"))?;
+            }
             Ok::<_, ApiError>((open, Directory::load(conn)?))
         })
         .await?;
@@ -197,7 +200,7 @@ pub(super) async fn list_free(
         serde_json::to_vec(&SlotList {
             items: found
                 .iter()
-                .map(|s| OpenSlotView::new(s, &places))
+                .map(|s| OpenSlotJson::new(s, &places))
                 .collect(),
             from: rfc3339(window.start()),
             to: rfc3339(window.end()),

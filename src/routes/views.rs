@@ -134,10 +134,127 @@ pub(super) struct OpenSlotView {
 }
 
 impl OpenSlotView {
+    /// The view itself (the API writes `OpenSlotJson`, which a test holds to this).
+    #[cfg(test)]
     pub(super) fn new((slot, provider): &(Slot, Provider), places: &Directory) -> Self {
         Self {
             slot: SlotView::new(slot, places.of(slot.location_id)),
             provider: provider.into(),
+        }
+    }
+}
+
+/// The JSON of an `OpenSlotView`, written straight from the row: the lists patients browse are
+/// tens of slots, and building each view cost a dozen small strings (four formatted instants,
+/// copies of the provider's names), which with their frees were a fifth of a list's time in
+/// perf. The same fields in the same order; `open_slot_json_is_the_views_json` holds them equal.
+pub(super) struct OpenSlotJson<'a> {
+    slot: &'a Slot,
+    provider: &'a Provider,
+    location: &'a Location,
+}
+
+impl<'a> OpenSlotJson<'a> {
+    pub(super) fn new((slot, provider): &'a (Slot, Provider), places: &'a Directory) -> Self {
+        Self {
+            slot,
+            provider,
+            location: places.of(slot.location_id),
+        }
+    }
+}
+
+impl Serialize for OpenSlotJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let tz = self.location.timezone.tz();
+        let mut view = serializer.serialize_struct("OpenSlotView", 11)?;
+        view.serialize_field("id", &self.slot.id.get())?;
+        view.serialize_field("provider_id", &self.slot.provider_id.get())?;
+        view.serialize_field("location_id", &self.location.id.get())?;
+        view.serialize_field("start", &Rfc3339(self.slot.starts_at, None))?;
+        view.serialize_field("end", &Rfc3339(self.slot.ends_at, None))?;
+        view.serialize_field("local_start", &Rfc3339(self.slot.starts_at, Some(tz)))?;
+        view.serialize_field("local_end", &Rfc3339(self.slot.ends_at, Some(tz)))?;
+        view.serialize_field("timezone", tz.name())?;
+        view.serialize_field("status", self.slot.status.as_str())?;
+        view.serialize_field("visit_type", &self.slot.visit_type)?;
+        view.serialize_field("provider", &ProviderJson(self.provider))?;
+        view.end()
+    }
+}
+
+/// `ProviderSummary`'s JSON, borrowed.
+struct ProviderJson<'a>(&'a Provider);
+
+impl Serialize for ProviderJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut provider = serializer.serialize_struct("ProviderSummary", 4)?;
+        provider.serialize_field("id", &self.0.id.get())?;
+        provider.serialize_field("name", &self.0.name)?;
+        provider.serialize_field("title", &self.0.title)?;
+        provider.serialize_field("specialty", &self.0.specialty)?;
+        provider.end()
+    }
+}
+
+/// A stored UTC instant as `rfc3339` writes it (no zone) or as `local_rfc3339` does (a zone),
+/// formatted into a buffer on the stack. Years outside 0000–9999 and offsets with seconds (local
+/// mean time, before 1900) take chrono's formatting.
+struct Rfc3339(NaiveDateTime, Option<Tz>);
+
+impl Serialize for Rfc3339 {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use chrono::{Datelike, Offset, TimeZone, Timelike};
+        let (local, offset) = match self.1 {
+            None => (self.0, None),
+            Some(tz) => {
+                let offset = tz.offset_from_utc_datetime(&self.0).fix().local_minus_utc();
+                (
+                    self.0 + chrono::Duration::seconds(i64::from(offset)),
+                    Some(offset),
+                )
+            }
+        };
+        let year = local.year();
+        if !(0..=9999).contains(&year) || offset.is_some_and(|o| o % 60 != 0) {
+            return match self.1 {
+                None => serializer.serialize_str(&rfc3339(self.0.and_utc())),
+                Some(tz) => serializer.serialize_str(&local_rfc3339(self.0, tz)),
+            };
+        }
+        let mut text = *b"0000-00-00T00:00:00+00:00";
+        let mut put = |at: usize, value: u32, digits: usize| {
+            let mut value = value;
+            for i in (at..at + digits).rev() {
+                text[i] = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        put(0, year.unsigned_abs(), 4);
+        put(5, local.month(), 2);
+        put(8, local.day(), 2);
+        put(11, local.hour(), 2);
+        put(14, local.minute(), 2);
+        put(17, local.second(), 2);
+        let len = match offset {
+            None => {
+                text[19] = b'Z';
+                20
+            }
+            Some(offset) => {
+                let minutes = offset.unsigned_abs() / 60;
+                put(20, minutes / 60, 2);
+                put(23, minutes % 60, 2);
+                text[19] = if offset < 0 { b'-' } else { b'+' };
+                25
+            }
+        };
+        match (std::str::from_utf8(&text[..len]), self.1) {
+            (Ok(text), _) => serializer.serialize_str(text),
+            (Err(_), None) => serializer.serialize_str(&rfc3339(self.0.and_utc())),
+            (Err(_), Some(tz)) => serializer.serialize_str(&local_rfc3339(self.0, tz)),
         }
     }
 }
@@ -544,4 +661,100 @@ pub(super) fn actor_kind_schema() -> Object {
 
 pub(super) fn entity_kind_schema() -> Object {
     names_schema(EntityKind::ALL.map(EntityKind::as_str)).build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::{LocationId, ProviderId, SlotId};
+    use crate::domain::location::TimeZone;
+
+    fn at(text: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").expect("a test instant")
+    }
+
+    #[test]
+    fn instants_are_written_as_chrono_writes_them() {
+        let zones = [
+            "America/Phoenix",
+            "America/New_York",
+            "America/St_Johns",
+            "Asia/Kathmandu",
+            "Australia/Lord_Howe",
+            "Europe/London",
+            "UTC",
+        ];
+        let instants = [
+            "2027-03-14 06:59:59",
+            "2027-03-14 07:00:00",
+            "2027-11-07 05:30:00",
+            "2027-11-07 06:00:00",
+            "2026-12-31 23:59:59",
+            "0001-01-01 00:00:00",
+            "1883-11-18 18:00:00",
+            "9999-12-31 12:00:00",
+        ];
+        for instant in instants.map(at) {
+            assert_eq!(
+                serde_json::to_value(Rfc3339(instant, None)).expect("json"),
+                Value::String(rfc3339(instant.and_utc())),
+                "{instant}"
+            );
+            for zone in zones {
+                let tz: Tz = zone.parse().expect("a zone");
+                assert_eq!(
+                    serde_json::to_value(Rfc3339(instant, Some(tz))).expect("json"),
+                    Value::String(local_rfc3339(instant, tz)),
+                    "{instant} in {zone}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn open_slot_json_is_the_views_json() {
+        let location = |id, zone| Location {
+            id: LocationId::new(id),
+            name: "Clinic".into(),
+            address: "1 Main St".into(),
+            phone: "+1 602 555 0100".into(),
+            timezone: TimeZone::parse(zone).expect("a zone"),
+            active: true,
+            created_at: at("2026-01-01 00:00:00"),
+            updated_at: at("2026-01-01 00:00:00"),
+        };
+        let places = Directory::of_locations(vec![
+            location(1, "America/Phoenix"),
+            location(2, "America/New_York"),
+        ]);
+        let provider = Provider {
+            id: ProviderId::new(7),
+            name: "Dr. \"Ana\" Núñez\n".into(),
+            title: "DC".into(),
+            specialty: "Chiropractic \\ spine".into(),
+            bio: "not shown".into(),
+            active: true,
+            created_at: at("2026-01-01 00:00:00"),
+            updated_at: at("2026-01-01 00:00:00"),
+        };
+        for (location_id, visit_type) in [(None, None), (Some(2), Some("new-patient"))] {
+            let slot = Slot {
+                id: SlotId::new(42),
+                provider_id: ProviderId::new(7),
+                starts_at: at("2027-03-14 06:30:00"),
+                ends_at: at("2027-03-14 07:00:00"),
+                status: SlotStatus::Free,
+                visit_type: visit_type.map(str::to_owned),
+                created_at: at("2026-01-01 00:00:00"),
+                location_id: location_id.map(LocationId::new),
+                hold_id: None,
+                held_until: None,
+            };
+            let open = (slot, provider.clone());
+            assert_eq!(
+                serde_json::to_string(&OpenSlotJson::new(&open, &places)).expect("json"),
+                serde_json::to_string(&OpenSlotView::new(&open, &places)).expect("json"),
+            );
+        }
+    }
 }

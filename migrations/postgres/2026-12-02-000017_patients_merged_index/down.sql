@@ -1,0 +1,1 @@
+DROP INDEX patients_merged_by_email;
