@@ -58,6 +58,26 @@ ceiling_of = {AVAIL: HEALTH, AVAIL_DB: HEALTH, AVAIL_H: HEALTH, AVAIL_N: HEALTH,
               CTA_H: HEALTH, CTA_N: HEALTH, BOOK: CEIL, BOOK_NOMAIL: CEIL, AVAIL_W: HEALTH_W,
               AVAIL_INFO: AVAIL, SCHED_H: SCHED_0, VT_AVAIL_DB: AVAIL_DB, VT_CTA: CTA,
               VT_CTA_N: CTA_N, VT_CTA_H: CTA_H, HOLD: BOOK_NOMAIL}
+# Issue 20: the clinic network's rows (bench/network_postgres.py), each against the base data
+# set's row of the same case and connections (the median of its rounds), without history.
+NETWORK = "clinic network: "
+SHEET = "GET /api/v1/bookings?date=&location_id=, day sheet of one location"
+network_base = {NETWORK + "GET /api/v1/slots, one provider, 7 days, database every time": AVAIL_N,
+                NETWORK + "GET /api/v1/schedule-appointment, database every time": CTA_N,
+                NETWORK + SHEET: SHEET + ", no history",
+                NETWORK + BOOK: BOOK}
+network_short = {AVAIL_N: "availability", CTA_N: "call to action", SHEET + ", no history": "day sheet",
+                 BOOK: "booking"}
+
+
+def against_base(b, r):
+    """The network row's req/s and p50 over its base row's (medians of the base rounds)."""
+    import statistics
+    base = find_all(b, network_base[r[1]], r[2])
+    return (num(r[3]) / statistics.median(num(x[3]) for x in base),
+            num(r[4]) / statistics.median(num(x[4]) for x in base))
+
+
 # How a ratio names what it is measured against.
 ratio_label = {HEALTH: "/health", HEALTH_W: "/health", CEIL: "diesel", AVAIL: "logging at warn",
                SCHED_0: "time with no existing slots", AVAIL_DB: "single-length slots",
@@ -106,6 +126,11 @@ for backend in backends:
             c = find(backend, ceiling_of[r[1]], r[2])
             if c and num(c[3]) and num(r[3]) is not None:
                 ratio = f"{num(r[3]) / num(c[3]):.2f} × {ratio_label[ceiling_of[r[1]]]}"
+        if r[1] in network_base and find(backend, network_base[r[1]], r[2]):
+            try:
+                ratio = f"{against_base(backend, r)[0]:.2f} × base data set"
+            except (TypeError, ZeroDivisionError):
+                pass
         w(f"| {r[1]} | {r[2]} | {r[3]} | {r[4]} | {r[5]} | {r[6]} | {ratio} | {r[7]} |")
     w("")
 
@@ -221,6 +246,29 @@ target("server peak RSS ≤ 64 MiB", rss)
 target("availability with 3 years of history within 10% of none (database every time; p50 and req/s)", history)
 target("60-minute visit type lists ≥ 0.5× the single-length ones (req/s)", visit_types)
 target("cancellation → waitlist offer mail written within the poll interval + 1 s", offer_mail)
+
+
+def network(b):
+    """Issue 20: the clinic network's reads and bookings within 2x of the base data set's: at
+    least half its req/s, at most twice its median latency, at 1 and at 32 connections."""
+    parts = []
+    ok = True
+    for case, base in network_base.items():
+        for c in (1, 32):
+            r = find(b, case, c)
+            if not r or not find(b, base, c):
+                continue
+            rps, p50 = against_base(b, r)
+            ok = ok and rps >= 0.5 and p50 <= 2
+            parts.append(f"{network_short[base]} {rps:.2f}× req/s, {p50:.2f}× p50 at {c}")
+    if not parts:
+        return "not measured"
+    load = find(b, "clinic network load (s)", "-")
+    loaded = f" (loaded in {load[3]} s)" if load else ""
+    return verdict(ok, "; ".join(parts) + loaded)
+
+
+target("clinic network (500 providers, 20 locations, history) within 2× of the base data set", network)
 w("")
 
 w("## Query plans of the availability query (`db::slots::free_between`)")
