@@ -103,14 +103,14 @@ explain() { # explain BACKEND URL FROM TO
 .parameter set ?4 1
 .parameter set ?5 1
 .print -- one provider, 7 days:
-EXPLAIN QUERY PLAN SELECT slots.*, providers.* FROM slots INNER JOIN providers ON providers.id = slots.provider_id WHERE slots.status = ?1 AND slots.starts_at >= ?2 AND slots.starts_at < ?3 AND providers.active = ?4 AND slots.provider_id = ?5 ORDER BY slots.starts_at ASC, slots.provider_id ASC LIMIT 501;
+EXPLAIN QUERY PLAN SELECT slots.*, providers.* FROM slots INNER JOIN providers ON providers.id = slots.provider_id WHERE slots.status = 'free' AND slots.starts_at >= ?2 AND slots.starts_at < ?3 AND providers.active = ?4 AND slots.provider_id = ?5 ORDER BY slots.starts_at ASC, slots.provider_id ASC LIMIT 501;
 .print -- call to action, next 5 free slots:
-EXPLAIN QUERY PLAN SELECT slots.*, providers.* FROM slots INNER JOIN providers ON providers.id = slots.provider_id WHERE slots.status = ?1 AND slots.starts_at >= ?2 AND slots.starts_at < ?3 AND providers.active = ?4 ORDER BY slots.starts_at ASC, slots.provider_id ASC LIMIT 5;
+EXPLAIN QUERY PLAN SELECT slots.*, providers.* FROM slots INNER JOIN providers ON providers.id = slots.provider_id WHERE slots.status = 'free' AND slots.starts_at >= ?2 AND slots.starts_at < ?3 AND providers.active = ?4 ORDER BY slots.starts_at ASC, slots.provider_id ASC LIMIT 5;
 SQL
     ;;
     postgres) psql -qtAX "$2" <<SQL
-PREPARE avail(text, timestamp, timestamp, boolean, integer, bigint) AS SELECT slots.*, providers.* FROM slots INNER JOIN providers ON providers.id = slots.provider_id WHERE slots.status = \$1 AND slots.starts_at >= \$2 AND slots.starts_at < \$3 AND providers.active = \$4 AND slots.provider_id = \$5 ORDER BY slots.starts_at ASC, slots.provider_id ASC LIMIT \$6;
-PREPARE cta(text, timestamp, timestamp, boolean, bigint) AS SELECT slots.*, providers.* FROM slots INNER JOIN providers ON providers.id = slots.provider_id WHERE slots.status = \$1 AND slots.starts_at >= \$2 AND slots.starts_at < \$3 AND providers.active = \$4 ORDER BY slots.starts_at ASC, slots.provider_id ASC LIMIT \$5;
+PREPARE avail(text, timestamp, timestamp, boolean, integer, bigint) AS SELECT slots.*, providers.* FROM slots INNER JOIN providers ON providers.id = slots.provider_id WHERE slots.status = 'free' AND slots.starts_at >= \$2 AND slots.starts_at < \$3 AND providers.active = \$4 AND slots.provider_id = \$5 ORDER BY slots.starts_at ASC, slots.provider_id ASC LIMIT \$6;
+PREPARE cta(text, timestamp, timestamp, boolean, bigint) AS SELECT slots.*, providers.* FROM slots INNER JOIN providers ON providers.id = slots.provider_id WHERE slots.status = 'free' AND slots.starts_at >= \$2 AND slots.starts_at < \$3 AND providers.active = \$4 ORDER BY slots.starts_at ASC, slots.provider_id ASC LIMIT \$5;
 \\o /dev/null
 $(for _ in 1 2 3 4 5 6; do echo "EXECUTE avail('free', '$from', '$to', true, 1, 501); EXECUTE cta('free', '$from', '$horizon', true, 5);"; done)
 \\o
@@ -342,6 +342,8 @@ for backend in $BACKENDS; do
       if [ "$round" = 3 ]; then
         for c in 1 32; do
           wrk_run "$backend" "GET /api/v1/schedule-appointment, database every time, $suffix" "$c" "$BASE/api/v1/schedule-appointment"
+          # Issue 20: every provider's next 7 days (a page of 500), the other read across all.
+          wrk_run "$backend" "GET /api/v1/slots, all providers, 7 days, database every time, $suffix" "$c" "$BASE/api/v1/slots?to=$to"
           wrk_run "$backend" "GET /api/v1/schedule-appointment, 60-minute visit type, database every time, $suffix" "$c" "$BASE/api/v1/schedule-appointment?visit_type_id=1"
         done
       fi

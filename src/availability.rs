@@ -17,6 +17,7 @@
 //! A stale list costs nothing worse than what a slow patient meets anyway: claiming a slot is
 //! the atomic write in `db::slots::claim`, and a slot someone else took answers 409.
 
+use crate::clinic::locations::Directory;
 use crate::domain::ids::{LocationId, ProviderId, VisitTypeId};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -84,7 +85,15 @@ pub(crate) struct AvailabilityCache {
     generation: AtomicU64,
     time_to_live: Duration,
     entries: Option<Cache<AnswerKey, Entry, ByLength>>,
+    /// The clinic's locations as the lists show them, with the generation and time they were
+    /// read (see `directory`).
+    directory: parking_lot::Mutex<Option<(u64, Instant, Arc<Directory>)>>,
 }
+
+/// How long the locations a list shows may be reused when nothing changed in this process. They
+/// change a few times a year; reading them was one of the three round trips of a list that is
+/// read from the database every time (PostgreSQL, issue 20).
+const DIRECTORY_TIME_TO_LIVE: Duration = Duration::from_secs(1);
 
 impl AvailabilityCache {
     /// A cache keeping answers for `time_to_live`; zero turns it off.
@@ -95,7 +104,27 @@ impl AvailabilityCache {
             generation: AtomicU64::new(0),
             time_to_live,
             entries,
+            directory: parking_lot::Mutex::new(None),
         }
+    }
+
+    /// The clinic's locations for the free-slot lists and the call to action, read by `load` at
+    /// most once a second, and again after any state-changing request this process answered
+    /// (the same generation as the lists'); whatever the lists' own time to live, even none. A
+    /// location another copy of the server changed shows within the second.
+    pub(crate) fn directory<E>(
+        &self,
+        load: impl FnOnce() -> Result<Directory, E>,
+    ) -> Result<Arc<Directory>, E> {
+        let generation = self.generation();
+        if let Some((kept_at, filled_at, directory)) = &*self.directory.lock() {
+            if *kept_at == generation && filled_at.elapsed() < DIRECTORY_TIME_TO_LIVE {
+                return Ok(directory.clone());
+            }
+        }
+        let directory = Arc::new(load()?);
+        *self.directory.lock() = Some((generation, Instant::now(), directory.clone()));
+        Ok(directory)
     }
 
     /// The generation to pass to `insert`: read it before reading the database.
@@ -236,5 +265,21 @@ mod tests {
         let off = AvailabilityCache::new(Duration::ZERO);
         off.insert(key(), off.generation(), None, Bytes::from_static(b"[]"));
         assert!(off.get(&key(), now()).is_none());
+    }
+
+    #[test]
+    fn locations_are_read_again_after_a_change_even_with_the_lists_cache_off() {
+        let cache = AvailabilityCache::new(Duration::ZERO);
+        let mut reads = 0;
+        let mut read = || -> Result<Directory, ()> {
+            reads += 1;
+            Ok(Directory::of_locations(Vec::new()))
+        };
+        cache.directory(&mut read).expect("read");
+        cache.directory(&mut read).expect("kept");
+        cache.invalidate();
+        cache.directory(&mut read).expect("read again");
+        assert_eq!(reads, 2);
+        assert!(cache.directory(|| Err::<Directory, _>("failed")).is_ok());
     }
 }

@@ -233,6 +233,7 @@ pub(super) async fn show(
     let source_hint = source
         .as_ref()
         .map_or_else(no_source_hint, |s| json!(s.as_str()));
+    let directory = state.availability.clone();
     let (found, places) = state
         .with_connection(move |conn| {
             // A visit type may have rules of its own.
@@ -276,7 +277,7 @@ pub(super) async fn show(
                     .filter(|p| p.active)
                     .ok_or_else(|| ApiError::not_found("provider"))?;
             }
-            Ok::<_, ApiError>((found, Directory::load(conn)?))
+            Ok::<_, ApiError>((found, directory.directory(|| Directory::load(conn))?))
         })
         .await?;
     let body = serde_json::to_vec(&CallToAction {

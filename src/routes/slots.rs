@@ -150,6 +150,7 @@ pub(super) async fn list_free(
         return Ok(json_body(body));
     }
     let generation = cache.generation();
+    let directory = state.availability.clone();
     let (mut found, places) = state
         .with_connection(move |conn| {
             let place = match location_id {
@@ -186,7 +187,7 @@ pub(super) async fn list_free(
                     .filter(|p| p.active)
                     .ok_or_else(|| ApiError::not_found("provider"))?;
             }
-            Ok::<_, ApiError>((open, Directory::load(conn)?))
+            Ok::<_, ApiError>((open, directory.directory(|| Directory::load(conn))?))
         })
         .await?;
     let next_from = if found.len() as i64 > limit {
