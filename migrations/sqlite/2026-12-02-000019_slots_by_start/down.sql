@@ -1,0 +1,1 @@
+DROP INDEX slots_by_start;
