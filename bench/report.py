@@ -48,6 +48,7 @@ RACE = "500 simultaneous POSTs for one slot"
 HEALTH_W = "GET /health (HTTP ceiling), default workers (one per core)"
 AVAIL_W = "GET /api/v1/slots, one provider, 7 days, default workers (one per core)"
 AVAIL_INFO = "GET /api/v1/slots, one provider, 7 days, RUST_LOG=info"
+AVAIL_WARN = "GET /api/v1/slots, one provider, 7 days, RUST_LOG=warn"
 VT_AVAIL_DB = "GET /api/v1/slots, one provider, 7 days, 60-minute visit type, database every time"
 VT_CTA = "GET /api/v1/schedule-appointment, 60-minute visit type"
 VT_CTA_N = "GET /api/v1/schedule-appointment, 60-minute visit type, database every time, no history"
@@ -57,7 +58,7 @@ SCHED_0 = "POST /providers/{id}/schedule, 17,220 slots, no existing slots (s)"
 SCHED_H = "POST /providers/{id}/schedule, 17,220 slots, a year of slots and 3 years of history (s)"
 ceiling_of = {AVAIL: HEALTH, AVAIL_DB: HEALTH, AVAIL_H: HEALTH, AVAIL_N: HEALTH, CTA: HEALTH,
               CTA_H: HEALTH, CTA_N: HEALTH, ALL_N: HEALTH, BOOK: CEIL, BOOK_NOMAIL: CEIL, AVAIL_W: HEALTH_W,
-              AVAIL_INFO: AVAIL, SCHED_H: SCHED_0, VT_AVAIL_DB: AVAIL_DB, VT_CTA: CTA,
+              AVAIL_INFO: AVAIL_WARN, SCHED_H: SCHED_0, VT_AVAIL_DB: AVAIL_DB, VT_CTA: CTA,
               VT_CTA_N: CTA_N, VT_CTA_H: CTA_H, HOLD: BOOK_NOMAIL}
 # Issue 20: the clinic network's rows (bench/network_postgres.py), each against the base data
 # set's row of the same case and connections (the median of its rounds), without history.
@@ -80,7 +81,7 @@ def against_base(b, r):
 
 
 # How a ratio names what it is measured against.
-ratio_label = {HEALTH: "/health", HEALTH_W: "/health", CEIL: "diesel", AVAIL: "logging at warn",
+ratio_label = {HEALTH: "/health", HEALTH_W: "/health", CEIL: "diesel", AVAIL_WARN: "logging at warn",
                SCHED_0: "time with no existing slots", AVAIL_DB: "single-length slots",
                CTA: "single-length offer", CTA_N: "single-length offer",
                CTA_H: "single-length offer", BOOK_NOMAIL: "booking (mail worker off)"}
@@ -264,9 +265,12 @@ def tails(b):
 
 
 def logging(b):
-    """Issue 20: request lines at info cost at most 10% of the cached list at 32 connections."""
-    ratio = num(find(b, AVAIL_INFO, 32)[3]) / num(find(b, AVAIL, 32)[3])
-    return verdict(ratio >= 0.9, f"{ratio:.2f}× the rate logging at warn")
+    """Issue 20: request lines at info cost at most 10% of the cached list at 32 connections
+    (medians of the rounds that took turns with warn)."""
+    info, warn = find_all(b, AVAIL_INFO, 32), find_all(b, AVAIL_WARN, 32)
+    ratio = median([num(r[3]) for r in info]) / median([num(r[3]) for r in warn])
+    return verdict(ratio >= 0.9, f"{ratio:.2f}× the rate logging at warn "
+                   f"(medians of {len(info)} rounds taking turns)")
 
 
 def schedule(b):
