@@ -338,7 +338,7 @@ pub fn claim(
         .filter(slots::id.eq(id))
         .filter(slots::status.eq(fixed(SlotStatus::Free.as_str())))
         .filter(slots::starts_at.gt(now));
-    let busy = slots::status.eq(fixed(SlotStatus::Busy.as_str()));
+    let busy = slots::status.eq(SlotStatus::Busy.as_str());
     let updated = match hold {
         None => diesel::update(target.filter(not_held_at!(now)))
             .set(busy)

@@ -2,7 +2,6 @@
 //! and return, served at `/openapi.json`, with Swagger UI at `/docs` from assets compiled into
 //! the binary (no CDN).
 
-use actix_web::http::header::ContentType;
 use actix_web::{web, HttpResponse};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -428,9 +427,7 @@ fn server_description(settings: &Settings) -> String {
     ),
 )]
 pub(crate) async fn openapi_json(document: web::Data<DocumentJson>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type(ContentType::json())
-        .body(document.0.clone())
+    super::views::json_body(document.0.clone())
 }
 
 #[utoipa::path(
