@@ -25,6 +25,11 @@ use clinic_booking::settings::Settings;
 mod common;
 
 fn main() -> anyhow::Result<()> {
+    // The ceiling runs SQLite as the server does.
+    // SAFETY: no thread has been started yet, so none is using SQLite.
+    unsafe {
+        clinic_booking::db::tune_sqlite_library();
+    }
     // `cargo bench` appends `--bench`; positional arguments only.
     let args: Vec<String> = std::env::args()
         .skip(1)

@@ -144,6 +144,10 @@ impl From<RoleArg> for Role {
 
 fn main() -> ExitCode {
     limit_malloc_arenas();
+    // SAFETY: no thread has been started yet, so none is using SQLite.
+    unsafe {
+        db::tune_sqlite_library();
+    }
     run()
 }
 

@@ -27,7 +27,7 @@ use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::sms::worker::TextWorker;
-use crate::state::{AppState, Draining, MAX_JSON_BYTES};
+use crate::state::{AppState, Draining, PoolTurns, MAX_JSON_BYTES};
 use crate::webhooks::worker::WebhookWorker;
 
 pub struct Application {
@@ -145,6 +145,7 @@ impl Application {
             password_checks: VerificationLimit::per_core(),
             availability,
             draining: draining.clone(),
+            pool_turns: PoolTurns::new(settings.database.pool_size, db::POOL_WAIT),
         });
         let workers = match settings.server.workers {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
