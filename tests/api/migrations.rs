@@ -5,12 +5,15 @@ use chrono::Duration;
 use clinic_booking::db;
 use diesel::prelude::*;
 
-use crate::helpers::{Backend, TestDatabase};
+use crate::helpers::{postgres_available, Backend, TestDatabase};
 
-crate::both_backends!(
-    migrations_go_up_down_and_up_again,
-    bookings_from_before_visit_types_keep_their_slot
-);
+crate::tests! {
+    both_backends: [
+        migrations_go_up_down_and_up_again,
+        bookings_from_before_visit_types_keep_their_slot,
+    ],
+    once_if(postgres_available): [postgres_sessions_price_random_reads_for_memory],
+}
 
 async fn migrations_go_up_down_and_up_again(backend: Backend) {
     let database = TestDatabase::create(backend);
@@ -97,6 +100,43 @@ async fn bookings_from_before_visit_types_keep_their_slot(backend: Backend) {
             .expect("ends");
         let slot_end = |hour| Some(now + Duration::hours(hour) + Duration::minutes(30));
         assert_eq!(ends, [slot_end(1), slot_end(2)]);
+    })
+    .await
+    .expect("blocking task");
+}
+
+/// The server's PostgreSQL sessions plan with a random page read priced for memory (1.1) while
+/// the server keeps PostgreSQL's default (4), and keep a value the operator chose: at 4 the
+/// one-provider list walked every provider's week (`db::plan_for_memory`, BENCHMARKS.md).
+async fn postgres_sessions_price_random_reads_for_memory() {
+    #[derive(QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        random_page_cost: String,
+    }
+    fn session_setting(url: &str) -> String {
+        let pool = db::build_pool(url, 1).expect("pool");
+        let mut conn = pool.get().expect("connection");
+        let setting: Setting =
+            diesel::sql_query("SELECT current_setting('random_page_cost') AS random_page_cost")
+                .get_result(&mut *conn)
+                .expect("setting");
+        setting.random_page_cost
+    }
+    let database = TestDatabase::create(Backend::Postgres);
+    let url = database.url.clone();
+    tokio::task::spawn_blocking(move || {
+        assert_eq!(
+            session_setting(&url),
+            "1.1",
+            "the server's default of 4 is replaced"
+        );
+        // A value of the operator's (here given with the connection's options, as it could be
+        // in postgresql.conf, for the role or for the database) is left as it is. The test
+        // database's URL carries options already (its schema).
+        assert!(url.contains("options=-c"), "{url}");
+        let chosen = url.replace("options=-c", "options=-crandom_page_cost%3D2%20-c");
+        assert_eq!(session_setting(&chosen), "2", "the operator's value stays");
     })
     .await
     .expect("blocking task");
