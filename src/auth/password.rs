@@ -76,10 +76,10 @@ pub(crate) fn verify_against_dummy(password: &str) {
 }
 
 /// Bounds how many password verifications run at once. Each argon2 verification holds its
-/// memory (7 MiB, or 19 for hashes made before) and a core for its duration; without a bound, a burst of logins (random addresses each get
-/// their full share of attempts) would queue unbounded memory and CPU on the blocking pool. A
-/// login waits at most `max_wait` for its turn and is otherwise answered 503 with
-/// `Retry-After`, whether or not its account exists.
+/// memory (7 MiB, or 19 for hashes made before) and a core for its duration; without a bound, a
+/// burst of logins (random addresses each get their full share of attempts) would queue
+/// unbounded memory and CPU on the blocking pool. A login waits at most `max_wait` for its turn
+/// and is otherwise answered 503 with `Retry-After`, whether or not its account exists.
 #[derive(Clone)]
 pub(crate) struct VerificationLimit {
     permits: Arc<Semaphore>,

@@ -139,7 +139,7 @@ impl ManageConnection for ConnectionManager {
 
 /// The planner's price of a random page read for this app's PostgreSQL sessions, where the server
 /// still has PostgreSQL's default (4, made for spinning disks).
-pub(crate) const RANDOM_PAGE_COST: &str = "1.1";
+const RANDOM_PAGE_COST: &str = "1.1";
 
 /// Lets a PostgreSQL session plan for data that sits in memory or on SSD, unless the server's
 /// operator has chosen a `random_page_cost` of their own.
@@ -220,21 +220,21 @@ impl<GB> diesel::expression::ValidGrouping<GB> for Fixed {
 /// - no memory statistics: with them every allocation inside SQLite takes one mutex for the
 ///   whole process, which the threads reading free-slot lists met on each row (perf, issue 20).
 ///
-/// Returns whether SQLite took both (it refuses once it has started).
+/// Once SQLite has started it refuses both and keeps its defaults, which are correct, only
+/// slower.
 ///
 /// # Safety
 ///
 /// No other thread may be using SQLite while this runs (`sqlite3_config` is not thread-safe):
 /// call it at the start of `main`, before any thread is spawned.
-pub unsafe fn tune_sqlite_library() -> bool {
-    use libsqlite3_sys::{
-        sqlite3_config, SQLITE_CONFIG_MEMSTATUS, SQLITE_CONFIG_MULTITHREAD, SQLITE_OK,
-    };
+pub unsafe fn tune_sqlite_library() {
+    use libsqlite3_sys::{sqlite3_config, SQLITE_CONFIG_MEMSTATUS, SQLITE_CONFIG_MULTITHREAD};
     // SAFETY: the caller guarantees no other thread is in SQLite; both options take the
     // arguments SQLite documents (none, and an int).
-    let threading = unsafe { sqlite3_config(SQLITE_CONFIG_MULTITHREAD) };
-    let statistics = unsafe { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0 as std::os::raw::c_int) };
-    threading == SQLITE_OK && statistics == SQLITE_OK
+    unsafe {
+        sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0 as std::os::raw::c_int);
+    }
 }
 
 /// How long a request waits for a connection before it is answered 503.
